@@ -1,0 +1,35 @@
+# The two commands a newcomer runs: `make demo` and `make test`.
+SHELL := /bin/bash
+# One target dir outside the clone, reused between runs (never exported
+# around `sam build`, which needs its own).
+CARGO_TARGET_DIR ?= $(HOME)/.cache/hitloop-target
+export CARGO_TARGET_DIR
+VENV := .venv
+
+.PHONY: demo test venv build mturk clean-run
+
+## demo: the whole job, locally (see README)
+demo: venv
+	local/scripts/demo.sh
+
+## test: every test against moto server and the MTurk-compatible service
+test: venv
+	local/scripts/test.sh
+
+## venv: the Python tools the tests and the local stack use (moto, boto3, cfn-lint)
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: local/python/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r local/python/requirements.txt
+	touch $@
+
+build:
+	cargo build --workspace --bins
+
+## mturk: run the MTurk-compatible service with the iris crowd, a minute a second
+mturk:
+	cargo run --bin hitloop-mturk -- --port 8443 --speed 60 --workforce local/mturk/workforces/iris.toml
+
+clean-run:
+	rm -rf local/.run

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make test`: every test, against real parts started here and stopped after.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}"
+source local/scripts/moto.sh
+
+start_moto
+trap stop_moto EXIT
+
+echo "== lint: cfn-lint"
+if [[ -f infra/template.yaml ]]; then
+  .venv/bin/cfn-lint infra/template.yaml
+fi
+
+echo "== build"
+cargo build --workspace --bins --tests --locked
+
+echo "== cargo test"
+cargo test --workspace --locked
+
+echo "== pytest"
+export HITLOOP_MTURK_BIN="$CARGO_TARGET_DIR/debug/hitloop-mturk"
+.venv/bin/python -m pytest tests/python -q -p no:cacheprovider

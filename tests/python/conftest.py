@@ -1,0 +1,59 @@
+"""Starts the MTurk-compatible service for the Python tests.
+
+The tests themselves are plain boto3, as a notebook would write them: only
+the endpoint URL says they are not talking to mturk-requester.us-east-1.
+"""
+import csv
+import os
+import pathlib
+import subprocess
+
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "examples/iris"))
+
+from notebook import iris_items  # noqa: E402
+
+
+def _binary():
+    default = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug/hitloop-mturk"
+    path = pathlib.Path(os.environ.get("HITLOOP_MTURK_BIN", default))
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build it with `cargo build --bin hitloop-mturk` (make test does)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def iris():
+    return iris_items()
+
+
+@pytest.fixture(scope="session")
+def mturk_endpoint(tmp_path_factory, iris):
+    truth = tmp_path_factory.mktemp("truth") / "truth.csv"
+    with open(truth, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["key", "label"])
+        w.writerows(iris)
+    proc = subprocess.Popen(
+        [
+            str(_binary()),
+            "--port", "0",
+            "--speed", "120",  # two simulated minutes a second
+            "--workforce", str(ROOT / "local/mturk/workforces/iris.toml"),
+            "--truth", str(truth),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://"):
+        proc.kill()
+        pytest.fail(f"hitloop-mturk did not print its URL (got {url!r})")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
