@@ -13,6 +13,10 @@ if [[ -f infra/template.yaml ]]; then
   .venv/bin/cfn-lint infra/template.yaml
 fi
 
+echo "== format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 echo "== build"
 cargo build --workspace --bins --tests --locked
 

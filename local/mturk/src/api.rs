@@ -73,6 +73,10 @@ pub fn call(engine: &mut Engine, operation: &str, input: &Value) -> ApiResult<Va
             "AWS.MechanicalTurk.UnsupportedOperation",
             format!("{name} is not supported by hitloop-mturk (see local/mturk/README.md)."),
         )),
-        None => Err(ApiError { kind: ErrorType::UnknownOperation, message: format!("Unknown operation {operation}."), turk_code: None }),
+        None => Err(ApiError {
+            kind: ErrorType::UnknownOperation,
+            message: format!("Unknown operation {operation}."),
+            turk_code: None,
+        }),
     }
 }

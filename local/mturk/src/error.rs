@@ -79,10 +79,7 @@ impl ApiError {
     }
 
     pub fn assignment_does_not_exist(id: &str) -> Self {
-        Self::request(
-            "AWS.MechanicalTurk.AssignmentDoesNotExist",
-            format!("Assignment {id} does not exist."),
-        )
+        Self::request("AWS.MechanicalTurk.AssignmentDoesNotExist", format!("Assignment {id} does not exist."))
     }
 
     pub fn invalid_assignment_state(allowed: &str) -> Self {

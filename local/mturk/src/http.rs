@@ -36,7 +36,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 fn aws_response(status: u16, body: &Value) -> Response {
-    let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body.to_string()).into_response();
+    let mut resp =
+        (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body.to_string()).into_response();
     let headers = resp.headers_mut();
     headers.insert("content-type", HeaderValue::from_static(JSON_1_1));
     if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
@@ -72,7 +73,11 @@ async fn mturk(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         match serde_json::from_slice(&body) {
             Ok(v) => v,
             Err(e) => {
-                let err = ApiError { kind: ErrorType::Serialization, message: format!("The request body is not valid JSON: {e}"), turk_code: None };
+                let err = ApiError {
+                    kind: ErrorType::Serialization,
+                    message: format!("The request body is not valid JSON: {e}"),
+                    turk_code: None,
+                };
                 return error_response(&err, now);
             }
         }
@@ -185,7 +190,8 @@ struct SubmitBody {
 
 async fn submit(State(shared): State<Arc<Shared>>, Json(body): Json<SubmitBody>) -> Response {
     let xml = body.answer.unwrap_or_else(|| {
-        let answers: Vec<(String, AnswerValue)> = body.fields.into_iter().map(|(k, v)| (k, AnswerValue::FreeText(v))).collect();
+        let answers: Vec<(String, AnswerValue)> =
+            body.fields.into_iter().map(|(k, v)| (k, AnswerValue::FreeText(v))).collect();
         question_form_answers(&answers)
     });
     let (result, now) = shared.with_world(|w| (w.engine.submit(&body.assignment_id, xml), w.engine.now_ms()));

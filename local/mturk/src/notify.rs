@@ -125,7 +125,11 @@ impl Dispatcher {
     }
 
     /// Runs until both channels close.
-    pub async fn run(mut self, mut deliveries: mpsc::UnboundedReceiver<Delivery>, mut control: mpsc::UnboundedReceiver<Control>) {
+    pub async fn run(
+        mut self,
+        mut deliveries: mpsc::UnboundedReceiver<Delivery>,
+        mut control: mpsc::UnboundedReceiver<Control>,
+    ) {
         loop {
             tokio::select! {
                 d = deliveries.recv() => {
@@ -181,7 +185,16 @@ impl Dispatcher {
             let doc_id = crate::ids::event_doc_id(&mut self.rng);
             let body = document(&events, &d.version, &doc_id, &self.who);
             let subject = events.first().map(|e| e.timestamp_ms.to_string()).unwrap_or_default();
-            docs.push((d.test, Doc { destination: d.destination.clone(), transport: d.transport.clone(), body, events: events.len(), subject }));
+            docs.push((
+                d.test,
+                Doc {
+                    destination: d.destination.clone(),
+                    transport: d.transport.clone(),
+                    body,
+                    events: events.len(),
+                    subject,
+                },
+            ));
             i = j;
         }
         for (test, doc) in docs {
@@ -225,7 +238,14 @@ impl Dispatcher {
     async fn send(&self, doc: &Doc) {
         let result = match doc.transport.as_str() {
             "SQS" => match &self.sinks.sqs {
-                Some(sqs) => sqs.send_message().queue_url(&doc.destination).message_body(&doc.body).send().await.map(|_| ()).map_err(|e| format!("{e:?}")),
+                Some(sqs) => sqs
+                    .send_message()
+                    .queue_url(&doc.destination)
+                    .message_body(&doc.body)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:?}")),
                 None => Err("no AWS endpoint configured for SQS".to_string()),
             },
             "SNS" => match &self.sinks.sns {
@@ -256,7 +276,13 @@ impl Dispatcher {
 }
 
 fn clone_doc(d: &Doc) -> Doc {
-    Doc { destination: d.destination.clone(), transport: d.transport.clone(), body: d.body.clone(), events: d.events, subject: d.subject.clone() }
+    Doc {
+        destination: d.destination.clone(),
+        transport: d.transport.clone(),
+        body: d.body.clone(),
+        events: d.events,
+        subject: d.subject.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -50,13 +50,17 @@ pub fn validate(reqs: &[QualificationRequirement]) -> ApiResult<()> {
                 return Err(ApiError::validation(format!("Comparator {c} takes no values.")));
             }
             "In" | "NotIn" if is_locale && !(1..=30).contains(&n_loc) => {
-                return Err(ApiError::validation(format!("Comparator {c} on Worker_Locale takes 1 to 30 LocaleValues.")));
+                return Err(ApiError::validation(format!(
+                    "Comparator {c} on Worker_Locale takes 1 to 30 LocaleValues."
+                )));
             }
             "In" | "NotIn" if !is_locale && !(1..=15).contains(&n_int) => {
                 return Err(ApiError::validation(format!("Comparator {c} takes 1 to 15 IntegerValues.")));
             }
             "EqualTo" | "NotEqualTo" if is_locale && n_loc != 1 => {
-                return Err(ApiError::validation(format!("Comparator {c} on Worker_Locale takes exactly one LocaleValue.")));
+                return Err(ApiError::validation(format!(
+                    "Comparator {c} on Worker_Locale takes exactly one LocaleValue."
+                )));
             }
             "LessThan" | "LessThanOrEqualTo" | "GreaterThan" | "GreaterThanOrEqualTo" | "EqualTo" | "NotEqualTo"
                 if !is_locale && n_int != 1 =>
@@ -81,7 +85,9 @@ pub fn validate(reqs: &[QualificationRequirement]) -> ApiResult<()> {
         }
         if let Some(a) = &r.actions_guarded {
             if !matches!(a.as_str(), "Accept" | "PreviewAndAccept" | "DiscoverPreviewAndAccept") {
-                return Err(ApiError::validation(format!("The value {a} is not valid for the parameter ActionsGuarded.")));
+                return Err(ApiError::validation(format!(
+                    "The value {a} is not valid for the parameter ActionsGuarded."
+                )));
             }
         }
     }
@@ -122,7 +128,10 @@ pub fn meets(req: &QualificationRequirement, held: Option<&Held>) -> bool {
             Held::Locale(l) => {
                 let matches = |want: &Locale| {
                     want.country.eq_ignore_ascii_case(&l.country)
-                        && want.subdivision.as_ref().is_none_or(|s| l.subdivision.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(s)))
+                        && want
+                            .subdivision
+                            .as_ref()
+                            .is_none_or(|s| l.subdivision.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(s)))
                 };
                 let any = req.locale_values.iter().any(matches);
                 match c {

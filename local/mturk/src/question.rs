@@ -7,10 +7,12 @@ use hitloop_shared::xml::{self, Element, Limits};
 use crate::error::{ApiError, ApiResult};
 
 pub const MAX_QUESTION_BYTES: usize = 65_535;
-pub const NS_HTML: &str = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd";
+pub const NS_HTML: &str =
+    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd";
 pub const NS_EXTERNAL: &str =
     "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd";
-pub const NS_FORM: &str = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd";
+pub const NS_FORM: &str =
+    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd";
 pub const NS_FORM_2005: &str =
     "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionForm.xsd";
 
@@ -37,7 +39,11 @@ fn parse_error(msg: impl std::fmt::Display) -> ApiError {
 
 fn frame_height(root: &Element) -> ApiResult<i64> {
     let raw = root.child_text("FrameHeight").ok_or_else(|| parse_error("FrameHeight is required"))?;
-    raw.trim().parse::<i64>().ok().filter(|h| *h >= 0).ok_or_else(|| parse_error("FrameHeight must be a whole number of pixels"))
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|h| *h >= 0)
+        .ok_or_else(|| parse_error("FrameHeight must be a whole number of pixels"))
 }
 
 /// Checks a Question string and returns what kind of task it is.
@@ -170,15 +176,15 @@ fn html_shape(html: &str, preferred_field: Option<&str>) -> AnswerShape {
                 continue;
             }
             let value = attr(&attrs, "value");
-            let entry = match fields.iter_mut().find(|(n, _)| *n == name) {
-                Some(e) => e,
+            let index = match fields.iter().position(|(n, _)| *n == name) {
+                Some(i) => i,
                 None => {
                     fields.push((name.clone(), vec![]));
-                    fields.last_mut().expect("just pushed")
+                    fields.len() - 1
                 }
             };
             if kind == "radio" {
-                entry.1.extend(value);
+                fields[index].1.extend(value);
             }
         }
     }
@@ -278,7 +284,12 @@ fn attr(attrs: &str, name: &str) -> Option<String> {
 }
 
 fn html_unescape(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// `categories="['a','b']"` (JSON-ish, single or double quotes) into a list.
@@ -297,7 +308,9 @@ mod tests {
     use super::*;
 
     fn html_question(body: &str) -> String {
-        format!(r#"<HTMLQuestion xmlns="{NS_HTML}"><HTMLContent><![CDATA[{body}]]></HTMLContent><FrameHeight>650</FrameHeight></HTMLQuestion>"#)
+        format!(
+            r#"<HTMLQuestion xmlns="{NS_HTML}"><HTMLContent><![CDATA[{body}]]></HTMLContent><FrameHeight>650</FrameHeight></HTMLQuestion>"#
+        )
     }
 
     #[test]
@@ -338,8 +351,13 @@ mod tests {
             <Selection><SelectionIdentifier>b</SelectionIdentifier><Text>B</Text></Selection></Selections></SelectionAnswer></AnswerSpecification></Question></QuestionForm>"#
         );
         let q = validate(&form).unwrap();
-        assert_eq!(answer_shape(&q, None), AnswerShape::Form { identifier: "species".into(), selections: vec!["a".into(), "b".into()] });
-        let ext = format!(r#"<ExternalQuestion xmlns="{NS_EXTERNAL}"><ExternalURL>https://example.com/t?i=1</ExternalURL><FrameHeight>600</FrameHeight></ExternalQuestion>"#);
+        assert_eq!(
+            answer_shape(&q, None),
+            AnswerShape::Form { identifier: "species".into(), selections: vec!["a".into(), "b".into()] }
+        );
+        let ext = format!(
+            r#"<ExternalQuestion xmlns="{NS_EXTERNAL}"><ExternalURL>https://example.com/t?i=1</ExternalURL><FrameHeight>600</FrameHeight></ExternalQuestion>"#
+        );
         assert!(matches!(validate(&ext).unwrap(), Question::External { .. }));
     }
 
@@ -348,11 +366,17 @@ mod tests {
         let e = validate("<HTMLQuestion>").unwrap_err();
         assert_eq!(e.turk_code, Some("AWS.MechanicalTurk.XMLParseError"));
         // wrong namespace
-        assert!(validate(r#"<HTMLQuestion xmlns="urn:x"><HTMLContent>x</HTMLContent><FrameHeight>1</FrameHeight></HTMLQuestion>"#).is_err());
+        assert!(validate(
+            r#"<HTMLQuestion xmlns="urn:x"><HTMLContent>x</HTMLContent><FrameHeight>1</FrameHeight></HTMLQuestion>"#
+        )
+        .is_err());
         // missing FrameHeight
-        assert!(validate(&format!(r#"<HTMLQuestion xmlns="{NS_HTML}"><HTMLContent>x</HTMLContent></HTMLQuestion>"#)).is_err());
+        assert!(validate(&format!(r#"<HTMLQuestion xmlns="{NS_HTML}"><HTMLContent>x</HTMLContent></HTMLQuestion>"#))
+            .is_err());
         // plain-http external URL on a public host
-        let ext = format!(r#"<ExternalQuestion xmlns="{NS_EXTERNAL}"><ExternalURL>http://example.com/</ExternalURL><FrameHeight>600</FrameHeight></ExternalQuestion>"#);
+        let ext = format!(
+            r#"<ExternalQuestion xmlns="{NS_EXTERNAL}"><ExternalURL>http://example.com/</ExternalURL><FrameHeight>600</FrameHeight></ExternalQuestion>"#
+        );
         assert!(validate(&ext).is_err());
         // over the size limit
         let big = html_question(&"x".repeat(MAX_QUESTION_BYTES));

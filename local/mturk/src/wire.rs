@@ -43,7 +43,11 @@ pub fn hit(h: &Hit, t: &HitType, now_ms: i64) -> Value {
     put(&mut m, "AssignmentDurationInSeconds", t.key.assignment_duration_s);
     put_opt(&mut m, "RequesterAnnotation", h.requester_annotation.as_deref());
     if !t.qualification_requirements.is_empty() {
-        put(&mut m, "QualificationRequirements", serde_json::to_value(&t.qualification_requirements).unwrap_or_default());
+        put(
+            &mut m,
+            "QualificationRequirements",
+            serde_json::to_value(&t.qualification_requirements).unwrap_or_default(),
+        );
     }
     put(&mut m, "HITReviewStatus", "NotReviewed");
     put(&mut m, "NumberOfAssignmentsPending", h.pending);

@@ -1,6 +1,8 @@
 //! Assignments and money through aws-sdk-mturk: approving, rejecting,
 //! auto-approval, abandonment, fees, balances and bonuses.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 mod common;
 
 use aws_sdk_mturk::operation::approve_assignment::ApproveAssignmentError;
@@ -28,7 +30,10 @@ async fn a_submitted_assignment_is_listed_read_and_approved_once() {
     assert_eq!(asg.assignment_status(), Some(&AssignmentStatus::Submitted));
     assert_eq!(asg.worker_id(), Some(WORKER_1));
     let answer = asg.answer().unwrap();
-    assert!(answer.contains("<QuestionIdentifier>label</QuestionIdentifier><FreeText>Iris-setosa</FreeText>"), "{answer}");
+    assert!(
+        answer.contains("<QuestionIdentifier>label</QuestionIdentifier><FreeText>Iris-setosa</FreeText>"),
+        "{answer}"
+    );
     assert!(answer.contains("&lt;b&gt;&amp;&lt;/b&gt;"), "answers are escaped XML: {answer}");
     let auto = asg.auto_approval_time().unwrap().secs() - asg.submit_time().unwrap().secs();
     assert_eq!(auto, 2_592_000);
@@ -45,8 +50,14 @@ async fn a_submitted_assignment_is_listed_read_and_approved_once() {
     assert!(approved.approval_time().is_some());
     assert_eq!(s.state().await["Stats"]["assignments_approved"], 1);
 
-    let only_submitted =
-        s.mturk.list_assignments_for_hit().hit_id(&id).assignment_statuses(AssignmentStatus::Submitted).send().await.unwrap();
+    let only_submitted = s
+        .mturk
+        .list_assignments_for_hit()
+        .hit_id(&id)
+        .assignment_statuses(AssignmentStatus::Submitted)
+        .send()
+        .await
+        .unwrap();
     assert!(only_submitted.assignments().is_empty());
     let h = s.mturk.get_hit().hit_id(&id).send().await.unwrap().hit.unwrap();
     assert_eq!(h.number_of_assignments_completed(), Some(1));
@@ -129,7 +140,15 @@ async fn large_hits_pay_forty_percent_and_bonuses_twenty() {
     assert!(message.contains("has already been processed"), "{message}");
     assert_eq!(s.state().await["Account"]["Spent"], "7.40", "paid once");
     let (code, _) = code_and_message(
-        s.mturk.send_bonus().worker_id(WORKER_2).assignment_id(&a).bonus_amount("1").reason("r").send().await.unwrap_err(),
+        s.mturk
+            .send_bonus()
+            .worker_id(WORKER_2)
+            .assignment_id(&a)
+            .bonus_amount("1")
+            .reason("r")
+            .send()
+            .await
+            .unwrap_err(),
     );
     assert_eq!(code, "ParameterValidationError", "the bonus goes to the assignment's worker");
 }
@@ -156,7 +175,13 @@ async fn insufficient_funds_refuses_work_that_cannot_be_paid() {
     let id = s.hit(8, "0.10").await.hit_id.unwrap();
     assert_eq!(s.balance().await, ("0.04".into(), "0.96".into()));
     let (code, _) = code_and_message(
-        s.mturk.create_additional_assignments_for_hit().hit_id(&id).number_of_additional_assignments(1).send().await.unwrap_err(),
+        s.mturk
+            .create_additional_assignments_for_hit()
+            .hit_id(&id)
+            .number_of_additional_assignments(1)
+            .send()
+            .await
+            .unwrap_err(),
     );
     assert_eq!(code, "RequestError");
     assert_eq!(s.mturk.get_hit().hit_id(&id).send().await.unwrap().hit.unwrap().max_assignments(), Some(8));
@@ -188,7 +213,9 @@ async fn auto_approval_pays_at_submit_time_plus_delay() {
     let status = |s: &Service| {
         let a = a.clone();
         let c = s.mturk.clone();
-        async move { c.get_assignment().assignment_id(a).send().await.unwrap().assignment.unwrap().assignment_status().cloned() }
+        async move {
+            c.get_assignment().assignment_id(a).send().await.unwrap().assignment.unwrap().assignment_status().cloned()
+        }
     };
     assert_eq!(status(&s).await, Some(AssignmentStatus::Submitted));
     s.advance(2.0).await;
@@ -229,7 +256,8 @@ async fn assignments_page_with_next_token() {
     let mut seen = Vec::new();
     let mut token = None;
     loop {
-        let page = s.mturk.list_assignments_for_hit().hit_id(&id).max_results(4).set_next_token(token).send().await.unwrap();
+        let page =
+            s.mturk.list_assignments_for_hit().hit_id(&id).max_results(4).set_next_token(token).send().await.unwrap();
         seen.extend(page.assignments().iter().map(|a| a.assignment_id().unwrap().to_string()));
         token = page.next_token().map(str::to_string);
         if token.is_none() {

@@ -1,6 +1,8 @@
 //! The `hitloop-mturk` binary: prints its URL first, documents every flag,
 //! refuses bad configuration with a clear message.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -8,7 +10,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_hitloop-mturk");
 
 #[test]
 fn port_zero_prints_the_url_first_and_serves_it() {
-    let mut child = Command::new(BIN).args(["--port", "0", "--speed", "0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--speed", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().to_string();
@@ -26,8 +33,20 @@ fn help_documents_every_flag() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     for flag in [
-        "--port", "--aws-endpoint", "--workforce", "--truth", "--speed", "--balance", "--seed", "--throttle-rate", "--fault-rate",
-        "--rate-limit", "--drop-rate", "--duplicate-rate", "--reorder-rate", "--batch-max",
+        "--port",
+        "--aws-endpoint",
+        "--workforce",
+        "--truth",
+        "--speed",
+        "--balance",
+        "--seed",
+        "--throttle-rate",
+        "--fault-rate",
+        "--rate-limit",
+        "--drop-rate",
+        "--duplicate-rate",
+        "--reorder-rate",
+        "--batch-max",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }

@@ -1,6 +1,8 @@
 //! HIT types and HITs through aws-sdk-mturk: creation, validation, reading,
 //! pagination, idempotency, expiry, review status and disposal.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 mod common;
 
 use aws_sdk_mturk::operation::create_additional_assignments_for_hit::CreateAdditionalAssignmentsForHITError;
@@ -38,13 +40,7 @@ async fn creates_reads_and_lists_hits() {
 async fn hit_types_are_deduplicated_on_their_attributes() {
     let s = frozen().await;
     let make = |reward: &'static str| {
-        s.mturk
-            .create_hit_type()
-            .title("T")
-            .description("D")
-            .reward(reward)
-            .assignment_duration_in_seconds(300)
-            .send()
+        s.mturk.create_hit_type().title("T").description("D").reward(reward).assignment_duration_in_seconds(300).send()
     };
     let a = make("0.05").await.unwrap().hit_type_id.unwrap();
     let b = make("0.05").await.unwrap().hit_type_id.unwrap();
@@ -125,7 +121,8 @@ async fn create_hit_validates_like_the_real_service() {
 
     for bad in [
         "<HTMLQuestion><HTMLContent>x</HTMLContent>".to_string(),
-        r#"<HTMLQuestion xmlns="urn:wrong"><HTMLContent>x</HTMLContent><FrameHeight>0</FrameHeight></HTMLQuestion>"#.to_string(),
+        r#"<HTMLQuestion xmlns="urn:wrong"><HTMLContent>x</HTMLContent><FrameHeight>0</FrameHeight></HTMLQuestion>"#
+            .to_string(),
         "<Question>plain</Question>".to_string(),
     ] {
         let code = turk_code!(base().question(bad).send().await, CreateHITError);
@@ -231,7 +228,13 @@ async fn expiry_makes_a_hit_reviewable_and_extension_reopens_it() {
     // extend: a shorter future time is refused, then a later one works
     let now = h.expiration().unwrap().secs() + 1;
     let (code, message) = code_and_message(
-        s.mturk.update_expiration_for_hit().hit_id(id).expire_at(DateTime::from_secs(now + 30)).send().await.unwrap_err(),
+        s.mturk
+            .update_expiration_for_hit()
+            .hit_id(id)
+            .expire_at(DateTime::from_secs(now + 30))
+            .send()
+            .await
+            .unwrap_err(),
     );
     assert_eq!(code, "ParameterValidationError");
     assert!(message.contains("ExpirationIncrementInSeconds"), "{message}");
@@ -291,7 +294,13 @@ async fn delete_hit_needs_every_submission_reviewed() {
 async fn the_ten_assignment_rule() {
     let s = frozen().await;
     let id = s.hit(2, "0.05").await.hit_id.unwrap();
-    s.mturk.create_additional_assignments_for_hit().hit_id(&id).number_of_additional_assignments(7).send().await.unwrap();
+    s.mturk
+        .create_additional_assignments_for_hit()
+        .hit_id(&id)
+        .number_of_additional_assignments(7)
+        .send()
+        .await
+        .unwrap();
     let h = s.mturk.get_hit().hit_id(&id).send().await.unwrap().hit.unwrap();
     assert_eq!(h.max_assignments(), Some(9));
     let code = turk_code!(
@@ -301,7 +310,13 @@ async fn the_ten_assignment_rule() {
     assert_eq!(code, "AWS.MechanicalTurk.InvalidMaximumAssignmentsIncrease");
     // a HIT created with 10 or more may grow
     let big = s.hit(10, "0.05").await.hit_id.unwrap();
-    s.mturk.create_additional_assignments_for_hit().hit_id(&big).number_of_additional_assignments(5).send().await.unwrap();
+    s.mturk
+        .create_additional_assignments_for_hit()
+        .hit_id(&big)
+        .number_of_additional_assignments(5)
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -357,7 +372,9 @@ async fn unknown_and_unsupported_operations_answer_in_the_wire_format() {
     assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.1");
     assert!(resp.headers().contains_key("x-amzn-requestid"));
 
-    let (code, message) = code_and_message(s.mturk.notify_workers().subject("s").message_text("m").worker_ids(WORKER_1).send().await.unwrap_err());
+    let (code, message) = code_and_message(
+        s.mturk.notify_workers().subject("s").message_text("m").worker_ids(WORKER_1).send().await.unwrap_err(),
+    );
     assert_eq!(code, "RequestError");
     assert!(message.contains("not supported"), "{message}");
 }

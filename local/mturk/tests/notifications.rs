@@ -2,6 +2,8 @@
 //! in MTurk's document format, with the delivery faults consumers must survive.
 //! Needs HITLOOP_TEST_AWS_ENDPOINT (make test starts moto and sets it).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 mod common;
 
 use std::collections::HashMap;
@@ -58,10 +60,17 @@ async fn subscribe_all(s: &Service, destination: &str, transport: &str) -> Strin
                 .transport(transport.into())
                 .version("2014-08-15")
                 .set_event_types(Some(
-                    ["AssignmentAccepted", "AssignmentSubmitted", "AssignmentApproved", "HITReviewable", "HITCreated", "HITExtended"]
-                        .into_iter()
-                        .map(Into::into)
-                        .collect(),
+                    [
+                        "AssignmentAccepted",
+                        "AssignmentSubmitted",
+                        "AssignmentApproved",
+                        "HITReviewable",
+                        "HITCreated",
+                        "HITExtended",
+                    ]
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
                 ))
                 .build()
                 .unwrap(),
@@ -74,7 +83,10 @@ async fn subscribe_all(s: &Service, destination: &str, transport: &str) -> Strin
 }
 
 fn events(bodies: &[String]) -> Vec<Value> {
-    bodies.iter().flat_map(|b| serde_json::from_str::<Value>(b).unwrap()["Events"].as_array().unwrap().clone()).collect()
+    bodies
+        .iter()
+        .flat_map(|b| serde_json::from_str::<Value>(b).unwrap()["Events"].as_array().unwrap().clone())
+        .collect()
 }
 
 #[tokio::test]
@@ -96,7 +108,10 @@ async fn lifecycle_events_reach_an_sqs_queue_in_the_documented_format() {
     assert!(doc["CustomerId"].as_str().unwrap().starts_with('A'));
     let evs = events(&bodies);
     let kinds: Vec<&str> = evs.iter().map(|e| e["EventType"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["HITCreated", "AssignmentAccepted", "AssignmentSubmitted", "HITReviewable", "AssignmentApproved"]);
+    assert_eq!(
+        kinds,
+        ["HITCreated", "AssignmentAccepted", "AssignmentSubmitted", "HITReviewable", "AssignmentApproved"]
+    );
     let submitted = &evs[2];
     assert_eq!(submitted["HITId"], id.as_str());
     assert_eq!(submitted["AssignmentId"], a.as_str());
@@ -122,7 +137,14 @@ async fn sns_transport_publishes_the_document_as_the_message() {
         .attributes()
         .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
         .clone();
-    let topic = sns.create_topic().name(format!("mturk-{}", uuid::Uuid::new_v4().simple())).send().await.unwrap().topic_arn.unwrap();
+    let topic = sns
+        .create_topic()
+        .name(format!("mturk-{}", uuid::Uuid::new_v4().simple()))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
     sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(arn).send().await.unwrap();
     let s = service(ServerConfig { speed: 0.0, aws_endpoint: Some(aws_endpoint()), ..Default::default() }).await;
     subscribe_all(&s, &topic, "SNS").await;
@@ -143,7 +165,12 @@ async fn sns_transport_publishes_the_document_as_the_message() {
         .flat_map(|b| {
             let env: Value = serde_json::from_str(b).unwrap();
             let doc: Value = serde_json::from_str(env["Message"].as_str().unwrap()).unwrap();
-            doc["Events"].as_array().unwrap().iter().map(|e| e["EventType"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            doc["Events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["EventType"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
         })
         .collect();
     assert!(kinds.contains(&"AssignmentSubmitted".to_string()), "{kinds:?}");
@@ -246,7 +273,8 @@ async fn delivery_faults_duplicate_drop_reorder_and_batch() {
     s.work(&id, WORKER_1, "a").await; // HITCreated was sent already; accept+submit arrive together
     s.flush().await;
     let bodies = drain(&sqs, &url).await;
-    let per_doc: Vec<usize> = bodies.iter().map(|b| serde_json::from_str::<Value>(b).unwrap()["Events"].as_array().unwrap().len()).collect();
+    let per_doc: Vec<usize> =
+        bodies.iter().map(|b| serde_json::from_str::<Value>(b).unwrap()["Events"].as_array().unwrap().len()).collect();
     assert!(per_doc.iter().any(|n| *n > 1), "{per_doc:?}");
 
     // reordered: with every document held back, the later ones can overtake
@@ -256,7 +284,8 @@ async fn delivery_faults_duplicate_drop_reorder_and_batch() {
         sent.push(s.hit(1, "0.05").await.hit_id.unwrap());
         s.flush().await;
     }
-    let received: Vec<String> = events(&drain(&sqs, &url).await).iter().map(|e| e["HITId"].as_str().unwrap().to_string()).collect();
+    let received: Vec<String> =
+        events(&drain(&sqs, &url).await).iter().map(|e| e["HITId"].as_str().unwrap().to_string()).collect();
     let mut sorted_received = received.clone();
     sorted_received.sort();
     let mut sorted_sent = sent.clone();

@@ -1,6 +1,8 @@
 //! Who may work: qualification types and requirements, worker blocks, and
 //! request faults (throttling, service faults) seen through the SDK.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 mod common;
 
 use aws_sdk_mturk::operation::create_qualification_type::CreateQualificationTypeError;
@@ -62,13 +64,33 @@ async fn qualification_requirements_decide_who_may_accept() {
     let id = hit.hit_id().unwrap();
     let refused = s.accept(id, WORKER_1).await.expect_err("no qualification, no work");
     assert!(refused["Message"].as_str().unwrap().contains("qualification"), "{refused}");
-    s.mturk.associate_qualification_with_worker().qualification_type_id(&qid).worker_id(WORKER_1).integer_value(90).send().await.unwrap();
-    s.mturk.associate_qualification_with_worker().qualification_type_id(&qid).worker_id(WORKER_2).integer_value(50).send().await.unwrap();
+    s.mturk
+        .associate_qualification_with_worker()
+        .qualification_type_id(&qid)
+        .worker_id(WORKER_1)
+        .integer_value(90)
+        .send()
+        .await
+        .unwrap();
+    s.mturk
+        .associate_qualification_with_worker()
+        .qualification_type_id(&qid)
+        .worker_id(WORKER_2)
+        .integer_value(50)
+        .send()
+        .await
+        .unwrap();
     assert!(s.accept(id, WORKER_1).await.is_ok());
     assert!(s.accept(id, WORKER_2).await.is_err(), "a score of 50 is below 80");
 
     let (code, _) = code_and_message(
-        s.mturk.associate_qualification_with_worker().qualification_type_id("3NOSUCHTYPE").worker_id(WORKER_1).send().await.unwrap_err(),
+        s.mturk
+            .associate_qualification_with_worker()
+            .qualification_type_id("3NOSUCHTYPE")
+            .worker_id(WORKER_1)
+            .send()
+            .await
+            .unwrap_err(),
     );
     assert_eq!(code, "RequestError");
 }
@@ -89,7 +111,8 @@ async fn blocked_workers_cannot_accept() {
     s.mturk.delete_worker_block().worker_id(WORKER_1).send().await.unwrap();
     s.mturk.delete_worker_block().worker_id(WORKER_1).send().await.unwrap(); // not blocked: still fine
     assert!(s.accept(&id, WORKER_1).await.is_ok());
-    let (code, _) = code_and_message(s.mturk.create_worker_block().worker_id("not-a-worker").reason("x").send().await.unwrap_err());
+    let (code, _) =
+        code_and_message(s.mturk.create_worker_block().worker_id("not-a-worker").reason("x").send().await.unwrap_err());
     assert_eq!(code, "ParameterValidationError");
 }
 

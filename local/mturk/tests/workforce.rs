@@ -2,6 +2,8 @@
 //! task page submits, respect qualifications and blocks, and reproduce a run
 //! from its seed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -118,7 +120,8 @@ async fn the_crowd_answers_like_the_task_page_within_its_qualifications() {
             assert_eq!(label, &format!("Iris-{}", LABELS[i % 3]), "a perfect worker on item {i}");
         }
     }
-    let spam: BTreeSet<&str> = answers.iter().filter(|(_, w, _)| w == "A9SPAMMER00001").map(|(_, _, l)| l.as_str()).collect();
+    let spam: BTreeSet<&str> =
+        answers.iter().filter(|(_, w, _)| w == "A9SPAMMER00001").map(|(_, _, l)| l.as_str()).collect();
     assert!(spam.len() >= 2, "a spammer's answers are spread: {spam:?}");
     let state = s.state().await;
     assert_eq!(state["Workforce"]["Stats"]["submitted"], 60);
@@ -131,9 +134,93 @@ async fn the_same_seed_gives_the_same_run() {
     assert_eq!(first, again);
     let other = run(&crowd(1).await).await;
     assert_ne!(first, other, "another seed, another crowd");
-    let tally = |v: &[(usize, String, String)]| v.iter().fold(BTreeMap::new(), |mut m: BTreeMap<String, usize>, (_, w, _)| {
-        *m.entry(w.clone()).or_default() += 1;
-        m
-    });
+    let tally = |v: &[(usize, String, String)]| {
+        v.iter().fold(BTreeMap::new(), |mut m: BTreeMap<String, usize>, (_, w, _)| {
+            *m.entry(w.clone()).or_default() += 1;
+            m
+        })
+    };
     assert_eq!(tally(&first).values().sum::<usize>(), 60);
+}
+
+#[tokio::test]
+async fn confusion_fixed_answers_returns_and_abandonment_follow_the_file() {
+    let wf = WorkforceConfig::parse(
+        r#"
+        seed = 5
+        [[group]]
+        name = "confused"
+        worker_ids = ["A1CONFUSED0001"]
+        confusion = { setosa = { versicolor = 1.0 } }
+        accuracy = 1.0
+        pause_seconds = { median = 5 }
+        [[group]]
+        name = "fixed"
+        worker_ids = ["A2FIXED0000001"]
+        behaviour = "fixed"
+        answer = "virginica"
+        pause_seconds = { median = 5 }
+        [[group]]
+        name = "flaky"
+        count = 2
+        worker_ids = ["A3FLAKY0000001", "A3FLAKY0000002"]
+        return_rate = 0.4
+        abandon_rate = 0.4
+        pause_seconds = { median = 5 }
+        "#,
+    )
+    .unwrap();
+    // keys are found through RequesterAnnotation here, and the page is a plain radio form
+    let truth = Truth::from_pairs((0..12).map(|i| (format!("item-{i}"), "setosa".to_string())));
+    let s = service(ServerConfig { speed: 0.0, workforce: Some(wf), truth, ..Default::default() }).await;
+    let page = r#"<form><input type="radio" name="species" value="setosa"><input type="radio" name="species" value="versicolor"><input type="radio" name="species" value="virginica"></form>"#;
+    let question = format!(
+        r#"<HTMLQuestion xmlns="{HTML_NS}"><HTMLContent><![CDATA[{page}]]></HTMLContent><FrameHeight>0</FrameHeight></HTMLQuestion>"#
+    );
+    let mut hits = Vec::new();
+    for i in 0..12 {
+        let hit = s
+            .mturk
+            .create_hit()
+            .max_assignments(3)
+            .lifetime_in_seconds(24 * 3600)
+            .assignment_duration_in_seconds(600)
+            .reward("0.05")
+            .title("T")
+            .description("D")
+            .requester_annotation(format!("item-{i}"))
+            .question(&question)
+            .send()
+            .await
+            .unwrap()
+            .hit
+            .unwrap();
+        hits.push(hit.hit_id.unwrap());
+    }
+    for _ in 0..24 * 60 {
+        s.advance(60.0).await;
+        if s.mturk.list_reviewable_hits().max_results(100).send().await.unwrap().hits().len() == hits.len() {
+            break;
+        }
+    }
+    let mut by_worker: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for id in &hits {
+        for a in s.mturk.list_assignments_for_hit().hit_id(id).send().await.unwrap().assignments() {
+            let root = parse(a.answer().unwrap(), &Limits::ANSWER).unwrap();
+            let answer = root.child("Answer").unwrap();
+            assert_eq!(answer.child_text("QuestionIdentifier"), Some("species"), "one answer per form field");
+            by_worker
+                .entry(a.worker_id().unwrap().to_string())
+                .or_default()
+                .insert(answer.child_text("FreeText").unwrap().to_string());
+        }
+    }
+    assert_eq!(by_worker["A1CONFUSED0001"], BTreeSet::from(["versicolor".to_string()]), "the confusion row decides");
+    assert_eq!(by_worker["A2FIXED0000001"], BTreeSet::from(["virginica".to_string()]));
+    let state = s.state().await;
+    let stats = &state["Workforce"]["Stats"];
+    assert!(stats["returned"].as_u64().unwrap() > 0, "{stats}");
+    assert!(stats["abandoned"].as_u64().unwrap() > 0, "{stats}");
+    assert!(state["Assignments"]["Returned"].as_u64().unwrap() > 0, "{state}");
+    assert!(state["Assignments"]["Abandoned"].as_u64().unwrap() > 0, "{state}");
 }

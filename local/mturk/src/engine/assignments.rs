@@ -35,9 +35,11 @@ impl Engine {
             Some(list) => list
                 .iter()
                 .map(|v| {
-                    v.as_str()
-                        .and_then(AssignmentStatus::parse_visible)
-                        .ok_or_else(|| ApiError::validation(format!("The value {v} is not valid for the parameter AssignmentStatuses.")))
+                    v.as_str().and_then(AssignmentStatus::parse_visible).ok_or_else(|| {
+                        ApiError::validation(format!(
+                            "The value {v} is not valid for the parameter AssignmentStatuses."
+                        ))
+                    })
                 })
                 .collect::<ApiResult<_>>()?,
         };
@@ -75,7 +77,8 @@ impl Engine {
             _ => return Err(ApiError::invalid_assignment_state("Submitted")),
         }
         let cost = self.unit_cost(&hit);
-        let can_pay = if a.status == AssignmentStatus::Rejected { self.store.account().available() } else { self.unspent() };
+        let can_pay =
+            if a.status == AssignmentStatus::Rejected { self.store.account().available() } else { self.unspent() };
         if cost > can_pay {
             return Err(ApiError::insufficient_funds(cost, can_pay));
         }

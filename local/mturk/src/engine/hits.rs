@@ -8,7 +8,7 @@ use super::{Engine, Timer, AUTO_DISPOSE_AFTER_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 use crate::params::{encode_token, Params};
-use crate::{question, quals, wire};
+use crate::{quals, question, wire};
 
 const MAX_SECONDS: i64 = 31_536_000;
 const DEFAULT_AUTO_APPROVAL_S: i64 = 2_592_000;
@@ -22,7 +22,8 @@ impl Engine {
         let keywords = p.opt_str_len("Keywords", 0, 1000)?;
         let reward = p.currency("Reward")?;
         let duration = p.i64_range("AssignmentDurationInSeconds", 30, MAX_SECONDS)?;
-        let auto_approval = p.opt_i64_range("AutoApprovalDelayInSeconds", 0, 2_592_000)?.unwrap_or(DEFAULT_AUTO_APPROVAL_S);
+        let auto_approval =
+            p.opt_i64_range("AutoApprovalDelayInSeconds", 0, 2_592_000)?.unwrap_or(DEFAULT_AUTO_APPROVAL_S);
         let reqs: Vec<QualificationRequirement> = match p.raw("QualificationRequirements") {
             None => vec![],
             Some(v) => serde_json::from_value(v.clone())
@@ -30,7 +31,9 @@ impl Engine {
         };
         quals::validate(&reqs)?;
         for r in &reqs {
-            if !quals::is_system(&r.qualification_type_id) && self.store.qualification_type(&r.qualification_type_id).is_none() {
+            if !quals::is_system(&r.qualification_type_id)
+                && self.store.qualification_type(&r.qualification_type_id).is_none()
+            {
                 return Err(ApiError::request(
                     "AWS.MechanicalTurk.QualificationTypeDoesNotExist",
                     format!("QualificationType {} does not exist.", r.qualification_type_id),
@@ -173,7 +176,9 @@ impl Engine {
         let status = match p.opt_str("Status")? {
             None | Some("Reviewable") => HitStatus::Reviewable,
             Some("Reviewing") => HitStatus::Reviewing,
-            Some(other) => return Err(ApiError::validation(format!("The value {other} is not valid for the parameter Status."))),
+            Some(other) => {
+                return Err(ApiError::validation(format!("The value {other} is not valid for the parameter Status.")))
+            }
         };
         let type_filter = match p.raw("HITTypeId") {
             Some(_) => Some(p.entity_id("HITTypeId")?),

@@ -175,7 +175,7 @@ impl Engine {
     }
 
     fn hit_type_of(&self, hit: &Hit) -> ApiResult<HitType> {
-        self.store.hit_type(&hit.hit_type_id).ok_or_else(|| ApiError::service_fault())
+        self.store.hit_type(&hit.hit_type_id).ok_or_else(ApiError::service_fault)
     }
 
     /// What approving one assignment of this HIT costs.
@@ -226,7 +226,9 @@ impl Engine {
             if self.now_ms - used.used_ms < TOKEN_TTL_MS {
                 let mut message = format!("The idempotency token \"{token}\" has already been processed.");
                 match &used.hit_id {
-                    Some(hit) if scope == "CreateHIT" => message.push_str(&format!(" The HIT created with it is {hit}.")),
+                    Some(hit) if scope == "CreateHIT" => {
+                        message.push_str(&format!(" The HIT created with it is {hit}."))
+                    }
                     _ => message.push_str(&format!(" Request ID: {}.", used.request_id)),
                 }
                 let code = if scope == "CreateHIT" {

@@ -69,10 +69,15 @@ fn parse_spec(v: &Value, allow_ping: bool) -> ApiResult<NotificationSpec> {
             }
         }
         "Email" => return Err(ApiError::validation("The Email transport is no longer supported; use SQS or SNS.")),
-        other => return Err(ApiError::validation(format!("The value {other} is not valid for the parameter Transport."))),
+        other => {
+            return Err(ApiError::validation(format!("The value {other} is not valid for the parameter Transport.")))
+        }
     }
     if !VERSIONS.contains(&spec.version.as_str()) {
-        return Err(ApiError::validation(format!("The value {} is not valid for the parameter Version.", spec.version)));
+        return Err(ApiError::validation(format!(
+            "The value {} is not valid for the parameter Version.",
+            spec.version
+        )));
     }
     if spec.event_types.is_empty() {
         return Err(ApiError::validation("EventTypes must name at least one event type."));
@@ -113,10 +118,19 @@ impl Engine {
     }
 
     pub fn send_test_event_notification(&mut self, p: &Params) -> ApiResult<Value> {
-        let spec = parse_spec(p.raw("Notification").ok_or_else(|| ApiError::validation("Value null at 'Notification' failed to satisfy constraint: Member must not be null."))?, true)?;
+        let spec = parse_spec(
+            p.raw("Notification").ok_or_else(|| {
+                ApiError::validation(
+                    "Value null at 'Notification' failed to satisfy constraint: Member must not be null.",
+                )
+            })?,
+            true,
+        )?;
         let event_type = p.str("TestEventType")?;
         if !EVENT_TYPES.contains(&event_type) {
-            return Err(ApiError::validation(format!("The value {event_type} is not valid for the parameter TestEventType.")));
+            return Err(ApiError::validation(format!(
+                "The value {event_type} is not valid for the parameter TestEventType."
+            )));
         }
         let placeholder = "0".repeat(30);
         let event = EventRecord {

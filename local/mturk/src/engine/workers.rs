@@ -83,11 +83,16 @@ impl Engine {
     /// Accepts a HIT for a worker: a new assignment, one slot fewer available.
     pub fn accept(&mut self, hit_id: &str, worker_id: &str) -> ApiResult<String> {
         if !ids::is_worker_id(worker_id) {
-            return Err(ApiError::validation(format!("The value \"{worker_id}\" is not valid for the parameter WorkerId.")));
+            return Err(ApiError::validation(format!(
+                "The value \"{worker_id}\" is not valid for the parameter WorkerId."
+            )));
         }
         let mut hit = self.live_hit(hit_id)?;
         if let Some(why) = self.refusal(worker_id, &hit) {
-            return Err(ApiError::request("AWS.MechanicalTurk.NotEligible", format!("Cannot accept HIT {hit_id}: {why}.")));
+            return Err(ApiError::request(
+                "AWS.MechanicalTurk.NotEligible",
+                format!("Cannot accept HIT {hit_id}: {why}."),
+            ));
         }
         let t = self.hit_type_of(&hit)?;
         let now = self.now_ms;
@@ -124,10 +129,14 @@ impl Engine {
             return Err(ApiError::invalid_assignment_state("Accepted"));
         }
         if self.now_ms > a.deadline_ms {
-            return Err(ApiError::request("AWS.MechanicalTurk.AssignmentExpired", "The time allotted for this assignment has passed."));
+            return Err(ApiError::request(
+                "AWS.MechanicalTurk.AssignmentExpired",
+                "The time allotted for this assignment has passed.",
+            ));
         }
-        hitloop_shared::xml::parse(&answer_xml, &hitloop_shared::xml::Limits::ANSWER)
-            .map_err(|e| ApiError::request("AWS.MechanicalTurk.XMLParseError", format!("The answer is not valid: {e}")))?;
+        hitloop_shared::xml::parse(&answer_xml, &hitloop_shared::xml::Limits::ANSWER).map_err(|e| {
+            ApiError::request("AWS.MechanicalTurk.XMLParseError", format!("The answer is not valid: {e}"))
+        })?;
         let Some(mut hit) = self.store.hit(&a.hit_id) else { return Err(ApiError::hit_does_not_exist(&a.hit_id)) };
         let t = self.hit_type_of(&hit)?;
         let now = self.now_ms;
@@ -226,9 +235,7 @@ impl Engine {
     }
 
     pub fn delete_worker_block(&mut self, p: &Params) -> ApiResult<Value> {
-        let worker = p
-            .worker_id("WorkerId")
-            .map_err(|_| ApiError::validation("WorkerId is invalid."))?;
+        let worker = p.worker_id("WorkerId").map_err(|_| ApiError::validation("WorkerId is invalid."))?;
         p.opt_str_len("Reason", 0, 4096)?;
         self.store.delete_block(worker);
         Ok(json!({}))
@@ -252,7 +259,9 @@ impl Engine {
         let keywords = p.opt_str_len("Keywords", 0, 1000)?;
         let status = p.str("QualificationTypeStatus")?;
         if !matches!(status, "Active" | "Inactive") {
-            return Err(ApiError::validation(format!("The value {status} is not valid for the parameter QualificationTypeStatus.")));
+            return Err(ApiError::validation(format!(
+                "The value {status} is not valid for the parameter QualificationTypeStatus."
+            )));
         }
         let retry = p.opt_i64_range("RetryDelayInSeconds", 0, i64::MAX)?;
         let test = p.opt_str_len("Test", 1, 65_535)?;

@@ -139,7 +139,11 @@ impl WorkforceConfig {
     fn check(&self) -> Result<(), String> {
         for g in &self.groups {
             let rate = |r: f64| (0.0..=1.0).contains(&r);
-            if !rate(g.accuracy) || !rate(g.return_rate) || !rate(g.abandon_rate) || g.return_rate + g.abandon_rate > 1.0 {
+            if !rate(g.accuracy)
+                || !rate(g.return_rate)
+                || !rate(g.abandon_rate)
+                || g.return_rate + g.abandon_rate > 1.0
+            {
                 return Err(format!("group {:?}: accuracy and rates must lie between 0 and 1", g.name));
             }
             if g.behaviour == Behaviour::Fixed && g.answer.is_none() {
@@ -152,12 +156,18 @@ impl WorkforceConfig {
                 return Err(format!("group {:?}: {} worker_ids for count {}", g.name, g.worker_ids.len(), g.count));
             }
             if let Some(bad) = g.worker_ids.iter().find(|w| !crate::ids::is_worker_id(w)) {
-                return Err(format!("group {:?}: {bad:?} is not a worker id (A followed by capitals and digits)", g.name));
+                return Err(format!(
+                    "group {:?}: {bad:?} is not a worker id (A followed by capitals and digits)",
+                    g.name
+                ));
             }
             for (truth, row) in &g.confusion {
                 let sum: f64 = row.values().sum();
                 if row.values().any(|p| *p < 0.0) || (sum - 1.0).abs() > 1e-6 {
-                    return Err(format!("group {:?}: confusion row {truth:?} must be probabilities summing to 1", g.name));
+                    return Err(format!(
+                        "group {:?}: confusion row {truth:?} must be probabilities summing to 1",
+                        g.name
+                    ));
                 }
             }
         }

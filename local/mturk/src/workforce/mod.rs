@@ -250,7 +250,9 @@ impl Workforce {
             AnswerShape::Form { identifier, selections } if !selections.is_empty() => {
                 question_form_answers(&[(identifier, AnswerValue::Selection(vec![label]))])
             }
-            AnswerShape::Form { identifier, .. } => question_form_answers(&[(identifier, AnswerValue::FreeText(label))]),
+            AnswerShape::Form { identifier, .. } => {
+                question_form_answers(&[(identifier, AnswerValue::FreeText(label))])
+            }
         }
     }
 

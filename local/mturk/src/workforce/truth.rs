@@ -66,6 +66,10 @@ impl Truth {
         if let Some(label) = hit.requester_annotation.as_ref().and_then(|a| self.labels.get(a)) {
             return Some(label);
         }
-        self.keys_by_length.iter().find(|k| hit.question.contains(k.as_str())).and_then(|k| self.labels.get(k)).map(String::as_str)
+        self.keys_by_length
+            .iter()
+            .find(|k| hit.question.contains(k.as_str()))
+            .and_then(|k| self.labels.get(k))
+            .map(String::as_str)
     }
 }

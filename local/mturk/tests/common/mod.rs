@@ -1,13 +1,14 @@
 //! Shared test scaffolding: start the service in-process on a free port and
 //! talk to it the way users do, through the real aws-sdk-mturk client over
 //! HTTP, plus the control endpoints for the worker side and the clock.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_mturk::config::{BehaviorVersion, Credentials, Region};
 use hitloop_mturk::server::{start, Running, ServerConfig};
 use serde_json::{json, Value};
 
-pub const HTML_NS: &str = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd";
+pub const HTML_NS: &str =
+    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd";
 
 pub struct Service {
     pub running: Running,
