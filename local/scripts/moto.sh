@@ -27,7 +27,8 @@ start_moto() {
   mkdir -p "$RUN_DIR"
   local port
   port="$(free_port)"
-  .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$RUN_DIR/moto.log" 2>&1 &
+  # our launcher: moto with DynamoDB requests serialised (see moto_server.py)
+  .venv/bin/python local/python/moto_server.py -H 127.0.0.1 -p "$port" >"$RUN_DIR/moto.log" 2>&1 &
   MOTO_PID=$!
   export HITLOOP_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
   if ! wait_for_http "$HITLOOP_TEST_AWS_ENDPOINT/moto-api/" 30; then

@@ -1,0 +1,22 @@
+//! The publish queue -> one HIT per item, exactly once. Reports partial batch
+//! failures: only messages that failed for a temporary reason come back.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use hitloop_shared::batch;
+use hitloop_shared::error::Error;
+use hitloop_shared::pipeline::publish::publish;
+use hitloop_shared::pipeline::PublishItem;
+use hitloop_shared::wiring::Deps;
+use lambda_runtime::LambdaEvent;
+
+pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+    Ok(batch::process(event.payload, |m| async move {
+        let body = m.body.unwrap_or_default();
+        let msg: PublishItem =
+            serde_json::from_str(&body).map_err(|e| Error::Invalid(format!("not a publish message: {e}")))?;
+        let outcome = publish(deps, &msg).await?;
+        tracing::info!(job_id = %msg.job_id, item_id = %msg.item_id, ?outcome, "publish");
+        Ok(())
+    })
+    .await)
+}

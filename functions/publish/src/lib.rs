@@ -1,0 +1,4 @@
+//! The publish function: its handler, for the Lambda binary and for the local
+//! stack that runs the functions in-process.
+
+pub mod handler;

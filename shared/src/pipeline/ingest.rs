@@ -1,0 +1,407 @@
+//! ingest: a manifest was uploaded. Validate everything first (job.json, the
+//! template, every row); then write the job and its items and hand the items
+//! to the publish queue. Invalid input creates nothing and says why in
+//! `jobs/<job>/errors.json`.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::job::JobSpec;
+use crate::manifest::{Format, Rows};
+use crate::pipeline::{check_job_id, PublishItem};
+use crate::problems::{self, Problem};
+use crate::records::*;
+use crate::template;
+use crate::wiring::Deps;
+
+const MAX_JOB_JSON: usize = 256 * 1024;
+const MAX_TEMPLATE: usize = template::MAX_QUESTION_BYTES;
+const WRITE_CHUNK: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not a manifest key: nothing to do.
+    Ignored,
+    /// Items written and queued.
+    Accepted { items: u64 },
+    /// Invalid input: the job failed, errors.json lists why.
+    Rejected { problems: usize },
+    /// The same manifest again (or a retried event): nothing created.
+    Duplicate,
+    /// A different manifest for a live job: refused, the job is untouched.
+    Refused,
+    /// The object was gone before it could be read.
+    Vanished,
+}
+
+/// Where the job's files live.
+pub struct JobFiles {
+    pub job_id: String,
+    pub prefix: String,
+    pub format: Format,
+}
+
+/// `jobs/<job>/manifest.csv|jsonl` -> the job; anything else is not ours.
+pub fn job_files(key: &str) -> Option<std::result::Result<JobFiles, String>> {
+    let format = Format::from_key(key)?;
+    let parts: Vec<&str> = key.split('/').collect();
+    if parts.len() != 3 || parts[0] != "jobs" {
+        return None;
+    }
+    Some(check_job_id(parts[1]).map(|()| JobFiles {
+        job_id: parts[1].into(),
+        prefix: format!("jobs/{}/", parts[1]),
+        format,
+    }))
+}
+
+pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
+    let files = match job_files(key) {
+        None => return Ok(Outcome::Ignored),
+        Some(Err(e)) => {
+            tracing::error!(key, "{e}");
+            return Ok(Outcome::Ignored);
+        }
+        Some(Ok(f)) => f,
+    };
+    let job_id = files.job_id.as_str();
+
+    if let Some(existing) = deps.store.job(job_id).await? {
+        if existing.status != JobStatus::Failed {
+            let etag = match deps.blobs.open(bucket, key).await? {
+                Some((_, etag)) => etag,
+                None => return Ok(Outcome::Vanished),
+            };
+            if etag == existing.manifest_etag {
+                tracing::info!(job_id, "manifest already ingested; nothing to do");
+                return Ok(Outcome::Duplicate);
+            }
+            let note = serde_json::json!({
+                "job_id": job_id,
+                "refused": key,
+                "reason": format!("job {job_id} is {} with another manifest; a job takes one manifest. Start a new job to label more data.", existing.status),
+            });
+            deps.blobs
+                .put(
+                    bucket,
+                    &format!("{}upload-refused.json", files.prefix),
+                    note.to_string().into_bytes(),
+                    "application/json",
+                )
+                .await?;
+            tracing::warn!(job_id, key, "refused a second manifest for a live job");
+            return Ok(Outcome::Refused);
+        }
+    }
+
+    // 1. job.json and the template
+    let mut problems: Vec<Problem> = Vec::new();
+    let spec = match deps.blobs.text(bucket, &format!("{}job.json", files.prefix), MAX_JOB_JSON).await {
+        Ok(Some(text)) => match JobSpec::parse(&text) {
+            Ok(spec) => Some(spec),
+            Err(p) => {
+                problems.extend(p);
+                None
+            }
+        },
+        Ok(None) => {
+            problems.push(Problem::new(
+                "job.json",
+                format!("no job.json next to the manifest: upload {}job.json before the manifest", files.prefix),
+            ));
+            None
+        }
+        Err(Error::Invalid(m)) => {
+            problems.push(Problem::new("job.json", m));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let template_text = match &spec {
+        Some(spec) => {
+            match deps.blobs.text(bucket, &format!("{}{}", files.prefix, spec.template), MAX_TEMPLATE).await {
+                Ok(Some(t)) => {
+                    for p in template::check(&t, spec.answer.format, &spec.answer.field) {
+                        problems.push(Problem::new(&spec.template, p));
+                    }
+                    Some(t)
+                }
+                Ok(None) => {
+                    problems.push(Problem::new(
+                        &spec.template,
+                        format!("the template {} is missing next to the manifest", spec.template),
+                    ));
+                    None
+                }
+                Err(Error::Invalid(m)) => {
+                    problems.push(Problem::new(&spec.template, m));
+                    None
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        None => None,
+    };
+
+    // 2. every row, without keeping the rows
+    let Some((reader, etag)) = deps.blobs.open(bucket, key).await? else {
+        tracing::warn!(job_id, key, "the manifest was deleted before it could be read");
+        return Ok(Outcome::Vanished);
+    };
+    let mut total_problems = problems.len();
+    let mut rows_seen = 0u64;
+    match Rows::open(reader, files.format).await {
+        Err(p) => {
+            problems.push(p);
+            total_problems += 1;
+        }
+        Ok(mut rows) => {
+            let mut ids: HashSet<String> = HashSet::new();
+            let placeholders = template_text.as_deref().map(template::placeholders).unwrap_or_default();
+            let mut missing_reported: HashSet<String> = HashSet::new();
+            while let Some(row) = rows.next().await {
+                let problem = match row {
+                    Err(p) => Some(p),
+                    Ok(row) => {
+                        rows_seen += 1;
+                        check_row(
+                            &row,
+                            &mut ids,
+                            &placeholders,
+                            &mut missing_reported,
+                            template_text.as_deref(),
+                            spec.as_ref(),
+                            files.format,
+                        )
+                    }
+                };
+                if let Some(p) = problem {
+                    total_problems += 1;
+                    if problems.len() < problems::MAX_LISTED {
+                        problems.push(p);
+                    }
+                }
+            }
+            if rows_seen == 0 && total_problems == 0 {
+                problems.push(Problem::new(files.format.file_name(), "the manifest has no rows"));
+                total_problems += 1;
+            }
+        }
+    }
+
+    let now = now_ms();
+    let (Some(spec), Some(template_text), 0) = (spec, template_text, total_problems) else {
+        return reject(deps, bucket, &files, key, &etag, problems, total_problems).await;
+    };
+
+    // 3. the job, then the items, then the queue
+    let job = Job {
+        job_id: job_id.into(),
+        status: JobStatus::Publishing,
+        reason: None,
+        spec,
+        template: template_text,
+        manifest_key: key.into(),
+        manifest_etag: etag.clone(),
+        items: rows_seen,
+        decided: 0,
+        labeled: 0,
+        unresolved: 0,
+        answers: 0,
+        assignments_bought: 0,
+        reserved: Default::default(),
+        spent: Default::default(),
+        hit_type_id: None,
+        completion_sent: false,
+        created_at: now,
+        updated_at: now,
+    };
+    if !deps.store.create_job(&job).await? {
+        // Another ingest of this upload got there first, or a crashed one is
+        // being redelivered: the job record says which.
+        match deps.store.job(job_id).await? {
+            Some(j) if j.manifest_etag == etag && j.status == JobStatus::Publishing => {
+                tracing::info!(job_id, "resuming an interrupted ingest");
+            }
+            _ => return Ok(Outcome::Duplicate),
+        }
+    }
+    let _ = deps.blobs.delete(bucket, &format!("{}errors.json", files.prefix)).await;
+
+    let Some((reader, etag_again)) = deps.blobs.open(bucket, key).await? else {
+        deps.store
+            .transition(
+                job_id,
+                &[JobStatus::Publishing],
+                JobStatus::Failed,
+                Some("the manifest was deleted during ingest; upload it again"),
+            )
+            .await?;
+        return Ok(Outcome::Vanished);
+    };
+    if etag_again != etag {
+        deps.store
+            .transition(
+                job_id,
+                &[JobStatus::Publishing],
+                JobStatus::Failed,
+                Some("the manifest changed during ingest; upload it again"),
+            )
+            .await?;
+        return Ok(Outcome::Vanished);
+    }
+    let mut rows = Rows::open(reader, files.format).await.map_err(|p| Error::Retryable(p.message))?;
+    let mut chunk = Vec::with_capacity(WRITE_CHUNK);
+    while let Some(row) = rows.next().await {
+        let row =
+            row.map_err(|p| Error::Retryable(format!("the manifest read differently the second time: {}", p.message)))?;
+        chunk.push(Item {
+            job_id: job_id.into(),
+            item_id: row.id,
+            line: row.line,
+            values: row.values,
+            status: ItemStatus::Pending,
+            hit_id: None,
+            bought: 0,
+            rounds: 0,
+            label: None,
+            agreed: 0,
+            answers: 0,
+            updated_at: now,
+        });
+        if chunk.len() == WRITE_CHUNK {
+            write_and_queue(deps, &chunk).await?;
+            chunk.clear();
+        }
+    }
+    write_and_queue(deps, &chunk).await?;
+    deps.store.transition(job_id, &[JobStatus::Publishing], JobStatus::Labeling, None).await?;
+    tracing::info!(job_id, items = rows_seen, "job accepted");
+    Ok(Outcome::Accepted { items: rows_seen })
+}
+
+fn check_row(
+    row: &crate::manifest::Row,
+    ids: &mut HashSet<String>,
+    placeholders: &[String],
+    missing_reported: &mut HashSet<String>,
+    template_text: Option<&str>,
+    spec: Option<&JobSpec>,
+    format: Format,
+) -> Option<Problem> {
+    let file = format.file_name();
+    if !ids.insert(row.id.clone()) {
+        return Some(Problem::at(file, row.line, format!("id {:?} is used by an earlier row", row.id)));
+    }
+    if let Some(missing) = placeholders.iter().find(|p| !row.values.contains_key(*p)) {
+        if format == Format::Csv && !missing_reported.insert(missing.clone()) {
+            return None; // a missing CSV column is reported once
+        }
+        return Some(Problem::at(
+            file,
+            row.line,
+            format!("the template uses ${{{missing}}} but the row has no {missing:?} column"),
+        ));
+    }
+    let (Some(t), Some(spec)) = (template_text, spec) else { return None };
+    match template::render(t, &row.values) {
+        Ok(page) => {
+            let q = template::html_question(&page, spec.task.frame_height);
+            if q.len() > template::MAX_QUESTION_BYTES {
+                return Some(Problem::at(
+                    file,
+                    row.line,
+                    format!(
+                        "the question for row {:?} is {} bytes after substitution; MTurk allows {}",
+                        row.id,
+                        q.len(),
+                        template::MAX_QUESTION_BYTES
+                    ),
+                ));
+            }
+            None
+        }
+        Err(e) => Some(Problem::at(file, row.line, e)),
+    }
+}
+
+async fn write_and_queue(deps: &Deps, items: &[Item]) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    deps.store.put_new_items(items).await?;
+    let bodies = items
+        .iter()
+        .map(|i| {
+            serde_json::to_string(&PublishItem { job_id: i.job_id.clone(), item_id: i.item_id.clone() })
+                .map_err(Error::permanent)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    deps.queue.send_all(&deps.config.publish_queue_url, bodies).await
+}
+
+async fn reject(
+    deps: &Deps,
+    bucket: &str,
+    files: &JobFiles,
+    key: &str,
+    etag: &str,
+    problems: Vec<Problem>,
+    total: usize,
+) -> Result<Outcome> {
+    let job_id = files.job_id.as_str();
+    let report = problems::report(job_id, &problems, total);
+    deps.blobs
+        .put(
+            bucket,
+            &format!("{}errors.json", files.prefix),
+            serde_json::to_vec_pretty(&report).map_err(Error::permanent)?,
+            "application/json",
+        )
+        .await?;
+    let now = now_ms();
+    let summary = match problems.first() {
+        Some(p) => format!(
+            "{total} problem(s) in the input, see {}errors.json; first: {}{}: {}",
+            files.prefix,
+            p.file,
+            p.line.map(|l| format!(" line {l}")).unwrap_or_default(),
+            p.message
+        ),
+        None => "invalid input".into(),
+    };
+    let job = Job {
+        job_id: job_id.into(),
+        status: JobStatus::Failed,
+        reason: Some(summary),
+        spec: JobSpec {
+            task: Default::default(),
+            template: "template.html".into(),
+            labels: vec![],
+            answer: Default::default(),
+            consensus: Default::default(),
+            budget_usd: None,
+            training: None,
+        },
+        template: String::new(),
+        manifest_key: key.into(),
+        manifest_etag: etag.into(),
+        items: 0,
+        decided: 0,
+        labeled: 0,
+        unresolved: 0,
+        answers: 0,
+        assignments_bought: 0,
+        reserved: Default::default(),
+        spent: Default::default(),
+        hit_type_id: None,
+        completion_sent: false,
+        created_at: now,
+        updated_at: now,
+    };
+    if let Err(e) = deps.store.put_failed_job(&job).await {
+        tracing::warn!(job_id, error = %e, "could not record the failed job");
+    }
+    tracing::warn!(job_id, problems = total, "job rejected: see errors.json");
+    Ok(Outcome::Rejected { problems: total })
+}

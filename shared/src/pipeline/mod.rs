@@ -1,0 +1,88 @@
+//! The labeling pipeline: what each function does, over the ports.
+//!
+//! Notifications are hints and state is the truth: every step reads the
+//! current state, does what is still missing, and is idempotent, so a retry,
+//! a duplicate, a late message and sweep all take the same path.
+
+pub mod ingest;
+pub mod publish;
+pub mod reconcile;
+pub mod sweep;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A message on the publish queue: post this item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishItem {
+    pub job_id: String,
+    pub item_id: String,
+}
+
+/// A message on the training queue: this job's labeling is complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobComplete {
+    pub kind: String,
+    pub job_id: String,
+}
+
+impl JobComplete {
+    pub fn new(job_id: &str) -> Self {
+        JobComplete { kind: "job-complete".into(), job_id: job_id.into() }
+    }
+}
+
+/// The UniqueRequestToken for buying round `round` of an item: derived, so a
+/// retry sends the same token and MTurk refuses to buy twice (at most 64
+/// characters, whatever the ids).
+pub fn request_token(job_id: &str, item_id: &str, round: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(job_id.as_bytes());
+    h.update([0]);
+    h.update(item_id.as_bytes());
+    h.update([0]);
+    h.update(round.to_be_bytes());
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(24).map(|b| format!("{b:02x}")).collect();
+    format!("hl1-{hex}")
+}
+
+/// The HIT's RequesterAnnotation: where it belongs, for people reading MTurk.
+pub fn annotation(job_id: &str, item_id: &str) -> String {
+    let a = format!("hitloop:{job_id}/{item_id}");
+    a.chars().take(255).collect()
+}
+
+/// A valid job id: it names an S3 prefix, a DynamoDB key and a training job.
+pub fn check_job_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 48 {
+        return Err(format!("job id {id:?} must have 1 to 48 characters"));
+    }
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') || id.starts_with('-') {
+        return Err(format!("job id {id:?} may use only letters, digits and '-' (not first)"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stable_distinct_and_short() {
+        let a = request_token("job", "item-1", 1);
+        assert_eq!(a, request_token("job", "item-1", 1));
+        assert_ne!(a, request_token("job", "item-1", 2));
+        assert_ne!(a, request_token("job", "item-11", 1));
+        assert_ne!(request_token("a", "bc", 1), request_token("ab", "c", 1));
+        assert!(request_token(&"j".repeat(300), &"i".repeat(300), 9).len() <= 64);
+    }
+
+    #[test]
+    fn job_ids() {
+        assert!(check_job_id("iris-2026").is_ok());
+        for bad in ["", "-x", "a/b", "a b", "é", &"x".repeat(49)] {
+            assert!(check_job_id(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! What hitloop keeps in DynamoDB: jobs, items, answers, and the HIT -> item
+//! mapping (notifications only carry the HIT id).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::job::JobSpec;
+use crate::money::Usd;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    Failed,
+    Publishing,
+    Labeling,
+    Paused,
+    Complete,
+    Training,
+    Trained,
+    TrainingFailed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Failed => "failed",
+            JobStatus::Publishing => "publishing",
+            JobStatus::Labeling => "labeling",
+            JobStatus::Paused => "paused",
+            JobStatus::Complete => "complete",
+            JobStatus::Training => "training",
+            JobStatus::Trained => "trained",
+            JobStatus::TrainingFailed => "training_failed",
+        }
+    }
+
+    /// States in which work may be bought for the job.
+    pub fn is_active(self) -> bool {
+        matches!(self, JobStatus::Publishing | JobStatus::Labeling)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "failed" => JobStatus::Failed,
+            "publishing" => JobStatus::Publishing,
+            "labeling" => JobStatus::Labeling,
+            "paused" => JobStatus::Paused,
+            "complete" => JobStatus::Complete,
+            "training" => JobStatus::Training,
+            "trained" => JobStatus::Trained,
+            "training_failed" => JobStatus::TrainingFailed,
+            other => return Err(format!("unknown job status {other:?}")),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemStatus {
+    Pending,
+    Published,
+    Labeled,
+    Unresolved,
+}
+
+impl ItemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Pending => "pending",
+            ItemStatus::Published => "published",
+            ItemStatus::Labeled => "labeled",
+            ItemStatus::Unresolved => "unresolved",
+        }
+    }
+
+    pub fn is_decided(self) -> bool {
+        matches!(self, ItemStatus::Labeled | ItemStatus::Unresolved)
+    }
+}
+
+impl FromStr for ItemStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "pending" => ItemStatus::Pending,
+            "published" => ItemStatus::Published,
+            "labeled" => ItemStatus::Labeled,
+            "unresolved" => ItemStatus::Unresolved,
+            other => return Err(format!("unknown item status {other:?}")),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub job_id: String,
+    pub status: JobStatus,
+    pub reason: Option<String>,
+    pub spec: JobSpec,
+    pub template: String,
+    pub manifest_key: String,
+    pub manifest_etag: String,
+    pub items: u64,
+    pub decided: u64,
+    pub labeled: u64,
+    pub unresolved: u64,
+    pub answers: u64,
+    pub assignments_bought: u64,
+    pub reserved: Usd,
+    pub spent: Usd,
+    pub hit_type_id: Option<String>,
+    pub completion_sent: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub job_id: String,
+    pub item_id: String,
+    pub line: u64,
+    pub values: BTreeMap<String, String>,
+    pub status: ItemStatus,
+    pub hit_id: Option<String>,
+    /// Assignments bought (reserved) for this item so far.
+    pub bought: u32,
+    /// Buying rounds: 1 is the HIT itself, each later one an extension.
+    pub rounds: u32,
+    pub label: Option<String>,
+    pub agreed: u32,
+    pub answers: u32,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRecord {
+    pub job_id: String,
+    pub item_id: String,
+    pub assignment_id: String,
+    pub worker_id: String,
+    pub label: Option<String>,
+    pub invalid_reason: Option<String>,
+    pub paid: bool,
+    pub submitted_at: i64,
+}
+
+/// Where a HIT belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HitOwner {
+    pub job_id: String,
+    pub item_id: String,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

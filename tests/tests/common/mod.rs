@@ -1,0 +1,290 @@
+//! A whole hitloop stack on this machine for a test: moto (from
+//! HITLOOP_TEST_AWS_ENDPOINT) with the stack's resources, the MTurk-compatible
+//! service with a simulated crowd on a frozen clock, and the router playing
+//! Lambda. The test moves time on and pumps events until the job is done.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use hitloop_local::resources::{self, StackResources};
+use hitloop_local::router::Router;
+use hitloop_mturk::faults::RequestFaults;
+use hitloop_mturk::notify::NotificationFaults;
+use hitloop_mturk::server::{start, Running, ServerConfig};
+use hitloop_mturk::workforce::{Truth, WorkforceConfig};
+use hitloop_shared::pipeline::sweep::SweepLimits;
+use hitloop_shared::records::{Item, Job};
+use hitloop_shared::wiring::Deps;
+use serde_json::{json, Value};
+
+pub const SPECIES: [&str; 3] = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"];
+
+pub fn aws_endpoint() -> String {
+    std::env::var("HITLOOP_TEST_AWS_ENDPOINT")
+        .expect("HITLOOP_TEST_AWS_ENDPOINT must point at a moto server: run `make test`")
+}
+
+/// The 150 irises: (id, image URL, true species, measurements).
+pub fn iris() -> Vec<(String, String, String, Vec<String>)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/iris/iris.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .enumerate()
+        .map(|(i, line)| {
+            let f: Vec<&str> = line.split(',').collect();
+            let species = SPECIES[f[4].parse::<usize>().unwrap()].to_string();
+            (
+                format!("iris-{i:03}"),
+                format!("https://images.hitloop.example/iris/{i:03}.jpg"),
+                species,
+                f[..4].iter().map(|s| s.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+pub fn iris_manifest() -> String {
+    let mut csv = String::from("id,image_url,sepal_length,sepal_width,petal_length,petal_width\n");
+    for (id, url, _, m) in iris() {
+        csv.push_str(&format!("{id},{url},{}\n", m.join(",")));
+    }
+    csv
+}
+
+pub fn iris_truth() -> BTreeMap<String, String> {
+    iris().into_iter().map(|(id, _, species, _)| (id, species)).collect()
+}
+
+pub fn iris_template() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/iris/template.html")).unwrap()
+}
+
+/// The blog's task: 2 assignments, $0.05, 4 h, 5 min, two must agree.
+pub fn iris_job() -> Value {
+    json!({
+        "task": { "title": "Classify the iris", "description": "Which species is in the photo?", "reward": "0.05",
+                  "lifetime_seconds": 14400, "assignment_duration_seconds": 300 },
+        "labels": SPECIES,
+        "answer": { "format": "crowd-form", "field": "category" },
+        "consensus": { "initial_assignments": 2, "agreement": 2, "max_assignments": 9 }
+    })
+}
+
+/// Mixed quality: careful and sloppy workers and a spammer.
+pub const MIXED_CROWD: &str = r#"
+seed = 42
+[[group]]
+name = "careful"
+count = 10
+accuracy = 0.96
+work_seconds = { median = 40, spread = 0.4 }
+pause_seconds = { median = 20, spread = 0.6 }
+return_rate = 0.02
+abandon_rate = 0.01
+[[group]]
+name = "sloppy"
+count = 2
+accuracy = 0.8
+work_seconds = { median = 20, spread = 0.4 }
+pause_seconds = { median = 30, spread = 0.6 }
+[[group]]
+name = "spammer"
+count = 1
+behaviour = "spammer"
+work_seconds = { median = 15, spread = 0.3 }
+pause_seconds = { median = 45, spread = 0.3 }
+"#;
+
+pub struct Stack {
+    pub mturk: Running,
+    pub router: Router,
+    pub resources: StackResources,
+    pub s3: aws_sdk_s3::Client,
+    pub http: reqwest::Client,
+    pub deps: Deps,
+}
+
+pub struct Options {
+    pub crowd: Option<&'static str>,
+    pub request_faults: RequestFaults,
+    pub notification_faults: NotificationFaults,
+    pub balance: &'static str,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            crowd: Some(MIXED_CROWD),
+            request_faults: Default::default(),
+            notification_faults: Default::default(),
+            balance: "10000.00",
+        }
+    }
+}
+
+impl Stack {
+    pub async fn new(options: Options) -> Stack {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
+        let endpoint = aws_endpoint();
+        let sdk = hitloop_local::local_sdk(&endpoint).await;
+        let name = format!("hl{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let resources = resources::create(&sdk, &name).await.unwrap();
+        let truth = Truth::from_pairs(iris().into_iter().map(|(_, url, species, _)| (url, species)));
+        let mturk = start(ServerConfig {
+            speed: 0.0,
+            aws_endpoint: Some(endpoint),
+            workforce: options.crowd.map(|c| WorkforceConfig::parse(c).unwrap()),
+            truth,
+            balance: options.balance.parse().unwrap(),
+            request_faults: options.request_faults,
+            notification_faults: options.notification_faults,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let deps = Deps::from_sdk(&sdk, resources.config(&mturk.url));
+        let router = Router::new(deps.clone(), resources.clone(), &sdk);
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+        Stack { mturk, router, resources, s3, http: reqwest::Client::new(), deps }
+    }
+
+    pub async fn put(&self, key: &str, body: impl Into<Vec<u8>>) {
+        self.s3
+            .put_object()
+            .bucket(&self.resources.bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn get(&self, key: &str) -> Option<String> {
+        let out = self.s3.get_object().bucket(&self.resources.bucket).key(key).send().await.ok()?;
+        Some(String::from_utf8(out.body.collect().await.unwrap().into_bytes().to_vec()).unwrap())
+    }
+
+    /// Uploads job.json and the template, then the manifest (the trigger).
+    pub async fn submit(&self, job_id: &str, job: &Value, template: &str, manifest_name: &str, manifest: &str) {
+        self.put(&format!("jobs/{job_id}/job.json"), job.to_string()).await;
+        self.put(&format!("jobs/{job_id}/template.html"), template.to_string()).await;
+        self.put(&format!("jobs/{job_id}/{manifest_name}"), manifest.to_string()).await;
+    }
+
+    pub async fn job(&self, job_id: &str) -> Option<Job> {
+        self.deps.store.job(job_id).await.unwrap()
+    }
+
+    pub async fn items(&self, job_id: &str) -> Vec<Item> {
+        let mut out: Vec<Item> = Vec::new();
+        loop {
+            let page = self.deps.store.items(job_id, out.last().map(|i| i.item_id.as_str()), 100).await.unwrap();
+            if page.is_empty() {
+                return out;
+            }
+            out.extend(page);
+        }
+    }
+
+    pub async fn advance(&self, seconds: f64) {
+        self.http
+            .post(format!("{}/_hitloop/clock/advance", self.mturk.url))
+            .json(&json!({ "Seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn flush(&self) {
+        self.http
+            .post(format!("{}/_hitloop/notifications/flush", self.mturk.url))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn mturk_state(&self) -> Value {
+        self.http.get(format!("{}/_hitloop/state", self.mturk.url)).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Moves simulated time a minute at a time, delivering every event, until
+    /// the job leaves `labeling` (or `max_minutes` pass). With `sweep`, the
+    /// schedule runs every five simulated minutes too.
+    pub async fn run_until_settled(&self, job_id: &str, sweep: bool, max_minutes: usize) -> Job {
+        self.router.pump_until_idle(100).await;
+        for minute in 0..max_minutes {
+            self.flush().await;
+            self.router.pump_until_idle(100).await;
+            if sweep && minute % 5 == 4 {
+                self.router.sweep(SweepLimits { stale_after_ms: 0, max_items: 10_000 }).await;
+                self.flush().await;
+                self.router.pump_until_idle(100).await;
+            }
+            if let Some(job) = self.job(job_id).await {
+                if !job.status.is_active() {
+                    return job;
+                }
+            }
+            self.advance(60.0).await;
+        }
+        self.job(job_id).await.expect("the job exists")
+    }
+}
+
+impl Stack {
+    /// A description of every undecided item, for failure messages.
+    pub async fn stuck(&self, job_id: &str) -> String {
+        let mut out = String::new();
+        for i in self.items(job_id).await.into_iter().filter(|i| !i.status.is_decided()).take(5) {
+            let hit = match &i.hit_id {
+                Some(h) => self.deps.crowd.hit(h).await.map(|h| format!("{h:?}")).unwrap_or_else(|e| e.to_string()),
+                None => "no HIT".into(),
+            };
+            let answers = self.deps.store.answers(job_id, &i.item_id).await.unwrap();
+            let labels: Vec<_> =
+                answers.iter().map(|a| a.label.clone().unwrap_or_else(|| "<invalid>".into())).collect();
+            out.push_str(&format!(
+                "\n{} {:?} bought={} rounds={} answers={labels:?} hit={hit}",
+                i.item_id, i.status, i.bought, i.rounds
+            ));
+        }
+        let state = self.mturk_state().await;
+        out.push_str(&format!("\nmturk now {} ; crowd now {}", state["Now"], self.deps.crowd.now_ms()));
+        out.push_str(&format!(
+            "\nnotifications {} stats {} assignments {}",
+            state["Notifications"], state["Stats"], state["Assignments"]
+        ));
+        let sqs = aws_sdk_sqs::Client::new(&hitloop_local::local_sdk(&aws_endpoint()).await);
+        for q in [&self.resources.notification_queue_url, &self.resources.publish_queue_url] {
+            let a = sqs
+                .get_queue_attributes()
+                .queue_url(q)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await
+                .unwrap();
+            out.push_str(&format!(
+                "\n{q}: {:?}",
+                a.attributes().map(|m| m
+                    .iter()
+                    .filter(|(k, _)| k.as_str().contains("Approximate"))
+                    .map(|(k, v)| format!("{}={v}", k.as_str()))
+                    .collect::<Vec<_>>())
+            ));
+        }
+        let dlq = self.resources.notification_queue_url.replace("-notifications", "-notifications-dlq");
+        let a = sqs
+            .get_queue_attributes()
+            .queue_url(&dlq)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        out.push_str(&format!("\nDLQ: {:?}", a.attributes()));
+        out
+    }
+}
