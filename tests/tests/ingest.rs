@@ -1,0 +1,119 @@
+//! ingest and publish on their own: invalid input fails the job with every
+//! problem listed and nothing posted; the same upload twice creates nothing
+//! twice; a budget pauses the job before it is overspent.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use common::*;
+use hitloop_shared::records::JobStatus;
+use serde_json::{json, Value};
+
+async fn quiet_stack() -> Stack {
+    Stack::new(Options { crowd: None, ..Default::default() }).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_input_fails_the_job_with_every_problem_and_posts_nothing() {
+    let stack = quiet_stack().await;
+    let manifest = "id,image_url\na,https://x/1.jpg\na,https://x/2.jpg\nb\nc,https://x/3.jpg,extra\n";
+    let template = "<crowd-form><crowd-image-classifier name=\"category\" src=\"${image_url}\" title=\"${caption}\"></crowd-image-classifier></crowd-form>";
+    stack.submit("broken", &iris_job(), template, "manifest.csv", manifest).await;
+    stack.router.pump_until_idle(20).await;
+    let job = stack.job("broken").await.unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(job.reason.as_deref().unwrap().contains("errors.json"), "{:?}", job.reason);
+    let errors: Value = serde_json::from_str(&stack.get("jobs/broken/errors.json").await.unwrap()).unwrap();
+    let lines: Vec<u64> = errors["errors"].as_array().unwrap().iter().filter_map(|e| e["line"].as_u64()).collect();
+    assert!(lines.contains(&3), "duplicate id on line 3: {errors}");
+    assert!(lines.contains(&4), "ragged row on line 4: {errors}");
+    assert!(lines.contains(&5), "ragged row on line 5: {errors}");
+    let text = errors.to_string();
+    assert!(text.contains("caption"), "a placeholder with no column: {text}");
+    assert!(stack.items("broken").await.is_empty(), "no item written");
+    assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 0, "no HIT posted");
+
+    // fix it and upload again: the job starts
+    stack.put("jobs/broken/template.html", iris_template()).await;
+    stack.put("jobs/broken/manifest.csv", "id,image_url\na,https://x/1.jpg\nb,https://x/2.jpg\n").await;
+    stack.router.pump_until_idle(20).await;
+    let job = stack.job("broken").await.unwrap();
+    assert_eq!((job.status, job.items), (JobStatus::Labeling, 2));
+    assert!(stack.get("jobs/broken/errors.json").await.is_none(), "the stale report is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_job_json_is_reported_with_its_fields() {
+    let stack = quiet_stack().await;
+    let job = json!({"labels": ["only-one"], "task": {"reward": "0.001"}, "colour": "blue"});
+    stack.submit("badjob", &job, &iris_template(), "manifest.csv", &iris_manifest()).await;
+    stack.router.pump_until_idle(20).await;
+    assert_eq!(stack.job("badjob").await.unwrap().status, JobStatus::Failed);
+    let errors = stack.get("jobs/badjob/errors.json").await.unwrap();
+    assert!(errors.contains("job.json"), "{errors}");
+
+    let job = json!({"labels": ["a"], "consensus": {"initial_assignments": 2, "agreement": 2, "max_assignments": 12}});
+    stack.submit("badjob2", &job, &iris_template(), "manifest.csv", &iris_manifest()).await;
+    stack.router.pump_until_idle(20).await;
+    let errors: Value = serde_json::from_str(&stack.get("jobs/badjob2/errors.json").await.unwrap()).unwrap();
+    let fields: Vec<&str> = errors["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    assert!(fields.contains(&"labels") && fields.contains(&"consensus.max_assignments"), "{errors}");
+
+    // no job.json at all
+    stack.put("jobs/nojob/manifest.csv", iris_manifest()).await;
+    stack.router.pump_until_idle(20).await;
+    assert!(stack.get("jobs/nojob/errors.json").await.unwrap().contains("no job.json"));
+    assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_upload_twice_creates_nothing_twice() {
+    let stack = quiet_stack().await;
+    stack.submit("twice", &iris_job(), &iris_template(), "manifest.csv", &iris_manifest()).await;
+    stack.router.pump_until_idle(100).await;
+    // the same manifest again, and the same S3 event again
+    stack.put("jobs/twice/manifest.csv", iris_manifest()).await;
+    stack.router.pump_until_idle(100).await;
+    let event = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": stack.resources.bucket}, "object": {"key": "jobs/twice/manifest.csv"}}}]});
+    ingest::handler::handle(&stack.deps, lambda_runtime::LambdaEvent::new(event, Default::default())).await.unwrap();
+    stack.router.pump_until_idle(100).await;
+    let job = stack.job("twice").await.unwrap();
+    assert_eq!((job.items, job.status), (150, JobStatus::Labeling));
+    assert_eq!(stack.items("twice").await.len(), 150);
+    assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 150);
+    assert_eq!(job.assignments_bought, 300);
+
+    // a different manifest for a live job is refused, and says so
+    stack.put("jobs/twice/manifest.csv", "id,image_url\nz,https://x/z.jpg\n").await;
+    stack.router.pump_until_idle(20).await;
+    assert!(stack.get("jobs/twice/upload-refused.json").await.unwrap().contains("one manifest"));
+    assert_eq!(stack.job("twice").await.unwrap().items, 150);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_pauses_the_job_before_it_is_overspent() {
+    let stack = quiet_stack().await;
+    let mut job = iris_job();
+    job["budget_usd"] = json!("1.00"); // 8 items of 2 x $0.06
+    let manifest: String = iris_manifest().lines().take(21).map(|l| format!("{l}\n")).collect();
+    stack.submit("thrifty", &job, &iris_template(), "manifest.csv", &manifest).await;
+    stack.router.pump_until_idle(50).await;
+    let job = stack.job("thrifty").await.unwrap();
+    assert_eq!(job.status, JobStatus::Paused);
+    assert!(job.reason.as_deref().unwrap().starts_with("budget"), "{:?}", job.reason);
+    assert!(job.reserved.cents() <= 100, "reserved {}", job.reserved);
+    assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_manifests_and_an_empty_balance() {
+    let stack = Stack::new(Options { crowd: None, balance: "0.10", ..Default::default() }).await;
+    let jsonl = "{\"id\": \"one\", \"image_url\": \"https://x/1.jpg\"}\n{\"id\": \"two\", \"image_url\": \"https://x/2.jpg\"}\n";
+    stack.submit("lines", &iris_job(), &iris_template(), "manifest.jsonl", jsonl).await;
+    stack.router.pump_until_idle(50).await;
+    let job = stack.job("lines").await.unwrap();
+    assert_eq!(job.items, 2);
+    assert_eq!(job.status, JobStatus::Paused, "$0.10 cannot pay for 2 x $0.06");
+    assert!(job.reason.as_deref().unwrap().starts_with("balance"), "{:?}", job.reason);
+}
