@@ -6,7 +6,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/hitloop-target
 export CARGO_TARGET_DIR
 VENV := .venv
 
-.PHONY: demo test venv build mturk clean-run
+.PHONY: demo test venv build mturk bench clean-run
 
 ## demo: the whole job, locally (see README)
 demo: venv
@@ -23,6 +23,10 @@ $(VENV)/.installed: local/python/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r local/python/requirements.txt
 	touch $@
+
+## bench: ingest 10k and 200k rows against the local stack; peak memory and throughput
+bench: venv
+	local/scripts/bench.sh
 
 build:
 	cargo build --workspace --bins

@@ -156,7 +156,8 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
             total_problems += 1;
         }
         Ok(mut rows) => {
-            let mut ids: HashSet<String> = HashSet::new();
+            // 128-bit digests, not the ids: memory stays flat for big manifests.
+            let mut ids: HashSet<u128> = HashSet::new();
             let placeholders = template_text.as_deref().map(template::placeholders).unwrap_or_default();
             let mut missing_reported: HashSet<String> = HashSet::new();
             while let Some(row) = rows.next().await {
@@ -282,7 +283,7 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
 
 fn check_row(
     row: &crate::manifest::Row,
-    ids: &mut HashSet<String>,
+    ids: &mut HashSet<u128>,
     placeholders: &[String],
     missing_reported: &mut HashSet<String>,
     template_text: Option<&str>,
@@ -290,7 +291,7 @@ fn check_row(
     format: Format,
 ) -> Option<Problem> {
     let file = format.file_name();
-    if !ids.insert(row.id.clone()) {
+    if !ids.insert(id_digest(&row.id)) {
         return Some(Problem::at(file, row.line, format!("id {:?} is used by an earlier row", row.id)));
     }
     if let Some(missing) = placeholders.iter().find(|p| !row.values.contains_key(*p)) {
@@ -323,6 +324,14 @@ fn check_row(
         }
         Err(e) => Some(Problem::at(file, row.line, e)),
     }
+}
+
+fn id_digest(id: &str) -> u128 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(id.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    u128::from_le_bytes(b)
 }
 
 async fn write_and_queue(deps: &Deps, items: &[Item]) -> Result<()> {
