@@ -4,6 +4,8 @@
 //! `make bench` sets it). Ingest runs in a child process so its peak RSS is
 //! its own.
 
+#![allow(clippy::expect_used)] // a benchmark tool: stopping loudly on a broken setup is right
+
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
