@@ -30,6 +30,21 @@ pub struct JobSpec {
     pub training: Option<serde_json::Value>,
 }
 
+impl JobSpec {
+    /// The spec recorded on a job whose job.json could not be used.
+    pub fn unusable() -> JobSpec {
+        JobSpec {
+            task: TaskSpec::default(),
+            template: default_template(),
+            labels: vec![],
+            answer: AnswerSpec::default(),
+            consensus: ConsensusSpec::default(),
+            budget_usd: None,
+            training: None,
+        }
+    }
+}
+
 fn default_template() -> String {
     "template.html".into()
 }

@@ -122,6 +122,42 @@ pub struct Job {
     pub updated_at: i64,
 }
 
+impl Job {
+    /// A new job record with nothing bought, decided or spent yet.
+    pub fn new(
+        job_id: &str,
+        status: JobStatus,
+        spec: JobSpec,
+        template: String,
+        manifest_key: &str,
+        manifest_etag: &str,
+        items: u64,
+    ) -> Job {
+        let now = now_ms();
+        Job {
+            job_id: job_id.into(),
+            status,
+            reason: None,
+            spec,
+            template,
+            manifest_key: manifest_key.into(),
+            manifest_etag: manifest_etag.into(),
+            items,
+            decided: 0,
+            labeled: 0,
+            unresolved: 0,
+            answers: 0,
+            assignments_bought: 0,
+            reserved: Usd::ZERO,
+            spent: Usd::ZERO,
+            hit_type_id: None,
+            completion_sent: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub job_id: String,

@@ -196,27 +196,7 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
     };
 
     // 3. the job, then the items, then the queue
-    let job = Job {
-        job_id: job_id.into(),
-        status: JobStatus::Publishing,
-        reason: None,
-        spec,
-        template: template_text,
-        manifest_key: key.into(),
-        manifest_etag: etag.clone(),
-        items: rows_seen,
-        decided: 0,
-        labeled: 0,
-        unresolved: 0,
-        answers: 0,
-        assignments_bought: 0,
-        reserved: Default::default(),
-        spent: Default::default(),
-        hit_type_id: None,
-        completion_sent: false,
-        created_at: now,
-        updated_at: now,
-    };
+    let job = Job::new(job_id, JobStatus::Publishing, spec, template_text, key, &etag, rows_seen);
     if !deps.store.create_job(&job).await? {
         // Another ingest of this upload got there first, or a crashed one is
         // being redelivered: the job record says which.
@@ -368,7 +348,6 @@ async fn reject(
             "application/json",
         )
         .await?;
-    let now = now_ms();
     let summary = match problems.first() {
         Some(p) => format!(
             "{total} problem(s) in the input, see {}errors.json; first: {}{}: {}",
@@ -379,35 +358,8 @@ async fn reject(
         ),
         None => "invalid input".into(),
     };
-    let job = Job {
-        job_id: job_id.into(),
-        status: JobStatus::Failed,
-        reason: Some(summary),
-        spec: JobSpec {
-            task: Default::default(),
-            template: "template.html".into(),
-            labels: vec![],
-            answer: Default::default(),
-            consensus: Default::default(),
-            budget_usd: None,
-            training: None,
-        },
-        template: String::new(),
-        manifest_key: key.into(),
-        manifest_etag: etag.into(),
-        items: 0,
-        decided: 0,
-        labeled: 0,
-        unresolved: 0,
-        answers: 0,
-        assignments_bought: 0,
-        reserved: Default::default(),
-        spent: Default::default(),
-        hit_type_id: None,
-        completion_sent: false,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut job = Job::new(job_id, JobStatus::Failed, JobSpec::unusable(), String::new(), key, etag, 0);
+    job.reason = Some(summary);
     if let Err(e) = deps.store.put_failed_job(&job).await {
         tracing::warn!(job_id, error = %e, "could not record the failed job");
     }
