@@ -34,7 +34,9 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Classifies an AWS SDK error: transport problems, timeouts, throttling and
-/// server faults are retryable; a rejected request is not.
+/// server faults are retryable; a rejected request is not. The SdkError and
+/// HttpResponse types are the smithy runtime's, re-exported by every service
+/// crate, so this serves S3, SQS and MTurk errors as well as DynamoDB's.
 pub fn classify<E>(err: aws_sdk_dynamodb::error::SdkError<E, HttpResponse>) -> Error
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,

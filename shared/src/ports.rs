@@ -18,6 +18,8 @@ pub enum Reservation {
     OverBudget,
     /// The job is not active (paused, failed, complete).
     JobInactive,
+    /// The item was decided meanwhile: buy nothing for it.
+    ItemDone,
 }
 
 #[async_trait]
@@ -134,6 +136,8 @@ pub trait Blobs: Send + Sync {
     async fn text(&self, bucket: &str, key: &str, max_bytes: usize) -> Result<Option<String>>;
     /// A streaming reader and the object's ETag; None if missing.
     async fn open(&self, bucket: &str, key: &str) -> Result<Option<(Box<dyn AsyncRead + Send + Unpin>, String)>>;
+    /// The object's ETag without reading it; None if missing.
+    async fn etag(&self, bucket: &str, key: &str) -> Result<Option<String>>;
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<()>;
     async fn delete(&self, bucket: &str, key: &str) -> Result<()>;
 }

@@ -102,6 +102,7 @@ fn iso(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+#[derive(Clone)]
 struct Doc {
     destination: String,
     transport: String,
@@ -208,7 +209,7 @@ impl Dispatcher {
             }
             if self.rng.random::<f64>() < self.faults.duplicate_rate {
                 self.stats.duplicated.fetch_add(1, Ordering::SeqCst);
-                self.held.push(Doc { ..clone_doc(&doc) });
+                self.held.push(doc.clone());
             }
             if self.rng.random::<f64>() < self.faults.reorder_rate {
                 self.stats.reordered.fetch_add(1, Ordering::SeqCst);
@@ -272,16 +273,6 @@ impl Dispatcher {
                 tracing::warn!(destination = %doc.destination, error = %e, "notification delivery failed");
             }
         }
-    }
-}
-
-fn clone_doc(d: &Doc) -> Doc {
-    Doc {
-        destination: d.destination.clone(),
-        transport: d.transport.clone(),
-        body: d.body.clone(),
-        events: d.events,
-        subject: d.subject.clone(),
     }
 }
 

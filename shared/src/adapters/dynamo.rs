@@ -237,6 +237,18 @@ impl DynamoJobStore {
         Update::builder().table_name(&self.table).set_key(Some(k)).update_expression(expr)
     }
 
+    /// Runs a transaction. `Ok(None)`: it committed; `Ok(Some(failed))`: its
+    /// conditions cancelled it, `failed[i]` telling whether part `i` failed.
+    async fn transact(&self, parts: Vec<TransactWriteItem>) -> Result<Option<Vec<bool>>> {
+        match self.client.transact_write_items().set_transact_items(Some(parts)).send().await {
+            Ok(_) => Ok(None),
+            Err(e) => match cancelled(&e) {
+                Some(failed) => Ok(Some(failed)),
+                None => Err(classify(e)),
+            },
+        }
+    }
+
     async fn query_all(&self, pk: String, prefix: &str) -> Result<Vec<Attrs>> {
         let mut out = Vec::new();
         let mut start: Option<Attrs> = None;
@@ -461,25 +473,22 @@ impl JobStore for DynamoJobStore {
                 .expression_attribute_values(":limit", n((budget - cost).cents())),
             None => job_update.condition_expression("job_status IN (:publishing, :labeling)"),
         };
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(build(item_update.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(job_update.build())?).build())
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(Reservation::Reserved),
-            Err(e) => match cancelled(&e) {
-                Some(failed) if failed.first() == Some(&true) => Ok(Reservation::AlreadyReserved),
-                Some(_) => {
-                    let current = self.job(&job.job_id).await?;
-                    match current {
-                        Some(j) if j.status.is_active() => Ok(Reservation::OverBudget),
-                        _ => Ok(Reservation::JobInactive),
-                    }
+        let parts = vec![
+            TransactWriteItem::builder().update(build(item_update.build())?).build(),
+            TransactWriteItem::builder().update(build(job_update.build())?).build(),
+        ];
+        match self.transact(parts).await? {
+            None => Ok(Reservation::Reserved),
+            Some(failed) if failed.first() == Some(&true) => {
+                // Reserved before (a retry or a racing call), or decided meanwhile.
+                match self.item(&job.job_id, &item.item_id).await? {
+                    Some(i) if i.rounds >= round && !i.status.is_decided() => Ok(Reservation::AlreadyReserved),
+                    _ => Ok(Reservation::ItemDone),
                 }
-                None => Err(classify(e)),
+            }
+            Some(_) => match self.job(&job.job_id).await? {
+                Some(j) if j.status.is_active() => Ok(Reservation::OverBudget),
+                _ => Ok(Reservation::JobInactive),
             },
         }
     }
@@ -498,21 +507,15 @@ impl JobStore for DynamoJobStore {
         let mut map = key(format!("HIT#{hit_id}"), "#HIT");
         map.insert("job_id".into(), s(job_id));
         map.insert("item_id".into(), s(item_id));
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(build(item_update.build())?).build())
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(build(Put::builder().table_name(&self.table).set_item(Some(map)).build())?)
-                    .build(),
-            )
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if cancelled(&e).is_some() => Ok(()), // published before: nothing to do
-            Err(e) => Err(classify(e)),
+        let parts = vec![
+            TransactWriteItem::builder().update(build(item_update.build())?).build(),
+            TransactWriteItem::builder()
+                .put(build(Put::builder().table_name(&self.table).set_item(Some(map)).build())?)
+                .build(),
+        ];
+        match self.transact(parts).await? {
+            None => Ok(()),
+            Some(_) => Ok(()), // published before: nothing to do
         }
     }
 
@@ -554,18 +557,14 @@ impl JobStore for DynamoJobStore {
         let item_update = self
             .update(key(job_pk(&answer.job_id), item_sk(&answer.item_id)), "ADD answers :one")
             .expression_attribute_values(":one", n(1));
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(build(put.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(job_update.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(item_update.build())?).build())
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled(&e).is_some() => Ok(false),
-            Err(e) => Err(classify(e)),
+        let parts = vec![
+            TransactWriteItem::builder().put(build(put.build())?).build(),
+            TransactWriteItem::builder().update(build(job_update.build())?).build(),
+            TransactWriteItem::builder().update(build(item_update.build())?).build(),
+        ];
+        match self.transact(parts).await? {
+            None => Ok(true),
+            Some(_) => Ok(false),
         }
     }
 
@@ -588,17 +587,13 @@ impl JobStore for DynamoJobStore {
         let job_update = self
             .update(key(job_pk(&answer.job_id), "#JOB"), "ADD spent_cents :c")
             .expression_attribute_values(":c", n(cost.cents()));
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(build(answer_update.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(job_update.build())?).build())
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled(&e).is_some() => Ok(false),
-            Err(e) => Err(classify(e)),
+        let parts = vec![
+            TransactWriteItem::builder().update(build(answer_update.build())?).build(),
+            TransactWriteItem::builder().update(build(job_update.build())?).build(),
+        ];
+        match self.transact(parts).await? {
+            None => Ok(true),
+            Some(_) => Ok(false),
         }
     }
 
@@ -634,17 +629,13 @@ impl JobStore for DynamoJobStore {
             .update(key(job_pk(job_id), "#JOB"), &format!("ADD decided :one, {counter} :one SET updated_at = :now"))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now_ms()));
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(build(item_update.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(job_update.build())?).build())
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled(&e).is_some() => Ok(false),
-            Err(e) => Err(classify(e)),
+        let parts = vec![
+            TransactWriteItem::builder().update(build(item_update.build())?).build(),
+            TransactWriteItem::builder().update(build(job_update.build())?).build(),
+        ];
+        match self.transact(parts).await? {
+            None => Ok(true),
+            Some(_) => Ok(false),
         }
     }
 

@@ -45,6 +45,14 @@ impl Blobs for S3Blobs {
         }
     }
 
+    async fn etag(&self, bucket: &str, key: &str) -> Result<Option<String>> {
+        match self.client.head_object().bucket(bucket).key(key).send().await {
+            Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().trim_matches('"').to_string())),
+            Err(e) if missing(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
         self.client
             .put_object()

@@ -68,9 +68,8 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
 
     if let Some(existing) = deps.store.job(job_id).await? {
         if existing.status != JobStatus::Failed {
-            let etag = match deps.blobs.open(bucket, key).await? {
-                Some((_, etag)) => etag,
-                None => return Ok(Outcome::Vanished),
+            let Some(etag) = deps.blobs.etag(bucket, key).await? else {
+                return Ok(Outcome::Vanished);
             };
             if etag == existing.manifest_etag {
                 tracing::info!(job_id, "manifest already ingested; nothing to do");

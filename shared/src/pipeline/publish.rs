@@ -30,7 +30,8 @@ pub async fn hit_type(deps: &Deps, job: &Job) -> Result<String> {
     Ok(t)
 }
 
-pub async fn pause(deps: &Deps, job_id: &str, reason: &str) -> Result<Outcome> {
+/// Pauses an active job with a reason the user will read; returns the reason.
+pub async fn pause(deps: &Deps, job_id: &str, reason: &str) -> Result<String> {
     if deps
         .store
         .transition(job_id, &[JobStatus::Publishing, JobStatus::Labeling], JobStatus::Paused, Some(reason))
@@ -38,7 +39,7 @@ pub async fn pause(deps: &Deps, job_id: &str, reason: &str) -> Result<Outcome> {
     {
         tracing::warn!(job_id, reason, "job paused");
     }
-    Ok(Outcome::Paused(reason.to_string()))
+    Ok(reason.to_string())
 }
 
 pub async fn publish(deps: &Deps, msg: &PublishItem) -> Result<Outcome> {
@@ -65,14 +66,16 @@ pub async fn publish(deps: &Deps, msg: &PublishItem) -> Result<Outcome> {
                 job.reserved,
                 spec.budget_usd.unwrap_or_default()
             );
-            return pause(deps, &job.job_id, &reason).await;
+            return pause(deps, &job.job_id, &reason).await.map(Outcome::Paused);
         }
         Reservation::JobInactive => return Ok(Outcome::Skipped("inactive")),
+        Reservation::ItemDone => return Ok(Outcome::AlreadyPublished),
     }
     let balance = deps.crowd.balance().await?;
     if balance < cost {
         return pause(deps, &job.job_id, &format!("balance: the MTurk account has ${balance}, an item needs ${cost}"))
-            .await;
+            .await
+            .map(Outcome::Paused);
     }
     let type_id = hit_type(deps, &job).await?;
     let page = template::render(&job.template, &item.values).map_err(Error::Permanent)?;
@@ -91,7 +94,9 @@ pub async fn publish(deps: &Deps, msg: &PublishItem) -> Result<Outcome> {
                 item.item_id
             )))
         }
-        Err(CreateHitError::InsufficientFunds(m)) => return pause(deps, &job.job_id, &format!("balance: {m}")).await,
+        Err(CreateHitError::InsufficientFunds(m)) => {
+            return pause(deps, &job.job_id, &format!("balance: {m}")).await.map(Outcome::Paused)
+        }
         Err(CreateHitError::Other(m)) => {
             return pause(
                 deps,
@@ -99,6 +104,7 @@ pub async fn publish(deps: &Deps, msg: &PublishItem) -> Result<Outcome> {
                 &format!("MTurk refused the HIT for item {} (line {}): {m}", item.item_id, item.line),
             )
             .await
+            .map(Outcome::Paused)
         }
     };
     deps.store.mark_published(&job.job_id, &item.item_id, &hit_id).await?;

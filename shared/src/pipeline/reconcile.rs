@@ -38,8 +38,8 @@ pub async fn reconcile_hit(deps: &Deps, hit_id: &str) -> Result<Outcome> {
     let assignments = deps.crowd.assignments(hit_id).await?;
 
     // 1. record what is new
-    let recorded: HashSet<String> =
-        deps.store.answers(&job.job_id, &item.item_id).await?.into_iter().map(|a| a.assignment_id).collect();
+    let mut answers = deps.store.answers(&job.job_id, &item.item_id).await?;
+    let recorded: HashSet<String> = answers.iter().map(|a| a.assignment_id.clone()).collect();
     for a in assignments.iter().filter(|a| !recorded.contains(&a.assignment_id)) {
         let (label, invalid) = match answers::label(&a.answer, &spec.answer, &spec.labels) {
             Answer::Label(l) => (Some(l), None),
@@ -48,19 +48,22 @@ pub async fn reconcile_hit(deps: &Deps, hit_id: &str) -> Result<Outcome> {
                 (None, Some(why))
             }
         };
-        deps.store
-            .record_answer(&AnswerRecord {
-                job_id: job.job_id.clone(),
-                item_id: item.item_id.clone(),
-                assignment_id: a.assignment_id.clone(),
-                worker_id: a.worker_id.clone(),
-                label,
-                invalid_reason: invalid,
-                paid: false,
-                submitted_at: a.submit_time,
-            })
-            .await?;
+        let record = AnswerRecord {
+            job_id: job.job_id.clone(),
+            item_id: item.item_id.clone(),
+            assignment_id: a.assignment_id.clone(),
+            worker_id: a.worker_id.clone(),
+            label,
+            invalid_reason: invalid,
+            paid: false,
+            submitted_at: a.submit_time,
+        };
+        // Recorded here or by a racing call: either way it is an answer now
+        // (unpaid as far as this call knows; mark_paid pays it once).
+        deps.store.record_answer(&record).await?;
+        answers.push(record);
     }
+    answers.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.assignment_id.cmp(&b.assignment_id)));
 
     // 2. approve at once (never leave work to auto-approve unseen) and count
     //    what was paid on the job, once per assignment
@@ -68,7 +71,6 @@ pub async fn reconcile_hit(deps: &Deps, hit_id: &str) -> Result<Outcome> {
         deps.crowd.approve(&a.assignment_id).await?;
     }
     let unit = spec.assignment_cost(spec.consensus.initial_assignments);
-    let answers = deps.store.answers(&job.job_id, &item.item_id).await?;
     let listed: HashSet<&str> = assignments.iter().map(|a| a.assignment_id.as_str()).collect();
     for a in answers.iter().filter(|a| !a.paid && listed.contains(a.assignment_id.as_str())) {
         deps.store.mark_paid(a, unit).await?;
@@ -145,9 +147,10 @@ pub async fn reconcile_hit(deps: &Deps, hit_id: &str) -> Result<Outcome> {
                         job.reserved,
                         spec.budget_usd.unwrap_or_default()
                     );
-                    return Ok(Outcome::Paused(reason_of(pause(deps, &job.job_id, &reason).await?)));
+                    return Ok(Outcome::Paused(pause(deps, &job.job_id, &reason).await?));
                 }
                 Reservation::JobInactive => return Ok(Outcome::Waiting),
+                Reservation::ItemDone => return Ok(Outcome::AlreadyDecided),
             }
             if h.expiration <= now {
                 deps.crowd.extend(hit_id, now + spec.task.lifetime_seconds * 1000).await?;
@@ -161,20 +164,13 @@ pub async fn reconcile_hit(deps: &Deps, hit_id: &str) -> Result<Outcome> {
     }
 }
 
-fn reason_of(o: crate::pipeline::publish::Outcome) -> String {
-    match o {
-        crate::pipeline::publish::Outcome::Paused(r) => r,
-        other => format!("{other:?}"),
-    }
-}
-
 async fn stopped(deps: &Deps, job: &Job, e: CreateHitError) -> Result<Outcome> {
     let reason = match e {
         CreateHitError::InsufficientFunds(m) => format!("balance: {m}"),
         CreateHitError::AlreadyExists(_) => return Ok(Outcome::Waiting),
         CreateHitError::Other(m) => format!("MTurk refused more assignments: {m}"),
     };
-    Ok(Outcome::Paused(reason_of(pause(deps, &job.job_id, &reason).await?)))
+    Ok(Outcome::Paused(pause(deps, &job.job_id, &reason).await?))
 }
 
 /// labeling -> complete once every item is decided, then tell training.
