@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Usd;
 use crate::problems::Problem;
+use crate::training::TrainingSpec;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,9 +26,11 @@ pub struct JobSpec {
     /// The most this job may spend, rewards and fees included (USD).
     #[serde(default)]
     pub budget_usd: Option<Usd>,
-    /// Training settings, read when labeling is complete.
+    /// How the labeled data is split and trained on when labeling is
+    /// complete (see `training.rs`); none: the outputs are written and the
+    /// job ends `complete`.
     #[serde(default)]
-    pub training: Option<serde_json::Value>,
+    pub training: Option<TrainingSpec>,
 }
 
 impl JobSpec {
@@ -236,6 +239,9 @@ impl JobSpec {
             if b.cents() <= 0 {
                 bad("budget_usd", "must be more than 0".into());
             }
+        }
+        if let Some(t) = &self.training {
+            p.extend(t.problems());
         }
         p
     }

@@ -52,12 +52,28 @@ pub trait JobStore: Send + Sync {
     /// Marks an approved answer paid and adds its cost to the job, once.
     async fn mark_paid(&self, answer: &AnswerRecord, cost: Usd) -> Result<bool>;
     /// Decides an item (published -> labeled/unresolved) and counts it on the
-    /// job in the same write; false if it was decided already.
-    async fn decide(&self, job_id: &str, item_id: &str, label: Option<&str>, agreed: u32, answers: u32)
-        -> Result<bool>;
+    /// job in the same write; false if it was decided already. (The item's
+    /// answer count is record_answer's: it counts every answer exactly once.)
+    async fn decide(&self, job_id: &str, item_id: &str, label: Option<&str>, agreed: u32) -> Result<bool>;
     /// labeling -> complete, only when every item is decided.
     async fn complete_if_done(&self, job_id: &str) -> Result<bool>;
     async fn set_completion_sent(&self, job_id: &str) -> Result<()>;
+    /// Records when the job's outputs were written.
+    async fn record_outputs(&self, job_id: &str, at: i64) -> Result<()>;
+    /// Takes the right to start the job's training job until `until` (epoch
+    /// ms): false if the job is not `complete` or another invocation holds it.
+    async fn claim_training(&self, job_id: &str, now: i64, until: i64) -> Result<bool>;
+    async fn release_training(&self, job_id: &str) -> Result<()>;
+    /// Moves the job from one of `from` to `to`, recording its training job
+    /// (and releasing the claim); false if it was in none of `from`.
+    async fn record_training(
+        &self,
+        job_id: &str,
+        from: &[JobStatus],
+        to: JobStatus,
+        training: &TrainingRecord,
+        reason: Option<&str>,
+    ) -> Result<bool>;
 
     /// Items not yet decided, across all jobs (for sweep), a page at a time.
     async fn open_items(&self, shard: u32, after: Option<String>, limit: usize) -> Result<(Vec<Item>, Option<String>)>;
@@ -146,4 +162,55 @@ pub trait Blobs: Send + Sync {
 #[async_trait]
 pub trait Queue: Send + Sync {
     async fn send_all(&self, queue_url: &str, bodies: Vec<String>) -> Result<()>;
+}
+
+/// What SageMaker says of a training job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingView {
+    pub name: String,
+    pub arn: Option<String>,
+    /// InProgress, Completed, Failed, Stopping or Stopped.
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub model_artifacts: Option<String>,
+}
+
+/// Everything CreateTrainingJob is called with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingRequest {
+    pub name: String,
+    pub image: String,
+    pub role_arn: String,
+    pub instance_type: String,
+    pub instance_count: u32,
+    pub volume_size_gb: u32,
+    pub max_runtime_seconds: u32,
+    pub hyperparameters: std::collections::BTreeMap<String, String>,
+    /// s3:// prefix of the train channel.
+    pub train_uri: String,
+    /// s3:// prefix of the held-out channel, if the job holds items out.
+    pub test_uri: Option<String>,
+    /// Its channel name: `validation` for XGBoost (the channel it scores),
+    /// `test` otherwise.
+    pub test_channel: String,
+    pub content_type: String,
+    /// s3:// prefix SageMaker writes the model under.
+    pub output_uri: String,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    /// A training job of that name exists (SageMaker's ResourceInUse).
+    Exists,
+    /// SageMaker refused the request (validation, permissions, quotas).
+    Refused(String),
+}
+
+/// Model training (SageMaker, or the local trainer behind the same API).
+#[async_trait]
+pub trait Trainer: Send + Sync {
+    async fn describe(&self, name: &str) -> Result<Option<TrainingView>>;
+    /// Starts a training job; Ok(Ok(arn)) when it was created by this call.
+    async fn start(&self, request: &TrainingRequest) -> Result<std::result::Result<String, StartError>>;
 }

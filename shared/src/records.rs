@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::job::JobSpec;
 use crate::money::Usd;
 
@@ -118,8 +120,32 @@ pub struct Job {
     pub spent: Usd,
     pub hit_type_id: Option<String>,
     pub completion_sent: bool,
+    /// The bucket the job's files are in.
+    pub bucket: String,
+    /// The manifest's columns, in the manifest's order.
+    pub columns: Vec<String>,
+    /// When the outputs (labels, split, report) were last written.
+    pub outputs_at: Option<i64>,
+    /// The SageMaker training job, once one was started or refused.
+    pub training: Option<TrainingRecord>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// What hitloop knows of a job's SageMaker training job.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TrainingRecord {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// SageMaker's TrainingJobStatus as last seen (InProgress, Completed, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Where the model is (`.../model.tar.gz`), once trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_artifacts: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
 }
 
 impl Job {
@@ -152,6 +178,10 @@ impl Job {
             spent: Usd::ZERO,
             hit_type_id: None,
             completion_sent: false,
+            bucket: String::new(),
+            columns: Vec::new(),
+            outputs_at: None,
+            training: None,
             created_at: now,
             updated_at: now,
         }

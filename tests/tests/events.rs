@@ -9,6 +9,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::SqsEvent;
 use common::*;
+use hitloop_shared::pipeline::train::{TrainingMessage, STATE_CHANGE};
 use lambda_runtime::{Context, LambdaEvent};
 
 fn sample(path: &str) -> String {
@@ -33,6 +34,28 @@ fn samples_parse_as_their_lambda_event_types() {
     }
     let sweep: EventBridgeEvent<serde_json::Value> = serde_json::from_str(&sample("schedule/sweep.json")).unwrap();
     assert_eq!(sweep.detail_type, "Scheduled Event");
+
+    // the training queue: collect's completion, and SageMaker's state change as EventBridge delivers it
+    let e: SqsEvent = serde_json::from_str(&sample("sqs/job-complete.json")).unwrap();
+    assert_eq!(
+        TrainingMessage::parse(e.records[0].body.as_deref().unwrap()).unwrap(),
+        TrainingMessage::JobComplete("iris".into())
+    );
+    let e: SqsEvent = serde_json::from_str(&sample("sqs/training-state-change.json")).unwrap();
+    let TrainingMessage::StateChange(view) = TrainingMessage::parse(e.records[0].body.as_deref().unwrap()).unwrap()
+    else {
+        panic!("not a state change")
+    };
+    assert_eq!((view.name.as_str(), view.status.as_str()), ("hitloop-iris-0a1b2c", "Completed"));
+    assert!(view.model_artifacts.unwrap().ends_with("/output/model.tar.gz"));
+    let raw: EventBridgeEvent<serde_json::Value> =
+        serde_json::from_str(&sample("eventbridge/training-state-change.json")).unwrap();
+    assert_eq!(raw.detail_type, STATE_CHANGE);
+    assert_eq!(
+        serde_json::to_value(&raw).unwrap(),
+        serde_json::from_str::<serde_json::Value>(e.records[0].body.as_deref().unwrap()).unwrap(),
+        "the SQS sample carries the raw event"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,6 +101,16 @@ async fn samples_run_through_their_handlers() {
     let payload: serde_json::Value = serde_json::from_str(&sample("schedule/sweep.json")).unwrap();
     let report = sweep::handler::handle(&stack.deps, LambdaEvent::new(payload, Context::default())).await.unwrap();
     assert!(report["items_seen"].as_u64().unwrap() >= 150, "{report}");
+
+    // train, from the training queue samples: the job is not complete and the
+    // training job is not this job's, so both are acknowledged and change nothing
+    for f in ["sqs/job-complete.json", "sqs/training-state-change.json"] {
+        let event: SqsEvent = serde_json::from_str(&sample(f)).unwrap();
+        let resp =
+            train::handler::handle(&stack.router.train, LambdaEvent::new(event, Context::default())).await.unwrap();
+        assert!(resp.batch_item_failures.is_empty(), "{f}");
+    }
+    assert_eq!(stack.job("iris").await.unwrap().status, hitloop_shared::records::JobStatus::Labeling);
 
     // a body that is not JSON is dropped, not retried forever
     let mut bad: SqsEvent = serde_json::from_str(&sample("sqs/publish-item.json")).unwrap();

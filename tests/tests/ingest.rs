@@ -117,3 +117,39 @@ async fn jsonl_manifests_and_an_empty_balance() {
     assert_eq!(job.status, JobStatus::Paused, "$0.10 cannot pay for 2 x $0.06");
     assert!(job.reason.as_deref().unwrap().starts_with("balance"), "{:?}", job.reason);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn training_settings_that_cannot_work_are_refused_before_anything_is_spent() {
+    let stack = quiet_stack().await;
+    // features default to every column but id: image_url is text, and the
+    // built-in algorithms' layout needs numbers
+    let job = with_training(iris_job(), json!({ "sagemaker": {} }));
+    stack.submit("textfeature", &job, &iris_template(), "manifest.csv", &iris_manifest()).await;
+    // settings out of SageMaker's range
+    let job = with_training(
+        iris_job(),
+        json!({ "features": FEATURES, "sagemaker": { "instance_count": 0, "role_arn": "admin", "algorithm": "magic" } }),
+    );
+    stack.submit("badtraining", &job, &iris_template(), "manifest.csv", &iris_manifest()).await;
+    // a feature the manifest does not have (checked once job.json itself is valid)
+    let job = with_training(iris_job(), json!({ "features": ["petal_length", "petal_colour"] }));
+    stack.submit("nocolumn", &job, &iris_template(), "manifest.csv", &iris_manifest()).await;
+    stack.router.pump_until_idle(20).await;
+
+    let job = stack.job("textfeature").await.unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    let errors = stack.get("jobs/textfeature/errors.json").await.unwrap();
+    assert!(errors.contains("image_url") && errors.contains("not a number"), "{errors}");
+
+    let job = stack.job("badtraining").await.unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    let errors: Value = serde_json::from_str(&stack.get("jobs/badtraining/errors.json").await.unwrap()).unwrap();
+    let fields: Vec<&str> = errors["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    for f in ["training.sagemaker.instance_count", "training.sagemaker.role_arn", "training.sagemaker.algorithm"] {
+        assert!(fields.contains(&f), "{f} missing from {errors}");
+    }
+    let errors: Value = serde_json::from_str(&stack.get("jobs/nocolumn/errors.json").await.unwrap()).unwrap();
+    assert_eq!(errors["errors"][0]["field"], "training.features", "{errors}");
+    assert!(errors.to_string().contains("petal_colour"));
+    assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 0, "nothing posted");
+}

@@ -6,16 +6,28 @@
 
 mod common;
 
+use common::outputs::check_outputs;
 use common::*;
 use hitloop_mturk::faults::RequestFaults;
 use hitloop_mturk::notify::NotificationFaults;
 use hitloop_shared::money::Usd;
+use hitloop_shared::pipeline::JobMessage;
 use hitloop_shared::records::{ItemStatus, JobStatus};
+use hitloop_shared::training::training_job_name;
+
+fn sample(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
 
 /// Everything a finished job must satisfy, whatever happened on the way.
 async fn check_end_state(stack: &Stack, job_id: &str, min_accuracy: f64) {
     let job = stack.job(job_id).await.unwrap();
-    assert_eq!(job.status, JobStatus::Complete, "reason: {:?}", job.reason);
+    assert!(
+        matches!(job.status, JobStatus::Complete | JobStatus::Training | JobStatus::Trained),
+        "{} reason: {:?}",
+        job.status,
+        job.reason
+    );
     assert!(job.completion_sent);
     let items = stack.items(job_id).await;
     assert_eq!(items.len(), 150);
@@ -72,17 +84,82 @@ fn hitloop_mturk_client(url: &str) -> aws_sdk_mturk::Client {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_iris_job_is_labeled_through_notifications() {
+async fn the_iris_job_is_labeled_then_trained_exactly_once() {
     let stack = Stack::new(Options::default()).await;
-    stack.submit("iris", &iris_job(), &iris_template(), "manifest.csv", &iris_manifest()).await;
+    let spec = with_training(iris_job(), training_settings());
+    stack.submit("iris", &spec, &iris_template(), "manifest.csv", &iris_manifest()).await;
     let job = stack.run_until_settled("iris", false, 600).await;
-    assert_eq!(job.status, JobStatus::Complete, "{}", stack.stuck(&job.job_id).await);
+    assert!(!job.status.is_active(), "{}", stack.stuck(&job.job_id).await);
+    stack.router.pump_until_idle(100).await;
     check_end_state(&stack, "iris", 0.95).await;
-    // The completion message reached the training queue.
-    let sqs = aws_sdk_sqs::Client::new(&hitloop_local::local_sdk(&aws_endpoint()).await);
-    let got = sqs.receive_message().queue_url(&stack.resources.training_queue_url).send().await.unwrap();
-    let body: serde_json::Value = serde_json::from_str(got.messages()[0].body().unwrap()).unwrap();
-    assert_eq!(body["job_id"], "iris");
+
+    // The labeled dataset, checked against DynamoDB.
+    let report = check_outputs(&stack, "iris").await;
+    assert_eq!(report["items"], 150);
+
+    // One training job, as job.json asks, on the channels just written.
+    let job = stack.job("iris").await.unwrap();
+    assert_eq!(job.status, JobStatus::Training, "{:?}", job.reason);
+    let name = training_job_name("iris", job.created_at);
+    assert_eq!(job.training.as_ref().unwrap().name, name);
+    assert_eq!(stack.training_jobs(&name).await, vec![name.clone()]);
+    let described = stack.sagemaker().describe_training_job().training_job_name(&name).send().await.unwrap();
+    let bucket = &stack.resources.bucket;
+    let channels: Vec<(String, String)> = described
+        .input_data_config()
+        .iter()
+        .map(|c| {
+            let uri = c.data_source().unwrap().s3_data_source().unwrap().s3_uri().unwrap_or_default().to_string();
+            (c.channel_name().unwrap_or_default().to_string(), uri)
+        })
+        .collect();
+    assert_eq!(
+        channels,
+        vec![
+            ("train".to_string(), format!("s3://{bucket}/jobs/iris/output/train/")),
+            ("validation".to_string(), format!("s3://{bucket}/jobs/iris/output/test/")),
+        ]
+    );
+    assert_eq!(
+        described.output_data_config().unwrap().s3_output_path(),
+        Some(&*format!("s3://{bucket}/jobs/iris/output/model/"))
+    );
+    let hp = described.hyper_parameters().unwrap();
+    assert_eq!(hp["num_round"], "50", "the job's own value");
+    assert_eq!(hp["eta"], "0.3");
+    assert_eq!(
+        (hp["num_class"].as_str(), hp["objective"].as_str()),
+        ("3", "multi:softmax"),
+        "the algorithm's defaults"
+    );
+    assert_eq!(described.role_arn(), Some(hitloop_local::router::LOCAL_SAGEMAKER_ROLE));
+    assert!(described.algorithm_specification().unwrap().training_image().unwrap().contains("sagemaker-xgboost"));
+    let resources = described.resource_config().unwrap();
+    assert_eq!((resources.instance_count(), resources.volume_size_in_gb()), (Some(1), Some(10)));
+    assert_eq!(described.stopping_condition().unwrap().max_runtime_in_seconds(), Some(1800));
+
+    // The completion delivered three more times: nothing new is created.
+    let created = described.creation_time().cloned();
+    for _ in 0..3 {
+        stack.send_training(&serde_json::to_string(&JobMessage::complete("iris")).unwrap()).await;
+    }
+    stack.router.pump_until_idle(100).await;
+    let again = stack.sagemaker().describe_training_job().training_job_name(&name).send().await.unwrap();
+    assert_eq!(again.creation_time().cloned(), created, "CreateTrainingJob was not called again");
+    assert_eq!(stack.training_jobs(&name).await.len(), 1);
+    assert_eq!(stack.job("iris").await.unwrap().status, JobStatus::Training);
+
+    // SageMaker's state change, through the EventBridge rule: trained, with the model's location.
+    let artifacts = again.model_artifacts().unwrap().s3_model_artifacts().unwrap().to_string();
+    let mut event: serde_json::Value = serde_json::from_str(&sample("eventbridge/training-state-change.json")).unwrap();
+    event["detail"]["TrainingJobName"] = name.clone().into();
+    event["detail"]["TrainingJobArn"] = again.training_job_arn().unwrap().into();
+    event["detail"]["ModelArtifacts"]["S3ModelArtifacts"] = artifacts.clone().into();
+    stack.put_event(&event).await;
+    stack.router.pump_until_idle(100).await;
+    let job = stack.job("iris").await.unwrap();
+    assert_eq!(job.status, JobStatus::Trained, "{:?}", job.reason);
+    assert_eq!(job.training.unwrap().model_artifacts, Some(artifacts));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,6 +179,8 @@ async fn duplicates_reordering_and_throttling_change_nothing() {
     let job = stack.run_until_settled("iris-faults", false, 600).await;
     assert_eq!(job.status, JobStatus::Complete, "{}", stack.stuck(&job.job_id).await);
     check_end_state(&stack, "iris-faults", 0.95).await;
+    stack.router.pump_until_idle(100).await;
+    check_outputs(&stack, "iris-faults").await;
     let notes = &stack.mturk_state().await["Notifications"];
     assert!(notes["Duplicated"].as_u64().unwrap() > 50, "{notes}");
 }
@@ -117,5 +196,7 @@ async fn dropped_notifications_are_made_up_by_sweep() {
     let job = stack.run_until_settled("iris-drops", true, 600).await;
     assert_eq!(job.status, JobStatus::Complete, "{}", stack.stuck(&job.job_id).await);
     check_end_state(&stack, "iris-drops", 0.95).await;
+    stack.router.pump_until_idle(100).await;
+    check_outputs(&stack, "iris-drops").await;
     assert!(stack.mturk_state().await["Notifications"]["Dropped"].as_u64().unwrap() > 50);
 }

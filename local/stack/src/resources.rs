@@ -1,6 +1,8 @@
 //! The stack's resources, as `infra/template.yaml` declares them, created in
 //! a local AWS stand-in: the bucket (with its upload notification), the table
-//! and its indexes, and the queues with their dead-letter queues.
+//! and its indexes, the queues with their dead-letter queues, and the
+//! EventBridge rule that brings SageMaker's state changes to the training
+//! queue.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
@@ -84,6 +86,38 @@ async fn queue(
     Ok((url, arn))
 }
 
+/// SageMaker's training state changes for hitloop's jobs -> the training
+/// queue (the template's TrainingStateRule).
+async fn training_state_rule(sdk: &aws_config::SdkConfig, name: &str, queue_arn: &str) -> Result<(), CreateError> {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let rule = format!("{name}-training-state");
+    let pattern = serde_json::json!({
+        "source": ["aws.sagemaker"],
+        "detail-type": [hitloop_shared::pipeline::train::STATE_CHANGE],
+        "detail": { "TrainingJobName": [{ "prefix": hitloop_shared::training::TRAINING_JOB_PREFIX }] }
+    });
+    events
+        .put_rule()
+        .name(&rule)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .map_err(|e| err(&rule, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("training-queue")
+        .arn(queue_arn)
+        .build()
+        .map_err(|e| err(&rule, e))?;
+    events
+        .put_targets()
+        .rule(&rule)
+        .targets(target)
+        .send()
+        .await
+        .map_err(|e| err(&rule, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+    Ok(())
+}
+
 /// Creates every resource of a stack called `name` (names derive from it, so
 /// several stacks can share one moto server).
 pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Result<StackResources, CreateError> {
@@ -132,7 +166,8 @@ pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Result<StackReso
     let (notification_queue_url, _) =
         queue(&sqs, &format!("{name}-notifications"), Some(&notification_dlq), 30).await?;
     let (_, training_dlq) = queue(&sqs, &format!("{name}-training-dlq"), None, 30).await?;
-    let (training_queue_url, _) = queue(&sqs, &format!("{name}-training"), Some(&training_dlq), 30).await?;
+    let (training_queue_url, training_arn) = queue(&sqs, &format!("{name}-training"), Some(&training_dlq), 120).await?;
+    training_state_rule(sdk, name, &training_arn).await?;
     let (upload_queue_url, upload_arn) = queue(&sqs, &format!("{name}-uploads"), None, 60).await?;
 
     let bucket = format!("{name}-data");

@@ -2,14 +2,19 @@
 //! queue is polled and its messages handed to the consumer in batches; what
 //! the consumer reports as failed stays on the queue (and comes back after a
 //! short visibility timeout); the rest is deleted. Uploads go to ingest, the
-//! schedule to sweep.
+//! schedule to sweep, the training queue to train.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use hitloop_shared::pipeline::sweep::SweepLimits;
+use hitloop_shared::pipeline::train::TrainSettings;
 use hitloop_shared::wiring::Deps;
 use lambda_runtime::{Context, LambdaEvent};
+
+use train::handler::TrainDeps;
+use train::sagemaker::SageMakerTrainer;
 
 use crate::resources::StackResources;
 
@@ -18,21 +23,31 @@ const RETRY_AFTER_S: i32 = 1;
 
 pub struct Router {
     pub deps: Deps,
+    /// The train function's dependencies (SageMaker is moto's locally).
+    pub train: TrainDeps,
     pub resources: StackResources,
+    /// While true the training queue is not delivered: a completed job's
+    /// message waits there (to look at a job before training starts).
+    pub hold_training: std::sync::atomic::AtomicBool,
     sqs: aws_sdk_sqs::Client,
 }
+
+/// The role the local train function names when a job gives none (moto
+/// does not check it).
+pub const LOCAL_SAGEMAKER_ROLE: &str = "arn:aws:iam::123456789012:role/hitloop-local-sagemaker";
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pumped {
     pub uploads: usize,
     pub published: usize,
     pub notifications: usize,
+    pub training: usize,
     pub failed: usize,
 }
 
 impl Pumped {
     pub fn total(&self) -> usize {
-        self.uploads + self.published + self.notifications
+        self.uploads + self.published + self.notifications + self.training
     }
 }
 
@@ -40,11 +55,26 @@ enum Consumer {
     Ingest,
     Publish,
     Collect,
+    Train,
 }
 
 impl Router {
     pub fn new(deps: Deps, resources: StackResources, sdk: &aws_config::SdkConfig) -> Self {
-        Router { deps, resources, sqs: aws_sdk_sqs::Client::new(sdk) }
+        let train = TrainDeps {
+            deps: deps.clone(),
+            trainer: Arc::new(SageMakerTrainer::from_sdk(sdk)),
+            settings: TrainSettings {
+                default_role_arn: Some(LOCAL_SAGEMAKER_ROLE.into()),
+                region: sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into()),
+            },
+        };
+        Router {
+            deps,
+            train,
+            resources,
+            hold_training: std::sync::atomic::AtomicBool::new(false),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+        }
     }
 
     /// One receive from each queue, dispatched; how many messages were handled.
@@ -53,13 +83,20 @@ impl Router {
         let uploads = self.resources.upload_queue_url.clone();
         let publish = self.resources.publish_queue_url.clone();
         let notes = self.resources.notification_queue_url.clone();
+        let training = self.resources.training_queue_url.clone();
         let (a, f1) = self.deliver(&uploads, Consumer::Ingest).await;
         let (b, f2) = self.deliver(&publish, Consumer::Publish).await;
         let (c, f3) = self.deliver(&notes, Consumer::Collect).await;
+        let (d, f4) = if self.hold_training.load(std::sync::atomic::Ordering::Relaxed) {
+            (0, 0)
+        } else {
+            self.deliver(&training, Consumer::Train).await
+        };
         p.uploads = a;
         p.published = b;
         p.notifications = c;
-        p.failed = f1 + f2 + f3;
+        p.training = d;
+        p.failed = f1 + f2 + f3 + f4;
         p
     }
 
@@ -71,6 +108,7 @@ impl Router {
             total.uploads += p.uploads;
             total.published += p.published;
             total.notifications += p.notifications;
+            total.training += p.training;
             total.failed += p.failed;
             if p.total() == 0 {
                 break;
@@ -141,7 +179,7 @@ impl Router {
                     }
                 }
             }
-            Consumer::Publish | Consumer::Collect => {
+            Consumer::Publish | Consumer::Collect | Consumer::Train => {
                 let mut event = SqsEvent::default();
                 event.records = messages
                     .iter()
@@ -158,6 +196,7 @@ impl Router {
                 let event = LambdaEvent::new(event, Context::default());
                 let result = match consumer {
                     Consumer::Publish => publish::handler::handle(&self.deps, event).await,
+                    Consumer::Train => train::handler::handle(&self.train, event).await,
                     _ => collect::handler::handle(&self.deps, event).await,
                 };
                 match result {

@@ -97,6 +97,16 @@ fn job_from(a: &Attrs) -> Result<Job> {
         spent: Usd::from_cents(get_n(a, "spent_cents")),
         hit_type_id: get_s(a, "hit_type_id"),
         completion_sent: get_bool(a, "completion_sent"),
+        bucket: get_s(a, "bucket").unwrap_or_default(),
+        columns: match get_s(a, "columns") {
+            Some(c) => serde_json::from_str(&c).map_err(|e| corrupt("job columns", e))?,
+            None => Vec::new(),
+        },
+        outputs_at: a.contains_key("outputs_at").then(|| get_n(a, "outputs_at")),
+        training: match get_s(a, "training") {
+            Some(t) => Some(serde_json::from_str(&t).map_err(|e| corrupt("job training", e))?),
+            None => None,
+        },
         created_at: get_n(a, "created_at"),
         updated_at: get_n(a, "updated_at"),
     })
@@ -133,6 +143,14 @@ fn job_attrs(j: &Job) -> Result<Attrs> {
         a.insert("hit_type_id".into(), s(t));
     }
     a.insert("completion_sent".into(), AttributeValue::Bool(j.completion_sent));
+    a.insert("bucket".into(), s(&j.bucket));
+    a.insert("columns".into(), s(serde_json::to_string(&j.columns).map_err(Error::permanent)?));
+    if let Some(at) = j.outputs_at {
+        a.insert("outputs_at".into(), n(at));
+    }
+    if let Some(t) = &j.training {
+        a.insert("training".into(), s(serde_json::to_string(t).map_err(Error::permanent)?));
+    }
     Ok(a)
 }
 
@@ -597,29 +615,21 @@ impl JobStore for DynamoJobStore {
         }
     }
 
-    async fn decide(
-        &self,
-        job_id: &str,
-        item_id: &str,
-        label: Option<&str>,
-        agreed: u32,
-        answers: u32,
-    ) -> Result<bool> {
+    async fn decide(&self, job_id: &str, item_id: &str, label: Option<&str>, agreed: u32) -> Result<bool> {
         let status = if label.is_some() { ItemStatus::Labeled } else { ItemStatus::Unresolved };
         let mut item_update = self
             .update(
                 key(job_pk(job_id), item_sk(item_id)),
                 if label.is_some() {
-                    "SET item_status = :s, agreed = :agreed, answers = :answers, label = :label, updated_at = :now REMOVE open_shard, open_sk"
+                    "SET item_status = :s, agreed = :agreed, label = :label, updated_at = :now REMOVE open_shard, open_sk"
                 } else {
-                    "SET item_status = :s, agreed = :agreed, answers = :answers, updated_at = :now REMOVE open_shard, open_sk"
+                    "SET item_status = :s, agreed = :agreed, updated_at = :now REMOVE open_shard, open_sk"
                 },
             )
             .condition_expression("item_status = :published")
             .expression_attribute_values(":s", s(status.as_str()))
             .expression_attribute_values(":published", s(ItemStatus::Published.as_str()))
             .expression_attribute_values(":agreed", n(agreed))
-            .expression_attribute_values(":answers", n(answers))
             .expression_attribute_values(":now", n(now_ms()));
         if let Some(l) = label {
             item_update = item_update.expression_attribute_values(":label", s(l));
@@ -671,6 +681,92 @@ impl JobStore for DynamoJobStore {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    async fn record_outputs(&self, job_id: &str, at: i64) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(job_pk(job_id), "#JOB")))
+            .update_expression("SET outputs_at = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", n(at))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn claim_training(&self, job_id: &str, now: i64, until: i64) -> Result<bool> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(job_pk(job_id), "#JOB")))
+            .update_expression("SET training_lease = :until")
+            .condition_expression(
+                "job_status = :complete AND (attribute_not_exists(training_lease) OR training_lease < :now)",
+            )
+            .expression_attribute_values(":complete", s(JobStatus::Complete.as_str()))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn release_training(&self, job_id: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(job_pk(job_id), "#JOB")))
+            .update_expression("REMOVE training_lease")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn record_training(
+        &self,
+        job_id: &str,
+        from: &[JobStatus],
+        to: JobStatus,
+        training: &TrainingRecord,
+        reason: Option<&str>,
+    ) -> Result<bool> {
+        let names: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(job_pk(job_id), "#JOB")))
+            .condition_expression(format!("job_status IN ({})", names.join(", ")))
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":t", s(serde_json::to_string(training).map_err(Error::permanent)?))
+            .expression_attribute_values(":now", n(now_ms()));
+        for (name, st) in names.iter().zip(from) {
+            req = req.expression_attribute_values(name, s(st.as_str()));
+        }
+        req = match reason {
+            Some(r) => req
+                .update_expression(
+                    "SET job_status = :to, training = :t, reason = :r, updated_at = :now REMOVE training_lease",
+                )
+                .expression_attribute_values(":r", s(r)),
+            None => req.update_expression(
+                "SET job_status = :to, training = :t, updated_at = :now REMOVE training_lease, reason",
+            ),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
     }
 
     async fn open_items(&self, shard: u32, after: Option<String>, limit: usize) -> Result<(Vec<Item>, Option<String>)> {

@@ -149,6 +149,7 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
     };
     let mut total_problems = problems.len();
     let mut rows_seen = 0u64;
+    let mut columns: Vec<String> = Vec::new();
     match Rows::open(reader, files.format).await {
         Err(p) => {
             problems.push(p);
@@ -159,11 +160,24 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
             let mut ids: HashSet<u128> = HashSet::new();
             let placeholders = template_text.as_deref().map(template::placeholders).unwrap_or_default();
             let mut missing_reported: HashSet<String> = HashSet::new();
+            let training = spec.as_ref().and_then(|s| s.training.as_ref());
+            // Known once the columns are (the header, or the first JSON row).
+            let mut numeric_features: Option<Vec<String>> = None;
             while let Some(row) = rows.next().await {
                 let problem = match row {
                     Err(p) => Some(p),
                     Ok(row) => {
                         rows_seen += 1;
+                        if rows_seen == 1 {
+                            if let Some(t) = training {
+                                let column_problems = t.column_problems(&rows.columns);
+                                total_problems += column_problems.len();
+                                problems.extend(column_problems);
+                                if t.numeric_features() {
+                                    numeric_features = Some(t.feature_columns(&rows.columns));
+                                }
+                            }
+                        }
                         check_row(
                             &row,
                             &mut ids,
@@ -173,6 +187,7 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
                             spec.as_ref(),
                             files.format,
                         )
+                        .or_else(|| numeric_features.as_deref().and_then(|f| check_features(&row, f, files.format)))
                     }
                 };
                 if let Some(p) = problem {
@@ -182,6 +197,7 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
                     }
                 }
             }
+            columns = rows.columns.clone();
             if rows_seen == 0 && total_problems == 0 {
                 problems.push(Problem::new(files.format.file_name(), "the manifest has no rows"));
                 total_problems += 1;
@@ -195,7 +211,9 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
     };
 
     // 3. the job, then the items, then the queue
-    let job = Job::new(job_id, JobStatus::Publishing, spec, template_text, key, &etag, rows_seen);
+    let mut job = Job::new(job_id, JobStatus::Publishing, spec, template_text, key, &etag, rows_seen);
+    job.bucket = bucket.into();
+    job.columns = columns;
     if !deps.store.create_job(&job).await? {
         // Another ingest of this upload got there first, or a crashed one is
         // being redelivered: the job record says which.
@@ -305,6 +323,33 @@ fn check_row(
     }
 }
 
+/// The features of a row, when the split layout needs numbers.
+fn check_features(row: &crate::manifest::Row, features: &[String], format: Format) -> Option<Problem> {
+    for f in features {
+        match row.values.get(f) {
+            Some(v) if v.trim().parse::<f64>().is_ok_and(f64::is_finite) => {}
+            Some(v) => return Some(Problem::at(
+                format.file_name(),
+                row.line,
+                format!(
+                    "{f} = {v:?} in row {:?} is not a number; training.layout \"label-first\" needs numeric features",
+                    row.id
+                ),
+            )),
+            // A CSV column missing everywhere is reported once, by column_problems.
+            None if format == Format::Csv => return None,
+            None => {
+                return Some(Problem::at(
+                    format.file_name(),
+                    row.line,
+                    format!("row {:?} has no {f:?}, a training feature", row.id),
+                ))
+            }
+        }
+    }
+    None
+}
+
 fn id_digest(id: &str) -> u128 {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(id.as_bytes());
@@ -358,6 +403,7 @@ async fn reject(
         None => "invalid input".into(),
     };
     let mut job = Job::new(job_id, JobStatus::Failed, JobSpec::unusable(), String::new(), key, etag, 0);
+    job.bucket = bucket.into();
     job.reason = Some(summary);
     if let Err(e) = deps.store.put_failed_job(&job).await {
         tracing::warn!(job_id, error = %e, "could not record the failed job");

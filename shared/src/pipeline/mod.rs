@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod publish;
 pub mod reconcile;
 pub mod sweep;
+pub mod train;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,16 +20,23 @@ pub struct PublishItem {
     pub item_id: String,
 }
 
-/// A message on the training queue: this job's labeling is complete.
+/// A message hitloop puts on the training queue (SageMaker's state changes
+/// arrive there too, from EventBridge).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobComplete {
+pub struct JobMessage {
     pub kind: String,
     pub job_id: String,
 }
 
-impl JobComplete {
-    pub fn new(job_id: &str) -> Self {
-        JobComplete { kind: "job-complete".into(), job_id: job_id.into() }
+impl JobMessage {
+    /// This job's labeling is complete (from collect, or sweep).
+    pub fn complete(job_id: &str) -> Self {
+        JobMessage { kind: "job-complete".into(), job_id: job_id.into() }
+    }
+
+    /// This job has waited long for its training job (from sweep).
+    pub fn check_training(job_id: &str) -> Self {
+        JobMessage { kind: train::CHECK_TRAINING.into(), job_id: job_id.into() }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::answers::{self, Answer};
 use crate::consensus::{Decision, ItemState, Vote, WorkerKnowledge};
 use crate::error::{Error, Result};
 use crate::pipeline::publish::pause;
-use crate::pipeline::{request_token, JobComplete};
+use crate::pipeline::{request_token, JobMessage};
 use crate::ports::{CreateHitError, Reservation};
 use crate::records::*;
 use crate::wiring::Deps;
@@ -109,13 +109,13 @@ pub async fn reconcile_hit(deps: &Deps, hit_id: &str) -> Result<Outcome> {
     let received = answers.len() as u32;
     match decision {
         Decision::Labeled { label, agreed } => {
-            if deps.store.decide(&job.job_id, &item.item_id, Some(&label), agreed, received).await? {
+            if deps.store.decide(&job.job_id, &item.item_id, Some(&label), agreed).await? {
                 complete_if_done(deps, &job.job_id).await?;
             }
             Ok(Outcome::Labeled(label))
         }
         Decision::Unresolved => {
-            if deps.store.decide(&job.job_id, &item.item_id, None, 0, received).await? {
+            if deps.store.decide(&job.job_id, &item.item_id, None, 0).await? {
                 complete_if_done(deps, &job.job_id).await?;
             }
             Ok(Outcome::Unresolved)
@@ -183,7 +183,7 @@ pub async fn complete_if_done(deps: &Deps, job_id: &str) -> Result<()> {
 }
 
 pub async fn send_completion(deps: &Deps, job_id: &str) -> Result<()> {
-    let body = serde_json::to_string(&JobComplete::new(job_id)).map_err(Error::permanent)?;
+    let body = serde_json::to_string(&JobMessage::complete(job_id)).map_err(Error::permanent)?;
     deps.queue.send_all(&deps.config.training_queue_url, vec![body]).await?;
     deps.store.set_completion_sent(job_id).await
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::pipeline::reconcile::{complete_if_done, reconcile_hit, send_completion};
-use crate::pipeline::PublishItem;
+use crate::pipeline::{JobMessage, PublishItem};
 use crate::records::*;
 use crate::wiring::Deps;
 
@@ -19,11 +19,14 @@ pub struct SweepLimits {
     pub stale_after_ms: i64,
     /// The most items looked at in one run.
     pub max_items: usize,
+    /// How long the train function may take with a complete job, or a
+    /// training job may stay silent, before sweep asks train to check.
+    pub train_patience_ms: i64,
 }
 
 impl Default for SweepLimits {
     fn default() -> Self {
-        SweepLimits { stale_after_ms: 2 * 60 * 1000, max_items: 2000 }
+        SweepLimits { stale_after_ms: 2 * 60 * 1000, max_items: 2000, train_patience_ms: 30 * 60 * 1000 }
     }
 }
 
@@ -34,6 +37,7 @@ pub struct SweepReport {
     pub republished: usize,
     pub jobs_completed: usize,
     pub completions_resent: usize,
+    pub training_checks: usize,
     pub errors: usize,
 }
 
@@ -98,11 +102,30 @@ pub async fn sweep(deps: &Deps, limits: SweepLimits) -> Result<SweepReport> {
             report.jobs_completed += 1;
         }
     }
+    // The train function's work: outputs not written or a training job not
+    // started long after completion (a message lost to the DLQ), or a state
+    // change never received. It asks SageMaker and catches up.
+    let mut checks = Vec::new();
     for job in deps.store.jobs_with_status(JobStatus::Complete).await? {
         if !job.completion_sent {
             send_completion(deps, &job.job_id).await?;
             report.completions_resent += 1;
+        } else if waits_for_train(&job) && now - job.updated_at >= limits.train_patience_ms {
+            checks.push(job.job_id.clone());
         }
+    }
+    for job in deps.store.jobs_with_status(JobStatus::Training).await? {
+        if now - job.updated_at >= limits.train_patience_ms {
+            checks.push(job.job_id.clone());
+        }
+    }
+    report.training_checks = checks.len();
+    if !checks.is_empty() {
+        let bodies = checks
+            .iter()
+            .map(|id| serde_json::to_string(&JobMessage::check_training(id)).map_err(Error::permanent))
+            .collect::<Result<Vec<_>>>()?;
+        deps.queue.send_all(&deps.config.training_queue_url, bodies).await?;
     }
     for job in deps.store.jobs_with_status(JobStatus::Publishing).await? {
         if now - job.updated_at > 15 * 60 * 1000 {
@@ -110,4 +133,10 @@ pub async fn sweep(deps: &Deps, limits: SweepLimits) -> Result<SweepReport> {
         }
     }
     Ok(report)
+}
+
+/// A complete job the train function has not finished with.
+fn waits_for_train(job: &Job) -> bool {
+    let wants_training = job.spec.training.as_ref().is_some_and(|t| t.sagemaker.is_some());
+    job.outputs_at.is_none() || (wants_training && job.training.is_none())
 }

@@ -4,6 +4,8 @@
 //! Lambda. The test moves time on and pumps events until the job is done.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod outputs;
+
 use std::collections::BTreeMap;
 
 use hitloop_local::resources::{self, StackResources};
@@ -44,11 +46,34 @@ pub fn iris() -> Vec<(String, String, String, Vec<String>)> {
 }
 
 pub fn iris_manifest() -> String {
+    iris_manifest_every(1)
+}
+
+/// Every `step`-th iris: a small job with all three species.
+pub fn iris_manifest_every(step: usize) -> String {
     let mut csv = String::from("id,image_url,sepal_length,sepal_width,petal_length,petal_width\n");
-    for (id, url, _, m) in iris() {
+    for (id, url, _, m) in iris().into_iter().step_by(step) {
         csv.push_str(&format!("{id},{url},{}\n", m.join(",")));
     }
     csv
+}
+
+pub const FEATURES: [&str; 4] = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+
+/// The blog's classifier on the measurements: built-in XGBoost, 20 % held out.
+pub fn training_settings() -> Value {
+    json!({
+        "features": FEATURES,
+        "test_fraction": 0.2,
+        "seed": 7,
+        "sagemaker": { "algorithm": "xgboost", "instance_type": "ml.m5.large", "max_runtime_seconds": 1800,
+                       "hyperparameters": { "num_round": 50, "eta": 0.3 } }
+    })
+}
+
+pub fn with_training(mut job: Value, training: Value) -> Value {
+    job["training"] = training;
+    job
 }
 
 pub fn iris_truth() -> BTreeMap<String, String> {
@@ -69,6 +94,17 @@ pub fn iris_job() -> Value {
         "consensus": { "initial_assignments": 2, "agreement": 2, "max_assignments": 9 }
     })
 }
+
+/// Good workers only, quick: for jobs whose labeling is not the point.
+pub const GOOD_CROWD: &str = r#"
+seed = 7
+[[group]]
+name = "careful"
+count = 8
+accuracy = 0.97
+work_seconds = { median = 30, spread = 0.3 }
+pause_seconds = { median = 10, spread = 0.5 }
+"#;
 
 /// Mixed quality: careful and sloppy workers and a spammer.
 pub const MIXED_CROWD: &str = r#"
@@ -102,6 +138,7 @@ pub struct Stack {
     pub s3: aws_sdk_s3::Client,
     pub http: reqwest::Client,
     pub deps: Deps,
+    pub sdk: aws_config::SdkConfig,
 }
 
 pub struct Options {
@@ -148,7 +185,7 @@ impl Stack {
         let deps = Deps::from_sdk(&sdk, resources.config(&mturk.url));
         let router = Router::new(deps.clone(), resources.clone(), &sdk);
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-        Stack { mturk, router, resources, s3, http: reqwest::Client::new(), deps }
+        Stack { mturk, router, resources, s3, http: reqwest::Client::new(), deps, sdk }
     }
 
     pub async fn put(&self, key: &str, body: impl Into<Vec<u8>>) {
@@ -172,6 +209,61 @@ impl Stack {
         self.put(&format!("jobs/{job_id}/job.json"), job.to_string()).await;
         self.put(&format!("jobs/{job_id}/template.html"), template.to_string()).await;
         self.put(&format!("jobs/{job_id}/{manifest_name}"), manifest.to_string()).await;
+    }
+
+    pub fn sagemaker(&self) -> aws_sdk_sagemaker::Client {
+        aws_sdk_sagemaker::Client::new(&self.sdk)
+    }
+
+    /// Puts a message on the training queue, as collect or EventBridge would.
+    pub async fn send_training(&self, body: &str) {
+        aws_sdk_sqs::Client::new(&self.sdk)
+            .send_message()
+            .queue_url(&self.resources.training_queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Every training job moto holds whose name contains `name`.
+    pub async fn training_jobs(&self, name: &str) -> Vec<String> {
+        let out = self.sagemaker().list_training_jobs().name_contains(name).max_results(100).send().await.unwrap();
+        out.training_job_summaries().iter().map(|t| t.training_job_name().unwrap_or_default().to_string()).collect()
+    }
+
+    /// Emits an event on the default EventBridge bus, as SageMaker does.
+    pub async fn put_event(&self, event: &Value) {
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source(event["source"].as_str().unwrap())
+            .detail_type(event["detail-type"].as_str().unwrap())
+            .detail(event["detail"].to_string())
+            .resources(event["resources"][0].as_str().unwrap_or_default())
+            .build();
+        let out = aws_sdk_eventbridge::Client::new(&self.sdk).put_events().entries(entry).send().await.unwrap();
+        assert_eq!(out.failed_entry_count(), 0, "{out:?}");
+    }
+
+    /// Runs a job to the end of labeling, then delivers what is left.
+    pub async fn run_job(&self, job_id: &str, job: &Value, manifest: &str) -> Job {
+        self.run_jobs(&[(job_id, job.clone(), manifest.to_string())]).await.remove(0)
+    }
+
+    /// Submits every job, then runs them all to the end of labeling.
+    pub async fn run_jobs(&self, jobs: &[(&str, Value, String)]) -> Vec<Job> {
+        for (job_id, job, manifest) in jobs {
+            self.submit(job_id, job, &iris_template(), "manifest.csv", manifest).await;
+        }
+        for (job_id, _, _) in jobs {
+            let settled = self.run_until_settled(job_id, false, 240).await;
+            assert!(!settled.status.is_active(), "{job_id} is still {}: {}", settled.status, self.stuck(job_id).await);
+        }
+        self.router.pump_until_idle(100).await;
+        let mut out = Vec::new();
+        for (job_id, _, _) in jobs {
+            out.push(self.job(job_id).await.unwrap());
+        }
+        out
     }
 
     pub async fn job(&self, job_id: &str) -> Option<Job> {
@@ -220,7 +312,7 @@ impl Stack {
             self.flush().await;
             self.router.pump_until_idle(100).await;
             if sweep && minute % 5 == 4 {
-                self.router.sweep(SweepLimits { stale_after_ms: 0, max_items: 10_000 }).await;
+                self.router.sweep(SweepLimits { stale_after_ms: 0, max_items: 10_000, ..Default::default() }).await;
                 self.flush().await;
                 self.router.pump_until_idle(100).await;
             }
