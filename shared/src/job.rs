@@ -285,6 +285,14 @@ mod tests {
     }
 
     #[test]
+    fn the_iris_example_is_a_valid_job() {
+        let spec = JobSpec::parse(include_str!("../../examples/iris/job.json")).unwrap();
+        let training = spec.training.unwrap();
+        assert_eq!(training.seed, 7);
+        assert_eq!(training.sagemaker.unwrap().hyperparameters(3, 4)["num_round"], "50");
+    }
+
+    #[test]
     fn unknown_fields_and_bad_json_name_their_line() {
         let err = JobSpec::parse("{\"labels\": [\"a\", \"b\"],\n \"colour\": 1}").unwrap_err();
         assert_eq!(err[0].line, Some(2));

@@ -328,14 +328,16 @@ fn check_features(row: &crate::manifest::Row, features: &[String], format: Forma
     for f in features {
         match row.values.get(f) {
             Some(v) if v.trim().parse::<f64>().is_ok_and(f64::is_finite) => {}
-            Some(v) => return Some(Problem::at(
-                format.file_name(),
-                row.line,
-                format!(
+            Some(v) => {
+                return Some(Problem::at(
+                    format.file_name(),
+                    row.line,
+                    format!(
                     "{f} = {v:?} in row {:?} is not a number; training.layout \"label-first\" needs numeric features",
                     row.id
                 ),
-            )),
+                ))
+            }
             // A CSV column missing everywhere is reported once, by column_problems.
             None if format == Format::Csv => return None,
             None => {
