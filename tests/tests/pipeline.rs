@@ -132,7 +132,7 @@ async fn the_iris_job_is_labeled_then_trained_exactly_once() {
         ("3", "multi:softmax"),
         "the algorithm's defaults"
     );
-    assert_eq!(described.role_arn(), Some(hitloop_local::router::LOCAL_SAGEMAKER_ROLE));
+    assert_eq!(described.role_arn(), Some(stack.resources.sagemaker_role_arn.as_str()), "the stack's role");
     assert!(described.algorithm_specification().unwrap().training_image().unwrap().contains("sagemaker-xgboost"));
     let resources = described.resource_config().unwrap();
     assert_eq!((resources.instance_count(), resources.volume_size_in_gb()), (Some(1), Some(10)));

@@ -5,6 +5,7 @@
 
 pub mod resources;
 pub mod router;
+pub mod template;
 
 /// Builds the AWS SDK configuration for a local endpoint (moto) with dummy
 /// credentials.

@@ -1,8 +1,9 @@
-//! The stack's resources, as `infra/template.yaml` declares them, created in
-//! a local AWS stand-in: the bucket (with its upload notification), the table
-//! and its indexes, the queues with their dead-letter queues, and the
-//! EventBridge rule that brings SageMaker's state changes to the training
-//! queue.
+//! The stack's resources, read from `infra/template.yaml` and created in a
+//! local AWS stand-in (moto): the tables with their indexes, the queues with
+//! their dead-letter queues, the bucket with the upload notification its
+//! function subscribes, the EventBridge rules and their queue targets. Which
+//! function consumes which queue, and the environment the functions get,
+//! come from the template too.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
@@ -10,8 +11,13 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
-use hitloop_shared::adapters::dynamo::{JOBS_BY_STATUS, OPEN_ITEMS};
 use hitloop_shared::wiring::Config;
+use serde_yaml_ng::Value as Yaml;
+
+use crate::template::{intrinsic, scalar, to_json, Intrinsic, Template};
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct StackResources {
@@ -24,6 +30,12 @@ pub struct StackResources {
     /// Locally, S3 notifications go to this queue and the router invokes
     /// ingest from it (moto cannot invoke a Lambda function).
     pub upload_queue_url: String,
+    /// queue URL -> the function (its binary name) the template subscribes to it
+    pub consumers: BTreeMap<String, String>,
+    /// The role the train function names by default (SAGEMAKER_ROLE_ARN).
+    pub sagemaker_role_arn: String,
+    /// How often the schedule runs sweep (SweepSchedule's default).
+    pub sweep_every: Duration,
 }
 
 impl StackResources {
@@ -60,14 +72,11 @@ fn attr(name: &str, t: ScalarAttributeType) -> Result<AttributeDefinition, Creat
 async fn queue(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
-    dlq_arn: Option<&str>,
-    visibility_s: u32,
+    attributes: &[(QueueAttributeName, String)],
 ) -> Result<(String, String), CreateError> {
-    let mut req =
-        sqs.create_queue().queue_name(name).attributes(QueueAttributeName::VisibilityTimeout, visibility_s.to_string());
-    if let Some(arn) = dlq_arn {
-        let policy = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": 5 }).to_string();
-        req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
+    let mut req = sqs.create_queue().queue_name(name);
+    for (k, v) in attributes {
+        req = req.attributes(k.clone(), v);
     }
     let url = req
         .send()
@@ -86,98 +95,259 @@ async fn queue(
     Ok((url, arn))
 }
 
-/// SageMaker's training state changes for hitloop's jobs -> the training
-/// queue (the template's TrainingStateRule).
-async fn training_state_rule(sdk: &aws_config::SdkConfig, name: &str, queue_arn: &str) -> Result<(), CreateError> {
-    let events = aws_sdk_eventbridge::Client::new(sdk);
-    let rule = format!("{name}-training-state");
-    let pattern = serde_json::json!({
-        "source": ["aws.sagemaker"],
-        "detail-type": [hitloop_shared::pipeline::train::STATE_CHANGE],
-        "detail": { "TrainingJobName": [{ "prefix": hitloop_shared::training::TRAINING_JOB_PREFIX }] }
-    });
-    events
-        .put_rule()
-        .name(&rule)
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .map_err(|e| err(&rule, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
-    let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("training-queue")
-        .arn(queue_arn)
-        .build()
-        .map_err(|e| err(&rule, e))?;
-    events
-        .put_targets()
-        .rule(&rule)
-        .targets(target)
-        .send()
-        .await
-        .map_err(|e| err(&rule, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+/// What the template's resources became, by logical id.
+#[derive(Default)]
+struct Created {
+    /// logical id -> (url, arn)
+    queues: BTreeMap<String, (String, String)>,
+    tables: BTreeMap<String, String>,
+    buckets: BTreeMap<String, String>,
+    roles: BTreeMap<String, String>,
+}
+
+impl Created {
+    /// The value an intrinsic resolves to locally (None: a parameter).
+    fn resolve(&self, v: &Yaml) -> Option<String> {
+        match intrinsic(v)? {
+            Intrinsic::Ref(id) => self
+                .tables
+                .get(&id)
+                .or_else(|| self.buckets.get(&id))
+                .cloned()
+                .or_else(|| self.queues.get(&id).map(|q| q.0.clone())),
+            Intrinsic::GetAtt(id, attr) if attr == "Arn" => {
+                self.queues.get(&id).map(|q| q.1.clone()).or_else(|| self.roles.get(&id).cloned())
+            }
+            Intrinsic::GetAtt(..) => None,
+        }
+    }
+}
+
+fn seq(v: Option<&Yaml>) -> Vec<Yaml> {
+    v.and_then(Yaml::as_sequence).cloned().unwrap_or_default()
+}
+
+fn text(v: &Yaml, key: &str) -> String {
+    v.get(key).and_then(scalar).unwrap_or_default()
+}
+
+fn key_schema(v: Option<&Yaml>) -> Result<Vec<KeySchemaElement>, CreateError> {
+    seq(v)
+        .iter()
+        .map(|k| {
+            let kind = if text(k, "KeyType") == "HASH" { KeyType::Hash } else { KeyType::Range };
+            key(&text(k, "AttributeName"), kind)
+        })
+        .collect()
+}
+
+async fn create_table(
+    ddb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    table: &crate::template::Resource,
+) -> Result<(), CreateError> {
+    let mut req = ddb.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+    for a in seq(table.prop(&["AttributeDefinitions"])) {
+        let t = match text(&a, "AttributeType").as_str() {
+            "N" => ScalarAttributeType::N,
+            "B" => ScalarAttributeType::B,
+            _ => ScalarAttributeType::S,
+        };
+        req = req.attribute_definitions(attr(&text(&a, "AttributeName"), t)?);
+    }
+    req = req.set_key_schema(Some(key_schema(table.prop(&["KeySchema"]))?));
+    for g in seq(table.prop(&["GlobalSecondaryIndexes"])) {
+        let projection = match g.get("Projection").map(|p| text(p, "ProjectionType")).as_deref() {
+            Some("KEYS_ONLY") => ProjectionType::KeysOnly,
+            _ => ProjectionType::All,
+        };
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(text(&g, "IndexName"))
+                .set_key_schema(Some(key_schema(g.get("KeySchema"))?))
+                .projection(Projection::builder().projection_type(projection).build())
+                .build()
+                .map_err(|e| err("index", e))?,
+        );
+    }
+    req.send().await.map_err(|e| err(name, aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
     Ok(())
 }
 
-/// Creates every resource of a stack called `name` (names derive from it, so
-/// several stacks can share one moto server).
+/// `rate(5 minutes)` -> 5 minutes.
+pub fn rate(expression: &str) -> Option<Duration> {
+    let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (n, unit) = inner.split_once(' ')?;
+    let n: u64 = n.parse().ok()?;
+    let seconds = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n * seconds))
+}
+
+/// Creates every resource of `infra/template.yaml` for a stack called
+/// `name` (physical names derive from it and the logical ids, so several
+/// stacks can share one moto server).
 pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Result<StackResources, CreateError> {
+    let template = Template::load().map_err(|e| err("the template", e))?;
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let mut made = Created::default();
 
-    let table = format!("{name}-jobs");
-    let all = || Projection::builder().projection_type(ProjectionType::All).build();
-    ddb.create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S)?)
-        .attribute_definitions(attr("sk", ScalarAttributeType::S)?)
-        .attribute_definitions(attr("job_status", ScalarAttributeType::S)?)
-        .attribute_definitions(attr("created_at", ScalarAttributeType::N)?)
-        .attribute_definitions(attr("open_shard", ScalarAttributeType::S)?)
-        .attribute_definitions(attr("open_sk", ScalarAttributeType::S)?)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(JOBS_BY_STATUS)
-                .key_schema(key("job_status", KeyType::Hash)?)
-                .key_schema(key("created_at", KeyType::Range)?)
-                .projection(all())
+    for t in template.of_kind("AWS::DynamoDB::Table") {
+        let table = format!("{name}-{}", t.logical_id);
+        create_table(&ddb, &table, t).await?;
+        made.tables.insert(t.logical_id.clone(), table);
+    }
+    // Queues first, then their redrive policies (a DLQ must exist).
+    for q in template.of_kind("AWS::SQS::Queue") {
+        let mut attributes = Vec::new();
+        for (prop, attribute) in [
+            ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
+            ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
+        ] {
+            if let Some(v) = q.prop(&[prop]).and_then(scalar) {
+                attributes.push((attribute, v));
+            }
+        }
+        let created = queue(&sqs, &format!("{name}-{}", q.logical_id), &attributes).await?;
+        made.queues.insert(q.logical_id.clone(), created);
+    }
+    for q in template.of_kind("AWS::SQS::Queue") {
+        let Some(dlq) = q.prop(&["RedrivePolicy", "deadLetterTargetArn"]).and_then(|v| made.resolve(v)) else {
+            continue;
+        };
+        let max = q.prop(&["RedrivePolicy", "maxReceiveCount"]).and_then(scalar).unwrap_or_else(|| "5".into());
+        let policy =
+            serde_json::json!({ "deadLetterTargetArn": dlq, "maxReceiveCount": max.parse::<u32>().unwrap_or(5) });
+        let url = &made.queues[&q.logical_id].0;
+        sqs.set_queue_attributes()
+            .queue_url(url)
+            .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
+            .send()
+            .await
+            .map_err(|e| err(&q.logical_id, aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+    }
+    for r in template.of_kind("AWS::IAM::Role") {
+        // moto does not check roles: an ARN in the account is all the functions need.
+        made.roles.insert(r.logical_id.clone(), format!("arn:aws:iam::123456789012:role/{name}-{}", r.logical_id));
+    }
+    for b in template.of_kind("AWS::S3::Bucket") {
+        let bucket = format!("{name}-{}", b.logical_id.to_lowercase());
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .map_err(|e| err(&bucket, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        made.buckets.insert(b.logical_id.clone(), bucket);
+    }
+
+    // The functions' triggers: S3 -> a local queue the router invokes from,
+    // SQS -> the consumer, the schedule -> sweep's interval.
+    let (upload_queue_url, upload_arn) = queue(&sqs, &format!("{name}-uploads"), &[]).await?;
+    let mut consumers = BTreeMap::new();
+    let mut sweep_every = Duration::from_secs(300);
+    let mut sagemaker_role_arn = String::new();
+    for f in template.of_kind("AWS::Serverless::Function") {
+        let binary = f.metadata.get("BuildProperties").map(|b| text(b, "Binary")).unwrap_or_default();
+        if let Some(role) = f.prop(&["Environment", "Variables", "SAGEMAKER_ROLE_ARN"]).and_then(|v| made.resolve(v)) {
+            sagemaker_role_arn = role;
+        }
+        let Some(triggers) = f.prop(&["Events"]).and_then(Yaml::as_mapping) else { continue };
+        for (_, e) in triggers {
+            let props = e.get("Properties").cloned().unwrap_or(Yaml::Null);
+            match text(e, "Type").as_str() {
+                "SQS" => {
+                    let Some(Intrinsic::GetAtt(id, _)) = props.get("Queue").and_then(intrinsic) else { continue };
+                    if let Some((url, _)) = made.queues.get(&id) {
+                        consumers.insert(url.clone(), binary.clone());
+                    }
+                }
+                "S3" => {
+                    let Some(Intrinsic::Ref(id)) = props.get("Bucket").and_then(intrinsic) else { continue };
+                    let Some(bucket) = made.buckets.get(&id) else { continue };
+                    let prefix = seq(props.get("Filter").and_then(|f| f.get("S3Key")).and_then(|k| k.get("Rules")))
+                        .iter()
+                        .find(|r| text(r, "Name") == "prefix")
+                        .map(|r| text(r, "Value"))
+                        .unwrap_or_default();
+                    notify_uploads(&s3, bucket, &upload_arn, &prefix).await?;
+                }
+                "Schedule" => {
+                    let expression = match props.get("Schedule").and_then(intrinsic) {
+                        Some(Intrinsic::Ref(p)) => template.default_of(&p),
+                        _ => props.get("Schedule").and_then(scalar),
+                    };
+                    if let Some(every) = expression.as_deref().and_then(rate) {
+                        sweep_every = every;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for rule in template.of_kind("AWS::Events::Rule") {
+        let rule_name = format!("{name}-{}", rule.logical_id);
+        let pattern = rule.prop(&["EventPattern"]).map(to_json).unwrap_or_default();
+        events
+            .put_rule()
+            .name(&rule_name)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .map_err(|e| err(&rule_name, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+        for t in seq(rule.prop(&["Targets"])) {
+            let Some(arn) = t.get("Arn").and_then(|a| made.resolve(a)) else { continue };
+            let target = aws_sdk_eventbridge::types::Target::builder()
+                .id(text(&t, "Id"))
+                .arn(arn)
                 .build()
-                .map_err(|e| err("index", e))?,
-        )
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(OPEN_ITEMS)
-                .key_schema(key("open_shard", KeyType::Hash)?)
-                .key_schema(key("open_sk", KeyType::Range)?)
-                .projection(all())
-                .build()
-                .map_err(|e| err("index", e))?,
-        )
-        .send()
-        .await
-        .map_err(|e| err(&table, aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                .map_err(|e| err(&rule_name, e))?;
+            events
+                .put_targets()
+                .rule(&rule_name)
+                .targets(target)
+                .send()
+                .await
+                .map_err(|e| err(&rule_name, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+        }
+    }
 
-    let (_, publish_dlq) = queue(&sqs, &format!("{name}-publish-dlq"), None, 30).await?;
-    let (publish_queue_url, _) = queue(&sqs, &format!("{name}-publish"), Some(&publish_dlq), 30).await?;
-    let (_, notification_dlq) = queue(&sqs, &format!("{name}-notifications-dlq"), None, 30).await?;
-    let (notification_queue_url, _) =
-        queue(&sqs, &format!("{name}-notifications"), Some(&notification_dlq), 30).await?;
-    let (_, training_dlq) = queue(&sqs, &format!("{name}-training-dlq"), None, 30).await?;
-    let (training_queue_url, training_arn) = queue(&sqs, &format!("{name}-training"), Some(&training_dlq), 120).await?;
-    training_state_rule(sdk, name, &training_arn).await?;
-    let (upload_queue_url, upload_arn) = queue(&sqs, &format!("{name}-uploads"), None, 60).await?;
+    let env = |var: &str| -> Result<String, CreateError> {
+        template
+            .global_env
+            .get(var)
+            .and_then(|v| made.resolve(v))
+            .ok_or_else(|| err("the functions' environment", format!("{var} does not name a resource")))
+    };
+    let table = env("TABLE_NAME")?;
+    Ok(StackResources {
+        name: name.to_string(),
+        bucket: made.buckets.values().next().cloned().ok_or_else(|| err("the stack", "no bucket"))?,
+        publish_queue_url: env("PUBLISH_QUEUE_URL")?,
+        notification_queue_url: env("NOTIFICATION_QUEUE_URL")?,
+        training_queue_url: env("TRAINING_QUEUE_URL")?,
+        table,
+        upload_queue_url,
+        consumers,
+        sagemaker_role_arn,
+        sweep_every,
+    })
+}
 
-    let bucket = format!("{name}-data");
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .map_err(|e| err(&bucket, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+async fn notify_uploads(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    queue_arn: &str,
+    prefix: &str,
+) -> Result<(), CreateError> {
     let notify = QueueConfiguration::builder()
-        .queue_arn(upload_arn)
+        .queue_arn(queue_arn)
         .events(Event::from("s3:ObjectCreated:*"))
         .filter(
             aws_sdk_s3::types::NotificationConfigurationFilter::builder()
@@ -186,7 +356,7 @@ pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Result<StackReso
                         .filter_rules(
                             aws_sdk_s3::types::FilterRule::builder()
                                 .name(aws_sdk_s3::types::FilterRuleName::Prefix)
-                                .value("jobs/")
+                                .value(prefix)
                                 .build(),
                         )
                         .build(),
@@ -196,19 +366,22 @@ pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Result<StackReso
         .build()
         .map_err(|e| err("bucket notification", e))?;
     s3.put_bucket_notification_configuration()
-        .bucket(&bucket)
+        .bucket(bucket)
         .notification_configuration(NotificationConfiguration::builder().queue_configurations(notify).build())
         .send()
         .await
         .map_err(|e| err("bucket notification", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    Ok(())
+}
 
-    Ok(StackResources {
-        name: name.to_string(),
-        bucket,
-        table,
-        publish_queue_url,
-        notification_queue_url,
-        training_queue_url,
-        upload_queue_url,
-    })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_rates() {
+        assert_eq!(rate("rate(5 minutes)"), Some(Duration::from_secs(300)));
+        assert_eq!(rate("rate(1 hour)"), Some(Duration::from_secs(3600)));
+        assert_eq!(rate("cron(0 3 * * ? *)"), None);
+    }
 }

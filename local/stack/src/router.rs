@@ -32,10 +32,6 @@ pub struct Router {
     sqs: aws_sdk_sqs::Client,
 }
 
-/// The role the local train function names when a job gives none (moto
-/// does not check it).
-pub const LOCAL_SAGEMAKER_ROLE: &str = "arn:aws:iam::123456789012:role/hitloop-local-sagemaker";
-
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pumped {
     pub uploads: usize,
@@ -64,7 +60,7 @@ impl Router {
             deps: deps.clone(),
             trainer: Arc::new(SageMakerTrainer::from_sdk(sdk)),
             settings: TrainSettings {
-                default_role_arn: Some(LOCAL_SAGEMAKER_ROLE.into()),
+                default_role_arn: Some(resources.sagemaker_role_arn.clone()),
                 region: sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into()),
             },
         };
@@ -81,22 +77,26 @@ impl Router {
     pub async fn pump_once(&self) -> Pumped {
         let mut p = Pumped::default();
         let uploads = self.resources.upload_queue_url.clone();
-        let publish = self.resources.publish_queue_url.clone();
-        let notes = self.resources.notification_queue_url.clone();
-        let training = self.resources.training_queue_url.clone();
-        let (a, f1) = self.deliver(&uploads, Consumer::Ingest).await;
-        let (b, f2) = self.deliver(&publish, Consumer::Publish).await;
-        let (c, f3) = self.deliver(&notes, Consumer::Collect).await;
-        let (d, f4) = if self.hold_training.load(std::sync::atomic::Ordering::Relaxed) {
-            (0, 0)
-        } else {
-            self.deliver(&training, Consumer::Train).await
-        };
-        p.uploads = a;
-        p.published = b;
-        p.notifications = c;
-        p.training = d;
-        p.failed = f1 + f2 + f3 + f4;
+        let (n, f) = self.deliver(&uploads, Consumer::Ingest).await;
+        p.uploads = n;
+        p.failed = f;
+        // Each queue to the function the template subscribes to it.
+        for (url, binary) in &self.resources.consumers {
+            let consumer = match binary.as_str() {
+                "publish" => Consumer::Publish,
+                "collect" => Consumer::Collect,
+                "train" if !self.hold_training.load(std::sync::atomic::Ordering::Relaxed) => Consumer::Train,
+                _ => continue,
+            };
+            let slot = match consumer {
+                Consumer::Publish => &mut p.published,
+                Consumer::Collect => &mut p.notifications,
+                _ => &mut p.training,
+            };
+            let (n, f) = self.deliver(url, consumer).await;
+            *slot += n;
+            p.failed += f;
+        }
         p
     }
 

@@ -368,7 +368,7 @@ impl Stack {
                     .collect::<Vec<_>>())
             ));
         }
-        let dlq = self.resources.notification_queue_url.replace("-notifications", "-notifications-dlq");
+        let dlq = self.resources.notification_queue_url.replace("NotificationQueue", "NotificationDLQ");
         let a = sqs
             .get_queue_attributes()
             .queue_url(&dlq)
