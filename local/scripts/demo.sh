@@ -1,31 +1,52 @@
 #!/usr/bin/env bash
-# `make demo`: the blog's iris labeling job, fully local. Starts the
-# MTurk-compatible service with a simulated crowd (two simulated minutes per
-# second), runs the notebook against it, prints a summary, stops everything.
+# `make demo`: the AWS blog's iris job, the whole system on this machine.
+# Starts the local stack (moto, the MTurk-compatible service with a simulated
+# crowd of mixed quality, the functions, the local trainer), submits
+# examples/iris/, follows it, exports the outputs, prints a summary and stops
+# everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}"
 RUN_DIR=local/.run
+STATE="$RUN_DIR/demo-stack.json"
+export HITLOOP_LOCAL_STATE="$STATE"
 mkdir -p "$RUN_DIR"
 
-echo "== building (the first build compiles the AWS SDK: a few minutes)"
-cargo build --bin hitloop-mturk --locked
+echo "== building (the first build compiles the AWS SDKs: several minutes)"
+cargo build --bin hitloop --locked
+HITLOOP="$CARGO_TARGET_DIR/debug/hitloop"
 
-.venv/bin/python - > "$RUN_DIR/truth.csv" <<'PY'
-import csv, sys
-sys.path.insert(0, "examples/iris")
-from notebook import iris_items
-w = csv.writer(sys.stdout)
-w.writerow(["key", "label"])
-w.writerows(iris_items())
-PY
+rm -f "$STATE"
+# 300 simulated seconds per real second: a 4-hour HIT lifetime is 48 s.
+"$HITLOOP" local up --speed 300 --workforce local/mturk/workforces/iris.toml \
+  --truth examples/iris/truth.csv > "$RUN_DIR/demo-stack.log" 2>&1 &
+UP_PID=$!
+stop_stack() {
+  kill -INT "$UP_PID" 2>/dev/null || true
+  wait "$UP_PID" 2>/dev/null || true
+}
+trap stop_stack EXIT
+for _ in $(seq 300); do
+  [[ -s "$STATE" ]] && break
+  kill -0 "$UP_PID" 2>/dev/null || { cat "$RUN_DIR/demo-stack.log" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -s "$STATE" ]] || { echo "the local stack did not come up; see $RUN_DIR/demo-stack.log" >&2; exit 1; }
+sed -n '1,5p' "$RUN_DIR/demo-stack.log"
 
-"$CARGO_TARGET_DIR/debug/hitloop-mturk" --port 0 --speed 120 \
-  --workforce local/mturk/workforces/iris.toml --truth "$RUN_DIR/truth.csv" \
-  > "$RUN_DIR/mturk.url" 2> "$RUN_DIR/mturk.log" &
-MTURK_PID=$!
-trap 'kill $MTURK_PID 2>/dev/null || true; wait $MTURK_PID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [[ -s "$RUN_DIR/mturk.url" ]] && break; sleep 0.1; done
-URL="$(head -1 "$RUN_DIR/mturk.url")"
-echo "== MTurk-compatible service at $URL, crowd: local/mturk/workforces/iris.toml"
-.venv/bin/python examples/iris/notebook.py "$URL"
+echo "== submitting examples/iris (150 flowers, 2 workers each, \$0.05 a HIT, two must agree)"
+"$HITLOOP" submit examples/iris --job-id iris
+
+echo "== labeling, then training"
+"$HITLOOP" status iris --watch --timeout 900 > "$RUN_DIR/demo-status.txt"
+
+rm -rf "$RUN_DIR/iris-output"
+"$HITLOOP" export iris "$RUN_DIR/iris-output" > /dev/null
+
+echo
+echo "== summary"
+"$HITLOOP" status iris --truth examples/iris/truth.csv
+echo "  the blog's estimate for this job: \$18-19 (150 HITs x 2 assignments x \$0.06, and extra assignments where workers disagree)"
+echo "  outputs: $RUN_DIR/iris-output/ (labels.csv, manifest.jsonl, train/, test/, report.json, model/)"
+STATUS="$("$HITLOOP" status iris --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
+[[ "$STATUS" == "trained" ]] || { echo "the job ended $STATUS, not trained" >&2; exit 1; }

@@ -60,15 +60,12 @@ impl Deps {
         // A custom endpoint (moto) serves buckets by path, not by host name.
         let local = sdk.endpoint_url().is_some();
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(local).build());
-        let mturk = aws_sdk_mturk::Client::from_conf(
-            aws_sdk_mturk::config::Builder::from(sdk)
-                .region(aws_sdk_mturk::config::Region::new("us-east-1"))
-                .endpoint_url(&config.mturk_endpoint)
-                .build(),
-        );
+        let mturk = aws_sdk_mturk::config::Builder::from(sdk)
+            .region(aws_sdk_mturk::config::Region::new("us-east-1"))
+            .endpoint_url(&config.mturk_endpoint);
         Deps {
             store: Arc::new(DynamoJobStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table)),
-            crowd: Arc::new(MturkCrowd::new(mturk)),
+            crowd: Arc::new(MturkCrowd::from_conf(mturk)),
             blobs: Arc::new(S3Blobs::new(s3)),
             queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk))),
             config,

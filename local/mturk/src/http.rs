@@ -35,7 +35,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-fn aws_response(status: u16, body: &Value) -> Response {
+/// An API response. Its Date header is the marketplace's clock (as a real
+/// service's is its own), which a client needs when the clock is simulated.
+fn aws_response(status: u16, body: &Value, now_ms: i64) -> Response {
     let mut resp =
         (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body.to_string()).into_response();
     let headers = resp.headers_mut();
@@ -43,11 +45,16 @@ fn aws_response(status: u16, body: &Value) -> Response {
     if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         headers.insert("x-amzn-requestid", id);
     }
+    if let Some(date) = chrono::DateTime::from_timestamp_millis(now_ms) {
+        if let Ok(v) = HeaderValue::from_str(&date.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+            headers.insert("date", v);
+        }
+    }
     resp
 }
 
 fn error_response(e: &ApiError, now_ms: i64) -> Response {
-    aws_response(e.kind.http_status(), &e.body(now_ms))
+    aws_response(e.kind.http_status(), &e.body(now_ms), now_ms)
 }
 
 async fn mturk(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -87,7 +94,7 @@ async fn mturk(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         (r, world.engine.now_ms())
     });
     match result {
-        Ok(output) => aws_response(200, &output),
+        Ok(output) => aws_response(200, &output, now),
         Err(e) => {
             tracing::debug!(operation, error = %e, "request refused");
             error_response(&e, now)

@@ -3,9 +3,11 @@
 //! in-process the way Lambda would (S3 notifications to ingest, each queue to
 //! its consumer in batches with partial failures, the schedule to sweep).
 
+pub mod cli;
 pub mod resources;
 pub mod router;
 pub mod template;
+pub mod trainer;
 
 /// Builds the AWS SDK configuration for a local endpoint (moto) with dummy
 /// credentials.

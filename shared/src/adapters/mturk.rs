@@ -2,6 +2,7 @@
 //! hitloop-mturk): the endpoint is configuration.
 
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_mturk::primitives::DateTime;
@@ -18,18 +19,55 @@ use crate::ports::{AssignmentView, CreateHitError, Crowd, HitState};
 
 pub struct MturkCrowd {
     client: Client,
-    /// The latest time MTurk has reported (creation, accept, submit times).
-    latest_seen_ms: AtomicI64,
+    /// The latest time MTurk has reported: every response's Date header,
+    /// and the creation, accept and submit times in its answers.
+    latest_seen_ms: Arc<AtomicI64>,
 }
 
 impl MturkCrowd {
-    pub fn new(client: Client) -> Self {
-        MturkCrowd { client, latest_seen_ms: AtomicI64::new(0) }
+    /// A client for the marketplace the config names, which follows the
+    /// marketplace's clock from the Date header of its responses.
+    pub fn from_conf(config: aws_sdk_mturk::config::Builder) -> Self {
+        let latest_seen_ms = Arc::new(AtomicI64::new(0));
+        let clock = MarketplaceClock { latest_seen_ms: latest_seen_ms.clone() };
+        MturkCrowd { client: Client::from_conf(config.interceptor(clock).build()), latest_seen_ms }
     }
 
     fn saw(&self, t: i64) {
         self.latest_seen_ms.fetch_max(t, Ordering::Relaxed);
     }
+}
+
+/// Reads the Date header of every MTurk response. A deadline hitloop sends
+/// (a HIT's new expiry) must be in the marketplace's future, and a simulated
+/// marketplace runs ahead of real time: the times in its answers alone go
+/// stale while nothing happens.
+#[derive(Debug)]
+struct MarketplaceClock {
+    latest_seen_ms: Arc<AtomicI64>,
+}
+
+impl aws_sdk_mturk::config::Intercept for MarketplaceClock {
+    fn name(&self) -> &'static str {
+        "MarketplaceClock"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_sdk_mturk::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_mturk::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_mturk::config::ConfigBag,
+    ) -> std::result::Result<(), aws_sdk_mturk::error::BoxError> {
+        if let Some(ms) = context.response().headers().get("date").and_then(http_date_ms) {
+            self.latest_seen_ms.fetch_max(ms, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// `Sat, 28 Nov 2026 20:57:01 GMT` -> epoch milliseconds.
+fn http_date_ms(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(text).ok().map(|t| t.timestamp_millis())
 }
 
 /// The TurkErrorCode and message of a refused request (a RequestError), read
@@ -289,6 +327,12 @@ impl Crowd for MturkCrowd {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reads_http_dates() {
+        assert_eq!(super::http_date_ms("Thu, 01 Jan 1970 00:00:10 GMT"), Some(10_000));
+        assert_eq!(super::http_date_ms("yesterday"), None);
+    }
+
     #[test]
     fn finds_the_hit_id_in_a_duplicate_token_message() {
         let m = "The idempotency token \"job-1/7\" has already been processed. The HIT created with it is 3X7837UUADRXYCA1K7JAJLKC66DJ60. (1700000000000)";

@@ -1,0 +1,144 @@
+//! The `hitloop` command. See `hitloop --help`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use hitloop_local::cli::{export, status, submit, target, up};
+
+#[derive(Parser)]
+#[command(name = "hitloop", version, about = "Crowd labeling with quality control, then training: locally or on AWS")]
+struct Cli {
+    /// A deployed stack (its outputs name the bucket and table); without it,
+    /// the local stack `hitloop local up` runs.
+    #[arg(long, global = true, env = "HITLOOP_STACK")]
+    stack: Option<String>,
+    /// The local stack's state file.
+    #[arg(long, global = true, env = "HITLOOP_LOCAL_STATE", default_value = "local/.run/stack.json")]
+    state: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The local stack.
+    Local {
+        #[command(subcommand)]
+        command: LocalCommand,
+    },
+    /// Uploads a job folder (job.json, the template, then the manifest, which starts the job).
+    Submit {
+        dir: PathBuf,
+        #[arg(long)]
+        job_id: Option<String>,
+    },
+    /// A job's state, items, money and agreement; every job without one.
+    Status {
+        job: Option<String>,
+        /// Follow the job with a progress bar until it settles.
+        #[arg(long)]
+        watch: bool,
+        /// Stop watching after this many seconds.
+        #[arg(long)]
+        timeout: Option<u64>,
+        /// A key,label CSV of true labels: prints the crowd's accuracy.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Downloads a job's outputs (labels, split, report, model) into a folder.
+    Export { job: String, dir: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum LocalCommand {
+    /// Starts moto, the MTurk-compatible service and the functions; Ctrl-C stops them.
+    Up {
+        #[arg(long, default_value = "local/mturk/workforces/iris.toml")]
+        workforce: PathBuf,
+        /// key,label CSV the simulated workers answer from.
+        #[arg(long, default_value = "examples/iris/truth.csv")]
+        truth: PathBuf,
+        /// Simulated seconds per real second on the marketplace's clock.
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+        #[arg(long, default_value_t = 0)]
+        mturk_port: u16,
+        #[arg(long, default_value = "10000.00")]
+        balance: String,
+        #[arg(long, default_value = ".venv/bin/python")]
+        python: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("hitloop: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Local { command: LocalCommand::Up { workforce, truth, speed, mturk_port, balance, python } } => {
+            let truth = truth.exists().then_some(truth);
+            up::up(up::UpOptions { workforce, truth, speed, mturk_port, balance, python, state_path: cli.state }).await
+        }
+        Command::Submit { dir, job_id } => {
+            let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
+            let id = submit::submit(&t, &dir, job_id).await?;
+            println!("submitted {} as job {id} to s3://{}/jobs/{id}/", dir.display(), t.bucket);
+            println!("follow it: hitloop status {id} --watch");
+            Ok(())
+        }
+        Command::Status { job: None, .. } => {
+            let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
+            print!("{}", status::list(&t).await?);
+            Ok(())
+        }
+        Command::Status { job: Some(job), watch, timeout, truth, json } => {
+            let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
+            let s = if watch {
+                status::watch(&t, &job, timeout.map(Duration::from_secs)).await?
+            } else {
+                status::summary(&t, &job).await?
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?);
+            } else {
+                print!("{}", status::render(&s));
+            }
+            if let Some(path) = truth {
+                let truth = status::read_truth(&path)?;
+                let items = status::items(&t, &job).await?;
+                if let Some((right, checked)) = status::accuracy(&items, &truth) {
+                    println!(
+                        "  crowd accuracy: {right}/{checked} labeled items carry the true label ({:.1} %)",
+                        right as f64 * 100.0 / checked as f64
+                    );
+                }
+            }
+            if s.status == "failed" {
+                return Err(format!("job {job} failed: fix what is listed above and upload again"));
+            }
+            Ok(())
+        }
+        Command::Export { job, dir } => {
+            let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
+            let files = export::export(&t, &job, &dir).await?;
+            for f in &files {
+                println!("{}", f.display());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! `hitloop export <job> <dir>`: download a job's outputs.
+
+use std::path::{Path, PathBuf};
+
+use super::target::Target;
+
+pub async fn export(target: &Target, job_id: &str, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let prefix = format!("jobs/{job_id}/output/");
+    let s3 = target.s3();
+    let mut written = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(&target.bucket)
+            .prefix(&prefix)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| format!("cannot list {prefix}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        for o in page.contents() {
+            let Some(key) = o.key() else { continue };
+            let relative = &key[prefix.len()..];
+            if relative.is_empty() || relative.split('/').any(|p| p == ".." || p.is_empty()) {
+                continue;
+            }
+            let body = target.get(key).await.ok_or_else(|| format!("cannot read {key}"))?;
+            let path = dir.join(relative);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+            std::fs::write(&path, body).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            written.push(path);
+        }
+        token = page.next_continuation_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    if written.is_empty() {
+        return Err(format!(
+            "job {job_id} has no outputs yet (they are written when every item is decided): see `hitloop status {job_id}`"
+        ));
+    }
+    Ok(written)
+}

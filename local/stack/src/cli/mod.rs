@@ -1,0 +1,9 @@
+//! The `hitloop` command: run the stack locally, submit jobs, follow them,
+//! fetch their outputs. Against AWS with `--stack <name>` (credentials from
+//! the standard chain, names from the stack's outputs), locally otherwise.
+
+pub mod export;
+pub mod status;
+pub mod submit;
+pub mod target;
+pub mod up;

@@ -1,0 +1,242 @@
+//! `hitloop status [<job>] [--watch]`: where a job is, what it cost, how
+//! well the crowd agreed, and its training job.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hitloop_shared::money::Usd;
+use hitloop_shared::records::{Item, ItemStatus, Job, JobStatus};
+use serde::Serialize;
+
+use super::target::Target;
+
+const ALL_STATUSES: [JobStatus; 8] = [
+    JobStatus::Publishing,
+    JobStatus::Labeling,
+    JobStatus::Paused,
+    JobStatus::Complete,
+    JobStatus::Training,
+    JobStatus::Trained,
+    JobStatus::TrainingFailed,
+    JobStatus::Failed,
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub job_id: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub items: u64,
+    pub labeled: u64,
+    pub unresolved: u64,
+    pub in_flight: u64,
+    pub assignments_bought: u64,
+    pub answers: u64,
+    pub spent_usd: Usd,
+    /// Reserved for assignments bought and not yet paid.
+    pub on_hold_usd: Usd,
+    pub agreement_rate: Option<f64>,
+    pub training_job: Option<String>,
+    pub model: Option<String>,
+    /// metrics.json beside the model, when the trainer wrote one (the local
+    /// trainer does; SageMaker's built-in algorithms report to CloudWatch).
+    pub model_metrics: Option<serde_json::Value>,
+    /// Problems from errors.json when the job failed validation.
+    pub problems: Vec<String>,
+    pub done: bool,
+}
+
+/// Has the job stopped moving (nothing more will happen without the user)?
+pub fn settled(job: &Job) -> bool {
+    match job.status {
+        JobStatus::Failed | JobStatus::Trained | JobStatus::TrainingFailed => true,
+        JobStatus::Complete => {
+            let trains = job.spec.training.as_ref().is_some_and(|t| t.sagemaker.is_some());
+            job.outputs_at.is_some() && !trains
+        }
+        _ => false,
+    }
+}
+
+pub async fn items(target: &Target, job_id: &str) -> Result<Vec<Item>, String> {
+    let store = target.store();
+    let mut out: Vec<Item> = Vec::new();
+    loop {
+        let page = store.items(job_id, out.last().map(|i| i.item_id.as_str()), 500).await.map_err(|e| e.to_string())?;
+        if page.is_empty() {
+            return Ok(out);
+        }
+        out.extend(page);
+    }
+}
+
+pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
+    let store = target.store();
+    let job = store.job(job_id).await.map_err(|e| e.to_string())?.ok_or_else(|| {
+        format!("there is no job {job_id} in this stack yet (ingest may still be reading it: try again, or see `hitloop status`)")
+    })?;
+    let items = if job.status == JobStatus::Failed { vec![] } else { items(target, job_id).await? };
+    let labeled: Vec<&Item> = items.iter().filter(|i| i.status == ItemStatus::Labeled).collect();
+    let agreed: u64 = labeled.iter().map(|i| u64::from(i.agreed)).sum();
+    let answered: u64 = labeled.iter().map(|i| u64::from(i.answers)).sum();
+    let mut problems = Vec::new();
+    if job.status == JobStatus::Failed {
+        if let Some(bytes) = target.get(&format!("jobs/{job_id}/errors.json")).await {
+            let report: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            for e in report["errors"].as_array().into_iter().flatten().take(20) {
+                let place = match (e["line"].as_u64(), e["field"].as_str()) {
+                    (Some(l), _) => format!("{} line {l}", e["file"].as_str().unwrap_or("")),
+                    (None, Some(f)) => format!("{} {f}", e["file"].as_str().unwrap_or("")),
+                    _ => e["file"].as_str().unwrap_or("").to_string(),
+                };
+                problems.push(format!("{place}: {}", e["message"].as_str().unwrap_or("")));
+            }
+        }
+    }
+    let model = job.training.as_ref().and_then(|t| t.model_artifacts.clone());
+    let mut model_metrics = None;
+    if let Some(key) = model.as_deref().and_then(|m| m.strip_prefix(&format!("s3://{}/", target.bucket))) {
+        if let Some(bytes) = target.get(&key.replace("model.tar.gz", "metrics.json")).await {
+            model_metrics = serde_json::from_slice(&bytes).ok();
+        }
+    }
+    Ok(Summary {
+        job_id: job.job_id.clone(),
+        status: job.status.to_string(),
+        reason: job.reason.clone(),
+        items: job.items,
+        labeled: job.labeled,
+        unresolved: job.unresolved,
+        in_flight: job.items.saturating_sub(job.decided),
+        assignments_bought: job.assignments_bought,
+        answers: job.answers,
+        spent_usd: job.spent,
+        on_hold_usd: if job.reserved > job.spent { job.reserved - job.spent } else { Usd::ZERO },
+        agreement_rate: (answered > 0).then(|| agreed as f64 / answered as f64),
+        training_job: job.training.as_ref().map(|t| t.name.clone()),
+        model,
+        model_metrics,
+        problems,
+        done: settled(&job),
+    })
+}
+
+pub fn render(s: &Summary) -> String {
+    let mut out = format!("job {}: {}\n", s.job_id, s.status);
+    if let Some(r) = &s.reason {
+        out.push_str(&format!("  reason: {r}\n"));
+    }
+    for p in &s.problems {
+        out.push_str(&format!("  problem: {p}\n"));
+    }
+    if s.status != "failed" {
+        out.push_str(&format!(
+            "  items: {} ({} labeled, {} unresolved, {} in flight)\n  assignments bought: {} ({:.2} per item), answers: {}\n  spent: ${} (on hold: ${})\n",
+            s.items,
+            s.labeled,
+            s.unresolved,
+            s.in_flight,
+            s.assignments_bought,
+            s.assignments_bought as f64 / s.items.max(1) as f64,
+            s.answers,
+            s.spent_usd,
+            s.on_hold_usd
+        ));
+        if let Some(a) = s.agreement_rate {
+            out.push_str(&format!(
+                "  agreement: {:.1} % of the answers on labeled items agreed with the label\n",
+                a * 100.0
+            ));
+        }
+    }
+    if let Some(t) = &s.training_job {
+        out.push_str(&format!("  training job: {t}\n"));
+    }
+    if let Some(m) = &s.model {
+        out.push_str(&format!("  model: {m}\n"));
+    }
+    if let Some(a) = s.model_metrics.as_ref().and_then(|m| m["test_accuracy"].as_f64()) {
+        let rows = s.model_metrics.as_ref().and_then(|m| m["test_rows"].as_u64()).unwrap_or(0);
+        out.push_str(&format!("  held-out accuracy of the model: {:.1} % on {rows} test rows\n", a * 100.0));
+    }
+    out
+}
+
+/// Every job in the stack, a line each.
+pub async fn list(target: &Target) -> Result<String, String> {
+    let store = target.store();
+    let mut out = String::new();
+    for status in ALL_STATUSES {
+        for job in store.jobs_with_status(status).await.map_err(|e| e.to_string())? {
+            out.push_str(&format!(
+                "{:<24} {:<16} {:>6}/{:<6} decided  ${}\n",
+                job.job_id, job.status, job.decided, job.items, job.spent
+            ));
+        }
+    }
+    if out.is_empty() {
+        out = "no jobs yet: `hitloop submit <dir>` starts one\n".into();
+    }
+    Ok(out)
+}
+
+/// Follows a job with a progress bar until it settles (or `timeout`).
+pub async fn watch(target: &Target, job_id: &str, timeout: Option<Duration>) -> Result<Summary, String> {
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {prefix} [{bar:40}] {pos}/{len} decided  {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(job_id.to_string());
+    let started = std::time::Instant::now();
+    loop {
+        let s = match summary(target, job_id).await {
+            Ok(s) => s,
+            Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                bar.set_message(e);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        bar.set_length(s.items.max(1));
+        bar.set_position(s.labeled + s.unresolved);
+        bar.set_message(format!("{}  ${} spent  {} assignments", s.status, s.spent_usd, s.assignments_bought));
+        bar.tick();
+        if s.done || timeout.is_some_and(|t| started.elapsed() > t) {
+            bar.finish();
+            return Ok(s);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// How many labeled items carry the true label: truth is `key,label` rows
+/// where the key is one of the item's values (an image URL, say).
+pub fn accuracy(items: &[Item], truth: &BTreeMap<String, String>) -> Option<(usize, usize)> {
+    let mut checked = 0;
+    let mut right = 0;
+    for i in items.iter().filter(|i| i.status == ItemStatus::Labeled) {
+        let Some(expected) = i.values.values().chain(std::iter::once(&i.item_id)).find_map(|v| truth.get(v)) else {
+            continue;
+        };
+        checked += 1;
+        if i.label.as_deref() == Some(expected.as_str()) {
+            right += 1;
+        }
+    }
+    (checked > 0).then_some((right, checked))
+}
+
+pub fn read_truth(path: &std::path::Path) -> Result<BTreeMap<String, String>, String> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = BTreeMap::new();
+    for row in r.records() {
+        let row = row.map_err(|e| format!("{}: {e}", path.display()))?;
+        if row.len() >= 2 {
+            out.insert(row[0].to_string(), row[1].to_string());
+        }
+    }
+    Ok(out)
+}

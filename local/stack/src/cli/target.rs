@@ -1,0 +1,85 @@
+//! Where a command's stack is: the running local stack (its state file), or
+//! a deployed CloudFormation stack (its outputs).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use hitloop_shared::adapters::dynamo::DynamoJobStore;
+use hitloop_shared::ports::JobStore;
+use serde::{Deserialize, Serialize};
+
+/// What `hitloop local up` writes for the other commands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocalState {
+    pub aws_endpoint: String,
+    pub mturk_url: String,
+    pub bucket: String,
+    pub table: String,
+    pub pid: u32,
+}
+
+pub struct Target {
+    pub sdk: aws_config::SdkConfig,
+    pub bucket: String,
+    pub table: String,
+    pub local: Option<LocalState>,
+}
+
+impl Target {
+    pub async fn resolve(stack: Option<&str>, state_path: &Path) -> Result<Target, String> {
+        match stack {
+            Some(name) => Target::deployed(name).await,
+            None => Target::local(state_path).await,
+        }
+    }
+
+    async fn local(state_path: &Path) -> Result<Target, String> {
+        let text = std::fs::read_to_string(state_path).map_err(|_| {
+            format!(
+                "no local stack is running ({} is missing): start one with `hitloop local up`, or name a deployed stack with --stack <name>",
+                state_path.display()
+            )
+        })?;
+        let state: LocalState = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a local stack's state: {e}", state_path.display()))?;
+        let sdk = crate::local_sdk(&state.aws_endpoint).await;
+        Ok(Target { sdk, bucket: state.bucket.clone(), table: state.table.clone(), local: Some(state) })
+    }
+
+    async fn deployed(name: &str) -> Result<Target, String> {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+        let out = cfn.describe_stacks().stack_name(name).send().await.map_err(|e| {
+            format!(
+                "cannot read the stack {name}: {} (check the name, the region in AWS_REGION or your profile, and your credentials)",
+                aws_sdk_cloudformation::error::DisplayErrorContext(e)
+            )
+        })?;
+        let stack = out.stacks().first().ok_or_else(|| format!("there is no stack {name}"))?;
+        let output = |key: &str| {
+            stack
+                .outputs()
+                .iter()
+                .find(|o| o.output_key() == Some(key))
+                .and_then(|o| o.output_value())
+                .map(str::to_string)
+                .ok_or_else(|| format!("the stack {name} has no output {key}: is it a hitloop stack?"))
+        };
+        Ok(Target { bucket: output("BucketName")?, table: output("TableName")?, sdk, local: None })
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let local = self.local.is_some();
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(local).build())
+    }
+
+    pub fn store(&self) -> Arc<dyn JobStore> {
+        Arc::new(DynamoJobStore::new(aws_sdk_dynamodb::Client::new(&self.sdk), &self.table))
+    }
+
+    /// A small object's text, if it exists.
+    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let out = self.s3().get_object().bucket(&self.bucket).key(key).send().await.ok()?;
+        Some(out.body.collect().await.ok()?.into_bytes().to_vec())
+    }
+}

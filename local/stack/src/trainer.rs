@@ -1,0 +1,329 @@
+//! Local training: SageMaker cannot run here, so the training jobs the train
+//! function created (in moto, which only records them) are executed by this
+//! trainer, the way a SageMaker container would: it reads the job's S3
+//! channels, fits a model, writes `model.tar.gz` (and `metrics.json` beside
+//! it) to the job's output path, and emits SageMaker's "Training Job State
+//! Change" event on EventBridge, which the stack's rule brings to train.
+//!
+//! Whatever algorithm the job names, the local model is a random forest
+//! (smartcore) over the built-in algorithms' CSV layout: the label's index
+//! first, then the features.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use smartcore::ensemble::random_forest_classifier::{RandomForestClassifier, RandomForestClassifierParameters};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+use hitloop_shared::pipeline::train::STATE_CHANGE;
+use hitloop_shared::training::TRAINING_JOB_PREFIX;
+
+/// A fitted model and how well it does on the held-out rows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Metrics {
+    pub train_rows: usize,
+    pub test_rows: usize,
+    /// Share of the held-out rows predicted right (None without a test channel).
+    pub test_accuracy: Option<f64>,
+    pub train_accuracy: f64,
+    pub model: &'static str,
+}
+
+pub struct Fitted {
+    pub model_json: Vec<u8>,
+    pub metrics: Metrics,
+}
+
+type Rows = (Vec<Vec<f64>>, Vec<u32>);
+
+/// label-first CSV rows -> features and labels.
+pub fn parse_rows(text: &str) -> Result<Rows, String> {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let mut fields = line.split(',');
+        let label = fields
+            .next()
+            .and_then(|l| l.trim().parse::<u32>().ok())
+            .ok_or_else(|| format!("line {}: the first column is not a label index; the local trainer reads the built-in algorithms' CSV (label first)", n + 1))?;
+        let features = fields
+            .map(|f| f.trim().parse::<f64>().map_err(|_| format!("line {}: {f:?} is not a number", n + 1)))
+            .collect::<Result<Vec<f64>, String>>()?;
+        if let Some(first) = x.first() {
+            let first: &Vec<f64> = first;
+            if first.len() != features.len() {
+                return Err(format!(
+                    "line {}: {} features where the first row has {}",
+                    n + 1,
+                    features.len(),
+                    first.len()
+                ));
+            }
+        }
+        x.push(features);
+        y.push(label);
+    }
+    if x.is_empty() {
+        return Err("the train channel has no rows".into());
+    }
+    Ok((x, y))
+}
+
+fn accuracy(predicted: &[u32], truth: &[u32]) -> f64 {
+    if truth.is_empty() {
+        return 0.0;
+    }
+    let right = predicted.iter().zip(truth).filter(|(p, t)| p == t).count();
+    (right as f64 / truth.len() as f64 * 10_000.0).round() / 10_000.0
+}
+
+/// Fits a random forest on `train` and scores it on `test`.
+pub fn fit(train: &str, test: Option<&str>, seed: u64) -> Result<Fitted, String> {
+    let (x, y) = parse_rows(train)?;
+    let matrix = DenseMatrix::from_2d_vec(&x).map_err(|e| e.to_string())?;
+    let parameters = RandomForestClassifierParameters::default().with_n_trees(50).with_seed(seed);
+    let model = RandomForestClassifier::fit(&matrix, &y, parameters).map_err(|e| e.to_string())?;
+    let train_accuracy = accuracy(&model.predict(&matrix).map_err(|e| e.to_string())?, &y);
+    let (test_rows, test_accuracy) = match test.filter(|t| !t.trim().is_empty()) {
+        Some(t) => {
+            let (tx, ty) = parse_rows(t)?;
+            let tm = DenseMatrix::from_2d_vec(&tx).map_err(|e| e.to_string())?;
+            (ty.len(), Some(accuracy(&model.predict(&tm).map_err(|e| e.to_string())?, &ty)))
+        }
+        None => (0, None),
+    };
+    let model_json = serde_json::to_vec(&model).map_err(|e| e.to_string())?;
+    Ok(Fitted {
+        model_json,
+        metrics: Metrics {
+            train_rows: y.len(),
+            test_rows,
+            test_accuracy,
+            train_accuracy,
+            model: "smartcore random forest, 50 trees",
+        },
+    })
+}
+
+/// model.tar.gz with model.json and metrics.json, as a SageMaker container
+/// leaves /opt/ml/model.
+pub fn model_archive(fitted: &Fitted) -> Result<Vec<u8>, String> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    let metrics = serde_json::to_vec_pretty(&fitted.metrics).map_err(|e| e.to_string())?;
+    for (name, bytes) in [("model.json", &fitted.model_json), ("metrics.json", &metrics)] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, bytes.as_slice()).map_err(|e| e.to_string())?;
+    }
+    let mut gz = tar.into_inner().map_err(|e| e.to_string())?;
+    gz.flush().map_err(|e| e.to_string())?;
+    gz.finish().map_err(|e| e.to_string())
+}
+
+fn split_s3(uri: &str) -> Option<(&str, &str)> {
+    uri.strip_prefix("s3://")?.split_once('/')
+}
+
+/// Runs moto's training jobs locally.
+pub struct LocalTrainer {
+    sagemaker: aws_sdk_sagemaker::Client,
+    s3: aws_sdk_s3::Client,
+    events: aws_sdk_eventbridge::Client,
+    done: HashSet<String>,
+}
+
+impl LocalTrainer {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        LocalTrainer {
+            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build()),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            done: HashSet::new(),
+        }
+    }
+
+    /// Trains every hitloop training job not trained yet; their names.
+    pub async fn run_pending(&mut self) -> Vec<String> {
+        let listed = match self
+            .sagemaker
+            .list_training_jobs()
+            .name_contains(TRAINING_JOB_PREFIX)
+            .max_results(100)
+            .send()
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %aws_sdk_sagemaker::error::DisplayErrorContext(e), "cannot list training jobs");
+                return vec![];
+            }
+        };
+        let mut ran = Vec::new();
+        for summary in listed.training_job_summaries() {
+            let name = summary.training_job_name().unwrap_or_default().to_string();
+            if self.done.contains(&name) {
+                continue;
+            }
+            match self.run(&name).await {
+                Ok(true) => ran.push(name.clone()),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(name, error = %e, "local training failed"),
+            }
+            self.done.insert(name);
+        }
+        ran
+    }
+
+    /// Trains one job unless its model exists; true if it trained.
+    pub async fn run(&self, name: &str) -> Result<bool, String> {
+        let job = self
+            .sagemaker
+            .describe_training_job()
+            .training_job_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sagemaker::error::DisplayErrorContext(e).to_string())?;
+        let artifacts = job.model_artifacts().and_then(|m| m.s3_model_artifacts()).unwrap_or_default().to_string();
+        let (bucket, model_key) = split_s3(&artifacts).ok_or_else(|| format!("{name} has no model path"))?;
+        if self.s3.head_object().bucket(bucket).key(model_key).send().await.is_ok() {
+            return Ok(false);
+        }
+        let mut train = None;
+        let mut test = None;
+        for c in job.input_data_config() {
+            let uri = c.data_source().and_then(|d| d.s3_data_source()).and_then(|s| s.s3_uri()).unwrap_or_default();
+            let text = self.read_prefix(uri).await?;
+            match c.channel_name() {
+                Some("train") => train = Some(text),
+                _ => test = Some(text),
+            }
+        }
+        let outcome = match train {
+            None => Err("the training job has no train channel".to_string()),
+            Some(train) => fit(&train, test.as_deref(), 7),
+        };
+        let detail = match outcome {
+            Ok(fitted) => {
+                let archive = model_archive(&fitted)?;
+                self.put(bucket, model_key, archive, "application/gzip").await?;
+                let metrics_key = model_key.replace("model.tar.gz", "metrics.json");
+                let metrics = serde_json::to_vec_pretty(&fitted.metrics).map_err(|e| e.to_string())?;
+                self.put(bucket, &metrics_key, metrics, "application/json").await?;
+                let mut metric_list =
+                    vec![serde_json::json!({"MetricName": "train:accuracy", "Value": fitted.metrics.train_accuracy})];
+                if let Some(a) = fitted.metrics.test_accuracy {
+                    metric_list.push(serde_json::json!({"MetricName": "validation:accuracy", "Value": a}));
+                }
+                serde_json::json!({
+                    "TrainingJobName": name,
+                    "TrainingJobArn": job.training_job_arn(),
+                    "TrainingJobStatus": "Completed",
+                    "SecondaryStatus": "Completed",
+                    "ModelArtifacts": { "S3ModelArtifacts": artifacts },
+                    "FinalMetricDataList": metric_list,
+                })
+            }
+            Err(reason) => serde_json::json!({
+                "TrainingJobName": name,
+                "TrainingJobArn": job.training_job_arn(),
+                "TrainingJobStatus": "Failed",
+                "SecondaryStatus": "Failed",
+                "FailureReason": format!("AlgorithmError: {reason}"),
+            }),
+        };
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source("aws.sagemaker")
+            .detail_type(STATE_CHANGE)
+            .resources(job.training_job_arn().unwrap_or_default())
+            .detail(detail.to_string())
+            .build();
+        self.events
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
+        Ok(true)
+    }
+
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), String> {
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
+        Ok(())
+    }
+
+    /// Every object under an s3:// prefix, concatenated (a channel).
+    async fn read_prefix(&self, uri: &str) -> Result<String, String> {
+        let (bucket, prefix) = split_s3(uri).ok_or_else(|| format!("{uri} is not an s3:// URI"))?;
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
+        let mut text = String::new();
+        for o in listed.contents() {
+            let Some(key) = o.key() else { continue };
+            let body = self
+                .s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
+            let bytes = body.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+            text.push_str(&String::from_utf8_lossy(&bytes));
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: usize) -> String {
+        // two well separated classes
+        (0..n)
+            .map(|k| if k % 2 == 0 { format!("0,{}.0,1.0\n", k % 5) } else { format!("1,{}.0,9.0\n", 10 + k % 5) })
+            .collect()
+    }
+
+    #[test]
+    fn a_separable_problem_is_learned() {
+        let fitted = fit(&rows(40), Some(&rows(10)), 1).unwrap();
+        assert_eq!(fitted.metrics.test_accuracy, Some(1.0));
+        assert_eq!((fitted.metrics.train_rows, fitted.metrics.test_rows), (40, 10));
+        let archive = model_archive(&fitted).unwrap();
+        let mut names: Vec<String> = tar::Archive::new(flate2::read::GzDecoder::new(archive.as_slice()))
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["metrics.json", "model.json"]);
+    }
+
+    #[test]
+    fn rows_that_are_not_label_first_are_refused() {
+        assert!(parse_rows("sepal,label\n1,2\n").unwrap_err().contains("label first"));
+        assert!(parse_rows("0,1,x\n").unwrap_err().contains("not a number"));
+        assert!(parse_rows("").is_err());
+    }
+}
