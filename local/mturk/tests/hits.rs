@@ -378,3 +378,26 @@ async fn unknown_and_unsupported_operations_answer_in_the_wire_format() {
     assert_eq!(code, "RequestError");
     assert!(message.contains("not supported"), "{message}");
 }
+
+/// A simulated clock runs ahead of real time; every response's Date header
+/// is the marketplace's time, so a client can send deadlines in its future.
+#[tokio::test]
+async fn the_date_header_is_the_marketplaces_clock() {
+    let s = frozen().await;
+    let date = |resp: &reqwest::Response| {
+        let text = resp.headers()["date"].to_str().unwrap().to_string();
+        chrono::DateTime::parse_from_rfc2822(&text).unwrap().timestamp()
+    };
+    let call = || {
+        s.http
+            .post(s.url("/"))
+            .header("x-amz-target", "MTurkRequesterServiceV20170117.GetAccountBalance")
+            .header("content-type", "application/x-amz-json-1.1")
+            .body("{}")
+            .send()
+    };
+    let before = date(&call().await.unwrap());
+    s.advance(3.0 * 86_400.0).await;
+    let after = date(&call().await.unwrap());
+    assert!((after - before - 3 * 86_400).abs() <= 1, "{before} -> {after}");
+}

@@ -123,7 +123,7 @@ async fn submit_status_and_export_against_the_local_stack() {
 
     // A job that fails validation: the user sees why, and the command fails.
     let bad = work.join("bad");
-    job_folder(&bad, r#"{"labels": ["only-one"], "task": {"reward": "0.001"}}"#);
+    job_folder(&bad, r#"{"labels": ["only-one"], "task": {"reward": "0.00"}}"#);
     let (ok, _, err) = hitloop(&state, &["submit", bad.to_str().unwrap(), "--job-id", "bad-job"]);
     assert!(ok, "{err}");
     let (ok, out, err) = hitloop(&state, &["status", "bad-job", "--watch", "--timeout", "60"]);
