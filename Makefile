@@ -6,7 +6,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/hitloop-target
 export CARGO_TARGET_DIR
 VENV := .venv
 
-.PHONY: demo test venv build mturk bench clean-run
+.PHONY: demo test venv build up mturk bench clean-run
 
 ## demo: the whole job, locally (see README)
 demo: venv
@@ -30,6 +30,11 @@ bench: venv
 
 build:
 	cargo build --workspace --bins
+
+## up: the local stack (moto, the MTurk-compatible service, the functions, the trainer) until Ctrl-C
+up: venv
+	cargo build --bin hitloop --locked
+	$(CARGO_TARGET_DIR)/debug/hitloop local up
 
 ## mturk: run the MTurk-compatible service with the iris crowd, a minute a second
 mturk:

@@ -139,3 +139,56 @@ async fn submit_status_and_export_against_the_local_stack() {
     mturk.stop().await;
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// `hitloop local up` itself: it comes up (its own moto from the venv, the
+/// service, the resources), the other commands find it, and Ctrl-C (SIGINT)
+/// stops everything it started.
+#[test]
+fn local_up_starts_everything_and_ctrl_c_stops_it() {
+    let work = std::env::temp_dir().join(format!("hitloop-up-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let state = work.join("stack.json");
+    let mut up = Command::new(env!("CARGO_BIN_EXE_hitloop"))
+        .current_dir(repo())
+        .arg("--state")
+        .arg(&state)
+        .args(["local", "up", "--speed", "300"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !state.exists() && started.elapsed() < Duration::from_secs(60) {
+        assert!(up.try_wait().unwrap().is_none(), "local up exited early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let local: LocalState = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let (ok, out, err) = hitloop(&state, &["status"]);
+    assert!(ok && out.contains("no jobs yet"), "{out} {err}");
+    let health = format!("{}/_hitloop/health", local.mturk_url);
+    assert!(probe::answers(&health), "the MTurk-compatible service answers");
+
+    assert!(Command::new("kill").args(["-INT", &up.id().to_string()]).status().unwrap().success());
+    let status = up.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!state.exists(), "the state file is removed");
+    assert!(!probe::answers(&format!("{}/moto-api/", local.aws_endpoint)), "moto is stopped");
+    assert!(!probe::answers(&health), "the service is stopped");
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+mod probe {
+    /// Does anything answer at `url`? (A plain TCP connect and GET.)
+    pub fn answers(url: &str) -> bool {
+        use std::io::{Read, Write};
+        let rest = url.trim_start_matches("http://");
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let Ok(mut s) = std::net::TcpStream::connect(host) else { return false };
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        if write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").is_err() {
+            return false;
+        }
+        let mut buf = [0u8; 12];
+        s.read(&mut buf).map(|n| n > 0).unwrap_or(false)
+    }
+}
