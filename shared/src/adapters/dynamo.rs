@@ -242,6 +242,21 @@ fn is_condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
+/// A conditional write: Ok(true) if it was applied, Ok(false) if its
+/// condition failed.
+fn applied<T, E>(
+    r: std::result::Result<T, aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<bool>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failed(&e) => Ok(false),
+        Err(e) => Err(classify(e)),
+    }
+}
+
 fn build<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
     r.map_err(Error::permanent)
 }
@@ -317,11 +332,7 @@ impl JobStore for DynamoJobStore {
             .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        applied(r)
     }
 
     async fn put_failed_job(&self, job: &Job) -> Result<()> {
@@ -362,11 +373,7 @@ impl JobStore for DynamoJobStore {
                 .expression_attribute_values(":r", s(r)),
             None => req.update_expression("SET job_status = :to, updated_at = :now REMOVE reason"),
         };
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        applied(req.send().await)
     }
 
     async fn set_hit_type(&self, job_id: &str, hit_type_id: &str) -> Result<()> {
@@ -663,11 +670,7 @@ impl JobStore for DynamoJobStore {
             .expression_attribute_values(":now", n(now_ms()))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        applied(r)
     }
 
     async fn set_completion_sent(&self, job_id: &str) -> Result<()> {
@@ -712,11 +715,7 @@ impl JobStore for DynamoJobStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        applied(r)
     }
 
     async fn release_training(&self, job_id: &str) -> Result<()> {
@@ -762,11 +761,7 @@ impl JobStore for DynamoJobStore {
                 "SET job_status = :to, training = :t, updated_at = :now REMOVE training_lease, reason",
             ),
         };
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        applied(req.send().await)
     }
 
     async fn open_items(&self, shard: u32, after: Option<String>, limit: usize) -> Result<(Vec<Item>, Option<String>)> {
