@@ -23,6 +23,17 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    pub const ALL: [JobStatus; 8] = [
+        JobStatus::Publishing,
+        JobStatus::Labeling,
+        JobStatus::Paused,
+        JobStatus::Complete,
+        JobStatus::Training,
+        JobStatus::Trained,
+        JobStatus::TrainingFailed,
+        JobStatus::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Failed => "failed",

@@ -49,16 +49,8 @@ pub fn parse_rows(text: &str) -> Result<Rows, String> {
         let features = fields
             .map(|f| f.trim().parse::<f64>().map_err(|_| format!("line {}: {f:?} is not a number", n + 1)))
             .collect::<Result<Vec<f64>, String>>()?;
-        if let Some(first) = x.first() {
-            let first: &Vec<f64> = first;
-            if first.len() != features.len() {
-                return Err(format!(
-                    "line {}: {} features where the first row has {}",
-                    n + 1,
-                    features.len(),
-                    first.len()
-                ));
-            }
+        if let Some(width) = x.first().map(Vec::len).filter(|w| *w != features.len()) {
+            return Err(format!("line {}: {} features where the first row has {width}", n + 1, features.len()));
         }
         x.push(features);
         y.push(label);

@@ -270,6 +270,25 @@ impl DynamoJobStore {
         Update::builder().table_name(&self.table).set_key(Some(k)).update_expression(expr)
     }
 
+    /// An update of the job record, on condition that it is in one of `from`.
+    fn job_in(
+        &self,
+        job_id: &str,
+        from: &[JobStatus],
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let names: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(job_pk(job_id), "#JOB")))
+            .condition_expression(format!("job_status IN ({})", names.join(", ")));
+        for (name, st) in names.iter().zip(from) {
+            req = req.expression_attribute_values(name, s(st.as_str()));
+        }
+        req
+    }
+
     /// Runs a transaction. `Ok(None)`: it committed; `Ok(Some(failed))`: its
     /// conditions cancelled it, `failed[i]` telling whether part `i` failed.
     async fn transact(&self, parts: Vec<TransactWriteItem>) -> Result<Option<Vec<bool>>> {
@@ -355,18 +374,10 @@ impl JobStore for DynamoJobStore {
     }
 
     async fn transition(&self, job_id: &str, from: &[JobStatus], to: JobStatus, reason: Option<&str>) -> Result<bool> {
-        let names: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
         let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(job_pk(job_id), "#JOB")))
-            .condition_expression(format!("job_status IN ({})", names.join(", ")))
+            .job_in(job_id, from)
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":now", n(now_ms()));
-        for (name, st) in names.iter().zip(from) {
-            req = req.expression_attribute_values(name, s(st.as_str()));
-        }
         req = match reason {
             Some(r) => req
                 .update_expression("SET job_status = :to, reason = :r, updated_at = :now")
@@ -738,19 +749,11 @@ impl JobStore for DynamoJobStore {
         training: &TrainingRecord,
         reason: Option<&str>,
     ) -> Result<bool> {
-        let names: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
         let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(job_pk(job_id), "#JOB")))
-            .condition_expression(format!("job_status IN ({})", names.join(", ")))
+            .job_in(job_id, from)
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":t", s(serde_json::to_string(training).map_err(Error::permanent)?))
             .expression_attribute_values(":now", n(now_ms()));
-        for (name, st) in names.iter().zip(from) {
-            req = req.expression_attribute_values(name, s(st.as_str()));
-        }
         req = match reason {
             Some(r) => req
                 .update_expression(

@@ -13,6 +13,21 @@ pub mod train;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::records::Item;
+
+/// Every item of a job, a page at a time. A page may come back short
+/// (DynamoDB's 1 MB cap), so it goes on until a page is empty.
+pub async fn all_items(store: &dyn crate::ports::JobStore, job_id: &str) -> crate::error::Result<Vec<Item>> {
+    let mut items: Vec<Item> = Vec::new();
+    loop {
+        let page = store.items(job_id, items.last().map(|i| i.item_id.as_str()), 500).await?;
+        if page.is_empty() {
+            return Ok(items);
+        }
+        items.extend(page);
+    }
+}
+
 /// A message on the publish queue: post this item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishItem {

@@ -20,7 +20,6 @@ use crate::wiring::Deps;
 /// Longer than the function's timeout: a claim outlives its holder only
 /// when the holder died, and then the next delivery takes over.
 const CLAIM_LEASE_MS: i64 = 10 * 60 * 1000;
-const ITEMS_PAGE: usize = 500;
 
 /// What the train function knows from its deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,15 +298,7 @@ pub async fn check_training(
 }
 
 async fn all_items(deps: &Deps, job_id: &str) -> Result<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        // A page may come back short (DynamoDB's 1 MB cap): go on until empty.
-        let page = deps.store.items(job_id, after.as_deref(), ITEMS_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.item_id.clone());
-        items.extend(page);
-    }
+    let mut items = super::all_items(deps.store.as_ref(), job_id).await?;
     dataset::in_manifest_order(&mut items);
     Ok(items)
 }

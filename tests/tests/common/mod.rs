@@ -271,14 +271,7 @@ impl Stack {
     }
 
     pub async fn items(&self, job_id: &str) -> Vec<Item> {
-        let mut out: Vec<Item> = Vec::new();
-        loop {
-            let page = self.deps.store.items(job_id, out.last().map(|i| i.item_id.as_str()), 100).await.unwrap();
-            if page.is_empty() {
-                return out;
-            }
-            out.extend(page);
-        }
+        hitloop_shared::pipeline::all_items(self.deps.store.as_ref(), job_id).await.unwrap()
     }
 
     pub async fn advance(&self, seconds: f64) {

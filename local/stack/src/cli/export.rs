@@ -6,7 +6,7 @@ use super::target::Target;
 
 pub async fn export(target: &Target, job_id: &str, dir: &Path) -> Result<Vec<PathBuf>, String> {
     let prefix = format!("jobs/{job_id}/output/");
-    let s3 = target.s3();
+    let s3 = &target.s3;
     let mut written = Vec::new();
     let mut token = None;
     loop {

@@ -10,17 +10,6 @@ use serde::Serialize;
 
 use super::target::Target;
 
-const ALL_STATUSES: [JobStatus; 8] = [
-    JobStatus::Publishing,
-    JobStatus::Labeling,
-    JobStatus::Paused,
-    JobStatus::Complete,
-    JobStatus::Training,
-    JobStatus::Trained,
-    JobStatus::TrainingFailed,
-    JobStatus::Failed,
-];
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub job_id: String,
@@ -59,20 +48,11 @@ pub fn settled(job: &Job) -> bool {
 }
 
 pub async fn items(target: &Target, job_id: &str) -> Result<Vec<Item>, String> {
-    let store = target.store();
-    let mut out: Vec<Item> = Vec::new();
-    loop {
-        let page = store.items(job_id, out.last().map(|i| i.item_id.as_str()), 500).await.map_err(|e| e.to_string())?;
-        if page.is_empty() {
-            return Ok(out);
-        }
-        out.extend(page);
-    }
+    hitloop_shared::pipeline::all_items(target.store.as_ref(), job_id).await.map_err(|e| e.to_string())
 }
 
 pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
-    let store = target.store();
-    let job = store.job(job_id).await.map_err(|e| e.to_string())?.ok_or_else(|| {
+    let job = target.store.job(job_id).await.map_err(|e| e.to_string())?.ok_or_else(|| {
         format!("there is no job {job_id} in this stack yet (ingest may still be reading it: try again, or see `hitloop status`)")
     })?;
     let items = if job.status == JobStatus::Failed { vec![] } else { items(target, job_id).await? };
@@ -164,10 +144,9 @@ pub fn render(s: &Summary) -> String {
 
 /// Every job in the stack, a line each.
 pub async fn list(target: &Target) -> Result<String, String> {
-    let store = target.store();
     let mut out = String::new();
-    for status in ALL_STATUSES {
-        for job in store.jobs_with_status(status).await.map_err(|e| e.to_string())? {
+    for status in JobStatus::ALL {
+        for job in target.store.jobs_with_status(status).await.map_err(|e| e.to_string())? {
             out.push_str(&format!(
                 "{:<24} {:<16} {:>6}/{:<6} decided  ${}\n",
                 job.job_id, job.status, job.decided, job.items, job.spent

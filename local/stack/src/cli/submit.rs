@@ -32,7 +32,7 @@ pub async fn submit(target: &Target, dir: &Path, job_id: Option<String>) -> Resu
         .into_iter()
         .find(|m| dir.join(m).exists())
         .ok_or_else(|| format!("{} has no manifest.csv or manifest.jsonl", dir.display()))?;
-    let s3 = target.s3();
+    let s3 = &target.s3;
     let mut files = vec![("job.json".to_string(), job_json)];
     if dir.join(&template).exists() {
         files.push((template.clone(), read(&template)?));

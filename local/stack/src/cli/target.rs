@@ -18,11 +18,13 @@ pub struct LocalState {
     pub pid: u32,
 }
 
+/// A stack's bucket and table, with clients built once for every call.
 pub struct Target {
-    pub sdk: aws_config::SdkConfig,
     pub bucket: String,
     pub table: String,
     pub local: Option<LocalState>,
+    pub s3: aws_sdk_s3::Client,
+    pub store: Arc<dyn JobStore>,
 }
 
 impl Target {
@@ -43,7 +45,7 @@ impl Target {
         let state: LocalState = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a local stack's state: {e}", state_path.display()))?;
         let sdk = crate::local_sdk(&state.aws_endpoint).await;
-        Ok(Target { sdk, bucket: state.bucket.clone(), table: state.table.clone(), local: Some(state) })
+        Ok(Target::new(&sdk, state.bucket.clone(), state.table.clone(), Some(state)))
     }
 
     async fn deployed(name: &str) -> Result<Target, String> {
@@ -65,21 +67,24 @@ impl Target {
                 .map(str::to_string)
                 .ok_or_else(|| format!("the stack {name} has no output {key}: is it a hitloop stack?"))
         };
-        Ok(Target { bucket: output("BucketName")?, table: output("TableName")?, sdk, local: None })
+        Ok(Target::new(&sdk, output("BucketName")?, output("TableName")?, None))
     }
 
-    pub fn s3(&self) -> aws_sdk_s3::Client {
-        let local = self.local.is_some();
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(local).build())
-    }
-
-    pub fn store(&self) -> Arc<dyn JobStore> {
-        Arc::new(DynamoJobStore::new(aws_sdk_dynamodb::Client::new(&self.sdk), &self.table))
+    fn new(sdk: &aws_config::SdkConfig, bucket: String, table: String, local: Option<LocalState>) -> Target {
+        // moto serves buckets by path, not by host name
+        let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(local.is_some()).build();
+        Target {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            store: Arc::new(DynamoJobStore::new(aws_sdk_dynamodb::Client::new(sdk), &table)),
+            bucket,
+            table,
+            local,
+        }
     }
 
     /// A small object's text, if it exists.
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let out = self.s3().get_object().bucket(&self.bucket).key(key).send().await.ok()?;
+        let out = self.s3.get_object().bucket(&self.bucket).key(key).send().await.ok()?;
         Some(out.body.collect().await.ok()?.into_bytes().to_vec())
     }
 }
