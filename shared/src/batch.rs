@@ -1,7 +1,9 @@
 //! The SQS consumer loop every queue-triggered function shares: each message
-//! on its own, a retryable failure reported as a batch item failure (the
-//! message comes back), a permanent one logged and dropped (so it does not
-//! loop to the dead-letter queue).
+//! on its own; a failed one is reported as a batch item failure. A retryable
+//! failure comes back and usually succeeds; a permanent one (a body that is
+//! not a message of ours, an item that vanished) comes back too and, after
+//! the queue's maxReceiveCount, rests in the dead-letter queue for 14 days:
+//! logged with its message id and kept, never silently dropped.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::stream::{self, StreamExt};
@@ -35,7 +37,10 @@ where
                 // every consumer is idempotent.
                 response.add_failure(id.unwrap_or_default());
             }
-            Err(e) => tracing::error!(message_id = id.as_deref().unwrap_or(""), error = %e, "dropped"),
+            Err(e) => {
+                tracing::error!(message_id = id.as_deref().unwrap_or(""), error = %e, "cannot be processed; it goes to the dead-letter queue");
+                response.add_failure(id.unwrap_or_default());
+            }
         }
     }
     response

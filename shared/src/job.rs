@@ -246,6 +246,35 @@ impl JobSpec {
         p
     }
 
+    /// The fields of `other` that differ from this spec, besides the budget:
+    /// a live job's HITs were posted with them, so only its budget may change.
+    pub fn changes_besides_budget(&self, other: &JobSpec) -> Vec<String> {
+        fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+            match (a, b) {
+                (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+                    let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                    for k in keys {
+                        let null = serde_json::Value::Null;
+                        let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                        walk(&sub, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
+                    }
+                }
+                _ if a != b => out.push(path.to_string()),
+                _ => {}
+            }
+        }
+        let mut a = serde_json::to_value(self).unwrap_or_default();
+        let mut b = serde_json::to_value(other).unwrap_or_default();
+        for v in [&mut a, &mut b] {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("budget_usd");
+            }
+        }
+        let mut out = Vec::new();
+        walk("", &a, &b, &mut out);
+        out
+    }
+
     /// What one approved assignment costs, fees included.
     pub fn assignment_cost(&self, max_assignments: u32) -> Usd {
         let masters = self.task.qualification_requirements.iter().any(|q| {
@@ -290,6 +319,19 @@ mod tests {
         let training = spec.training.unwrap();
         assert_eq!(training.seed, 7);
         assert_eq!(training.sagemaker.unwrap().hyperparameters(3, 4)["num_round"], "50");
+    }
+
+    #[test]
+    fn only_the_budget_may_change_on_a_live_job() {
+        let text = include_str!("../../examples/iris/job.json");
+        let a = JobSpec::parse(text).unwrap();
+        let mut b = a.clone();
+        b.budget_usd = Some(Usd::from_cents(12_345));
+        assert!(a.changes_besides_budget(&b).is_empty());
+        b.task.reward = Usd::from_cents(7);
+        b.consensus.agreement = 3;
+        b.labels.push("Iris-other".into());
+        assert_eq!(a.changes_besides_budget(&b), vec!["consensus.agreement", "labels", "task.reward"]);
     }
 
     #[test]

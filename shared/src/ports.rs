@@ -40,8 +40,14 @@ pub trait JobStore: Send + Sync {
     /// Items of a job, a page at a time (`after`: the last item id seen).
     async fn items(&self, job_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<Item>>;
     /// Reserves `cost` of the job's budget for round `round` of an item,
-    /// recording `assignments` more bought, exactly once per round.
+    /// recording `assignments` more bought, exactly once per round. The
+    /// ceiling is the budget stored with the job when the write happens, so
+    /// reservations racing each other or a budget change never overspend.
     async fn reserve(&self, job: &Job, item: &Item, round: u32, assignments: u32, cost: Usd) -> Result<Reservation>;
+    /// Replaces a live job's spec with `spec`, which differs from it at most
+    /// in its budget, if the stored budget is still `old`; false otherwise
+    /// (changed meanwhile, or the job is no longer live).
+    async fn amend_budget(&self, job_id: &str, old: Option<Usd>, spec: &crate::job::JobSpec) -> Result<bool>;
     /// Records the item's HIT (pending -> published) and the HIT -> item map.
     async fn mark_published(&self, job_id: &str, item_id: &str, hit_id: &str) -> Result<()>;
     async fn hit_owner(&self, hit_id: &str) -> Result<Option<HitOwner>>;
@@ -51,10 +57,12 @@ pub trait JobStore: Send + Sync {
     async fn answers(&self, job_id: &str, item_id: &str) -> Result<Vec<AnswerRecord>>;
     /// Marks an approved answer paid and adds its cost to the job, once.
     async fn mark_paid(&self, answer: &AnswerRecord, cost: Usd) -> Result<bool>;
-    /// Decides an item (published -> labeled/unresolved) and counts it on the
-    /// job in the same write; false if it was decided already. (The item's
-    /// answer count is record_answer's: it counts every answer exactly once.)
-    async fn decide(&self, job_id: &str, item_id: &str, label: Option<&str>, agreed: u32) -> Result<bool>;
+    /// Decides an item (published -> labeled/unresolved), counts it on the
+    /// job and gives `release` of its reservation back to the budget, all in
+    /// one write; false if it was decided already. (The item's answer count
+    /// is record_answer's: it counts every answer exactly once.)
+    async fn decide(&self, job_id: &str, item_id: &str, label: Option<&str>, agreed: u32, release: Usd)
+        -> Result<bool>;
     /// labeling -> complete, only when every item is decided.
     async fn complete_if_done(&self, job_id: &str) -> Result<bool>;
     async fn set_completion_sent(&self, job_id: &str) -> Result<()>;
@@ -143,6 +151,11 @@ pub trait Crowd: Send + Sync {
         token: &str,
     ) -> Result<std::result::Result<bool, CreateHitError>>;
     async fn extend(&self, hit_id: &str, expire_at_ms: i64) -> Result<()>;
+    /// Closes the HIT to new workers at once (a time in the past expires it);
+    /// accepted assignments may still be submitted.
+    async fn expire(&self, hit_id: &str) -> Result<()> {
+        self.extend(hit_id, 0).await
+    }
 }
 
 /// Object storage for manifests, templates and reports.
@@ -154,6 +167,8 @@ pub trait Blobs: Send + Sync {
     async fn open(&self, bucket: &str, key: &str) -> Result<Option<(Box<dyn AsyncRead + Send + Unpin>, String)>>;
     /// The object's ETag without reading it; None if missing.
     async fn etag(&self, bucket: &str, key: &str) -> Result<Option<String>>;
+    /// The object's size in bytes without reading it; None if missing.
+    async fn size(&self, bucket: &str, key: &str) -> Result<Option<u64>>;
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<()>;
     async fn delete(&self, bucket: &str, key: &str) -> Result<()>;
 }

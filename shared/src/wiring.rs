@@ -20,7 +20,14 @@ pub struct Config {
     pub training_queue_url: String,
     /// The MTurk-compatible endpoint (production MTurk is gone).
     pub mturk_endpoint: String,
+    /// How long one MTurk request may take before it is given up and tried
+    /// again (MTURK_ATTEMPT_TIMEOUT_MS): well inside the functions' timeout,
+    /// so a slow marketplace makes a retry, not a killed invocation.
+    pub mturk_attempt_timeout_ms: u64,
 }
+
+/// Ten seconds: three attempts fit in the 60-second function timeout.
+pub const MTURK_ATTEMPT_TIMEOUT_MS: u64 = 10_000;
 
 impl Config {
     pub fn from_env() -> Result<Self> {
@@ -33,6 +40,12 @@ impl Config {
             notification_queue_url: var("NOTIFICATION_QUEUE_URL")?,
             training_queue_url: var("TRAINING_QUEUE_URL")?,
             mturk_endpoint: var("MTURK_ENDPOINT")?,
+            mturk_attempt_timeout_ms: match std::env::var("MTURK_ATTEMPT_TIMEOUT_MS") {
+                Ok(v) => v
+                    .parse()
+                    .map_err(|_| Error::Permanent(format!("MTURK_ATTEMPT_TIMEOUT_MS={v:?} is not a number")))?,
+                Err(_) => MTURK_ATTEMPT_TIMEOUT_MS,
+            },
         })
     }
 }
@@ -60,9 +73,14 @@ impl Deps {
         // A custom endpoint (moto) serves buckets by path, not by host name.
         let local = sdk.endpoint_url().is_some();
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(local).build());
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(std::time::Duration::from_millis(config.mturk_attempt_timeout_ms))
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .build();
         let mturk = aws_sdk_mturk::config::Builder::from(sdk)
             .region(aws_sdk_mturk::config::Region::new("us-east-1"))
-            .endpoint_url(&config.mturk_endpoint);
+            .endpoint_url(&config.mturk_endpoint)
+            .timeout_config(timeouts);
         Deps {
             store: Arc::new(DynamoJobStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table)),
             crowd: Arc::new(MturkCrowd::from_conf(mturk)),

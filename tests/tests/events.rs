@@ -112,9 +112,14 @@ async fn samples_run_through_their_handlers() {
     }
     assert_eq!(stack.job("iris").await.unwrap().status, hitloop_shared::records::JobStatus::Labeling);
 
-    // a body that is not JSON is dropped, not retried forever
+    // a body that is not JSON fails alone (the queue's redrive policy keeps it in the DLQ)
     let mut bad: SqsEvent = serde_json::from_str(&sample("sqs/publish-item.json")).unwrap();
+    let mut good = bad.records[0].clone();
+    good.message_id = Some("good".into());
     bad.records[0].body = Some("not json".into());
+    bad.records.push(good);
     let resp = publish::handler::handle(&stack.deps, LambdaEvent::new(bad, Context::default())).await.unwrap();
-    assert!(resp.batch_item_failures.is_empty());
+    let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed.len(), 1);
+    assert_ne!(failed[0], "good");
 }

@@ -1,5 +1,6 @@
 //! The publish queue -> one HIT per item, exactly once. Reports partial batch
-//! failures: only messages that failed for a temporary reason come back.
+//! failures: a failed message comes back, and one that can never succeed ends
+//! in the dead-letter queue (see `batch`).
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use hitloop_shared::batch;

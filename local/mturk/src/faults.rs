@@ -23,6 +23,11 @@ pub struct RequestFaults {
     pub burst: f64,
     /// Milliseconds (real time) added before every answer.
     pub latency_ms: u64,
+    /// Share of requests carried out and then answered `late_reply_ms` late:
+    /// a client that gives up first sees a timeout although the work was
+    /// done (the case that makes idempotency tokens necessary).
+    pub late_reply_rate: f64,
+    pub late_reply_ms: u64,
 }
 
 struct Bucket {
@@ -39,6 +44,15 @@ pub struct FaultInjector {
 impl FaultInjector {
     pub fn new(config: RequestFaults, seed: u64) -> Self {
         FaultInjector { config, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x66617574), buckets: HashMap::new() }
+    }
+
+    /// How long the answer to a request that was carried out waits, if at all.
+    pub fn late_reply(&mut self) -> Option<std::time::Duration> {
+        if self.config.late_reply_rate <= 0.0 || self.config.late_reply_ms == 0 {
+            return None;
+        }
+        let roll: f64 = self.rng.random();
+        (roll < self.config.late_reply_rate).then(|| std::time::Duration::from_millis(self.config.late_reply_ms))
     }
 
     /// The error this request gets instead of an answer, if any.

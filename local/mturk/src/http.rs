@@ -29,6 +29,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_hitloop/clock/advance", post(advance))
         .route("/_hitloop/faults", get(get_faults).put(put_faults))
         .route("/_hitloop/notifications/flush", post(flush))
+        .route("/_hitloop/account/deposit", post(deposit))
         .route("/_hitloop/workers/accept", post(accept))
         .route("/_hitloop/workers/submit", post(submit))
         .route("/_hitloop/workers/return", post(return_assignment))
@@ -64,9 +65,9 @@ async fn mturk(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         Ok(op) => op,
         Err(e) => return error_response(&e, now),
     };
-    let (fault, latency) = {
+    let (fault, latency, late) = {
         let mut faults = shared.faults.lock().unwrap_or_else(|p| p.into_inner());
-        (faults.check(operation), faults.config.latency_ms)
+        (faults.check(operation), faults.config.latency_ms, faults.late_reply())
     };
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
@@ -93,6 +94,9 @@ async fn mturk(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         let r = api::call(&mut world.engine, operation, &input);
         (r, world.engine.now_ms())
     });
+    if let Some(wait) = late {
+        tokio::time::sleep(wait).await;
+    }
     match result {
         Ok(output) => aws_response(200, &output, now),
         Err(e) => {
@@ -169,6 +173,24 @@ async fn flush(State(shared): State<Arc<Shared>>) -> Json<Value> {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct DepositBody {
+    amount: hitloop_shared::money::Usd,
+}
+
+async fn deposit(State(shared): State<Arc<Shared>>, Json(body): Json<DepositBody>) -> Response {
+    let now = shared.clock.now_ms();
+    if body.amount.cents() <= 0 {
+        return control_error(&ApiError::validation("Amount must be more than 0"), now);
+    }
+    let account = shared.with_world(|w| {
+        w.engine.deposit(body.amount);
+        w.engine.summary()["Account"].clone()
+    });
+    Json(account).into_response()
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct AcceptBody {
     #[serde(rename = "HITId")]
@@ -193,6 +215,9 @@ struct SubmitBody {
     answer: Option<String>,
     #[serde(default)]
     fields: Vec<(String, String)>,
+    /// Store the Answer as it comes, unvalidated (a hostile marketplace).
+    #[serde(default)]
+    unchecked: bool,
 }
 
 async fn submit(State(shared): State<Arc<Shared>>, Json(body): Json<SubmitBody>) -> Response {
@@ -201,7 +226,8 @@ async fn submit(State(shared): State<Arc<Shared>>, Json(body): Json<SubmitBody>)
             body.fields.into_iter().map(|(k, v)| (k, AnswerValue::FreeText(v))).collect();
         question_form_answers(&answers)
     });
-    let (result, now) = shared.with_world(|w| (w.engine.submit(&body.assignment_id, xml), w.engine.now_ms()));
+    let (result, now) =
+        shared.with_world(|w| (w.engine.submit_checked(&body.assignment_id, xml, !body.unchecked), w.engine.now_ms()));
     match result {
         Ok(()) => Json(json!({})).into_response(),
         Err(e) => control_error(&e, now),

@@ -65,6 +65,12 @@ struct Args {
     /// Milliseconds added to every API answer.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Share of requests carried out, then answered --late-reply-ms late.
+    #[arg(long, default_value_t = 0.0)]
+    late_reply_rate: f64,
+    /// How late those answers come (milliseconds).
+    #[arg(long, default_value_t = 0)]
+    late_reply_ms: u64,
     /// Share of notification documents dropped.
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
@@ -102,6 +108,7 @@ async fn main() {
         ("--drop-rate", args.drop_rate),
         ("--duplicate-rate", args.duplicate_rate),
         ("--reorder-rate", args.reorder_rate),
+        ("--late-reply-rate", args.late_reply_rate),
     ] {
         if !(0.0..=1.0).contains(&rate) {
             fail(format!("{name} must lie between 0 and 1"));
@@ -125,6 +132,8 @@ async fn main() {
             rate_limit: args.rate_limit,
             burst: args.burst,
             latency_ms: args.latency_ms,
+            late_reply_rate: args.late_reply_rate,
+            late_reply_ms: args.late_reply_ms,
         },
         notification_faults: NotificationFaults {
             drop_rate: args.drop_rate,

@@ -46,6 +46,7 @@ impl StackResources {
             notification_queue_url: self.notification_queue_url.clone(),
             training_queue_url: self.training_queue_url.clone(),
             mturk_endpoint: mturk_endpoint.to_string(),
+            mturk_attempt_timeout_ms: hitloop_shared::wiring::MTURK_ATTEMPT_TIMEOUT_MS,
         }
     }
 }

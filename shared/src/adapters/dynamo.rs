@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use crate::error::{classify, Error, Result};
+use crate::job::JobSpec;
 use crate::money::Usd;
 use crate::ports::{JobStore, Reservation};
 use crate::records::*;
@@ -141,6 +142,11 @@ fn job_attrs(j: &Job) -> Result<Attrs> {
     }
     if let Some(t) = &j.hit_type_id {
         a.insert("hit_type_id".into(), s(t));
+    }
+    // The budget reservations are checked against: the stored one, not the
+    // copy a caller read (job.json may have raised or lowered it since).
+    if let Some(b) = j.spec.budget_usd {
+        a.insert("budget_cents".into(), n(b.cents()));
     }
     a.insert("completion_sent".into(), AttributeValue::Bool(j.completion_sent));
     a.insert("bucket".into(), s(&j.bucket));
@@ -297,6 +303,63 @@ impl DynamoJobStore {
             Err(e) => match cancelled(&e) {
                 Some(failed) => Ok(Some(failed)),
                 None => Err(classify(e)),
+            },
+        }
+    }
+
+    /// One reservation against `budget`. `Err(stored)`: the job's budget is
+    /// not `budget` (any more); try again with the stored one.
+    async fn try_reserve(
+        &self,
+        job_id: &str,
+        item_id: &str,
+        budget: Option<Usd>,
+        round: u32,
+        assignments: u32,
+        cost: Usd,
+    ) -> Result<std::result::Result<Reservation, Option<Usd>>> {
+        let item_update = self
+            .update(key(job_pk(job_id), item_sk(item_id)), "SET rounds = :round, updated_at = :now ADD bought :n")
+            .condition_expression("rounds < :round AND item_status IN (:pending, :published)")
+            .expression_attribute_values(":round", n(round))
+            .expression_attribute_values(":n", n(assignments))
+            .expression_attribute_values(":now", n(now_ms()))
+            .expression_attribute_values(":pending", s(ItemStatus::Pending.as_str()))
+            .expression_attribute_values(":published", s(ItemStatus::Published.as_str()));
+        let mut job_update = self
+            .update(key(job_pk(job_id), "#JOB"), "ADD reserved_cents :cost, bought :n")
+            .expression_attribute_values(":cost", n(cost.cents()))
+            .expression_attribute_values(":n", n(assignments))
+            .expression_attribute_values(":publishing", s(JobStatus::Publishing.as_str()))
+            .expression_attribute_values(":labeling", s(JobStatus::Labeling.as_str()));
+        job_update = match budget {
+            Some(b) => job_update
+                .condition_expression(
+                    "job_status IN (:publishing, :labeling) AND budget_cents = :budget AND reserved_cents <= :limit",
+                )
+                .expression_attribute_values(":budget", n(b.cents()))
+                .expression_attribute_values(":limit", n((b - cost).cents())),
+            None => job_update
+                .condition_expression("job_status IN (:publishing, :labeling) AND attribute_not_exists(budget_cents)"),
+        };
+        let parts = vec![
+            TransactWriteItem::builder().update(build(item_update.build())?).build(),
+            TransactWriteItem::builder().update(build(job_update.build())?).build(),
+        ];
+        match self.transact(parts).await? {
+            None => Ok(Ok(Reservation::Reserved)),
+            Some(failed) if failed.first() == Some(&true) => {
+                // Reserved before (a retry or a racing call), or decided meanwhile.
+                match self.item(job_id, item_id).await? {
+                    Some(i) if i.rounds >= round && !i.status.is_decided() => Ok(Ok(Reservation::AlreadyReserved)),
+                    _ => Ok(Ok(Reservation::ItemDone)),
+                }
+            }
+            Some(_) => match self.job(job_id).await? {
+                Some(j) if !j.status.is_active() => Ok(Ok(Reservation::JobInactive)),
+                Some(j) if j.spec.budget_usd != budget => Ok(Err(j.spec.budget_usd)),
+                Some(_) => Ok(Ok(Reservation::OverBudget)),
+                None => Ok(Ok(Reservation::JobInactive)),
             },
         }
     }
@@ -486,47 +549,38 @@ impl JobStore for DynamoJobStore {
     }
 
     async fn reserve(&self, job: &Job, item: &Item, round: u32, assignments: u32, cost: Usd) -> Result<Reservation> {
-        let item_update = self
-            .update(
-                key(job_pk(&job.job_id), item_sk(&item.item_id)),
-                "SET rounds = :round, updated_at = :now ADD bought :n",
-            )
-            .condition_expression("rounds < :round AND item_status IN (:pending, :published)")
-            .expression_attribute_values(":round", n(round))
-            .expression_attribute_values(":n", n(assignments))
-            .expression_attribute_values(":now", n(now_ms()))
-            .expression_attribute_values(":pending", s(ItemStatus::Pending.as_str()))
-            .expression_attribute_values(":published", s(ItemStatus::Published.as_str()));
-        let mut job_update = self
-            .update(key(job_pk(&job.job_id), "#JOB"), "ADD reserved_cents :cost, bought :n")
-            .expression_attribute_values(":cost", n(cost.cents()))
-            .expression_attribute_values(":n", n(assignments))
-            .expression_attribute_values(":publishing", s(JobStatus::Publishing.as_str()))
-            .expression_attribute_values(":labeling", s(JobStatus::Labeling.as_str()));
-        job_update = match job.spec.budget_usd {
-            Some(budget) => job_update
-                .condition_expression("job_status IN (:publishing, :labeling) AND reserved_cents <= :limit")
-                .expression_attribute_values(":limit", n((budget - cost).cents())),
-            None => job_update.condition_expression("job_status IN (:publishing, :labeling)"),
-        };
-        let parts = vec![
-            TransactWriteItem::builder().update(build(item_update.build())?).build(),
-            TransactWriteItem::builder().update(build(job_update.build())?).build(),
-        ];
-        match self.transact(parts).await? {
-            None => Ok(Reservation::Reserved),
-            Some(failed) if failed.first() == Some(&true) => {
-                // Reserved before (a retry or a racing call), or decided meanwhile.
-                match self.item(&job.job_id, &item.item_id).await? {
-                    Some(i) if i.rounds >= round && !i.status.is_decided() => Ok(Reservation::AlreadyReserved),
-                    _ => Ok(Reservation::ItemDone),
-                }
+        // The caller's copy of the budget is a guess: if job.json changed it
+        // meanwhile, the condition fails and the stored one is used instead.
+        let mut budget = job.spec.budget_usd;
+        for _ in 0..3 {
+            match self.try_reserve(&job.job_id, &item.item_id, budget, round, assignments, cost).await? {
+                Ok(r) => return Ok(r),
+                Err(stored) => budget = stored,
             }
-            Some(_) => match self.job(&job.job_id).await? {
-                Some(j) if j.status.is_active() => Ok(Reservation::OverBudget),
-                _ => Ok(Reservation::JobInactive),
-            },
         }
+        Err(Error::Retryable(format!("the budget of job {} keeps changing", job.job_id)))
+    }
+
+    async fn amend_budget(&self, job_id: &str, old: Option<Usd>, spec: &JobSpec) -> Result<bool> {
+        let mut req = self
+            .job_in(job_id, &[JobStatus::Publishing, JobStatus::Labeling, JobStatus::Paused])
+            .expression_attribute_values(":spec", s(serde_json::to_string(spec).map_err(Error::permanent)?))
+            .expression_attribute_values(":now", n(now_ms()));
+        let current = match old {
+            Some(b) => {
+                req = req.expression_attribute_values(":old", n(b.cents()));
+                "budget_cents = :old"
+            }
+            None => "attribute_not_exists(budget_cents)",
+        };
+        req = match spec.budget_usd {
+            Some(b) => req
+                .update_expression("SET spec = :spec, budget_cents = :b, updated_at = :now")
+                .expression_attribute_values(":b", n(b.cents())),
+            None => req.update_expression("SET spec = :spec, updated_at = :now REMOVE budget_cents"),
+        };
+        let statuses = "job_status IN (:f0, :f1, :f2)";
+        applied(req.condition_expression(format!("{statuses} AND {current}")).send().await)
     }
 
     async fn mark_published(&self, job_id: &str, item_id: &str, hit_id: &str) -> Result<()> {
@@ -633,29 +687,41 @@ impl JobStore for DynamoJobStore {
         }
     }
 
-    async fn decide(&self, job_id: &str, item_id: &str, label: Option<&str>, agreed: u32) -> Result<bool> {
+    async fn decide(
+        &self,
+        job_id: &str,
+        item_id: &str,
+        label: Option<&str>,
+        agreed: u32,
+        release: Usd,
+    ) -> Result<bool> {
         let status = if label.is_some() { ItemStatus::Labeled } else { ItemStatus::Unresolved };
         let mut item_update = self
             .update(
                 key(job_pk(job_id), item_sk(item_id)),
                 if label.is_some() {
-                    "SET item_status = :s, agreed = :agreed, label = :label, updated_at = :now REMOVE open_shard, open_sk"
+                    "SET item_status = :s, agreed = :agreed, label = :label, released_cents = :r, updated_at = :now REMOVE open_shard, open_sk"
                 } else {
-                    "SET item_status = :s, agreed = :agreed, updated_at = :now REMOVE open_shard, open_sk"
+                    "SET item_status = :s, agreed = :agreed, released_cents = :r, updated_at = :now REMOVE open_shard, open_sk"
                 },
             )
             .condition_expression("item_status = :published")
             .expression_attribute_values(":s", s(status.as_str()))
             .expression_attribute_values(":published", s(ItemStatus::Published.as_str()))
             .expression_attribute_values(":agreed", n(agreed))
+            .expression_attribute_values(":r", n(release.cents()))
             .expression_attribute_values(":now", n(now_ms()));
         if let Some(l) = label {
             item_update = item_update.expression_attribute_values(":label", s(l));
         }
         let counter = if label.is_some() { "labeled" } else { "unresolved" };
         let job_update = self
-            .update(key(job_pk(job_id), "#JOB"), &format!("ADD decided :one, {counter} :one SET updated_at = :now"))
+            .update(
+                key(job_pk(job_id), "#JOB"),
+                &format!("ADD decided :one, {counter} :one, reserved_cents :unreserve SET updated_at = :now"),
+            )
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":unreserve", n(-release.cents()))
             .expression_attribute_values(":now", n(now_ms()));
         let parts = vec![
             TransactWriteItem::builder().update(build(item_update.build())?).build(),

@@ -53,6 +53,14 @@ impl Blobs for S3Blobs {
         }
     }
 
+    async fn size(&self, bucket: &str, key: &str) -> Result<Option<u64>> {
+        match self.client.head_object().bucket(bucket).key(key).send().await {
+            Ok(out) => Ok(Some(out.content_length().unwrap_or(0).max(0) as u64)),
+            Err(e) if missing(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
         self.client
             .put_object()

@@ -15,6 +15,11 @@ use crate::template;
 use crate::wiring::Deps;
 
 const MAX_JOB_JSON: usize = 256 * 1024;
+/// The largest manifest one job takes, and its most rows: ingest must
+/// validate and write every row within one invocation (15 minutes; 200,000
+/// rows take about 5, see `make bench`). Bigger datasets are several jobs.
+pub const MAX_MANIFEST_BYTES: u64 = 100 * 1024 * 1024;
+pub const MAX_ROWS: u64 = 200_000;
 const MAX_TEMPLATE: usize = template::MAX_QUESTION_BYTES;
 const WRITE_CHUNK: usize = 100;
 
@@ -32,6 +37,8 @@ pub enum Outcome {
     Refused,
     /// The object was gone before it could be read.
     Vanished,
+    /// job.json for a live job: see `amend`.
+    JobJson(crate::pipeline::amend::Outcome),
 }
 
 /// Where the job's files live.
@@ -56,11 +63,27 @@ pub fn job_files(key: &str) -> Option<std::result::Result<JobFiles, String>> {
 }
 
 pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
+    if let Some(job_id) = crate::pipeline::amend::job_json_key(key) {
+        return crate::pipeline::amend::job_json_uploaded(deps, bucket, job_id).await.map(Outcome::JobJson);
+    }
     let files = match job_files(key) {
         None => return Ok(Outcome::Ignored),
         Some(Err(e)) => {
+            // No job can have this id: say so next to the upload, where the
+            // user looks (errors.json itself triggers nothing).
             tracing::error!(key, "{e}");
-            return Ok(Outcome::Ignored);
+            let prefix = key.rsplit_once('/').map_or("", |(dir, _)| dir);
+            let problem = Problem::new(Format::from_key(key).map_or("manifest", Format::file_name), e);
+            let report = problems::report(prefix.trim_start_matches("jobs/"), &[problem], 1);
+            deps.blobs
+                .put(
+                    bucket,
+                    &format!("{prefix}/errors.json"),
+                    serde_json::to_vec_pretty(&report).map_err(Error::permanent)?,
+                    "application/json",
+                )
+                .await?;
+            return Ok(Outcome::Rejected { problems: 1 });
         }
         Some(Ok(f)) => f,
     };
@@ -143,6 +166,25 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
     };
 
     // 2. every row, without keeping the rows
+    match deps.blobs.size(bucket, key).await? {
+        None => {
+            tracing::warn!(job_id, key, "the manifest was deleted before it could be read");
+            return Ok(Outcome::Vanished);
+        }
+        Some(size) if size > MAX_MANIFEST_BYTES => {
+            problems.push(Problem::new(
+                files.format.file_name(),
+                format!(
+                    "the manifest has {size} bytes; a job takes at most {MAX_MANIFEST_BYTES} bytes ({} MiB) and {MAX_ROWS} rows: split the data into several jobs",
+                    MAX_MANIFEST_BYTES >> 20
+                ),
+            ));
+            let etag = deps.blobs.etag(bucket, key).await?.unwrap_or_default();
+            let total = problems.len();
+            return reject(deps, bucket, &files, key, &etag, problems, total).await;
+        }
+        Some(_) => {}
+    }
     let Some((reader, etag)) = deps.blobs.open(bucket, key).await? else {
         tracing::warn!(job_id, key, "the manifest was deleted before it could be read");
         return Ok(Outcome::Vanished);
@@ -166,6 +208,14 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
             while let Some(row) = rows.next().await {
                 let problem = match row {
                     Err(p) => Some(p),
+                    Ok(_) if rows_seen == MAX_ROWS => {
+                        problems.push(Problem::new(
+                            files.format.file_name(),
+                            format!("the manifest has more than {MAX_ROWS} rows, the most one job takes: split the data into several jobs"),
+                        ));
+                        total_problems += 1;
+                        break;
+                    }
                     Ok(row) => {
                         rows_seen += 1;
                         if rows_seen == 1 {

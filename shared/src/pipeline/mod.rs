@@ -4,6 +4,7 @@
 //! current state, does what is still missing, and is idempotent, so a retry,
 //! a duplicate, a late message and sweep all take the same path.
 
+pub mod amend;
 pub mod ingest;
 pub mod publish;
 pub mod reconcile;

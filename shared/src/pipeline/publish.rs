@@ -42,6 +42,21 @@ pub async fn pause(deps: &Deps, job_id: &str, reason: &str) -> Result<String> {
     Ok(reason.to_string())
 }
 
+/// What a user does when the MTurk account ran dry.
+pub const TOP_UP: &str = "add funds to the account, then upload job.json again to go on";
+
+/// Why a job ran out of budget, from its stored figures (the caller's copy
+/// may be older than a job.json upload).
+pub async fn budget_reason(deps: &Deps, job: &Job) -> Result<String> {
+    let now = deps.store.job(&job.job_id).await?;
+    let job = now.as_ref().unwrap_or(job);
+    Ok(format!(
+        "budget: ${} reserved of ${}, the next purchase does not fit; raise budget_usd in job.json and upload it again to go on",
+        job.reserved,
+        job.spec.budget_usd.unwrap_or_default()
+    ))
+}
+
 pub async fn publish(deps: &Deps, msg: &PublishItem) -> Result<Outcome> {
     let Some(job) = deps.store.job(&msg.job_id).await? else {
         return Err(Error::Permanent(format!("job {} does not exist", msg.job_id)));
@@ -61,21 +76,20 @@ pub async fn publish(deps: &Deps, msg: &PublishItem) -> Result<Outcome> {
     match deps.store.reserve(&job, &item, 1, n, cost).await? {
         Reservation::Reserved | Reservation::AlreadyReserved => {}
         Reservation::OverBudget => {
-            let reason = format!(
-                "budget: ${} reserved of ${}; raise budget_usd in job.json to go on",
-                job.reserved,
-                spec.budget_usd.unwrap_or_default()
-            );
-            return pause(deps, &job.job_id, &reason).await.map(Outcome::Paused);
+            return pause(deps, &job.job_id, &budget_reason(deps, &job).await?).await.map(Outcome::Paused);
         }
         Reservation::JobInactive => return Ok(Outcome::Skipped("inactive")),
         Reservation::ItemDone => return Ok(Outcome::AlreadyPublished),
     }
     let balance = deps.crowd.balance().await?;
     if balance < cost {
-        return pause(deps, &job.job_id, &format!("balance: the MTurk account has ${balance}, an item needs ${cost}"))
-            .await
-            .map(Outcome::Paused);
+        return pause(
+            deps,
+            &job.job_id,
+            &format!("balance: the MTurk account has ${balance}, an item needs ${cost}; {TOP_UP}"),
+        )
+        .await
+        .map(Outcome::Paused);
     }
     let type_id = hit_type(deps, &job).await?;
     let page = template::render(&job.template, &item.values).map_err(Error::Permanent)?;
@@ -95,7 +109,7 @@ pub async fn publish(deps: &Deps, msg: &PublishItem) -> Result<Outcome> {
             )))
         }
         Err(CreateHitError::InsufficientFunds(m)) => {
-            return pause(deps, &job.job_id, &format!("balance: {m}")).await.map(Outcome::Paused)
+            return pause(deps, &job.job_id, &format!("balance: {m}; {TOP_UP}")).await.map(Outcome::Paused)
         }
         Err(CreateHitError::Other(m)) => {
             return pause(

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use crate::answers::{self, Answer};
 use crate::consensus::{Decision, ItemState, Vote, WorkerKnowledge};
 use crate::error::{Error, Result};
-use crate::pipeline::publish::pause;
+use crate::pipeline::publish::{budget_reason, pause};
 use crate::pipeline::{request_token, JobMessage};
 use crate::ports::{CreateHitError, Reservation};
 use crate::records::*;
@@ -109,13 +109,15 @@ pub async fn reconcile_hit(deps: &Deps, hit_id: &str) -> Result<Outcome> {
     let received = answers.len() as u32;
     match decision {
         Decision::Labeled { label, agreed } => {
-            if deps.store.decide(&job.job_id, &item.item_id, Some(&label), agreed).await? {
+            let release = unneeded(deps, &item, hit_id, hit.as_ref(), assignments.len(), unit).await?;
+            if deps.store.decide(&job.job_id, &item.item_id, Some(&label), agreed, release).await? {
                 complete_if_done(deps, &job.job_id).await?;
             }
             Ok(Outcome::Labeled(label))
         }
         Decision::Unresolved => {
-            if deps.store.decide(&job.job_id, &item.item_id, None, 0).await? {
+            let release = unneeded(deps, &item, hit_id, hit.as_ref(), assignments.len(), unit).await?;
+            if deps.store.decide(&job.job_id, &item.item_id, None, 0, release).await? {
                 complete_if_done(deps, &job.job_id).await?;
             }
             Ok(Outcome::Unresolved)
@@ -142,11 +144,7 @@ pub async fn reconcile_hit(deps: &Deps, hit_id: &str) -> Result<Outcome> {
             match deps.store.reserve(&job, &item, round, n, cost).await? {
                 Reservation::Reserved | Reservation::AlreadyReserved => {}
                 Reservation::OverBudget => {
-                    let reason = format!(
-                        "budget: ${} reserved of ${}; raise budget_usd in job.json to go on",
-                        job.reserved,
-                        spec.budget_usd.unwrap_or_default()
-                    );
+                    let reason = budget_reason(deps, &job).await?;
                     return Ok(Outcome::Paused(pause(deps, &job.job_id, &reason).await?));
                 }
                 Reservation::JobInactive => return Ok(Outcome::Waiting),
@@ -164,9 +162,36 @@ pub async fn reconcile_hit(deps: &Deps, hit_id: &str) -> Result<Outcome> {
     }
 }
 
+/// What of a decided item's reservation can never be spent, to give back
+/// to the job's budget. Slots still open are closed first (nobody needs the
+/// work now); what workers have taken (accepted, submitted or approved) stays
+/// reserved, because hitloop approves it when it comes.
+async fn unneeded(
+    deps: &Deps,
+    item: &Item,
+    hit_id: &str,
+    hit: Option<&crate::ports::HitState>,
+    listed: usize,
+    unit: crate::money::Usd,
+) -> Result<crate::money::Usd> {
+    let Some(h) = hit else { return Ok(crate::money::Usd::ZERO) };
+    let taken = if h.available + h.pending > 0 {
+        if h.expiration > deps.crowd.now_ms() {
+            deps.crowd.expire(hit_id).await?;
+        }
+        // Pending first, then the list: an assignment submitted in between
+        // is counted twice (less is given back), never missed.
+        let Some(after) = deps.crowd.hit(hit_id).await? else { return Ok(crate::money::Usd::ZERO) };
+        after.pending + deps.crowd.assignments(hit_id).await?.len() as u32
+    } else {
+        listed as u32
+    };
+    Ok(unit.times(i64::from(item.bought.saturating_sub(taken))))
+}
+
 async fn stopped(deps: &Deps, job: &Job, e: CreateHitError) -> Result<Outcome> {
     let reason = match e {
-        CreateHitError::InsufficientFunds(m) => format!("balance: {m}"),
+        CreateHitError::InsufficientFunds(m) => format!("balance: {m}; {}", crate::pipeline::publish::TOP_UP),
         CreateHitError::AlreadyExists(_) => return Ok(Outcome::Waiting),
         CreateHitError::Other(m) => format!("MTurk refused more assignments: {m}"),
     };

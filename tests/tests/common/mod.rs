@@ -4,6 +4,8 @@
 //! Lambda. The test moves time on and pumps events until the job is done.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod crash;
+pub mod invariants;
 pub mod outputs;
 
 use std::collections::BTreeMap;
@@ -146,6 +148,10 @@ pub struct Options {
     pub request_faults: RequestFaults,
     pub notification_faults: NotificationFaults,
     pub balance: &'static str,
+    /// Calls of the functions' store and MTurk client that die half-way.
+    pub crashes: Option<std::sync::Arc<crash::Crashes>>,
+    /// How long one MTurk request may take (the functions' setting).
+    pub mturk_attempt_timeout_ms: Option<u64>,
 }
 
 impl Default for Options {
@@ -155,6 +161,8 @@ impl Default for Options {
             request_faults: Default::default(),
             notification_faults: Default::default(),
             balance: "10000.00",
+            crashes: None,
+            mturk_attempt_timeout_ms: None,
         }
     }
 }
@@ -182,7 +190,15 @@ impl Stack {
         })
         .await
         .unwrap();
-        let deps = Deps::from_sdk(&sdk, resources.config(&mturk.url));
+        let mut config = resources.config(&mturk.url);
+        if let Some(ms) = options.mturk_attempt_timeout_ms {
+            config.mturk_attempt_timeout_ms = ms;
+        }
+        let mut deps = Deps::from_sdk(&sdk, config);
+        if let Some(crashes) = options.crashes {
+            deps.store = std::sync::Arc::new(crash::CrashingStore { inner: deps.store, crashes: crashes.clone() });
+            deps.crowd = std::sync::Arc::new(crash::CrashingCrowd { inner: deps.crowd, crashes });
+        }
         let router = Router::new(deps.clone(), resources.clone(), &sdk);
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         Stack { mturk, router, resources, s3, http: reqwest::Client::new(), deps, sdk }

@@ -262,6 +262,13 @@ impl Engine {
         a.funds - a.spent
     }
 
+    /// Money paid into the account (the requester topping it up).
+    pub fn deposit(&mut self, amount: Usd) {
+        let mut account = self.store.account();
+        account.funds += amount;
+        self.store.put_account(account);
+    }
+
     /// A summary of the whole state, for the control endpoint.
     pub fn summary(&self) -> Value {
         let account = self.store.account();

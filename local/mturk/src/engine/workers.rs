@@ -122,6 +122,13 @@ impl Engine {
 
     /// Submits an accepted assignment with its QuestionFormAnswers XML.
     pub fn submit(&mut self, assignment_id: &str, answer_xml: String) -> ApiResult<()> {
+        self.submit_checked(assignment_id, answer_xml, true)
+    }
+
+    /// `check: false` stores the answer as it comes, as a marketplace that
+    /// does not validate answers would (for testing what requesters do with
+    /// hostile XML).
+    pub fn submit_checked(&mut self, assignment_id: &str, answer_xml: String, check: bool) -> ApiResult<()> {
         let Some(mut a) = self.store.assignment(assignment_id) else {
             return Err(ApiError::assignment_does_not_exist(assignment_id));
         };
@@ -134,9 +141,11 @@ impl Engine {
                 "The time allotted for this assignment has passed.",
             ));
         }
-        hitloop_shared::xml::parse(&answer_xml, &hitloop_shared::xml::Limits::ANSWER).map_err(|e| {
-            ApiError::request("AWS.MechanicalTurk.XMLParseError", format!("The answer is not valid: {e}"))
-        })?;
+        if check {
+            hitloop_shared::xml::parse(&answer_xml, &hitloop_shared::xml::Limits::ANSWER).map_err(|e| {
+                ApiError::request("AWS.MechanicalTurk.XMLParseError", format!("The answer is not valid: {e}"))
+            })?;
+        }
         let Some(mut hit) = self.store.hit(&a.hit_id) else { return Err(ApiError::hit_does_not_exist(&a.hit_id)) };
         let t = self.hit_type_of(&hit)?;
         let now = self.now_ms;

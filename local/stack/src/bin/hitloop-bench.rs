@@ -52,6 +52,7 @@ fn config_from_env() -> Config {
         notification_queue_url: var("NOTIFICATION_QUEUE_URL"),
         training_queue_url: var("TRAINING_QUEUE_URL"),
         mturk_endpoint: var("MTURK_ENDPOINT"),
+        mturk_attempt_timeout_ms: hitloop_shared::wiring::MTURK_ATTEMPT_TIMEOUT_MS,
     }
 }
 

@@ -1,0 +1,231 @@
+//! A function that dies half-way: the real DynamoDB store and MTurk client,
+//! wrapped so that chosen calls fail as if the invocation had been killed
+//! right before (the call never happens) or right after (it happened, the
+//! function never learnt it). The queue then redelivers the message, or
+//! sweep finds the work, as in production.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use hitloop_shared::error::{Error, Result};
+use hitloop_shared::job::JobSpec;
+use hitloop_shared::money::Usd;
+use hitloop_shared::ports::*;
+use hitloop_shared::records::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Before,
+    After,
+}
+
+#[derive(Debug)]
+struct Point {
+    when: When,
+    every: u32,
+    left: u32,
+    calls: u32,
+}
+
+/// Which calls die: `every`-th call of an operation, `times` times in all.
+#[derive(Debug, Default)]
+pub struct Crashes {
+    points: Mutex<HashMap<&'static str, Point>>,
+    fired: Mutex<HashMap<&'static str, u32>>,
+}
+
+impl Crashes {
+    pub fn at(self, op: &'static str, when: When, every: u32, times: u32) -> Self {
+        self.points.lock().unwrap().insert(op, Point { when, every, left: times, calls: 0 });
+        self
+    }
+
+    /// How many times `op` was made to crash.
+    pub fn fired(&self, op: &str) -> u32 {
+        self.fired.lock().unwrap().get(op).copied().unwrap_or(0)
+    }
+
+    fn roll(&self, op: &'static str, when: When) -> Result<()> {
+        let mut points = self.points.lock().unwrap();
+        let Some(p) = points.get_mut(op) else { return Ok(()) };
+        if p.when != when {
+            return Ok(());
+        }
+        p.calls += 1;
+        if p.left > 0 && p.calls % p.every == 0 {
+            p.left -= 1;
+            *self.fired.lock().unwrap().entry(op).or_default() += 1;
+            return Err(Error::Retryable(format!("injected crash {when:?} {op}")));
+        }
+        Ok(())
+    }
+
+    async fn around<T, F>(&self, op: &'static str, call: F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        self.roll(op, When::Before)?;
+        let out = call.await?;
+        self.roll(op, When::After)?;
+        Ok(out)
+    }
+}
+
+pub struct CrashingStore {
+    pub inner: Arc<dyn JobStore>,
+    pub crashes: Arc<Crashes>,
+}
+
+pub struct CrashingCrowd {
+    pub inner: Arc<dyn Crowd>,
+    pub crashes: Arc<Crashes>,
+}
+
+#[async_trait]
+impl JobStore for CrashingStore {
+    async fn job(&self, job_id: &str) -> Result<Option<Job>> {
+        self.inner.job(job_id).await
+    }
+    async fn create_job(&self, job: &Job) -> Result<bool> {
+        self.crashes.around("create_job", self.inner.create_job(job)).await
+    }
+    async fn put_failed_job(&self, job: &Job) -> Result<()> {
+        self.inner.put_failed_job(job).await
+    }
+    async fn transition(&self, job_id: &str, from: &[JobStatus], to: JobStatus, reason: Option<&str>) -> Result<bool> {
+        self.crashes.around("transition", self.inner.transition(job_id, from, to, reason)).await
+    }
+    async fn set_hit_type(&self, job_id: &str, hit_type_id: &str) -> Result<()> {
+        self.inner.set_hit_type(job_id, hit_type_id).await
+    }
+    async fn put_new_items(&self, items: &[Item]) -> Result<usize> {
+        self.crashes.around("put_new_items", self.inner.put_new_items(items)).await
+    }
+    async fn item(&self, job_id: &str, item_id: &str) -> Result<Option<Item>> {
+        self.inner.item(job_id, item_id).await
+    }
+    async fn items(&self, job_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<Item>> {
+        self.inner.items(job_id, after, limit).await
+    }
+    async fn reserve(&self, job: &Job, item: &Item, round: u32, assignments: u32, cost: Usd) -> Result<Reservation> {
+        self.crashes.around("reserve", self.inner.reserve(job, item, round, assignments, cost)).await
+    }
+    async fn amend_budget(&self, job_id: &str, old: Option<Usd>, spec: &JobSpec) -> Result<bool> {
+        self.inner.amend_budget(job_id, old, spec).await
+    }
+    async fn mark_published(&self, job_id: &str, item_id: &str, hit_id: &str) -> Result<()> {
+        self.crashes.around("mark_published", self.inner.mark_published(job_id, item_id, hit_id)).await
+    }
+    async fn hit_owner(&self, hit_id: &str) -> Result<Option<HitOwner>> {
+        self.inner.hit_owner(hit_id).await
+    }
+    async fn record_answer(&self, answer: &AnswerRecord) -> Result<bool> {
+        self.crashes.around("record_answer", self.inner.record_answer(answer)).await
+    }
+    async fn answers(&self, job_id: &str, item_id: &str) -> Result<Vec<AnswerRecord>> {
+        self.inner.answers(job_id, item_id).await
+    }
+    async fn mark_paid(&self, answer: &AnswerRecord, cost: Usd) -> Result<bool> {
+        self.crashes.around("mark_paid", self.inner.mark_paid(answer, cost)).await
+    }
+    async fn decide(
+        &self,
+        job_id: &str,
+        item_id: &str,
+        label: Option<&str>,
+        agreed: u32,
+        release: Usd,
+    ) -> Result<bool> {
+        self.crashes.around("decide", self.inner.decide(job_id, item_id, label, agreed, release)).await
+    }
+    async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
+        self.crashes.around("complete_if_done", self.inner.complete_if_done(job_id)).await
+    }
+    async fn set_completion_sent(&self, job_id: &str) -> Result<()> {
+        self.inner.set_completion_sent(job_id).await
+    }
+    async fn record_outputs(&self, job_id: &str, at: i64) -> Result<()> {
+        self.inner.record_outputs(job_id, at).await
+    }
+    async fn claim_training(&self, job_id: &str, now: i64, until: i64) -> Result<bool> {
+        self.inner.claim_training(job_id, now, until).await
+    }
+    async fn release_training(&self, job_id: &str) -> Result<()> {
+        self.inner.release_training(job_id).await
+    }
+    async fn record_training(
+        &self,
+        job_id: &str,
+        from: &[JobStatus],
+        to: JobStatus,
+        training: &TrainingRecord,
+        reason: Option<&str>,
+    ) -> Result<bool> {
+        self.inner.record_training(job_id, from, to, training, reason).await
+    }
+    async fn open_items(&self, shard: u32, after: Option<String>, limit: usize) -> Result<(Vec<Item>, Option<String>)> {
+        self.inner.open_items(shard, after, limit).await
+    }
+    async fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<Job>> {
+        self.inner.jobs_with_status(status).await
+    }
+    async fn event_seen(&self, event_doc_id: &str) -> Result<bool> {
+        self.inner.event_seen(event_doc_id).await
+    }
+    async fn mark_event(&self, event_doc_id: &str) -> Result<()> {
+        self.crashes.around("mark_event", self.inner.mark_event(event_doc_id)).await
+    }
+}
+
+#[async_trait]
+impl Crowd for CrashingCrowd {
+    fn now_ms(&self) -> i64 {
+        self.inner.now_ms()
+    }
+    async fn balance(&self) -> Result<Usd> {
+        self.inner.balance().await
+    }
+    async fn create_hit_type(&self, spec: &JobSpec) -> Result<String> {
+        self.inner.create_hit_type(spec).await
+    }
+    async fn notify(&self, hit_type_id: &str, destination: &str, transport: &str) -> Result<()> {
+        self.inner.notify(hit_type_id, destination, transport).await
+    }
+    async fn create_hit(
+        &self,
+        hit_type_id: &str,
+        question: &str,
+        assignments: u32,
+        lifetime_s: i64,
+        annotation: &str,
+        token: &str,
+    ) -> Result<std::result::Result<String, CreateHitError>> {
+        self.crashes
+            .around(
+                "create_hit",
+                self.inner.create_hit(hit_type_id, question, assignments, lifetime_s, annotation, token),
+            )
+            .await
+    }
+    async fn hit(&self, hit_id: &str) -> Result<Option<HitState>> {
+        self.inner.hit(hit_id).await
+    }
+    async fn assignments(&self, hit_id: &str) -> Result<Vec<AssignmentView>> {
+        self.inner.assignments(hit_id).await
+    }
+    async fn approve(&self, assignment_id: &str) -> Result<bool> {
+        self.crashes.around("approve", self.inner.approve(assignment_id)).await
+    }
+    async fn add_assignments(
+        &self,
+        hit_id: &str,
+        n: u32,
+        token: &str,
+    ) -> Result<std::result::Result<bool, CreateHitError>> {
+        self.crashes.around("add_assignments", self.inner.add_assignments(hit_id, n, token)).await
+    }
+    async fn extend(&self, hit_id: &str, expire_at_ms: i64) -> Result<()> {
+        self.crashes.around("extend", self.inner.extend(hit_id, expire_at_ms)).await
+    }
+}
