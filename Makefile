@@ -16,12 +16,18 @@ demo: venv
 test: venv
 	local/scripts/test.sh
 
-## venv: the Python tools the tests and the local stack use (moto, boto3, cfn-lint)
-venv: $(VENV)/.installed
+## venv: the Python tools the tests and the local stack use (moto, boto3, cfn-lint;
+## checkov in a venv of its own, since it pins another boto3)
+venv: $(VENV)/.installed .venv-checkov/.installed
 
 $(VENV)/.installed: local/python/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r local/python/requirements.txt
+	touch $@
+
+.venv-checkov/.installed: local/python/requirements-checkov.txt
+	python3 -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r local/python/requirements-checkov.txt
 	touch $@
 
 ## bench: ingest 10k and 200k rows against the local stack; peak memory and throughput

@@ -8,10 +8,9 @@ source local/scripts/moto.sh
 start_moto
 trap stop_moto EXIT
 
-echo "== lint: cfn-lint"
-if [[ -f infra/template.yaml ]]; then
-  .venv/bin/cfn-lint infra/template.yaml
-fi
+echo "== lint: cfn-lint and checkov"
+.venv/bin/cfn-lint infra/template.yaml
+local/scripts/checkov.sh
 
 echo "== format and lints"
 cargo fmt --all --check

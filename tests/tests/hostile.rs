@@ -154,27 +154,6 @@ async fn markup_in_manifest_values_reaches_the_worker_as_text() {
     }
 }
 
-/// Accepts the HIT as `worker` and submits `answer` (Answer XML unchecked, or form fields).
-async fn work(stack: &Stack, hit: &str, worker: &str, answer: &Value) -> bool {
-    let accepted: Value = stack
-        .http
-        .post(format!("{}/_hitloop/workers/accept", stack.mturk.url))
-        .json(&json!({"HITId": hit, "WorkerId": worker}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let Some(id) = accepted["AssignmentId"].as_str() else { return false };
-    let mut body = answer.clone();
-    body["AssignmentId"] = json!(id);
-    let resp =
-        stack.http.post(format!("{}/_hitloop/workers/submit", stack.mturk.url)).json(&body).send().await.unwrap();
-    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
-    true
-}
-
 fn task_answers(json_text: &str) -> Value {
     json!({"Fields": [["taskAnswers", json_text]]})
 }
@@ -219,7 +198,7 @@ async fn hostile_answers_are_kept_as_invalid_and_never_counted() {
     // Each answer as a new worker, as hitloop buys slots: invalid answers make it buy more.
     for round in 0..40 {
         let Some((_, answer)) = queue.last().cloned() else { break };
-        if work(&stack, &hit, &format!("AHOSTILE{round:02}"), &answer).await {
+        if stack.work(&hit, &format!("AHOSTILE{round:02}"), &answer).await {
             queue.pop();
             submitted += 1;
         }
@@ -297,7 +276,7 @@ async fn answers_to_a_hit_hitloop_did_not_create_are_left_alone() {
         .unwrap()
         .hit_id
         .unwrap();
-    assert!(work(&stack, &hit, "AFOREIGN", &json!({"Fields": [["x", "y"]]})).await);
+    assert!(stack.work(&hit, "AFOREIGN", &json!({"Fields": [["x", "y"]]})).await);
     stack.flush().await;
     let pumped = stack.router.pump_until_idle(20).await;
     assert!(pumped.notifications >= 1, "the notification reached collect");

@@ -337,6 +337,27 @@ impl Stack {
 }
 
 impl Stack {
+    /// Accepts the HIT as `worker` and submits `answer` (Answer XML unchecked, or form fields).
+    pub async fn work(&self, hit: &str, worker: &str, answer: &Value) -> bool {
+        let accepted: Value = self
+            .http
+            .post(format!("{}/_hitloop/workers/accept", self.mturk.url))
+            .json(&json!({"HITId": hit, "WorkerId": worker}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let Some(id) = accepted["AssignmentId"].as_str() else { return false };
+        let mut body = answer.clone();
+        body["AssignmentId"] = json!(id);
+        let resp =
+            self.http.post(format!("{}/_hitloop/workers/submit", self.mturk.url)).json(&body).send().await.unwrap();
+        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+        true
+    }
+
     /// A description of every undecided item, for failure messages.
     pub async fn stuck(&self, job_id: &str) -> String {
         let mut out = String::new();
