@@ -156,6 +156,40 @@ pause_seconds = { median = 5, spread = 0.2 }
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insufficient_funds_from_mturk_while_buying_more_pauses_the_job() {
+    // one assignment first, two must agree: every item buys a second one with
+    // CreateAdditionalAssignmentsForHIT, and MTurk refuses when the money runs out
+    let stack = Stack::new(Options { crowd: Some(GOOD_CROWD), balance: "0.80", ..Default::default() }).await;
+    let mut job = iris_job();
+    job["consensus"] = json!({ "initial_assignments": 1, "agreement": 2, "max_assignments": 5 });
+    stack.submit("dry", &job, &iris_template(), "manifest.csv", &iris_manifest_every(15)).await;
+    let job = stack.run_until_settled("dry", false, 120).await;
+    assert_eq!(job.status, JobStatus::Paused);
+    let reason = job.reason.unwrap();
+    assert!(reason.starts_with("balance: This Requester has insufficient funds"), "MTurk's refusal: {reason}");
+    let state = stack.mturk_state().await;
+    assert_eq!(state["Stats"]["hits_created"], 10, "{state}");
+    assert!(charged(&stack).await <= Usd::from_cents(80));
+    assert!(state["Account"]["Available"].as_str().unwrap().parse::<Usd>().unwrap() >= Usd::ZERO);
+
+    stack
+        .http
+        .post(format!("{}/_hitloop/account/deposit", stack.mturk.url))
+        .json(&json!({"Amount": "5.00"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    stack.put("jobs/dry/job.json", stack.get("jobs/dry/job.json").await.unwrap()).await;
+    let job = stack.run_until_settled("dry", true, 400).await;
+    assert_eq!(job.status, JobStatus::Complete, "{:?}", job.reason);
+    stack.router.pump_until_idle(100).await;
+    let job = check_invariants(&stack, "dry").await;
+    assert_eq!(charged(&stack).await, job.spent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_decided_item_no_longer_needs_goes_back_to_the_budget() {
     let stack = Stack::new(Options { crowd: Some(PAIR), ..Default::default() }).await;
     // three workers per item, two must agree: once two do, the third slot is not needed

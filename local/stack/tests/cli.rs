@@ -121,6 +121,24 @@ async fn submit_status_and_export_against_the_local_stack() {
     let labels = std::fs::read_to_string(export.join("labels.csv")).unwrap();
     assert_eq!(labels.lines().count(), 31, "a header and 30 items");
 
+    // A job that runs out of budget: watch stops at the pause and says how to
+    // go on; resume with a higher budget and it finishes.
+    let thrifty = work.join("thrifty");
+    job_folder(&thrifty, r#"{"labels": ["Iris-setosa", "Iris-versicolor", "Iris-virginica"], "budget_usd": "1.00"}"#);
+    let (ok, _, err) = hitloop(&state, &["submit", thrifty.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = hitloop(&state, &["status", "thrifty", "--watch", "--timeout", "120"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("job thrifty: paused") && out.contains("reason: budget"), "{out}");
+    assert!(out.contains("to go on: hitloop resume thrifty"), "{out}");
+    let (ok, out, err) = hitloop(&state, &["resume", "thrifty", "--budget", "20.00"]);
+    assert!(ok && out.contains("budget_usd 20.00") && out.contains("is labeling again"), "{out} {err}");
+    let (ok, out, err) = hitloop(&state, &["status", "thrifty", "--watch", "--timeout", "240"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("job thrifty: complete"), "{out}");
+    let (ok, _, err) = hitloop(&state, &["resume", "thrifty", "--budget", "lots"]);
+    assert!(!ok && err.contains("--budget lots"), "{err}");
+
     // A job that fails validation: the user sees why, and the command fails.
     let bad = work.join("bad");
     job_folder(&bad, r#"{"labels": ["only-one"], "task": {"reward": "0.00"}}"#);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hitloop_local::cli::{export, status, submit, target, up};
+use hitloop_local::cli::{export, resume, status, submit, target, up};
 
 #[derive(Parser)]
 #[command(name = "hitloop", version, about = "Crowd labeling with quality control, then training: locally or on AWS")]
@@ -51,6 +51,14 @@ enum Command {
     },
     /// Downloads a job's outputs (labels, split, report, model) into a folder.
     Export { job: String, dir: PathBuf },
+    /// Uploads a job's job.json again, with a new budget if given: resumes a
+    /// paused job (after a budget or an empty account) and changes a running job's budget.
+    Resume {
+        job: String,
+        /// The new budget_usd, e.g. 25.00.
+        #[arg(long)]
+        budget: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -130,6 +138,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             if s.status == "failed" {
                 return Err(format!("job {job} failed: fix what is listed above and upload again"));
             }
+            Ok(())
+        }
+        Command::Resume { job, budget } => {
+            let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
+            println!("{}", resume::resume(&t, &job, budget.as_deref()).await?);
+            println!("follow it: hitloop status {job} --watch (a refusal would be in jobs/{job}/upload-refused.json)");
             Ok(())
         }
         Command::Export { job, dir } => {

@@ -36,9 +36,11 @@ pub struct Summary {
 }
 
 /// Has the job stopped moving (nothing more will happen without the user)?
+/// Nothing more will happen to the job without the user (a paused job waits
+/// for `hitloop resume`).
 pub fn settled(job: &Job) -> bool {
     match job.status {
-        JobStatus::Failed | JobStatus::Trained | JobStatus::TrainingFailed => true,
+        JobStatus::Failed | JobStatus::Trained | JobStatus::TrainingFailed | JobStatus::Paused => true,
         JobStatus::Complete => {
             let trains = job.spec.training.as_ref().is_some_and(|t| t.sagemaker.is_some());
             job.outputs_at.is_some() && !trains
@@ -60,17 +62,22 @@ pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
     let agreed: u64 = labeled.iter().map(|i| u64::from(i.agreed)).sum();
     let answered: u64 = labeled.iter().map(|i| u64::from(i.answers)).sum();
     let mut problems = Vec::new();
-    if job.status == JobStatus::Failed {
-        if let Some(bytes) = target.get(&format!("jobs/{job_id}/errors.json")).await {
-            let report: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            for e in report["errors"].as_array().into_iter().flatten().take(20) {
-                let place = match (e["line"].as_u64(), e["field"].as_str()) {
-                    (Some(l), _) => format!("{} line {l}", e["file"].as_str().unwrap_or("")),
-                    (None, Some(f)) => format!("{} {f}", e["file"].as_str().unwrap_or("")),
-                    _ => e["file"].as_str().unwrap_or("").to_string(),
-                };
-                problems.push(format!("{place}: {}", e["message"].as_str().unwrap_or("")));
+    // A failed job's errors.json; a live job's refused upload (job.json or a second manifest).
+    let report = if job.status == JobStatus::Failed { "errors.json" } else { "upload-refused.json" };
+    if let Some(bytes) = target.get(&format!("jobs/{job_id}/{report}")).await {
+        let report: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if let Some(reason) = report["reason"].as_str() {
+            if report["errors"].is_null() {
+                problems.push(format!("upload refused: {reason}"));
             }
+        }
+        for e in report["errors"].as_array().into_iter().flatten().take(20) {
+            let place = match (e["line"].as_u64(), e["field"].as_str()) {
+                (Some(l), _) => format!("{} line {l}", e["file"].as_str().unwrap_or("")),
+                (None, Some(f)) => format!("{} {f}", e["file"].as_str().unwrap_or("")),
+                _ => e["file"].as_str().unwrap_or("").to_string(),
+            };
+            problems.push(format!("{place}: {}", e["message"].as_str().unwrap_or("")));
         }
     }
     let model = job.training.as_ref().and_then(|t| t.model_artifacts.clone());
@@ -105,6 +112,9 @@ pub fn render(s: &Summary) -> String {
     let mut out = format!("job {}: {}\n", s.job_id, s.status);
     if let Some(r) = &s.reason {
         out.push_str(&format!("  reason: {r}\n"));
+    }
+    if s.status == "paused" {
+        out.push_str(&format!("  to go on: hitloop resume {} [--budget <usd>]\n", s.job_id));
     }
     for p in &s.problems {
         out.push_str(&format!("  problem: {p}\n"));
