@@ -5,6 +5,14 @@ cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}"
 source local/scripts/moto.sh
 
+# The worker page's browser test drives Debian's Chromium through ChromeDriver.
+if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+  echo "== installing Debian's chromium and chromium-driver (the worker page's browser test)"
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get install -y -q chromium chromium-driver >/dev/null ||
+    { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium chromium-driver >/dev/null; }
+fi
+
 start_moto
 trap stop_moto EXIT
 

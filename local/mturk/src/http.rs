@@ -33,7 +33,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_hitloop/workers/accept", post(accept))
         .route("/_hitloop/workers/submit", post(submit))
         .route("/_hitloop/workers/return", post(return_assignment))
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(crate::worker::router(shared, Arc::new(crate::worker::auth::LocalSignIn)))
 }
 
 /// An API response. Its Date header is the marketplace's clock (as a real

@@ -24,4 +24,5 @@ pub mod question;
 pub mod server;
 pub mod store;
 pub mod wire;
+pub mod worker;
 pub mod workforce;

@@ -67,12 +67,17 @@ enum LocalCommand {
     Up {
         #[arg(long, default_value = "local/mturk/workforces/iris.toml")]
         workforce: PathBuf,
+        /// No simulated crowd: only people work, on the worker page (the
+        /// clock then runs at real time unless --speed says otherwise).
+        #[arg(long)]
+        no_crowd: bool,
         /// key,label CSV the simulated workers answer from.
         #[arg(long, default_value = "examples/iris/truth.csv")]
         truth: PathBuf,
-        /// Simulated seconds per real second on the marketplace's clock.
-        #[arg(long, default_value_t = 60.0)]
-        speed: f64,
+        /// Simulated seconds per real second on the marketplace's clock
+        /// (default 60 with the simulated crowd, 1 without).
+        #[arg(long)]
+        speed: Option<f64>,
         #[arg(long, default_value_t = 0)]
         mturk_port: u16,
         #[arg(long, default_value = "10000.00")]
@@ -97,8 +102,12 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Local { command: LocalCommand::Up { workforce, truth, speed, mturk_port, balance, python } } => {
+        Command::Local {
+            command: LocalCommand::Up { workforce, no_crowd, truth, speed, mturk_port, balance, python },
+        } => {
             let truth = truth.exists().then_some(truth);
+            let speed = speed.unwrap_or(if no_crowd { 1.0 } else { 60.0 });
+            let workforce = (!no_crowd).then_some(workforce);
             up::up(up::UpOptions { workforce, truth, speed, mturk_port, balance, python, state_path: cli.state }).await
         }
         Command::Submit { dir, job_id } => {

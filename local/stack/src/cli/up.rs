@@ -18,7 +18,8 @@ use crate::router::Router;
 use crate::trainer::LocalTrainer;
 
 pub struct UpOptions {
-    pub workforce: PathBuf,
+    /// The simulated crowd; None: only people work, on the worker page.
+    pub workforce: Option<PathBuf>,
     pub truth: Option<PathBuf>,
     /// Simulated seconds per real second on the marketplace's clock.
     pub speed: f64,
@@ -76,10 +77,14 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
             }
         }
     }
-    let workforce_text = std::fs::read_to_string(&options.workforce)
-        .map_err(|e| format!("cannot read the workforce {}: {e}", options.workforce.display()))?;
-    let workforce =
-        WorkforceConfig::parse(&workforce_text).map_err(|e| format!("{}: {e}", options.workforce.display()))?;
+    let workforce = match &options.workforce {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the workforce {}: {e}", path.display()))?;
+            Some(WorkforceConfig::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
     let truth = match &options.truth {
         Some(p) => Truth::load(p).map_err(|e| e.to_string())?,
         None => Truth::default(),
@@ -91,7 +96,7 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
     let mturk = start(ServerConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], options.mturk_port)),
         aws_endpoint: Some(aws_endpoint.clone()),
-        workforce: Some(workforce),
+        workforce,
         truth,
         speed: options.speed,
         balance: options.balance.parse().map_err(|e| format!("--balance: {e}"))?,
@@ -115,6 +120,7 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
     println!("hitloop local stack is up");
     println!("  AWS (moto):               {aws_endpoint}");
     println!("  MTurk-compatible service: {}  (clock x{})", mturk.url, options.speed);
+    println!("  worker page:              {}/worker/  (sign in with any worker id, e.g. A1TESTER)", mturk.url);
     println!("  bucket:                   {}", resources.bucket);
     println!("  submit a job:             hitloop submit examples/iris");
     println!("Ctrl-C stops everything.");

@@ -1,0 +1,219 @@
+//! The worker page in a real browser: headless Chromium (Debian's chromium
+//! and chromium-driver, installed by `make test`) driven over WebDriver. Two
+//! people sign in, preview, accept and answer an iris HIT through its
+//! crowd-form page; their answers reach DynamoDB through the normal
+//! notification path and decide the item. Screenshots of the list and the
+//! task are saved in local/.run/screenshots/.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::invariants::assignments_of;
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hitloop_shared::records::ItemStatus;
+use serde_json::json;
+
+struct Driver {
+    process: Child,
+    url: String,
+    profile: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn chromedriver() -> Driver {
+    let binary = std::env::var("HITLOOP_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    assert!(
+        std::path::Path::new(&binary).exists(),
+        "{binary} is missing: `make test` installs Debian's chromium and chromium-driver"
+    );
+    let port = free_port();
+    let process = Command::new(&binary)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = std::env::temp_dir().join(format!("hitloop-chromium-{port}"));
+    Driver { process, url, profile }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let chromium = std::env::var("HITLOOP_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1280,1000", format!("--user-data-dir={}", driver.profile.display())]
+        }),
+    );
+    ClientBuilder::rustls().unwrap().capabilities(caps).connect(&driver.url).await.unwrap()
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../local/.run/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Signs in as `worker`, previews `hit`, accepts it and answers `label`.
+async fn do_the_hit(c: &Client, base: &str, worker: &str, hit: &str, label: &str, shots: bool) {
+    c.goto(&format!("{base}/worker/")).await.unwrap();
+    if c.find(Locator::Css("form[action='/worker/sign-out'] button")).await.is_ok() {
+        c.find(Locator::Css("form[action='/worker/sign-out'] button")).await.unwrap().click().await.unwrap();
+    }
+    let id = c.wait().for_element(Locator::Id("worker-id")).await.unwrap();
+    id.send_keys(worker).await.unwrap();
+    c.find(Locator::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
+    let preview = c.wait().for_element(Locator::Css(&format!("a[href='/worker/hits/{hit}']"))).await.unwrap();
+    let list = c.source().await.unwrap();
+    assert!(list.contains("Classify the iris") && list.contains("$0.05"), "grouped with reward: {list}");
+    assert!(list.contains(&format!("Signed in as <strong>{worker}</strong>")));
+    if shots {
+        std::fs::write(screenshots().join("worker-list.png"), c.screenshot().await.unwrap()).unwrap();
+    }
+    preview.click().await.unwrap();
+
+    // The preview: the task in its sandboxed frame, submit disabled there.
+    let frame = c.wait().for_element(Locator::Css("iframe[sandbox='allow-scripts allow-forms']")).await.unwrap();
+    let src = frame.attr("src").await.unwrap().unwrap();
+    assert!(src.contains("assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE") && src.contains(&format!("hitId={hit}")), "{src}");
+    frame.clone().enter_frame().await.unwrap();
+    let button = c.wait().for_element(Locator::Css("crowd-form button[type='submit']")).await.unwrap();
+    assert!(button.attr("disabled").await.unwrap().is_some(), "no submitting from a preview");
+    c.enter_parent_frame().await.unwrap();
+    c.find(Locator::Css(&format!("form[action='/worker/hits/{hit}/accept'] button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Working: the frame has the assignment, the worker and where to submit.
+    let frame = c.wait().for_element(Locator::Css("iframe")).await.unwrap();
+    let src = frame.attr("src").await.unwrap().unwrap();
+    assert!(src.contains(&format!("workerId={worker}")) && src.contains("turkSubmitTo=http"), "{src}");
+    assert!(!src.contains(super_not_accepted()), "{src}");
+    assert!(c.find(Locator::Css("form[action$='/return'] button")).await.is_ok(), "a return button");
+    frame.clone().enter_frame().await.unwrap();
+    // submitting without a choice is refused in the page, with an alert
+    c.wait().for_element(Locator::Css("crowd-form button[type='submit']")).await.unwrap().click().await.unwrap();
+    let alert = c.wait().for_element(Locator::Css("p[role='alert']")).await.unwrap();
+    assert!(alert.text().await.unwrap().contains("Choose an answer"));
+    // choose by the label's text, as a person would
+    let choice = c.find(Locator::XPath(&format!("//label[normalize-space()='{label}']"))).await.unwrap();
+    choice.click().await.unwrap();
+    if shots {
+        c.enter_parent_frame().await.unwrap();
+        std::fs::write(screenshots().join("worker-task.png"), c.screenshot().await.unwrap()).unwrap();
+        frame.enter_frame().await.unwrap();
+    }
+    c.find(Locator::Css("crowd-form button[type='submit']")).await.unwrap().click().await.unwrap();
+    let result = c.wait().for_element(Locator::Id("submit-result")).await.unwrap();
+    assert!(result.text().await.unwrap().contains("submitted"), "{}", c.source().await.unwrap());
+    c.enter_parent_frame().await.unwrap();
+}
+
+fn super_not_accepted() -> &'static str {
+    "ASSIGNMENT_ID_NOT_AVAILABLE"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() {
+    // No simulated crowd: only the people in this test work.
+    let stack = Stack::new(Options { crowd: None, ..Default::default() }).await;
+    stack.submit("people", &iris_job(), &iris_template(), "manifest.csv", &iris_manifest_every(50)).await;
+    stack.router.pump_until_idle(50).await;
+    let item = stack.deps.store.item("people", "iris-000").await.unwrap().unwrap();
+    let hit = item.hit_id.clone().unwrap();
+    let truth = iris_truth();
+    let label = truth["iris-000"].clone();
+
+    let driver = chromedriver().await;
+    let c = browser(&driver).await;
+    let base = stack.mturk.url.clone();
+
+    // Escaping: a sign-in with markup is refused and shown as text.
+    c.goto(&format!("{base}/worker/")).await.unwrap();
+    c.wait().for_element(Locator::Id("worker-id")).await.unwrap().send_keys("<img src=x>").await.unwrap();
+    c.execute("document.getElementById('worker-id').removeAttribute('pattern')", vec![]).await.unwrap();
+    c.find(Locator::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(page.contains("&lt;img src=x&gt;") && !page.contains("<img src=x>"), "{page}");
+
+    do_the_hit(&c, &base, "AHUMANONE", &hit, &label, true).await;
+    stack.flush().await;
+    stack.router.pump_until_idle(50).await;
+    let answers = stack.deps.store.answers("people", "iris-000").await.unwrap();
+    assert_eq!(answers.len(), 1, "the answer reached DynamoDB through the notification");
+    assert_eq!((answers[0].worker_id.as_str(), answers[0].label.as_deref()), ("AHUMANONE", Some(label.as_str())));
+
+    // The same person cannot take the same HIT twice: it is not offered again.
+    c.goto(&format!("{base}/worker/")).await.unwrap();
+    let list = c.source().await.unwrap();
+    assert!(!list.contains(&format!("/worker/hits/{hit}'")) && !list.contains(&format!("/worker/hits/{hit}\"")));
+
+    // A second person: accepts another HIT and returns it, then answers ours.
+    let other = stack.deps.store.item("people", "iris-050").await.unwrap().unwrap().hit_id.unwrap();
+    c.goto(&format!("{base}/worker/")).await.unwrap();
+    c.find(Locator::Css("form[action='/worker/sign-out'] button")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Id("worker-id")).await.unwrap().send_keys("AHUMANTWO").await.unwrap();
+    c.find(Locator::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
+    c.wait()
+        .for_element(Locator::Css(&format!("a[href='/worker/hits/{other}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css(&format!("form[action='/worker/hits/{other}/accept'] button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css("form[action$='/return'] button")).await.unwrap().click().await.unwrap();
+    let notice = c.wait().for_element(Locator::Css("p[role='status']")).await.unwrap();
+    assert!(notice.text().await.unwrap().contains("returned"));
+    assert_eq!(assignments_of(&stack, &other).await.len(), 0, "a returned assignment is not listed");
+
+    do_the_hit(&c, &base, "AHUMANTWO", &hit, &label, false).await;
+    stack.flush().await;
+    stack.router.pump_until_idle(50).await;
+    let item = stack.deps.store.item("people", "iris-000").await.unwrap().unwrap();
+    assert_eq!((item.status, item.label.as_deref(), item.agreed), (ItemStatus::Labeled, Some(label.as_str()), 2));
+    let list = assignments_of(&stack, &hit).await;
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|(s, _)| s == "Approved"), "hitloop approved the people's work: {list:?}");
+    c.close().await.unwrap();
+    for shot in ["worker-list.png", "worker-task.png"] {
+        assert!(std::fs::metadata(screenshots().join(shot)).unwrap().len() > 1000, "{shot} saved");
+    }
+}
