@@ -119,7 +119,7 @@ async fn do_the_hit(c: &Client, base: &str, worker: &str, hit: &str, label: &str
     let frame = c.wait().for_element(Locator::Css("iframe")).await.unwrap();
     let src = frame.attr("src").await.unwrap().unwrap();
     assert!(src.contains(&format!("workerId={worker}")) && src.contains("turkSubmitTo=http"), "{src}");
-    assert!(!src.contains(super_not_accepted()), "{src}");
+    assert!(!src.contains("ASSIGNMENT_ID_NOT_AVAILABLE"), "{src}");
     assert!(c.find(Locator::Css("form[action$='/return'] button")).await.is_ok(), "a return button");
     frame.clone().enter_frame().await.unwrap();
     // submitting without a choice is refused in the page, with an alert
@@ -138,10 +138,6 @@ async fn do_the_hit(c: &Client, base: &str, worker: &str, hit: &str, label: &str
     let result = c.wait().for_element(Locator::Id("submit-result")).await.unwrap();
     assert!(result.text().await.unwrap().contains("submitted"), "{}", c.source().await.unwrap());
     c.enter_parent_frame().await.unwrap();
-}
-
-fn super_not_accepted() -> &'static str {
-    "ASSIGNMENT_ID_NOT_AVAILABLE"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

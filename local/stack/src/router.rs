@@ -132,8 +132,8 @@ impl Router {
     }
 
     /// Runs like Lambda until `stop` turns true: polls the queues, and runs
-    /// sweep every `sweep_every`.
-    pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>, sweep_every: Duration) {
+    /// sweep every `sweep_every` with `limits`.
+    pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>, sweep_every: Duration, limits: SweepLimits) {
         let mut last_sweep = tokio::time::Instant::now();
         loop {
             if *stop.borrow() {
@@ -141,7 +141,7 @@ impl Router {
             }
             let p = self.pump_once().await;
             if last_sweep.elapsed() >= sweep_every {
-                self.sweep(SweepLimits::default()).await;
+                self.sweep(limits).await;
                 last_sweep = tokio::time::Instant::now();
             }
             if p.total() == 0 {

@@ -69,7 +69,9 @@ async fn submit_status_and_export_against_the_local_stack() {
     .unwrap();
     let router = Router::new(Deps::from_sdk(&sdk, resources.config(&mturk.url)), resources.clone(), &sdk);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let routing = tokio::spawn(async move { router.run(stopped, Duration::from_secs(5)).await });
+    let routing = tokio::spawn(async move {
+        router.run(stopped, Duration::from_secs(5), hitloop_local::cli::up::scaled_sweep_limits(600.0)).await
+    });
 
     let work = std::env::temp_dir().join(format!("hitloop-cli-{name}"));
     let state = work.join("stack.json");

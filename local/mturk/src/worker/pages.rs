@@ -2,7 +2,6 @@
 //! value that comes from a requester or a worker goes through `esc`.
 
 use chrono::{DateTime, Utc};
-use hitloop_shared::money::Usd;
 
 use crate::model::{Hit, HitType};
 
@@ -208,11 +207,6 @@ pub fn submitted(ok: bool, text: &str) -> String {
         title = if ok { "Submitted" } else { "Not submitted" },
         text = esc(text)
     )
-}
-
-/// The reward as shown: dollars with cents.
-pub fn reward(u: Usd) -> String {
-    format!("${u}")
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use hitloop_mturk::server::{start, ServerConfig};
 use hitloop_mturk::workforce::{Truth, WorkforceConfig};
 use hitloop_shared::wiring::Deps;
 
+use hitloop_shared::pipeline::sweep::SweepLimits;
+
 use super::target::LocalState;
 use crate::router::Router;
 use crate::trainer::LocalTrainer;
@@ -27,6 +29,18 @@ pub struct UpOptions {
     pub balance: String,
     pub python: PathBuf,
     pub state_path: PathBuf,
+}
+
+/// Sweep's waits divided by the clock's speed (at least 5 seconds for an
+/// item, a minute for a training job).
+pub fn scaled_sweep_limits(speed: f64) -> SweepLimits {
+    let d = SweepLimits::default();
+    let scale = |ms: i64, floor: i64| ((ms as f64 / speed.max(1.0)) as i64).max(floor);
+    SweepLimits {
+        stale_after_ms: scale(d.stale_after_ms, 5_000),
+        train_patience_ms: scale(d.train_patience_ms, 60_000),
+        ..d
+    }
 }
 
 fn free_port() -> Result<u16, String> {
@@ -128,7 +142,10 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // The schedule: sweep as often as the template says, in simulated time.
     let sweep_every = Duration::from_secs_f64((resources.sweep_every.as_secs_f64() / options.speed.max(1.0)).max(5.0));
-    let routing = tokio::spawn(async move { router.run(stop_rx, sweep_every).await });
+    // The marketplace's clock runs `speed` times faster: so do sweep's waits,
+    // measured on the functions' (real) clock.
+    let limits = scaled_sweep_limits(options.speed);
+    let routing = tokio::spawn(async move { router.run(stop_rx, sweep_every, limits).await });
     let mut trainer = LocalTrainer::new(&sdk);
     let mut stop_watch = stop_tx.subscribe();
     let training = tokio::spawn(async move {
