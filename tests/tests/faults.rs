@@ -166,15 +166,7 @@ async fn notification_documents_of_every_shape() {
     let mturk = common::invariants::mturk_client(&stack.mturk.url);
     mturk
         .send_test_event_notification()
-        .notification(
-            aws_sdk_mturk::types::NotificationSpecification::builder()
-                .destination(&stack.resources.notification_queue_url)
-                .transport(aws_sdk_mturk::types::NotificationTransport::Sqs)
-                .version("2014-08-15")
-                .event_types(aws_sdk_mturk::types::EventType::AssignmentSubmitted)
-                .build()
-                .unwrap(),
-        )
+        .notification(stack.notification_spec())
         .test_event_type(aws_sdk_mturk::types::EventType::Ping)
         .send()
         .await

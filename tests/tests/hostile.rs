@@ -247,15 +247,7 @@ async fn answers_to_a_hit_hitloop_did_not_create_are_left_alone() {
         .update_notification_settings()
         .hit_type_id(&hit_type)
         .active(true)
-        .notification(
-            aws_sdk_mturk::types::NotificationSpecification::builder()
-                .destination(&stack.resources.notification_queue_url)
-                .transport(aws_sdk_mturk::types::NotificationTransport::Sqs)
-                .version("2014-08-15")
-                .event_types(aws_sdk_mturk::types::EventType::AssignmentSubmitted)
-                .build()
-                .unwrap(),
-        )
+        .notification(stack.notification_spec())
         .send()
         .await
         .unwrap();

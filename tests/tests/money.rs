@@ -125,15 +125,7 @@ async fn an_empty_account_pauses_the_job_and_a_top_up_resumes_it() {
     let state = stack.mturk_state().await;
     assert_eq!(state["Stats"]["hits_created"], 4, "4 x $0.12 fit in $0.50: {state}");
 
-    stack
-        .http
-        .post(format!("{}/_hitloop/account/deposit", stack.mturk.url))
-        .json(&json!({"Amount": "20.00"}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    stack.deposit("20.00").await;
     stack.put("jobs/broke/job.json", iris_job().to_string()).await; // the same job.json: resume
     stack.router.pump_until_idle(100).await;
     let job = stack.run_until_settled("broke", true, 400).await;
@@ -172,15 +164,7 @@ async fn insufficient_funds_from_mturk_while_buying_more_pauses_the_job() {
     assert!(charged(&stack).await <= Usd::from_cents(80));
     assert!(state["Account"]["Available"].as_str().unwrap().parse::<Usd>().unwrap() >= Usd::ZERO);
 
-    stack
-        .http
-        .post(format!("{}/_hitloop/account/deposit", stack.mturk.url))
-        .json(&json!({"Amount": "5.00"}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    stack.deposit("5.00").await;
     stack.put("jobs/dry/job.json", stack.get("jobs/dry/job.json").await.unwrap()).await;
     let job = stack.run_until_settled("dry", true, 400).await;
     assert_eq!(job.status, JobStatus::Complete, "{:?}", job.reason);

@@ -47,7 +47,7 @@ async fn check_end_state(stack: &Stack, job_id: &str, min_accuracy: f64) {
     assert_eq!(state["Stats"]["hits_created"], 150, "{state}");
     let mut max_total = 0u64;
     let mut token = None;
-    let client = hitloop_mturk_client(&stack.mturk.url);
+    let client = common::invariants::mturk_client(&stack.mturk.url);
     loop {
         let page = client.list_hits().max_results(100).set_next_token(token).send().await.unwrap();
         for h in page.hits() {
@@ -71,16 +71,6 @@ async fn check_end_state(stack: &Stack, job_id: &str, min_accuracy: f64) {
     assert_eq!(job.spent, fee_rules, "the job counted what MTurk charged");
     assert_eq!(job.answers, approved, "one answer recorded per approved assignment");
     assert!(job.reserved >= job.spent);
-}
-
-fn hitloop_mturk_client(url: &str) -> aws_sdk_mturk::Client {
-    let config = aws_sdk_mturk::Config::builder()
-        .behavior_version(aws_sdk_mturk::config::BehaviorVersion::latest())
-        .region(aws_sdk_mturk::config::Region::new("us-east-1"))
-        .endpoint_url(url)
-        .credentials_provider(aws_sdk_mturk::config::Credentials::new("t", "t", None, None, "t"))
-        .build();
-    aws_sdk_mturk::Client::from_conf(config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

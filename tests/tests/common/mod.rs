@@ -337,6 +337,29 @@ impl Stack {
 }
 
 impl Stack {
+    /// Pays money into the marketplace account (a requester topping up).
+    pub async fn deposit(&self, amount: &str) {
+        self.http
+            .post(format!("{}/_hitloop/account/deposit", self.mturk.url))
+            .json(&json!({ "Amount": amount }))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+
+    /// MTurk notifications to the stack's notification queue.
+    pub fn notification_spec(&self) -> aws_sdk_mturk::types::NotificationSpecification {
+        aws_sdk_mturk::types::NotificationSpecification::builder()
+            .destination(&self.resources.notification_queue_url)
+            .transport(aws_sdk_mturk::types::NotificationTransport::Sqs)
+            .version("2014-08-15")
+            .event_types(aws_sdk_mturk::types::EventType::AssignmentSubmitted)
+            .build()
+            .unwrap()
+    }
+
     /// Accepts the HIT as `worker` and submits `answer` (Answer XML unchecked, or form fields).
     pub async fn work(&self, hit: &str, worker: &str, answer: &Value) -> bool {
         let accepted: Value = self

@@ -5,21 +5,9 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{Hit, HitType};
 
-/// Text for HTML content and for double-quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text for HTML content and for quoted attribute values (the one escaper
+/// task templates use too).
+pub use hitloop_shared::template::escape_html as esc;
 
 /// A query-string value.
 pub fn url_param(s: &str) -> String {
@@ -216,6 +204,7 @@ mod tests {
     #[test]
     fn everything_shown_is_escaped() {
         assert_eq!(esc(r#"<a href="x" onclick='y'>&"#), "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;");
+        assert_eq!(esc("`"), "&#96;");
         let page = message("<b>", Some("A1"), "<script>alert(1)</script>");
         assert!(!page.contains("<script>alert") && page.contains("&lt;script&gt;"));
         assert_eq!(url_param("a b&c=d/é"), "a+b%26c%3Dd%2F%C3%A9");
