@@ -160,9 +160,10 @@ async fn submit_status_and_export_against_the_local_stack() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
-/// `hitloop local up` itself: it comes up (its own moto from the venv, the
-/// service, the resources), the other commands find it, and Ctrl-C (SIGINT)
-/// stops everything it started.
+/// `hitloop local up` itself (here for people only: `--no-crowd`): it comes
+/// up (its own moto from the venv, the service with its worker page, the
+/// resources), the other commands find it, and Ctrl-C (SIGINT) stops
+/// everything it started. (`make demo` runs it with the simulated crowd.)
 #[test]
 fn local_up_starts_everything_and_ctrl_c_stops_it() {
     let work = std::env::temp_dir().join(format!("hitloop-up-{}", std::process::id()));
@@ -172,7 +173,7 @@ fn local_up_starts_everything_and_ctrl_c_stops_it() {
         .current_dir(repo())
         .arg("--state")
         .arg(&state)
-        .args(["local", "up", "--speed", "300"])
+        .args(["local", "up", "--no-crowd"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -187,6 +188,7 @@ fn local_up_starts_everything_and_ctrl_c_stops_it() {
     assert!(ok && out.contains("no jobs yet"), "{out} {err}");
     let health = format!("{}/_hitloop/health", local.mturk_url);
     assert!(probe::answers(&health), "the MTurk-compatible service answers");
+    assert!(probe::answers(&format!("{}/worker/", local.mturk_url)), "the worker page answers");
 
     assert!(Command::new("kill").args(["-INT", &up.id().to_string()]).status().unwrap().success());
     let status = up.wait().unwrap();
