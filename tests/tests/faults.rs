@@ -15,6 +15,7 @@ use common::invariants::{charged, check_invariants};
 use common::*;
 use hitloop_mturk::faults::RequestFaults;
 use hitloop_mturk::notify::NotificationFaults;
+use hitloop_shared::pipeline::reconcile::reconcile_hit;
 use hitloop_shared::pipeline::sweep::SweepLimits;
 use hitloop_shared::records::JobStatus;
 use serde_json::json;
@@ -104,13 +105,30 @@ async fn racing_collects_sweeps_and_uploads_do_nothing_twice() {
     let limits = SweepLimits { stale_after_ms: 0, max_items: 10_000, ..Default::default() };
     for minute in 0..400 {
         stack.flush().await;
-        // two consumers of each queue at once, and sweep on every item at the same time
+        // two consumers of each queue at once, sweep on every item at the same
+        // time, and every open HIT brought up to date by two calls at once
+        // (two collect invocations holding notifications for the same HIT)
         let sweep = async {
             if minute % 2 == 0 {
                 stack.router.sweep(limits).await;
             }
         };
-        tokio::join!(stack.router.pump_until_idle(50), stack.router.pump_until_idle(50), sweep);
+        let twice = async {
+            if minute % 3 == 1 {
+                for item in stack.items("race").await.into_iter().filter(|i| !i.status.is_decided()) {
+                    if let Some(hit) = &item.hit_id {
+                        let (a, b) = tokio::join!(reconcile_hit(&stack.deps, hit), reconcile_hit(&stack.deps, hit));
+                        for r in [a, b] {
+                            // a lost race may only ask for a retry, as the queue would give it
+                            if let Err(e) = r {
+                                assert!(e.is_retryable(), "{e}");
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        tokio::join!(stack.router.pump_until_idle(50), stack.router.pump_until_idle(50), sweep, twice);
         if !stack.job("race").await.unwrap().status.is_active() {
             break;
         }
