@@ -115,8 +115,10 @@ async fn do_the_hit(c: &Client, base: &str, worker: &str, hit: &str, label: &str
         .await
         .unwrap();
 
-    // Working: the frame has the assignment, the worker and where to submit.
-    let frame = c.wait().for_element(Locator::Css("iframe")).await.unwrap();
+    // Working (once the page has loaded: only it has a return button): the
+    // frame has the assignment, the worker and where to submit.
+    c.wait().for_element(Locator::Css("form[action$='/return'] button")).await.unwrap();
+    let frame = c.find(Locator::Css("iframe")).await.unwrap();
     let src = frame.attr("src").await.unwrap().unwrap();
     assert!(src.contains(&format!("workerId={worker}")) && src.contains("turkSubmitTo=http"), "{src}");
     assert!(!src.contains("ASSIGNMENT_ID_NOT_AVAILABLE"), "{src}");
@@ -160,6 +162,8 @@ async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() 
     c.wait().for_element(Locator::Id("worker-id")).await.unwrap().send_keys("<img src=x>").await.unwrap();
     c.execute("document.getElementById('worker-id').removeAttribute('pattern')", vec![]).await.unwrap();
     c.find(Locator::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
+    // the refusal page, once it has loaded (a click does not wait for the navigation)
+    c.wait().for_element(Locator::Css("p.error[role='alert']")).await.unwrap();
     let page = c.source().await.unwrap();
     assert!(page.contains("&lt;img src=x&gt;") && !page.contains("<img src=x>"), "{page}");
 
@@ -173,7 +177,7 @@ async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() 
     // The same person cannot take the same HIT twice: it is not offered again.
     c.goto(&format!("{base}/worker/")).await.unwrap();
     let list = c.source().await.unwrap();
-    assert!(!list.contains(&format!("/worker/hits/{hit}'")) && !list.contains(&format!("/worker/hits/{hit}\"")));
+    assert!(!list.contains(&format!("href=\"/worker/hits/{hit}\"")), "{list}");
 
     // A second person: accepts another HIT and returns it, then answers ours.
     let other = stack.deps.store.item("people", "iris-050").await.unwrap().unwrap().hit_id.unwrap();
