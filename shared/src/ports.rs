@@ -158,6 +158,13 @@ pub trait Crowd: Send + Sync {
     }
 }
 
+/// What a HEAD request tells of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub etag: String,
+    pub size: u64,
+}
+
 /// Object storage for manifests, templates and reports.
 #[async_trait]
 pub trait Blobs: Send + Sync {
@@ -165,10 +172,8 @@ pub trait Blobs: Send + Sync {
     async fn text(&self, bucket: &str, key: &str, max_bytes: usize) -> Result<Option<String>>;
     /// A streaming reader and the object's ETag; None if missing.
     async fn open(&self, bucket: &str, key: &str) -> Result<Option<(Box<dyn AsyncRead + Send + Unpin>, String)>>;
-    /// The object's ETag without reading it; None if missing.
-    async fn etag(&self, bucket: &str, key: &str) -> Result<Option<String>>;
-    /// The object's size in bytes without reading it; None if missing.
-    async fn size(&self, bucket: &str, key: &str) -> Result<Option<u64>>;
+    /// The object's ETag and size without reading it; None if missing.
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectHead>>;
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<()>;
     async fn delete(&self, bucket: &str, key: &str) -> Result<()>;
 }

@@ -282,13 +282,27 @@ impl DynamoJobStore {
         job_id: &str,
         from: &[JobStatus],
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.job_in_and(job_id, from, None)
+    }
+
+    /// The same, with a further condition `extra` must also hold.
+    fn job_in_and(
+        &self,
+        job_id: &str,
+        from: &[JobStatus],
+        extra: Option<&str>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         let names: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
+        let status = format!("job_status IN ({})", names.join(", "));
         let mut req = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(job_pk(job_id), "#JOB")))
-            .condition_expression(format!("job_status IN ({})", names.join(", ")));
+            .condition_expression(match extra {
+                Some(e) => format!("{status} AND {e}"),
+                None => status,
+            });
         for (name, st) in names.iter().zip(from) {
             req = req.expression_attribute_values(name, s(st.as_str()));
         }
@@ -562,25 +576,22 @@ impl JobStore for DynamoJobStore {
     }
 
     async fn amend_budget(&self, job_id: &str, old: Option<Usd>, spec: &JobSpec) -> Result<bool> {
-        let mut req = self
-            .job_in(job_id, &[JobStatus::Publishing, JobStatus::Labeling, JobStatus::Paused])
-            .expression_attribute_values(":spec", s(serde_json::to_string(spec).map_err(Error::permanent)?))
-            .expression_attribute_values(":now", n(now_ms()));
-        let current = match old {
-            Some(b) => {
-                req = req.expression_attribute_values(":old", n(b.cents()));
-                "budget_cents = :old"
-            }
-            None => "attribute_not_exists(budget_cents)",
-        };
+        let live = [JobStatus::Publishing, JobStatus::Labeling, JobStatus::Paused];
+        let mut req = match old {
+            Some(b) => self
+                .job_in_and(job_id, &live, Some("budget_cents = :old"))
+                .expression_attribute_values(":old", n(b.cents())),
+            None => self.job_in_and(job_id, &live, Some("attribute_not_exists(budget_cents)")),
+        }
+        .expression_attribute_values(":spec", s(serde_json::to_string(spec).map_err(Error::permanent)?))
+        .expression_attribute_values(":now", n(now_ms()));
         req = match spec.budget_usd {
             Some(b) => req
                 .update_expression("SET spec = :spec, budget_cents = :b, updated_at = :now")
                 .expression_attribute_values(":b", n(b.cents())),
             None => req.update_expression("SET spec = :spec, updated_at = :now REMOVE budget_cents"),
         };
-        let statuses = "job_status IN (:f0, :f1, :f2)";
-        applied(req.condition_expression(format!("{statuses} AND {current}")).send().await)
+        applied(req.send().await)
     }
 
     async fn mark_published(&self, job_id: &str, item_id: &str, hit_id: &str) -> Result<()> {

@@ -6,7 +6,7 @@ use aws_sdk_s3::Client;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::{classify, Error, Result};
-use crate::ports::Blobs;
+use crate::ports::{Blobs, ObjectHead};
 
 pub struct S3Blobs {
     client: Client,
@@ -45,17 +45,12 @@ impl Blobs for S3Blobs {
         }
     }
 
-    async fn etag(&self, bucket: &str, key: &str) -> Result<Option<String>> {
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectHead>> {
         match self.client.head_object().bucket(bucket).key(key).send().await {
-            Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().trim_matches('"').to_string())),
-            Err(e) if missing(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
-    }
-
-    async fn size(&self, bucket: &str, key: &str) -> Result<Option<u64>> {
-        match self.client.head_object().bucket(bucket).key(key).send().await {
-            Ok(out) => Ok(Some(out.content_length().unwrap_or(0).max(0) as u64)),
+            Ok(out) => Ok(Some(ObjectHead {
+                etag: out.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+                size: out.content_length().unwrap_or(0).max(0) as u64,
+            })),
             Err(e) if missing(&e) => Ok(None),
             Err(e) => Err(classify(e)),
         }

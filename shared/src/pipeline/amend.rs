@@ -10,12 +10,11 @@
 
 use crate::error::{Error, Result};
 use crate::job::JobSpec;
+use crate::pipeline::ingest::MAX_JOB_JSON;
 use crate::pipeline::{all_items, check_job_id, PublishItem};
 use crate::problems::Problem;
 use crate::records::*;
 use crate::wiring::Deps;
-
-const MAX_JOB_JSON: usize = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -94,13 +93,12 @@ pub async fn job_json_uploaded(deps: &Deps, bucket: &str, job_id: &str) -> Resul
     if deps.store.transition(job_id, &[JobStatus::Paused], JobStatus::Labeling, None).await? {
         tracing::info!(job_id, "job resumed");
         // Every unposted item, again: publish skips what was posted meanwhile.
-        let pending: Vec<String> = all_items(deps.store.as_ref(), job_id)
+        let pending = all_items(deps.store.as_ref(), job_id)
             .await?
-            .into_iter()
+            .iter()
             .filter(|i| i.status == ItemStatus::Pending)
-            .map(|i| serde_json::to_string(&PublishItem { job_id: job_id.into(), item_id: i.item_id }))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(Error::permanent)?;
+            .map(PublishItem::body_for)
+            .collect::<Result<Vec<_>>>()?;
         let queued = pending.len();
         if !pending.is_empty() {
             deps.queue.send_all(&deps.config.publish_queue_url, pending).await?;

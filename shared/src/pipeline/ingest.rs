@@ -14,7 +14,7 @@ use crate::records::*;
 use crate::template;
 use crate::wiring::Deps;
 
-const MAX_JOB_JSON: usize = 256 * 1024;
+pub(crate) const MAX_JOB_JSON: usize = 256 * 1024;
 /// The largest manifest one job takes, and its most rows: ingest must
 /// validate and write every row within one invocation (15 minutes; 200,000
 /// rows take about 5, see `make bench`). Bigger datasets are several jobs.
@@ -72,17 +72,9 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
             // No job can have this id: say so next to the upload, where the
             // user looks (errors.json itself triggers nothing).
             tracing::error!(key, "{e}");
-            let prefix = key.rsplit_once('/').map_or("", |(dir, _)| dir);
+            let dir = key.rsplit_once('/').map_or("", |(dir, _)| dir);
             let problem = Problem::new(Format::from_key(key).map_or("manifest", Format::file_name), e);
-            let report = problems::report(prefix.trim_start_matches("jobs/"), &[problem], 1);
-            deps.blobs
-                .put(
-                    bucket,
-                    &format!("{prefix}/errors.json"),
-                    serde_json::to_vec_pretty(&report).map_err(Error::permanent)?,
-                    "application/json",
-                )
-                .await?;
+            put_errors(deps, bucket, &format!("{dir}/"), dir.trim_start_matches("jobs/"), &[problem], 1).await?;
             return Ok(Outcome::Rejected { problems: 1 });
         }
         Some(Ok(f)) => f,
@@ -91,10 +83,10 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
 
     if let Some(existing) = deps.store.job(job_id).await? {
         if existing.status != JobStatus::Failed {
-            let Some(etag) = deps.blobs.etag(bucket, key).await? else {
+            let Some(head) = deps.blobs.head(bucket, key).await? else {
                 return Ok(Outcome::Vanished);
             };
-            if etag == existing.manifest_etag {
+            if head.etag == existing.manifest_etag {
                 tracing::info!(job_id, "manifest already ingested; nothing to do");
                 return Ok(Outcome::Duplicate);
             }
@@ -166,22 +158,22 @@ pub async fn ingest(deps: &Deps, bucket: &str, key: &str) -> Result<Outcome> {
     };
 
     // 2. every row, without keeping the rows
-    match deps.blobs.size(bucket, key).await? {
+    match deps.blobs.head(bucket, key).await? {
         None => {
             tracing::warn!(job_id, key, "the manifest was deleted before it could be read");
             return Ok(Outcome::Vanished);
         }
-        Some(size) if size > MAX_MANIFEST_BYTES => {
+        Some(head) if head.size > MAX_MANIFEST_BYTES => {
             problems.push(Problem::new(
                 files.format.file_name(),
                 format!(
-                    "the manifest has {size} bytes; a job takes at most {MAX_MANIFEST_BYTES} bytes ({} MiB) and {MAX_ROWS} rows: split the data into several jobs",
+                    "the manifest has {} bytes; a job takes at most {MAX_MANIFEST_BYTES} bytes ({} MiB) and {MAX_ROWS} rows: split the data into several jobs",
+                    head.size,
                     MAX_MANIFEST_BYTES >> 20
                 ),
             ));
-            let etag = deps.blobs.etag(bucket, key).await?.unwrap_or_default();
             let total = problems.len();
-            return reject(deps, bucket, &files, key, &etag, problems, total).await;
+            return reject(deps, bucket, &files, key, &head.etag, problems, total).await;
         }
         Some(_) => {}
     }
@@ -415,14 +407,22 @@ async fn write_and_queue(deps: &Deps, items: &[Item]) -> Result<()> {
         return Ok(());
     }
     deps.store.put_new_items(items).await?;
-    let bodies = items
-        .iter()
-        .map(|i| {
-            serde_json::to_string(&PublishItem { job_id: i.job_id.clone(), item_id: i.item_id.clone() })
-                .map_err(Error::permanent)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let bodies = items.iter().map(PublishItem::body_for).collect::<Result<Vec<_>>>()?;
     deps.queue.send_all(&deps.config.publish_queue_url, bodies).await
+}
+
+/// `<prefix>errors.json`: every problem, where the user looks.
+async fn put_errors(
+    deps: &Deps,
+    bucket: &str,
+    prefix: &str,
+    job_id: &str,
+    problems: &[Problem],
+    total: usize,
+) -> Result<()> {
+    let report = problems::report(job_id, problems, total);
+    let body = serde_json::to_vec_pretty(&report).map_err(Error::permanent)?;
+    deps.blobs.put(bucket, &format!("{prefix}errors.json"), body, "application/json").await
 }
 
 async fn reject(
@@ -435,15 +435,7 @@ async fn reject(
     total: usize,
 ) -> Result<Outcome> {
     let job_id = files.job_id.as_str();
-    let report = problems::report(job_id, &problems, total);
-    deps.blobs
-        .put(
-            bucket,
-            &format!("{}errors.json", files.prefix),
-            serde_json::to_vec_pretty(&report).map_err(Error::permanent)?,
-            "application/json",
-        )
-        .await?;
+    put_errors(deps, bucket, &files.prefix, job_id, &problems, total).await?;
     let summary = match problems.first() {
         Some(p) => format!(
             "{total} problem(s) in the input, see {}errors.json; first: {}{}: {}",

@@ -36,6 +36,14 @@ pub struct PublishItem {
     pub item_id: String,
 }
 
+impl PublishItem {
+    /// The publish queue's message body for an item.
+    pub fn body_for(item: &Item) -> crate::error::Result<String> {
+        let msg = PublishItem { job_id: item.job_id.clone(), item_id: item.item_id.clone() };
+        serde_json::to_string(&msg).map_err(crate::error::Error::permanent)
+    }
+}
+
 /// A message hitloop puts on the training queue (SageMaker's state changes
 /// arrive there too, from EventBridge).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

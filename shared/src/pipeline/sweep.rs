@@ -75,13 +75,7 @@ pub async fn sweep(deps: &Deps, limits: SweepLimits) -> Result<SweepReport> {
                         }
                     },
                     (None, ItemStatus::Pending) if active => {
-                        republish.push(
-                            serde_json::to_string(&PublishItem {
-                                job_id: item.job_id.clone(),
-                                item_id: item.item_id.clone(),
-                            })
-                            .map_err(Error::permanent)?,
-                        );
+                        republish.push(PublishItem::body_for(&item)?);
                     }
                     _ => {}
                 }

@@ -197,8 +197,8 @@ async fn working(State(site): State<WorkerSite>, headers: HeaderMap, Path(assign
             let text = format!("This assignment is {}: there is nothing more to do here.", a.status.as_str());
             return Err(pages::message("Assignment closed", Some(&worker), &text));
         }
-        let (Some((hit, t)), Some(q)) =
-            (engine.hit_and_type(&a.hit_id), engine.hit_and_type(&a.hit_id).and_then(|(h, _)| engine.question_of(&h)))
+        let Some((hit, t, q)) =
+            engine.hit_and_type(&a.hit_id).and_then(|(h, t)| engine.question_of(&h).map(|q| (h, t, q)))
         else {
             return Err(pages::message("Cannot show this HIT", Some(&worker), "Its question cannot be read."));
         };
