@@ -9,7 +9,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::SqsEvent;
 use common::*;
-use hitloop_shared::pipeline::train::{TrainingMessage, STATE_CHANGE};
+use hitloop_core::messages::{TrainingMessage, STATE_CHANGE};
 use lambda_runtime::{Context, LambdaEvent};
 
 fn sample(path: &str) -> String {
@@ -29,7 +29,7 @@ fn samples_parse_as_their_lambda_event_types() {
     }
     for f in ["sqs/mturk-notification.json", "sqs/mturk-notification-sns.json"] {
         let e: SqsEvent = serde_json::from_str(&sample(f)).unwrap();
-        let doc = hitloop_shared::events::notification(e.records[0].body.as_deref().unwrap()).unwrap();
+        let doc = hitloop_core::events::notification(e.records[0].body.as_deref().unwrap()).unwrap();
         assert_eq!(doc.events[0].hit_id.as_deref(), Some("3X7837UUADRXYCA1K7JAJLKC66DJ60"), "{f}");
     }
     let sweep: EventBridgeEvent<serde_json::Value> = serde_json::from_str(&sample("schedule/sweep.json")).unwrap();
@@ -70,7 +70,9 @@ async fn samples_run_through_their_handlers() {
     for f in ["s3/manifest-uploaded.json", "s3/manifest-uploaded-moto.json"] {
         let text = sample(f).replace("hitloop-data-123456789012", bucket);
         let payload: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let out = ingest::handler::handle(&stack.deps, LambdaEvent::new(payload, Context::default())).await.unwrap();
+        let out = ingest::handler::handle(&stack.functions().ingest, LambdaEvent::new(payload, Context::default()))
+            .await
+            .unwrap();
         assert!(out["results"][0].is_object(), "{out}");
     }
     let job = stack.job("iris").await.unwrap();
@@ -78,9 +80,11 @@ async fn samples_run_through_their_handlers() {
 
     // publish, from the SQS sample
     let event: SqsEvent = serde_json::from_str(&sample("sqs/publish-item.json")).unwrap();
-    let resp = publish::handler::handle(&stack.deps, LambdaEvent::new(event, Context::default())).await.unwrap();
+    let resp = publish::handler::handle(&stack.functions().publish, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
     assert!(resp.batch_item_failures.is_empty());
-    let item = stack.deps.store.item("iris", "iris-000").await.unwrap().unwrap();
+    let item = stack.item("iris", "iris-000").await.unwrap();
     let hit = item.hit_id.clone().expect("the item was posted");
 
     // collect, raw and SNS-wrapped: a HIT that is not ours is ignored, ours is reconciled
@@ -92,25 +96,29 @@ async fn samples_run_through_their_handlers() {
                 .replace("0a7c3e0c8f4d2b6a", &hit_id[..16]);
             let event: SqsEvent = serde_json::from_str(&text).unwrap();
             let resp =
-                collect::handler::handle(&stack.deps, LambdaEvent::new(event, Context::default())).await.unwrap();
+                collect::handler::handle(&stack.functions().collect, LambdaEvent::new(event, Context::default()))
+                    .await
+                    .unwrap();
             assert!(resp.batch_item_failures.is_empty(), "{f}");
         }
     }
 
     // sweep, from the schedule sample
     let payload: serde_json::Value = serde_json::from_str(&sample("schedule/sweep.json")).unwrap();
-    let report = sweep::handler::handle(&stack.deps, LambdaEvent::new(payload, Context::default())).await.unwrap();
+    let report =
+        sweep::handler::handle(&stack.functions().sweep, LambdaEvent::new(payload, Context::default())).await.unwrap();
     assert!(report["items_seen"].as_u64().unwrap() >= 150, "{report}");
 
     // train, from the training queue samples: the job is not complete and the
     // training job is not this job's, so both are acknowledged and change nothing
     for f in ["sqs/job-complete.json", "sqs/training-state-change.json"] {
         let event: SqsEvent = serde_json::from_str(&sample(f)).unwrap();
-        let resp =
-            train::handler::handle(&stack.router.train, LambdaEvent::new(event, Context::default())).await.unwrap();
+        let resp = train::handler::handle(&stack.functions().train, LambdaEvent::new(event, Context::default()))
+            .await
+            .unwrap();
         assert!(resp.batch_item_failures.is_empty(), "{f}");
     }
-    assert_eq!(stack.job("iris").await.unwrap().status, hitloop_shared::records::JobStatus::Labeling);
+    assert_eq!(stack.job("iris").await.unwrap().status, hitloop_core::records::JobStatus::Labeling);
 
     // a body that is not JSON fails alone (the queue's redrive policy keeps it in the DLQ)
     let mut bad: SqsEvent = serde_json::from_str(&sample("sqs/publish-item.json")).unwrap();
@@ -118,7 +126,8 @@ async fn samples_run_through_their_handlers() {
     good.message_id = Some("good".into());
     bad.records[0].body = Some("not json".into());
     bad.records.push(good);
-    let resp = publish::handler::handle(&stack.deps, LambdaEvent::new(bad, Context::default())).await.unwrap();
+    let resp =
+        publish::handler::handle(&stack.functions().publish, LambdaEvent::new(bad, Context::default())).await.unwrap();
     let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed.len(), 1);
     assert_ne!(failed[0], "good");

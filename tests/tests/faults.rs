@@ -13,11 +13,11 @@ use std::sync::Arc;
 use common::crash::{Crashes, When};
 use common::invariants::{charged, check_invariants};
 use common::*;
+use hitloop_core::plan::sweep::SweepLimits;
+use hitloop_core::records::JobStatus;
 use hitloop_mturk::faults::RequestFaults;
 use hitloop_mturk::notify::NotificationFaults;
-use hitloop_shared::pipeline::reconcile::reconcile_hit;
-use hitloop_shared::pipeline::sweep::SweepLimits;
-use hitloop_shared::records::JobStatus;
+use hitloop_pipeline::steps::reconcile::on_notification;
 use serde_json::json;
 
 /// Thirty irises, ten of each species.
@@ -61,11 +61,11 @@ async fn publish_dying_half_way_posts_each_item_once() {
 async fn collect_dying_half_way_records_approves_and_pays_once() {
     let crashes = Arc::new(
         Crashes::default()
-            // the answer recorded, dead before it is approved
+            // the answer seen, dead before it is approved
             .at("approve", When::Before, 2, 20)
-            // approved at MTurk, dead before the job counts the money
-            .at("mark_paid", When::Before, 3, 10)
-            // the answer written, the write's reply lost
+            // approved at MTurk, dead before it is recorded and paid on the item
+            .at("record_answer", When::Before, 3, 10)
+            // the answer recorded and paid, the write's reply lost
             .at("record_answer", When::After, 5, 6)
             // more assignments bought at MTurk, the reply lost
             .at("add_assignments", When::After, 1, 3)
@@ -76,7 +76,7 @@ async fn collect_dying_half_way_records_approves_and_pays_once() {
     );
     let stack = crashing_stack(&crashes).await;
     run_to_end(&stack, "crash-collect").await;
-    for op in ["approve", "mark_paid", "record_answer", "decide", "complete_if_done"] {
+    for op in ["approve", "record_answer", "decide", "complete_if_done"] {
         assert!(crashes.fired(op) >= 3, "{op} crashed {} times", crashes.fired(op));
     }
     let job = check_invariants(&stack, "crash-collect").await;
@@ -97,8 +97,12 @@ async fn racing_collects_sweeps_and_uploads_do_nothing_twice() {
     stack.put("jobs/race/template.html", iris_template()).await;
     stack.put("jobs/race/manifest.csv", small_manifest()).await;
     let event = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": stack.resources.bucket}, "object": {"key": "jobs/race/manifest.csv"}}}]});
-    let ingest_once =
-        || ingest::handler::handle(&stack.deps, lambda_runtime::LambdaEvent::new(event.clone(), Default::default()));
+    let ingest_once = || {
+        ingest::handler::handle(
+            &stack.functions().ingest,
+            lambda_runtime::LambdaEvent::new(event.clone(), Default::default()),
+        )
+    };
     let (a, b) = tokio::join!(ingest_once(), ingest_once());
     a.unwrap();
     b.unwrap();
@@ -117,7 +121,10 @@ async fn racing_collects_sweeps_and_uploads_do_nothing_twice() {
             if minute % 3 == 1 {
                 for item in stack.items("race").await.into_iter().filter(|i| !i.status.is_decided()) {
                     if let Some(hit) = &item.hit_id {
-                        let (a, b) = tokio::join!(reconcile_hit(&stack.deps, hit), reconcile_hit(&stack.deps, hit));
+                        let (a, b) = tokio::join!(
+                            on_notification(&stack.functions().collect, hit, None),
+                            on_notification(&stack.functions().collect, hit, None)
+                        );
                         for r in [a, b] {
                             // a lost race may only ask for a retry, as the queue would give it
                             if let Err(e) = r {

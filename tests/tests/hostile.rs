@@ -9,7 +9,7 @@ mod common;
 
 use common::invariants::{assignments_of, mturk_client};
 use common::*;
-use hitloop_shared::records::{ItemStatus, JobStatus};
+use hitloop_core::records::{ItemStatus, JobStatus};
 use serde_json::{json, Value};
 
 async fn quiet_stack() -> Stack {
@@ -146,7 +146,7 @@ async fn markup_in_manifest_values_reaches_the_worker_as_text() {
         let question = hit.question().unwrap().to_string();
         // well-formed for MTurk: one CDATA section, closed once, at the end
         assert_eq!(question.matches("]]>").count(), 1, "{question}");
-        hitloop_shared::xml::parse(&question, &hitloop_shared::xml::Limits::QUESTION).unwrap();
+        hitloop_core::xml::parse(&question, &hitloop_core::xml::Limits::QUESTION).unwrap();
         let page = &question[question.find("<![CDATA[").unwrap() + 9..question.find("]]>").unwrap()];
         assert!(!page.contains("<script>alert") && !page.contains("<img src=x"), "{page}");
         assert!(!page.contains("\" onerror="), "{page}");
@@ -208,7 +208,7 @@ async fn hostile_answers_are_kept_as_invalid_and_never_counted() {
     assert_eq!(submitted, 9, "every answer found a slot: {}", stack.stuck("answers").await);
     let item = &stack.items("answers").await[0];
     assert_eq!((item.status, item.label.as_deref(), item.agreed), (ItemStatus::Labeled, Some("Iris-setosa"), 2));
-    let answers = stack.deps.store.answers("answers", "q").await.unwrap();
+    let answers = stack.answers("answers", "q").await;
     assert_eq!(answers.len(), 9);
     let invalid: Vec<&str> = answers.iter().filter_map(|a| a.invalid_reason.as_deref()).collect();
     assert_eq!(invalid.len(), 7, "{invalid:?}");
@@ -273,7 +273,6 @@ async fn answers_to_a_hit_hitloop_did_not_create_are_left_alone() {
     let pumped = stack.router.pump_until_idle(20).await;
     assert!(pumped.notifications >= 1, "the notification reached collect");
     assert_eq!(assignments_of(&stack, &hit).await, vec![("Submitted".to_string(), "AFOREIGN".to_string())]);
-    assert!(stack.deps.store.hit_owner(&hit).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,9 +297,12 @@ async fn odd_keys_vanished_objects_and_foreign_events() {
 
     // events that are not S3's, and an S3 test event
     for payload in [json!({"hello": "world"}), json!({"Event": "s3:TestEvent", "Bucket": "b"}), json!("text")] {
-        let out = ingest::handler::handle(&stack.deps, lambda_runtime::LambdaEvent::new(payload, Default::default()))
-            .await
-            .unwrap();
+        let out = ingest::handler::handle(
+            &stack.functions().ingest,
+            lambda_runtime::LambdaEvent::new(payload, Default::default()),
+        )
+        .await
+        .unwrap();
         assert!(out.is_object());
     }
     assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 0);

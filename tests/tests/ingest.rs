@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use hitloop_shared::records::JobStatus;
+use hitloop_core::records::JobStatus;
 use serde_json::{json, Value};
 
 async fn quiet_stack() -> Stack {
@@ -76,7 +76,9 @@ async fn the_same_upload_twice_creates_nothing_twice() {
     stack.put("jobs/twice/manifest.csv", iris_manifest()).await;
     stack.router.pump_until_idle(100).await;
     let event = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": stack.resources.bucket}, "object": {"key": "jobs/twice/manifest.csv"}}}]});
-    ingest::handler::handle(&stack.deps, lambda_runtime::LambdaEvent::new(event, Default::default())).await.unwrap();
+    ingest::handler::handle(&stack.functions().ingest, lambda_runtime::LambdaEvent::new(event, Default::default()))
+        .await
+        .unwrap();
     stack.router.pump_until_idle(100).await;
     let job = stack.job("twice").await.unwrap();
     assert_eq!((job.items, job.status), (150, JobStatus::Labeling));

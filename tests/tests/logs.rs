@@ -38,7 +38,7 @@ async fn logs_name_the_item_but_never_hold_an_answer_or_a_credential() {
     let captured = Captured::default();
     // The template's log level (INFO), and hitloop's own DEBUG lines too.
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info,hitloop_shared=debug,collect=debug,publish=debug"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,hitloop_pipeline=debug,collect=debug,publish=debug"))
         .with_writer(captured.clone())
         .init();
     let stack = Stack::new(Options { crowd: None, ..Default::default() }).await;
@@ -55,7 +55,7 @@ async fn logs_name_the_item_but_never_hold_an_answer_or_a_credential() {
     }
     stack.flush().await;
     stack.router.pump_until_idle(50).await;
-    let answers = stack.deps.store.answers("logs", "q").await.unwrap();
+    let answers = stack.answers("logs", "q").await;
     assert_eq!(answers.len(), 2);
     assert!(answers.iter().all(|a| a.invalid_reason.is_some()), "both answers are invalid");
 

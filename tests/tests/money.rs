@@ -10,10 +10,10 @@ mod common;
 use common::invariants::{all_hits, charged, check_invariants};
 use common::*;
 use futures::future::join_all;
-use hitloop_shared::money::Usd;
-use hitloop_shared::pipeline::publish::publish;
-use hitloop_shared::pipeline::PublishItem;
-use hitloop_shared::records::JobStatus;
+use hitloop_core::messages::PublishItem;
+use hitloop_core::money::Usd;
+use hitloop_core::records::JobStatus;
+use hitloop_pipeline::steps::publish::publish;
 use serde_json::{json, Value};
 
 fn budgeted(budget: &str) -> Value {
@@ -36,12 +36,14 @@ async fn a_budget_holds_under_concurrency_and_raising_it_resumes_the_job() {
     stack.put("jobs/thrift/template.html", iris_template()).await;
     stack.put("jobs/thrift/manifest.csv", iris_manifest_every(5)).await;
     let event = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": stack.resources.bucket}, "object": {"key": "jobs/thrift/manifest.csv"}}}]});
-    ingest::handler::handle(&stack.deps, lambda_runtime::LambdaEvent::new(event, Default::default())).await.unwrap();
+    ingest::handler::handle(&stack.functions().ingest, lambda_runtime::LambdaEvent::new(event, Default::default()))
+        .await
+        .unwrap();
     // every item published at once, twice over: 60 racing publish calls
     let items = stack.items("thrift").await;
     let calls = items.iter().chain(items.iter()).map(|i| {
         let msg = PublishItem { job_id: "thrift".into(), item_id: i.item_id.clone() };
-        let deps = stack.deps.clone();
+        let deps = stack.functions().publish.clone();
         async move { publish(&deps, &msg).await.unwrap() }
     });
     join_all(calls).await;

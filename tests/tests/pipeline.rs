@@ -8,12 +8,12 @@ mod common;
 
 use common::outputs::check_outputs;
 use common::*;
+use hitloop_core::messages::JobMessage;
+use hitloop_core::money::Usd;
+use hitloop_core::records::{ItemStatus, JobStatus};
+use hitloop_core::training::training_job_name;
 use hitloop_mturk::faults::RequestFaults;
 use hitloop_mturk::notify::NotificationFaults;
-use hitloop_shared::money::Usd;
-use hitloop_shared::pipeline::JobMessage;
-use hitloop_shared::records::{ItemStatus, JobStatus};
-use hitloop_shared::training::training_job_name;
 
 fn sample(path: &str) -> String {
     std::fs::read_to_string(format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()

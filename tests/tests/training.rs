@@ -14,16 +14,17 @@ use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use common::outputs::check_outputs;
 use common::*;
-use hitloop_shared::dataset::OutputKeys;
-use hitloop_shared::pipeline::sweep::SweepLimits;
-use hitloop_shared::pipeline::JobMessage;
-use hitloop_shared::ports::{StartError, Trainer, TrainingRequest, TrainingView};
-use hitloop_shared::records::JobStatus;
-use hitloop_shared::training::training_job_name;
+use hitloop_core::dataset::OutputKeys;
+use hitloop_core::messages::JobMessage;
+use hitloop_core::plan::sweep::SweepLimits;
+use hitloop_core::records::JobStatus;
+use hitloop_core::training::training_job_name;
+use hitloop_core::training_job::{StartError, TrainingRequest, TrainingView};
+use hitloop_pipeline::ports::Trainer;
+use hitloop_pipeline::steps::train::TrainDeps;
+use hitloop_sagemaker::SageMakerTrainer;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
-use train::handler::TrainDeps;
-use train::sagemaker::SageMakerTrainer;
 
 /// The real SageMaker adapter, counting the CreateTrainingJob calls that
 /// reach it (moto keeps one job per name, so it cannot tell).
@@ -34,10 +35,10 @@ struct CountingTrainer {
 
 #[async_trait]
 impl Trainer for CountingTrainer {
-    async fn describe(&self, name: &str) -> hitloop_shared::error::Result<Option<TrainingView>> {
+    async fn describe(&self, name: &str) -> hitloop_core::error::Result<Option<TrainingView>> {
         self.inner.describe(name).await
     }
-    async fn start(&self, r: &TrainingRequest) -> hitloop_shared::error::Result<Result<String, StartError>> {
+    async fn start(&self, r: &TrainingRequest) -> hitloop_core::error::Result<Result<String, StartError>> {
         self.starts.fetch_add(1, Ordering::SeqCst);
         self.inner.start(r).await
     }
@@ -82,11 +83,7 @@ async fn racing_train_invocations_start_one_training_job() {
 
     let counting =
         Arc::new(CountingTrainer { inner: SageMakerTrainer::from_sdk(&stack.sdk), starts: AtomicUsize::new(0) });
-    let deps = TrainDeps {
-        deps: stack.deps.clone(),
-        trainer: counting.clone(),
-        settings: stack.router.train.settings.clone(),
-    };
+    let deps = TrainDeps { trainer: counting.clone(), ..stack.functions().train.clone() };
     // Two invocations at once, each with the message twice in its batch.
     let body = serde_json::to_string(&JobMessage::complete("race")).unwrap();
     let bodies = vec![body.clone(), body.clone()];
@@ -112,7 +109,7 @@ async fn racing_train_invocations_start_one_training_job() {
 async fn broken_training_settings_end_training_failed_with_labels_intact() {
     let mut stack = Stack::new(Options { crowd: Some(GOOD_CROWD), ..Default::default() }).await;
     // A deployment without the stack's SageMaker role, and a job that names none.
-    stack.router.train.settings.default_role_arn = None;
+    stack.router.functions.train.settings.default_role_arn = None;
     let job = stack.run_job("norole", &small_training_job(), &iris_manifest_every(5)).await;
     assert_eq!(job.status, JobStatus::TrainingFailed);
     let reason = job.reason.clone().unwrap();

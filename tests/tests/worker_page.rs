@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::invariants::assignments_of;
 use common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
-use hitloop_shared::records::ItemStatus;
+use hitloop_core::records::ItemStatus;
 use serde_json::json;
 
 struct Driver {
@@ -148,7 +148,7 @@ async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() 
     let stack = Stack::new(Options { crowd: None, ..Default::default() }).await;
     stack.submit("people", &iris_job(), &iris_template(), "manifest.csv", &iris_manifest_every(50)).await;
     stack.router.pump_until_idle(50).await;
-    let item = stack.deps.store.item("people", "iris-000").await.unwrap().unwrap();
+    let item = stack.item("people", "iris-000").await.unwrap();
     let hit = item.hit_id.clone().unwrap();
     let truth = iris_truth();
     let label = truth["iris-000"].clone();
@@ -170,7 +170,7 @@ async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() 
     do_the_hit(&c, &base, "AHUMANONE", &hit, &label, true).await;
     stack.flush().await;
     stack.router.pump_until_idle(50).await;
-    let answers = stack.deps.store.answers("people", "iris-000").await.unwrap();
+    let answers = stack.answers("people", "iris-000").await;
     assert_eq!(answers.len(), 1, "the answer reached DynamoDB through the notification");
     assert_eq!((answers[0].worker_id.as_str(), answers[0].label.as_deref()), ("AHUMANONE", Some(label.as_str())));
 
@@ -180,7 +180,7 @@ async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() 
     assert!(!list.contains(&format!("href=\"/worker/hits/{hit}\"")), "{list}");
 
     // A second person: accepts another HIT and returns it, then answers ours.
-    let other = stack.deps.store.item("people", "iris-050").await.unwrap().unwrap().hit_id.unwrap();
+    let other = stack.item("people", "iris-050").await.unwrap().hit_id.unwrap();
     c.goto(&format!("{base}/worker/")).await.unwrap();
     c.find(Locator::Css("form[action='/worker/sign-out'] button")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::Id("worker-id")).await.unwrap().send_keys("AHUMANTWO").await.unwrap();
@@ -207,7 +207,7 @@ async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() 
     do_the_hit(&c, &base, "AHUMANTWO", &hit, &label, false).await;
     stack.flush().await;
     stack.router.pump_until_idle(50).await;
-    let item = stack.deps.store.item("people", "iris-000").await.unwrap().unwrap();
+    let item = stack.item("people", "iris-000").await.unwrap();
     assert_eq!((item.status, item.label.as_deref(), item.agreed), (ItemStatus::Labeled, Some(label.as_str()), 2));
     let list = assignments_of(&stack, &hit).await;
     assert_eq!(list.len(), 2);

@@ -1,4 +1,5 @@
-//! The ingest function: its handler, for the Lambda binary and for the local
-//! stack that runs the functions in-process.
+//! The ingest function: its configuration, its dependencies and its handler,
+//! for the Lambda binary and for the local stack that runs it in-process.
 
+pub mod config;
 pub mod handler;

@@ -1,16 +1,15 @@
 //! The publish queue -> one HIT per item, exactly once. Reports partial batch
 //! failures: a failed message comes back, and one that can never succeed ends
-//! in the dead-letter queue (see `batch`).
+//! in the dead-letter queue (see `hitloop_lambda::batch`).
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use hitloop_shared::batch;
-use hitloop_shared::error::Error;
-use hitloop_shared::pipeline::publish::publish;
-use hitloop_shared::pipeline::PublishItem;
-use hitloop_shared::wiring::Deps;
+use hitloop_core::error::Error;
+use hitloop_core::messages::PublishItem;
+use hitloop_lambda::{batch, Failure};
+use hitloop_pipeline::steps::publish::{publish, PublishDeps};
 use lambda_runtime::LambdaEvent;
 
-pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+pub async fn handle(deps: &PublishDeps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Failure> {
     Ok(batch::process(event.payload, |m| async move {
         let body = m.body.unwrap_or_default();
         let msg: PublishItem =

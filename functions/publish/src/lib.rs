@@ -1,4 +1,5 @@
-//! The publish function: its handler, for the Lambda binary and for the local
-//! stack that runs the functions in-process.
+//! The publish function: its configuration, its dependencies and its
+//! handler, for the Lambda binary and for the local stack.
 
+pub mod config;
 pub mod handler;

@@ -1,12 +1,13 @@
 use std::sync::Arc;
 
-use hitloop_shared::wiring::{init_logging, Deps};
 use lambda_runtime::{run, service_fn, Error};
+use publish::config::Config;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_logging();
-    let deps = Arc::new(Deps::from_env().await?);
+    hitloop_lambda::init_logging();
+    let config = Config::from(&hitloop_lambda::env::Vars::Process)?;
+    let deps = Arc::new(config.deps(&hitloop_aws::sdk_config().await));
     run(service_fn(move |event| {
         let deps = deps.clone();
         async move { publish::handler::handle(&deps, event).await }

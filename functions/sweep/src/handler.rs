@@ -1,18 +1,19 @@
 //! The schedule -> finish what notifications did not bring (see
-//! `hitloop_shared::pipeline::sweep`).
+//! `hitloop_pipeline::steps::sweep`).
 
-use hitloop_shared::error::Error;
-use hitloop_shared::pipeline::sweep::{sweep, SweepLimits};
-use hitloop_shared::wiring::Deps;
+use hitloop_core::error::Error;
+use hitloop_core::plan::sweep::SweepLimits;
+use hitloop_lambda::Failure;
+use hitloop_pipeline::steps::sweep::{sweep, SweepDeps};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
+pub async fn handle(deps: &SweepDeps, event: LambdaEvent<Value>) -> Result<Value, Failure> {
     handle_with(deps, event, SweepLimits::default()).await
 }
 
-pub async fn handle_with(deps: &Deps, _event: LambdaEvent<Value>, limits: SweepLimits) -> Result<Value, Error> {
+pub async fn handle_with(deps: &SweepDeps, _event: LambdaEvent<Value>, limits: SweepLimits) -> Result<Value, Failure> {
     let report = sweep(deps, limits).await?;
     tracing::info!(?report, "sweep");
-    serde_json::to_value(report).map_err(Error::permanent)
+    Ok(serde_json::to_value(report).map_err(Error::permanent)?)
 }

@@ -1,2 +1,5 @@
+//! The train function: its configuration, its dependencies and its handler,
+//! for the Lambda binary and for the local stack.
+
+pub mod config;
 pub mod handler;
-pub mod sagemaker;

@@ -1,6 +1,6 @@
 //! QuestionFormAnswers: the XML an assignment's `Answer` holds.
 
-use hitloop_shared::xml::escape;
+use hitloop_core::xml::escape;
 
 pub const NS_ANSWERS: &str =
     "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd";
@@ -48,7 +48,7 @@ pub fn crowd_form_answer(field: &str, label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hitloop_shared::xml::{parse, Limits};
+    use hitloop_core::xml::{parse, Limits};
 
     #[test]
     fn crowd_form_answer_round_trips() {

@@ -96,7 +96,7 @@ impl ApiError {
         )
     }
 
-    pub fn insufficient_funds(needed: hitloop_shared::money::Usd, available: hitloop_shared::money::Usd) -> Self {
+    pub fn insufficient_funds(needed: hitloop_core::money::Usd, available: hitloop_core::money::Usd) -> Self {
         Self::request(
             "AWS.MechanicalTurk.InsufficientFunds",
             format!("This Requester has insufficient funds in their account to complete this transaction. Needed: ${needed}, available: ${available}."),

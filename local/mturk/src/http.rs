@@ -176,7 +176,7 @@ async fn flush(State(shared): State<Arc<Shared>>) -> Json<Value> {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct DepositBody {
-    amount: hitloop_shared::money::Usd,
+    amount: hitloop_core::money::Usd,
 }
 
 async fn deposit(State(shared): State<Arc<Shared>>, Json(body): Json<DepositBody>) -> Response {

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
+use hitloop_core::money::Usd;
 use hitloop_mturk::faults::RequestFaults;
 use hitloop_mturk::notify::NotificationFaults;
 use hitloop_mturk::server::{start, ServerConfig};
 use hitloop_mturk::workforce::{Truth, WorkforceConfig};
-use hitloop_shared::money::Usd;
 
 /// An Amazon Mechanical Turk Requester API (2017-01-17) compatible service,
 /// with a simulated workforce on a simulated clock.

@@ -1,7 +1,7 @@
 //! The service's records: what MTurk keeps about HIT types, HITs, assignments,
 //! qualifications, blocks and notification settings.
 
-use hitloop_shared::money::Usd;
+use hitloop_core::money::Usd;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use hitloop_shared::money::Usd;
+use hitloop_core::money::Usd;
 
 pub struct Params<'a> {
     map: &'a Map<String, Value>,

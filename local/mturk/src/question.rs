@@ -2,7 +2,7 @@
 //! page good enough for a simulated worker to fill it in the way the real
 //! page would submit it.
 
-use hitloop_shared::xml::{self, Element, Limits};
+use hitloop_core::xml::{self, Element, Limits};
 
 use crate::error::{ApiError, ApiResult};
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hitloop_shared::money::Usd;
+use hitloop_core::money::Usd;
 use tokio::sync::mpsc;
 
 use crate::clock::SimClock;
@@ -92,9 +92,8 @@ impl Running {
 
 async fn aws_sinks(endpoint: &Option<String>, region: &str) -> Sinks {
     let Some(endpoint) = endpoint else { return Sinks { sqs: None, sns: None } };
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_string()))
-        .endpoint_url(endpoint);
+    let mut loader =
+        hitloop_aws::loader().region(aws_sdk_sqs::config::Region::new(region.to_string())).endpoint_url(endpoint);
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() && std::env::var_os("AWS_PROFILE").is_none() {
         // A local endpoint needs no real credentials; don't go looking for them.
         loader = loader.test_credentials();

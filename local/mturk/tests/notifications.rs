@@ -8,7 +8,6 @@ mod common;
 
 use std::collections::HashMap;
 
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use common::*;
 use hitloop_mturk::notify::NotificationFaults;
 use hitloop_mturk::server::ServerConfig;
@@ -19,13 +18,8 @@ fn aws_endpoint() -> String {
         .expect("HITLOOP_TEST_AWS_ENDPOINT must point at a moto server: run `make test`, or `make moto` and export it")
 }
 
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(aws_endpoint())
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await
+async fn sdk() -> hitloop_aws::SdkConfig {
+    hitloop_aws::local_sdk_config(&aws_endpoint()).await
 }
 
 async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_mturk::types::{Comparator, HitStatus, Locale, QualificationRequirement};
 use common::*;
+use hitloop_core::xml::{parse, Limits};
 use hitloop_mturk::server::ServerConfig;
 use hitloop_mturk::workforce::{Truth, WorkforceConfig};
-use hitloop_shared::xml::{parse, Limits};
 use serde_json::Value;
 
 const LABELS: [&str; 3] = ["setosa", "versicolor", "virginica"];

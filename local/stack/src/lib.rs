@@ -4,18 +4,14 @@
 //! its consumer in batches with partial failures, the schedule to sweep).
 
 pub mod cli;
+pub mod functions;
 pub mod resources;
 pub mod router;
 pub mod template;
 pub mod trainer;
 
-/// Builds the AWS SDK configuration for a local endpoint (moto) with dummy
+/// The AWS SDK configuration for a local endpoint (moto) with dummy
 /// credentials.
-pub async fn local_sdk(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .test_credentials()
-        .load()
-        .await
+pub async fn local_sdk(endpoint: &str) -> hitloop_aws::SdkConfig {
+    hitloop_aws::local_sdk_config(endpoint).await
 }

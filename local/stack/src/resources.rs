@@ -11,7 +11,6 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
-use hitloop_shared::wiring::Config;
 use serde_yaml_ng::Value as Yaml;
 
 use crate::template::{intrinsic, scalar, to_json, Intrinsic, Template};
@@ -32,6 +31,10 @@ pub struct StackResources {
     pub upload_queue_url: String,
     /// queue URL -> the function (its binary name) the template subscribes to it
     pub consumers: BTreeMap<String, String>,
+    /// function (its binary name) -> the environment the template gives it,
+    /// resolved to this stack's resources; a parameter's value stays
+    /// `${Parameter}` until `env_of` fills it in.
+    pub functions: BTreeMap<String, BTreeMap<String, String>>,
     /// The role the train function names by default (SAGEMAKER_ROLE_ARN).
     pub sagemaker_role_arn: String,
     /// How often the schedule runs sweep (SweepSchedule's default).
@@ -39,15 +42,14 @@ pub struct StackResources {
 }
 
 impl StackResources {
-    pub fn config(&self, mturk_endpoint: &str) -> Config {
-        Config {
-            table: self.table.clone(),
-            publish_queue_url: self.publish_queue_url.clone(),
-            notification_queue_url: self.notification_queue_url.clone(),
-            training_queue_url: self.training_queue_url.clone(),
-            mturk_endpoint: mturk_endpoint.to_string(),
-            mturk_attempt_timeout_ms: hitloop_shared::wiring::MTURK_ATTEMPT_TIMEOUT_MS,
+    /// The environment of the function `binary`, with the MTurk-compatible
+    /// service's URL for the MTurkEndpoint parameter.
+    pub fn env_of(&self, binary: &str, mturk_endpoint: &str) -> BTreeMap<String, String> {
+        let mut env = self.functions.get(binary).cloned().unwrap_or_default();
+        for v in env.values_mut() {
+            *v = v.replace("${MTurkEndpoint}", mturk_endpoint);
         }
+        env
     }
 }
 
@@ -107,6 +109,18 @@ struct Created {
 }
 
 impl Created {
+    /// A function's environment value: text as it is, a resource's name or
+    /// ARN, `${Parameter}` for a parameter (filled in later).
+    fn value(&self, v: &Yaml, template: &Template) -> Option<String> {
+        if let Some(text) = scalar(v) {
+            return Some(text);
+        }
+        match intrinsic(v)? {
+            Intrinsic::Ref(id) if template.parameters.contains_key(&id) => Some(format!("${{{id}}}")),
+            _ => self.resolve(v),
+        }
+    }
+
     /// The value an intrinsic resolves to locally (None: a parameter).
     fn resolve(&self, v: &Yaml) -> Option<String> {
         match intrinsic(v)? {
@@ -192,7 +206,7 @@ pub fn rate(expression: &str) -> Option<Duration> {
 /// Creates every resource of `infra/template.yaml` for a stack called
 /// `name` (physical names derive from it and the logical ids, so several
 /// stacks can share one moto server).
-pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Result<StackResources, CreateError> {
+pub async fn create(sdk: &hitloop_aws::SdkConfig, name: &str) -> Result<StackResources, CreateError> {
     let template = Template::load().map_err(|e| err("the template", e))?;
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
@@ -254,11 +268,26 @@ pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Result<StackReso
     let mut consumers = BTreeMap::new();
     let mut sweep_every = Duration::from_secs(300);
     let mut sagemaker_role_arn = String::new();
+    let mut functions = BTreeMap::new();
     for f in template.of_kind("AWS::Serverless::Function") {
         let binary = f.metadata.get("BuildProperties").map(|b| text(b, "Binary")).unwrap_or_default();
-        if let Some(role) = f.prop(&["Environment", "Variables", "SAGEMAKER_ROLE_ARN"]).and_then(|v| made.resolve(v)) {
-            sagemaker_role_arn = role;
+        let mut variables: BTreeMap<String, Yaml> = template.global_env.clone();
+        for (k, v) in f.prop(&["Environment", "Variables"]).and_then(Yaml::as_mapping).into_iter().flatten() {
+            if let Some(k) = k.as_str() {
+                variables.insert(k.to_string(), v.clone());
+            }
         }
+        let mut env = BTreeMap::new();
+        for (k, v) in &variables {
+            let value = made
+                .value(v, &template)
+                .ok_or_else(|| err(&f.logical_id, format!("{k} names nothing this stack has")))?;
+            env.insert(k.clone(), value);
+        }
+        if let Some(role) = env.get("SAGEMAKER_ROLE_ARN") {
+            sagemaker_role_arn = role.clone();
+        }
+        functions.insert(binary.clone(), env);
         let Some(triggers) = f.prop(&["Events"]).and_then(Yaml::as_mapping) else { continue };
         for (_, e) in triggers {
             let props = e.get("Properties").cloned().unwrap_or(Yaml::Null);
@@ -319,23 +348,22 @@ pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Result<StackReso
         }
     }
 
-    let env = |var: &str| -> Result<String, CreateError> {
-        template
-            .global_env
-            .get(var)
-            .and_then(|v| made.resolve(v))
-            .ok_or_else(|| err("the functions' environment", format!("{var} does not name a resource")))
+    let ingest = functions.get("ingest").cloned().unwrap_or_default();
+    let collect = functions.get("collect").cloned().unwrap_or_default();
+    let publish = functions.get("publish").cloned().unwrap_or_default();
+    let var = |env: &BTreeMap<String, String>, name: &str| {
+        env.get(name).cloned().ok_or_else(|| err("the functions' environment", format!("no function is given {name}")))
     };
-    let table = env("TABLE_NAME")?;
     Ok(StackResources {
         name: name.to_string(),
         bucket: made.buckets.values().next().cloned().ok_or_else(|| err("the stack", "no bucket"))?,
-        publish_queue_url: env("PUBLISH_QUEUE_URL")?,
-        notification_queue_url: env("NOTIFICATION_QUEUE_URL")?,
-        training_queue_url: env("TRAINING_QUEUE_URL")?,
-        table,
+        table: var(&ingest, "TABLE_NAME")?,
+        publish_queue_url: var(&ingest, "PUBLISH_QUEUE_URL")?,
+        notification_queue_url: var(&publish, "NOTIFICATION_QUEUE_URL")?,
+        training_queue_url: var(&collect, "TRAINING_QUEUE_URL")?,
         upload_queue_url,
         consumers,
+        functions,
         sagemaker_role_arn,
         sweep_every,
     })

@@ -4,27 +4,21 @@
 //! short visibility timeout); the rest is deleted. Uploads go to ingest, the
 //! schedule to sweep, the training queue to train.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use hitloop_shared::pipeline::sweep::SweepLimits;
-use hitloop_shared::pipeline::train::TrainSettings;
-use hitloop_shared::wiring::Deps;
+use hitloop_core::plan::sweep::SweepLimits;
 use lambda_runtime::{Context, LambdaEvent};
 
-use train::handler::TrainDeps;
-use train::sagemaker::SageMakerTrainer;
-
+use crate::functions::Functions;
 use crate::resources::StackResources;
 
 /// Messages a consumer reported as failed come back after this long.
 const RETRY_AFTER_S: i32 = 1;
 
 pub struct Router {
-    pub deps: Deps,
-    /// The train function's dependencies (SageMaker is moto's locally).
-    pub train: TrainDeps,
+    /// Each function's dependencies, as its own configuration builds them.
+    pub functions: Functions,
     pub resources: StackResources,
     /// While true the training queue is not delivered: a completed job's
     /// message waits there (to look at a job before training starts).
@@ -55,18 +49,9 @@ enum Consumer {
 }
 
 impl Router {
-    pub fn new(deps: Deps, resources: StackResources, sdk: &aws_config::SdkConfig) -> Self {
-        let train = TrainDeps {
-            deps: deps.clone(),
-            trainer: Arc::new(SageMakerTrainer::from_sdk(sdk)),
-            settings: TrainSettings {
-                default_role_arn: Some(resources.sagemaker_role_arn.clone()),
-                region: sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into()),
-            },
-        };
+    pub fn new(functions: Functions, resources: StackResources, sdk: &hitloop_aws::SdkConfig) -> Self {
         Router {
-            deps,
-            train,
+            functions,
             resources,
             hold_training: std::sync::atomic::AtomicBool::new(false),
             sqs: aws_sdk_sqs::Client::new(sdk),
@@ -122,7 +107,7 @@ impl Router {
             serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"}),
             Context::default(),
         );
-        match sweep::handler::handle_with(&self.deps, event, limits).await {
+        match sweep::handler::handle_with(&self.functions.sweep, event, limits).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "sweep failed");
@@ -173,7 +158,7 @@ impl Router {
                 for m in &messages {
                     let payload: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
                     let event = LambdaEvent::new(payload, Context::default());
-                    if let Err(e) = ingest::handler::handle(&self.deps, event).await {
+                    if let Err(e) = ingest::handler::handle(&self.functions.ingest, event).await {
                         tracing::warn!(error = %e, "ingest will be retried");
                         failed.push(m.message_id().unwrap_or_default().to_string());
                     }
@@ -195,9 +180,9 @@ impl Router {
                     .collect();
                 let event = LambdaEvent::new(event, Context::default());
                 let result = match consumer {
-                    Consumer::Publish => publish::handler::handle(&self.deps, event).await,
-                    Consumer::Train => train::handler::handle(&self.train, event).await,
-                    _ => collect::handler::handle(&self.deps, event).await,
+                    Consumer::Publish => publish::handler::handle(&self.functions.publish, event).await,
+                    Consumer::Train => train::handler::handle(&self.functions.train, event).await,
+                    _ => collect::handler::handle(&self.functions.collect, event).await,
                 };
                 match result {
                     Ok(resp) => failed.extend(resp.batch_item_failures.into_iter().map(|f| f.item_identifier)),

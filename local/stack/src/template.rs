@@ -158,7 +158,12 @@ mod tests {
         let t = Template::load().unwrap();
         assert!(t.of_kind("AWS::SQS::Queue").count() >= 6);
         assert_eq!(t.of_kind("AWS::DynamoDB::Table").count(), 1);
-        assert_eq!(intrinsic(&t.global_env["TABLE_NAME"]), Some(Intrinsic::Ref("JobsTable".into())));
+        assert!(t.global_env.is_empty(), "each function has its own environment");
+        let collect = t.of_kind("AWS::Serverless::Function").find(|f| f.logical_id == "CollectFunction").unwrap();
+        assert_eq!(
+            intrinsic(collect.prop(&["Environment", "Variables", "TABLE_NAME"]).unwrap()),
+            Some(Intrinsic::Ref("JobsTable".into()))
+        );
         let queue = t.of_kind("AWS::SQS::Queue").find(|q| q.logical_id == "PublishQueue").unwrap();
         assert_eq!(
             intrinsic(queue.prop(&["RedrivePolicy", "deadLetterTargetArn"]).unwrap()),

@@ -15,8 +15,8 @@ use std::io::Write;
 use smartcore::ensemble::random_forest_classifier::{RandomForestClassifier, RandomForestClassifierParameters};
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
-use hitloop_shared::pipeline::train::STATE_CHANGE;
-use hitloop_shared::training::TRAINING_JOB_PREFIX;
+use hitloop_core::messages::STATE_CHANGE;
+use hitloop_core::training::TRAINING_JOB_PREFIX;
 
 /// A fitted model and how well it does on the held-out rows.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -128,7 +128,7 @@ pub struct LocalTrainer {
 }
 
 impl LocalTrainer {
-    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+    pub fn new(sdk: &hitloop_aws::SdkConfig) -> Self {
         LocalTrainer {
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build()),

@@ -4,17 +4,22 @@
 //! function never learnt it). The queue then redelivers the message, or
 //! sweep finds the work, as in production.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use hitloop_shared::error::{Error, Result};
-use hitloop_shared::job::JobSpec;
-use hitloop_shared::money::Usd;
-use hitloop_shared::ports::*;
-use hitloop_shared::records::*;
+use hitloop_core::error::{Error, Result};
+use hitloop_core::job::JobSpec;
+use hitloop_core::marketplace::{AssignmentView, CreateHitError, HitState};
+use hitloop_core::money::Usd;
+use hitloop_core::plan::publish::HitRequest;
+use hitloop_core::plan::train::Transition;
+use hitloop_core::plan::write::{ItemWrite, WriteOutcome};
+use hitloop_core::records::{Item, Job, JobProgress, JobStatus, WorkerEstimate};
+use hitloop_dynamodb::DynamoStore;
+use hitloop_pipeline::ports::{Crowd, Items, Jobs, TrainingClaims, WorkerModels};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum When {
     Before,
     After,
@@ -22,7 +27,6 @@ pub enum When {
 
 #[derive(Debug)]
 struct Point {
-    when: When,
     every: u32,
     left: u32,
     calls: u32,
@@ -31,13 +35,13 @@ struct Point {
 /// Which calls die: `every`-th call of an operation, `times` times in all.
 #[derive(Debug, Default)]
 pub struct Crashes {
-    points: Mutex<HashMap<&'static str, Point>>,
+    points: Mutex<HashMap<(&'static str, When), Point>>,
     fired: Mutex<HashMap<&'static str, u32>>,
 }
 
 impl Crashes {
     pub fn at(self, op: &'static str, when: When, every: u32, times: u32) -> Self {
-        self.points.lock().unwrap().insert(op, Point { when, every, left: times, calls: 0 });
+        self.points.lock().unwrap().insert((op, when), Point { every, left: times, calls: 0 });
         self
     }
 
@@ -48,10 +52,7 @@ impl Crashes {
 
     fn roll(&self, op: &'static str, when: When) -> Result<()> {
         let mut points = self.points.lock().unwrap();
-        let Some(p) = points.get_mut(op) else { return Ok(()) };
-        if p.when != when {
-            return Ok(());
-        }
+        let Some(p) = points.get_mut(&(op, when)) else { return Ok(()) };
         p.calls += 1;
         if p.left > 0 && p.calls % p.every == 0 {
             p.left -= 1;
@@ -73,7 +74,7 @@ impl Crashes {
 }
 
 pub struct CrashingStore {
-    pub inner: Arc<dyn JobStore>,
+    pub inner: Arc<DynamoStore>,
     pub crashes: Arc<Crashes>,
 }
 
@@ -82,10 +83,24 @@ pub struct CrashingCrowd {
     pub crashes: Arc<Crashes>,
 }
 
+/// The name a write crashes under: what it does.
+fn write_op(w: &ItemWrite) -> &'static str {
+    if w.decide.is_some() {
+        "decide"
+    } else if w.reserve.is_some() {
+        "reserve"
+    } else {
+        "record_answer"
+    }
+}
+
 #[async_trait]
-impl JobStore for CrashingStore {
+impl Jobs for CrashingStore {
     async fn job(&self, job_id: &str) -> Result<Option<Job>> {
         self.inner.job(job_id).await
+    }
+    async fn progress(&self, job_id: &str) -> Result<Option<JobProgress>> {
+        self.inner.progress(job_id).await
     }
     async fn create_job(&self, job: &Job) -> Result<bool> {
         self.crashes.around("create_job", self.inner.create_job(job)).await
@@ -99,45 +114,8 @@ impl JobStore for CrashingStore {
     async fn set_hit_type(&self, job_id: &str, hit_type_id: &str) -> Result<()> {
         self.inner.set_hit_type(job_id, hit_type_id).await
     }
-    async fn put_new_items(&self, items: &[Item]) -> Result<usize> {
-        self.crashes.around("put_new_items", self.inner.put_new_items(items)).await
-    }
-    async fn item(&self, job_id: &str, item_id: &str) -> Result<Option<Item>> {
-        self.inner.item(job_id, item_id).await
-    }
-    async fn items(&self, job_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<Item>> {
-        self.inner.items(job_id, after, limit).await
-    }
-    async fn reserve(&self, job: &Job, item: &Item, round: u32, assignments: u32, cost: Usd) -> Result<Reservation> {
-        self.crashes.around("reserve", self.inner.reserve(job, item, round, assignments, cost)).await
-    }
-    async fn amend_budget(&self, job_id: &str, old: Option<Usd>, spec: &JobSpec) -> Result<bool> {
-        self.inner.amend_budget(job_id, old, spec).await
-    }
-    async fn mark_published(&self, job_id: &str, item_id: &str, hit_id: &str) -> Result<()> {
-        self.crashes.around("mark_published", self.inner.mark_published(job_id, item_id, hit_id)).await
-    }
-    async fn hit_owner(&self, hit_id: &str) -> Result<Option<HitOwner>> {
-        self.inner.hit_owner(hit_id).await
-    }
-    async fn record_answer(&self, answer: &AnswerRecord) -> Result<bool> {
-        self.crashes.around("record_answer", self.inner.record_answer(answer)).await
-    }
-    async fn answers(&self, job_id: &str, item_id: &str) -> Result<Vec<AnswerRecord>> {
-        self.inner.answers(job_id, item_id).await
-    }
-    async fn mark_paid(&self, answer: &AnswerRecord, cost: Usd) -> Result<bool> {
-        self.crashes.around("mark_paid", self.inner.mark_paid(answer, cost)).await
-    }
-    async fn decide(
-        &self,
-        job_id: &str,
-        item_id: &str,
-        label: Option<&str>,
-        agreed: u32,
-        release: Usd,
-    ) -> Result<bool> {
-        self.crashes.around("decide", self.inner.decide(job_id, item_id, label, agreed, release)).await
+    async fn amend_budget(&self, job_id: &str, old: Option<Usd>, new: Option<Usd>) -> Result<bool> {
+        self.inner.amend_budget(job_id, old, new).await
     }
     async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
         self.crashes.around("complete_if_done", self.inner.complete_if_done(job_id)).await
@@ -148,33 +126,53 @@ impl JobStore for CrashingStore {
     async fn record_outputs(&self, job_id: &str, at: i64) -> Result<()> {
         self.inner.record_outputs(job_id, at).await
     }
+    async fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<Job>> {
+        self.inner.jobs_with_status(status).await
+    }
+}
+
+#[async_trait]
+impl Items for CrashingStore {
+    async fn put_new_items(&self, items: &[Item]) -> Result<usize> {
+        self.crashes.around("put_new_items", self.inner.put_new_items(items)).await
+    }
+    async fn item(&self, job_id: &str, item_id: &str) -> Result<Option<Item>> {
+        self.inner.item(job_id, item_id).await
+    }
+    async fn items(&self, job_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<Item>> {
+        self.inner.items(job_id, after, limit).await
+    }
+    async fn open_items(&self, cursor: Option<String>, limit: usize) -> Result<(Vec<Item>, Option<String>)> {
+        self.inner.open_items(cursor, limit).await
+    }
+    async fn write(&self, write: &ItemWrite) -> Result<WriteOutcome> {
+        self.crashes.around(write_op(write), self.inner.write(write)).await
+    }
+    async fn mark_published(&self, job_id: &str, item_id: &str, hit_id: &str) -> Result<bool> {
+        self.crashes.around("mark_published", self.inner.mark_published(job_id, item_id, hit_id)).await
+    }
+}
+
+#[async_trait]
+impl TrainingClaims for CrashingStore {
     async fn claim_training(&self, job_id: &str, now: i64, until: i64) -> Result<bool> {
         self.inner.claim_training(job_id, now, until).await
     }
     async fn release_training(&self, job_id: &str) -> Result<()> {
         self.inner.release_training(job_id).await
     }
-    async fn record_training(
-        &self,
-        job_id: &str,
-        from: &[JobStatus],
-        to: JobStatus,
-        training: &TrainingRecord,
-        reason: Option<&str>,
-    ) -> Result<bool> {
-        self.inner.record_training(job_id, from, to, training, reason).await
+    async fn record_training(&self, job_id: &str, transition: &Transition) -> Result<bool> {
+        self.inner.record_training(job_id, transition).await
     }
-    async fn open_items(&self, shard: u32, after: Option<String>, limit: usize) -> Result<(Vec<Item>, Option<String>)> {
-        self.inner.open_items(shard, after, limit).await
+}
+
+#[async_trait]
+impl WorkerModels for CrashingStore {
+    async fn estimates(&self, job_id: &str, workers: &[String]) -> Result<BTreeMap<String, WorkerEstimate>> {
+        self.inner.estimates(job_id, workers).await
     }
-    async fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<Job>> {
-        self.inner.jobs_with_status(status).await
-    }
-    async fn event_seen(&self, event_doc_id: &str) -> Result<bool> {
-        self.inner.event_seen(event_doc_id).await
-    }
-    async fn mark_event(&self, event_doc_id: &str) -> Result<()> {
-        self.crashes.around("mark_event", self.inner.mark_event(event_doc_id)).await
+    async fn put_estimates(&self, job_id: &str, estimates: &[WorkerEstimate]) -> Result<()> {
+        self.inner.put_estimates(job_id, estimates).await
     }
 }
 
@@ -195,21 +193,15 @@ impl Crowd for CrashingCrowd {
     async fn create_hit(
         &self,
         hit_type_id: &str,
-        question: &str,
-        assignments: u32,
-        lifetime_s: i64,
-        annotation: &str,
-        token: &str,
+        request: &HitRequest,
     ) -> Result<std::result::Result<String, CreateHitError>> {
-        self.crashes
-            .around(
-                "create_hit",
-                self.inner.create_hit(hit_type_id, question, assignments, lifetime_s, annotation, token),
-            )
-            .await
+        self.crashes.around("create_hit", self.inner.create_hit(hit_type_id, request)).await
     }
     async fn hit(&self, hit_id: &str) -> Result<Option<HitState>> {
         self.inner.hit(hit_id).await
+    }
+    async fn assignment(&self, assignment_id: &str) -> Result<Option<(AssignmentView, HitState)>> {
+        self.inner.assignment(assignment_id).await
     }
     async fn assignments(&self, hit_id: &str) -> Result<Vec<AssignmentView>> {
         self.inner.assignments(hit_id).await
@@ -228,4 +220,23 @@ impl Crowd for CrashingCrowd {
     async fn extend(&self, hit_id: &str, expire_at_ms: i64) -> Result<()> {
         self.crashes.around("extend", self.inner.extend(hit_id, expire_at_ms)).await
     }
+}
+
+/// The functions with their store and marketplace dying where `crashes` says.
+pub fn wrap(
+    functions: &mut hitloop_local::functions::Functions,
+    store: Arc<DynamoStore>,
+    crowd: Arc<dyn Crowd>,
+    crashes: Arc<Crashes>,
+) {
+    let store = Arc::new(CrashingStore { inner: store, crashes: crashes.clone() });
+    let crowd: Arc<dyn Crowd> = Arc::new(CrashingCrowd { inner: crowd, crashes });
+    functions.ingest.store = store.clone();
+    functions.publish.store = store.clone();
+    functions.publish.crowd = crowd.clone();
+    functions.collect.store = store.clone();
+    functions.collect.crowd = crowd.clone();
+    functions.sweep.collect.store = store.clone();
+    functions.sweep.collect.crowd = crowd;
+    functions.train.store = store;
 }

@@ -6,13 +6,14 @@
 
 use std::collections::BTreeSet;
 
-use hitloop_shared::money::Usd;
-use hitloop_shared::records::{ItemStatus, Job};
+use hitloop_core::money::Usd;
+use hitloop_core::records::{ItemStatus, Job};
 
 use super::Stack;
 
 pub fn mturk_client(url: &str) -> aws_sdk_mturk::Client {
     let config = aws_sdk_mturk::Config::builder()
+        .http_client(hitloop_aws::http_client())
         .behavior_version(aws_sdk_mturk::config::BehaviorVersion::latest())
         .region(aws_sdk_mturk::config::Region::new("us-east-1"))
         .endpoint_url(url)
@@ -93,16 +94,15 @@ pub async fn check_invariants(stack: &Stack, job_id: &str) -> Job {
     let state = stack.mturk_state().await;
     assert_eq!(state["Stats"]["assignments_auto_approved"], 0, "nothing approved unseen");
     assert_eq!(job.answers, approved, "one answer recorded per approved assignment");
+    let unit = job.spec.assignment_cost(job.spec.consensus.initial_assignments);
     let mut paid = 0u64;
     for i in &items {
-        let answers = stack.deps.store.answers(job_id, &i.item_id).await.unwrap();
-        let ids: BTreeSet<&str> = answers.iter().map(|a| a.assignment_id.as_str()).collect();
-        assert_eq!(ids.len(), answers.len(), "no answer recorded twice");
-        assert_eq!(i.answers as usize, answers.len(), "item {}: its answer count", i.item_id);
-        paid += answers.iter().filter(|a| a.paid).count() as u64;
+        let ids: BTreeSet<&str> = i.answers.iter().map(|a| a.assignment_id.as_str()).collect();
+        assert_eq!(ids.len(), i.answers.len(), "item {}: no answer recorded twice", i.item_id);
+        assert_eq!(i.spent, unit.times(i.answers.len() as i64), "item {}: each answer paid once", i.item_id);
+        paid += i.answers.len() as u64;
     }
-    assert_eq!(paid, approved, "every approved answer paid on the job once");
-    let unit = job.spec.assignment_cost(job.spec.consensus.initial_assignments);
+    assert_eq!(paid, approved, "every approved answer recorded and paid once");
     assert_eq!(job.spent, unit.times(approved as i64), "spent = fee rules x approved");
     assert!(job.reserved >= job.spent, "reserved {} < spent {}", job.reserved, job.spent);
     if let Some(budget) = job.spec.budget_usd {

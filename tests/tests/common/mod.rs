@@ -10,15 +10,19 @@ pub mod outputs;
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
+use hitloop_core::plan::sweep::SweepLimits;
+use hitloop_core::records::{AnswerRecord, Item, Job};
+use hitloop_dynamodb::DynamoStore;
+use hitloop_local::functions::{Configs, Functions};
 use hitloop_local::resources::{self, StackResources};
 use hitloop_local::router::Router;
 use hitloop_mturk::faults::RequestFaults;
 use hitloop_mturk::notify::NotificationFaults;
 use hitloop_mturk::server::{start, Running, ServerConfig};
 use hitloop_mturk::workforce::{Truth, WorkforceConfig};
-use hitloop_shared::pipeline::sweep::SweepLimits;
-use hitloop_shared::records::{Item, Job};
-use hitloop_shared::wiring::Deps;
+use hitloop_pipeline::ports::{all_items, Crowd, Items, Jobs};
 use serde_json::{json, Value};
 
 pub const SPECIES: [&str; 3] = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"];
@@ -139,8 +143,11 @@ pub struct Stack {
     pub resources: StackResources,
     pub s3: aws_sdk_s3::Client,
     pub http: reqwest::Client,
-    pub deps: Deps,
-    pub sdk: aws_config::SdkConfig,
+    /// What the functions write to, read back as tests need it.
+    pub store: Arc<DynamoStore>,
+    /// The marketplace as the functions see it (no crashes).
+    pub crowd: Arc<dyn Crowd>,
+    pub sdk: hitloop_aws::SdkConfig,
 }
 
 pub struct Options {
@@ -190,18 +197,21 @@ impl Stack {
         })
         .await
         .unwrap();
-        let mut config = resources.config(&mturk.url);
+        let mut configs = Configs::of(&resources, &mturk.url).unwrap();
         if let Some(ms) = options.mturk_attempt_timeout_ms {
-            config.mturk_attempt_timeout_ms = ms;
+            configs.publish.mturk_attempt_timeout_ms = ms;
+            configs.collect.mturk_attempt_timeout_ms = ms;
+            configs.sweep.mturk_attempt_timeout_ms = ms;
         }
-        let mut deps = Deps::from_sdk(&sdk, config);
+        let mut functions = configs.functions(&sdk);
+        let store = Arc::new(DynamoStore::from_sdk(&sdk, &resources.table));
+        let crowd: Arc<dyn Crowd> = functions.collect.crowd.clone();
         if let Some(crashes) = options.crashes {
-            deps.store = std::sync::Arc::new(crash::CrashingStore { inner: deps.store, crashes: crashes.clone() });
-            deps.crowd = std::sync::Arc::new(crash::CrashingCrowd { inner: deps.crowd, crashes });
+            crash::wrap(&mut functions, store.clone(), crowd.clone(), crashes);
         }
-        let router = Router::new(deps.clone(), resources.clone(), &sdk);
+        let router = Router::new(functions, resources.clone(), &sdk);
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-        Stack { mturk, router, resources, s3, http: reqwest::Client::new(), deps, sdk }
+        Stack { mturk, router, resources, s3, http: reqwest::Client::new(), store, crowd, sdk }
     }
 
     pub async fn put(&self, key: &str, body: impl Into<Vec<u8>>) {
@@ -283,11 +293,25 @@ impl Stack {
     }
 
     pub async fn job(&self, job_id: &str) -> Option<Job> {
-        self.deps.store.job(job_id).await.unwrap()
+        self.store.job(job_id).await.unwrap()
     }
 
     pub async fn items(&self, job_id: &str) -> Vec<Item> {
-        hitloop_shared::pipeline::all_items(self.deps.store.as_ref(), job_id).await.unwrap()
+        all_items(self.store.as_ref(), job_id).await.unwrap()
+    }
+
+    pub async fn item(&self, job_id: &str, item_id: &str) -> Option<Item> {
+        self.store.item(job_id, item_id).await.unwrap()
+    }
+
+    /// The answers recorded for an item.
+    pub async fn answers(&self, job_id: &str, item_id: &str) -> Vec<AnswerRecord> {
+        self.item(job_id, item_id).await.map(|i| i.answers).unwrap_or_default()
+    }
+
+    /// The functions, as the router runs them.
+    pub fn functions(&self) -> &Functions {
+        &self.router.functions
     }
 
     pub async fn advance(&self, seconds: f64) {
@@ -386,10 +410,10 @@ impl Stack {
         let mut out = String::new();
         for i in self.items(job_id).await.into_iter().filter(|i| !i.status.is_decided()).take(5) {
             let hit = match &i.hit_id {
-                Some(h) => self.deps.crowd.hit(h).await.map(|h| format!("{h:?}")).unwrap_or_else(|e| e.to_string()),
+                Some(h) => self.crowd.hit(h).await.map(|h| format!("{h:?}")).unwrap_or_else(|e| e.to_string()),
                 None => "no HIT".into(),
             };
-            let answers = self.deps.store.answers(job_id, &i.item_id).await.unwrap();
+            let answers = &i.answers;
             let labels: Vec<_> =
                 answers.iter().map(|a| a.label.clone().unwrap_or_else(|| "<invalid>".into())).collect();
             out.push_str(&format!(
@@ -398,7 +422,7 @@ impl Stack {
             ));
         }
         let state = self.mturk_state().await;
-        out.push_str(&format!("\nmturk now {} ; crowd now {}", state["Now"], self.deps.crowd.now_ms()));
+        out.push_str(&format!("\nmturk now {} ; crowd now {}", state["Now"], self.crowd.now_ms()));
         out.push_str(&format!(
             "\nnotifications {} stats {} assignments {}",
             state["Notifications"], state["Stats"], state["Assignments"]

@@ -1,7 +1,7 @@
 //! Assignments as the requester sees them: reading, approving, rejecting,
 //! bonuses, and the account balance they draw on.
 
-use hitloop_shared::money::fees;
+use hitloop_core::money::fees;
 use serde_json::{json, Value};
 
 use super::{Engine, DAY_MS};

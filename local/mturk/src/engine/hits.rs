@@ -1,7 +1,7 @@
 //! HIT types and HITs: creation, reading, expiry, review status, extension
 //! and disposal.
 
-use hitloop_shared::money::fees;
+use hitloop_core::money::fees;
 use serde_json::{json, Value};
 
 use super::{Engine, Timer, AUTO_DISPOSE_AFTER_MS};

@@ -13,7 +13,7 @@ mod workers;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use hitloop_shared::money::{fees, Usd};
+use hitloop_core::money::{fees, Usd};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;

@@ -142,7 +142,7 @@ impl Engine {
             ));
         }
         if check {
-            hitloop_shared::xml::parse(&answer_xml, &hitloop_shared::xml::Limits::ANSWER).map_err(|e| {
+            hitloop_core::xml::parse(&answer_xml, &hitloop_core::xml::Limits::ANSWER).map_err(|e| {
                 ApiError::request("AWS.MechanicalTurk.XMLParseError", format!("The answer is not valid: {e}"))
             })?;
         }

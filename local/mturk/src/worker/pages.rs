@@ -7,7 +7,7 @@ use crate::model::{Hit, HitType};
 
 /// Text for HTML content and for quoted attribute values (the one escaper
 /// task templates use too).
-pub use hitloop_shared::template::escape_html as esc;
+pub use hitloop_core::template::escape_html as esc;
 
 /// A query-string value.
 pub fn url_param(s: &str) -> String {

@@ -18,6 +18,7 @@ pub struct Service {
 
 pub fn mturk_client(url: &str) -> aws_sdk_mturk::Client {
     let config = aws_sdk_mturk::Config::builder()
+        .http_client(hitloop_aws::http_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)

@@ -9,10 +9,11 @@
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use hitloop_lambda::env::Vars;
+use hitloop_local::functions::Functions;
 use hitloop_local::resources::{self, StackResources};
 use hitloop_local::router::Router;
 use hitloop_mturk::server::{start, ServerConfig};
-use hitloop_shared::wiring::{Config, Deps};
 
 #[derive(Parser)]
 struct Args {
@@ -44,18 +45,6 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-fn config_from_env() -> Config {
-    let var = |k: &str| std::env::var(k).unwrap_or_default();
-    Config {
-        table: var("TABLE_NAME"),
-        publish_queue_url: var("PUBLISH_QUEUE_URL"),
-        notification_queue_url: var("NOTIFICATION_QUEUE_URL"),
-        training_queue_url: var("TRAINING_QUEUE_URL"),
-        mturk_endpoint: var("MTURK_ENDPOINT"),
-        mturk_attempt_timeout_ms: hitloop_shared::wiring::MTURK_ATTEMPT_TIMEOUT_MS,
-    }
-}
-
 fn manifest(rows: usize) -> Vec<u8> {
     let mut csv = String::with_capacity(rows * 80);
     csv.push_str("id,image_url,sepal_length,sepal_width\n");
@@ -79,9 +68,9 @@ async fn main() {
     };
     let sdk = hitloop_local::local_sdk(&endpoint).await;
     if let Some(Command::IngestOnce { bucket, key }) = args.command {
-        let deps = Deps::from_sdk(&sdk, config_from_env());
+        let deps = ingest::config::Config::from(&Vars::Process).expect("the ingest environment").deps(&sdk);
         let started = Instant::now();
-        let outcome = hitloop_shared::pipeline::ingest::ingest(&deps, &bucket, &key).await;
+        let outcome = hitloop_pipeline::steps::ingest::ingest(&deps, &bucket, &key).await;
         println!("outcome={outcome:?}");
         println!("seconds={}", started.elapsed().as_secs_f64());
         println!("peak_rss_kb={}", peak_rss_kb());
@@ -109,7 +98,7 @@ async fn main() {
                 .await
                 .expect("upload");
         }
-        let (peak_kb, ingest_s) = ingest_in_child(&res, &mturk.url, &endpoint);
+        let (peak_kb, ingest_s) = ingest_in_child(&res, &endpoint);
         let publish_rate = publish_rate(&sdk, &res, &mturk.url, Duration::from_secs(args.publish_seconds)).await;
         println!(
             "{rows:>8} | {:>14.1} | {:>16.0} | {:>17.1}",
@@ -125,16 +114,13 @@ async fn main() {
     mturk.stop().await;
 }
 
-fn ingest_in_child(res: &StackResources, mturk_url: &str, endpoint: &str) -> (u64, f64) {
+fn ingest_in_child(res: &StackResources, endpoint: &str) -> (u64, f64) {
     let me = std::env::current_exe().expect("own path");
     let out = std::process::Command::new(me)
         .args(["ingest-once", &res.bucket, "jobs/bench/manifest.csv"])
         .env("HITLOOP_TEST_AWS_ENDPOINT", endpoint)
         .env("TABLE_NAME", &res.table)
         .env("PUBLISH_QUEUE_URL", &res.publish_queue_url)
-        .env("NOTIFICATION_QUEUE_URL", &res.notification_queue_url)
-        .env("TRAINING_QUEUE_URL", &res.training_queue_url)
-        .env("MTURK_ENDPOINT", mturk_url)
         .output()
         .expect("ingest runs");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -145,9 +131,9 @@ fn ingest_in_child(res: &StackResources, mturk_url: &str, endpoint: &str) -> (u6
     (field("peak_rss_kb=").parse().unwrap_or(0), field("seconds=").parse().unwrap_or(f64::NAN))
 }
 
-async fn publish_rate(sdk: &aws_config::SdkConfig, res: &StackResources, mturk_url: &str, budget: Duration) -> f64 {
-    let deps = Deps::from_sdk(sdk, res.config(mturk_url));
-    let router = Router::new(deps, res.clone(), sdk);
+async fn publish_rate(sdk: &hitloop_aws::SdkConfig, res: &StackResources, mturk_url: &str, budget: Duration) -> f64 {
+    let functions = Functions::of(res, mturk_url, sdk).expect("the functions' environment");
+    let router = Router::new(functions, res.clone(), sdk);
     let started = Instant::now();
     let mut published = 0usize;
     while started.elapsed() < budget {

@@ -2,9 +2,10 @@
 //! with a new budget if given. That upload is what resumes a paused job (and
 //! changes a running job's budget); ingest refuses any other change.
 
-use hitloop_shared::job::JobSpec;
-use hitloop_shared::money::Usd;
-use hitloop_shared::records::JobStatus;
+use hitloop_core::job::JobSpec;
+use hitloop_core::money::Usd;
+use hitloop_core::records::JobStatus;
+use hitloop_pipeline::ports::Jobs;
 
 use super::target::Target;
 

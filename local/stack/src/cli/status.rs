@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hitloop_shared::money::Usd;
-use hitloop_shared::records::{Item, ItemStatus, Job, JobStatus};
+use hitloop_core::money::Usd;
+use hitloop_core::records::{Item, ItemStatus, Job, JobStatus};
+use hitloop_pipeline::ports::Jobs;
 use serde::Serialize;
 
 use super::target::Target;
@@ -50,7 +51,7 @@ pub fn settled(job: &Job) -> bool {
 }
 
 pub async fn items(target: &Target, job_id: &str) -> Result<Vec<Item>, String> {
-    hitloop_shared::pipeline::all_items(target.store.as_ref(), job_id).await.map_err(|e| e.to_string())
+    hitloop_pipeline::ports::all_items(target.store.as_ref(), job_id).await.map_err(|e| e.to_string())
 }
 
 pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
@@ -60,7 +61,14 @@ pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
     let items = if job.status == JobStatus::Failed { vec![] } else { items(target, job_id).await? };
     let labeled: Vec<&Item> = items.iter().filter(|i| i.status == ItemStatus::Labeled).collect();
     let agreed: u64 = labeled.iter().map(|i| u64::from(i.agreed)).sum();
-    let answered: u64 = labeled.iter().map(|i| u64::from(i.answers)).sum();
+    let answered: u64 = labeled.iter().map(|i| i.answers.len() as u64).sum();
+    // Answers and their cost move to the job record when an item is
+    // decided: while a job runs, the items hold the up-to-date figures.
+    let (answers, spent) = if items.is_empty() {
+        (job.answers, job.spent)
+    } else {
+        (items.iter().map(|i| i.answers.len() as u64).sum(), items.iter().map(|i| i.spent).sum())
+    };
     let mut problems = Vec::new();
     // A failed job's errors.json; a live job's refused upload (job.json or a second manifest).
     let report = if job.status == JobStatus::Failed { "errors.json" } else { "upload-refused.json" };
@@ -96,9 +104,9 @@ pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
         unresolved: job.unresolved,
         in_flight: job.items.saturating_sub(job.decided),
         assignments_bought: job.assignments_bought,
-        answers: job.answers,
-        spent_usd: job.spent,
-        on_hold_usd: if job.reserved > job.spent { job.reserved - job.spent } else { Usd::ZERO },
+        answers,
+        spent_usd: spent,
+        on_hold_usd: if job.reserved > spent { job.reserved - spent } else { Usd::ZERO },
         agreement_rate: (answered > 0).then(|| agreed as f64 / answered as f64),
         training_job: job.training.as_ref().map(|t| t.name.clone()),
         model,

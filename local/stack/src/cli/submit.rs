@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use hitloop_shared::job::JobSpec;
-use hitloop_shared::pipeline::check_job_id;
+use hitloop_core::ids::check_job_id;
+use hitloop_core::job::JobSpec;
 
 use super::target::Target;
 

@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use hitloop_shared::adapters::dynamo::DynamoJobStore;
-use hitloop_shared::ports::JobStore;
+use hitloop_dynamodb::DynamoStore;
 use serde::{Deserialize, Serialize};
 
 /// What `hitloop local up` writes for the other commands.
@@ -24,7 +23,7 @@ pub struct Target {
     pub table: String,
     pub local: Option<LocalState>,
     pub s3: aws_sdk_s3::Client,
-    pub store: Arc<dyn JobStore>,
+    pub store: Arc<DynamoStore>,
 }
 
 impl Target {
@@ -49,7 +48,7 @@ impl Target {
     }
 
     async fn deployed(name: &str) -> Result<Target, String> {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = hitloop_aws::sdk_config().await;
         let cfn = aws_sdk_cloudformation::Client::new(&sdk);
         let out = cfn.describe_stacks().stack_name(name).send().await.map_err(|e| {
             format!(
@@ -70,12 +69,12 @@ impl Target {
         Ok(Target::new(&sdk, output("BucketName")?, output("TableName")?, None))
     }
 
-    fn new(sdk: &aws_config::SdkConfig, bucket: String, table: String, local: Option<LocalState>) -> Target {
+    fn new(sdk: &hitloop_aws::SdkConfig, bucket: String, table: String, local: Option<LocalState>) -> Target {
         // moto serves buckets by path, not by host name
         let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(local.is_some()).build();
         Target {
             s3: aws_sdk_s3::Client::from_conf(s3),
-            store: Arc::new(DynamoJobStore::new(aws_sdk_dynamodb::Client::new(sdk), &table)),
+            store: Arc::new(DynamoStore::from_sdk(sdk, &table)),
             bucket,
             table,
             local,

@@ -9,13 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use hitloop_core::plan::sweep::SweepLimits;
 use hitloop_mturk::server::{start, ServerConfig};
 use hitloop_mturk::workforce::{Truth, WorkforceConfig};
-use hitloop_shared::wiring::Deps;
-
-use hitloop_shared::pipeline::sweep::SweepLimits;
 
 use super::target::LocalState;
+use crate::functions::Functions;
 use crate::router::Router;
 use crate::trainer::LocalTrainer;
 
@@ -119,8 +118,8 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
     .await
     .map_err(|e| format!("cannot start the MTurk-compatible service: {e}"))?;
 
-    let deps = Deps::from_sdk(&sdk, resources.config(&mturk.url));
-    let router = Router::new(deps, resources.clone(), &sdk);
+    let functions = Functions::of(&resources, &mturk.url, &sdk).map_err(|e| e.to_string())?;
+    let router = Router::new(functions, resources.clone(), &sdk);
     let state = LocalState {
         aws_endpoint: aws_endpoint.clone(),
         mturk_url: mturk.url.clone(),

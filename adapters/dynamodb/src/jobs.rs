@@ -1,0 +1,256 @@
+//! Jobs: a job's two records (`#JOB`, its state; `#SPEC`, its setup) and
+//! the moves between states, each a conditional write on the state.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use hitloop_aws::classify;
+use hitloop_core::error::{Error, Result};
+use hitloop_core::money::Usd;
+use hitloop_core::records::{now_ms, Job, JobProgress, JobStatus};
+use hitloop_pipeline::ports::Jobs;
+
+use crate::codec::{self, SetupRow, StateRow};
+use crate::keys::{job_pk, n, s, setup_key, state_key, Attrs, JOBS_BY_STATUS, SETUP_SK, STATE_SK};
+use crate::txn::{applied, built, transact};
+use crate::DynamoStore;
+
+const LIVE: [JobStatus; 3] = [JobStatus::Publishing, JobStatus::Labeling, JobStatus::Paused];
+
+impl DynamoStore {
+    /// An update of the job's state, on condition that it is in one of
+    /// `from` (and that `extra` holds).
+    pub(crate) fn job_in(&self, job_id: &str, from: &[JobStatus], extra: Option<&str>) -> UpdateItemFluentBuilder {
+        let names: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
+        let status = format!("job_status IN ({})", names.join(", "));
+        let mut req =
+            self.client.update_item().table_name(&self.table).set_key(Some(state_key(job_id))).condition_expression(
+                match extra {
+                    Some(e) => format!("{status} AND {e}"),
+                    None => status,
+                },
+            );
+        for (name, st) in names.iter().zip(from) {
+            req = req.expression_attribute_values(name, s(st.as_str()));
+        }
+        req
+    }
+
+    /// The job's state record, read consistently.
+    pub(crate) async fn state(&self, job_id: &str) -> Result<Option<StateRow>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(state_key(job_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.map(|a| codec::decode(&format!("job {job_id} ({STATE_SK})"), a)).transpose()
+    }
+
+    /// Creates both records, if no live job has the id.
+    async fn put_job(&self, job: &Job) -> Result<bool> {
+        let (state, setup) = codec::job_rows(job)?;
+        let record = format!("job {}", job.job_id);
+        let state = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(codec::encode(&record, &state)?))
+            .condition_expression("attribute_not_exists(pk) OR job_status = :failed")
+            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()));
+        let setup = Put::builder().table_name(&self.table).set_item(Some(codec::encode(&record, &setup)?));
+        let parts = vec![
+            TransactWriteItem::builder().put(built(state.build())?).build(),
+            TransactWriteItem::builder().put(built(setup.build())?).build(),
+        ];
+        Ok(transact(&self.client, parts).await?.is_none())
+    }
+
+    /// Full jobs from their state records: the setups in batches.
+    async fn with_setups(&self, states: Vec<StateRow>) -> Result<Vec<Job>> {
+        let mut setups: HashMap<String, SetupRow> = HashMap::new();
+        for chunk in states.chunks(100) {
+            let keys: Vec<Attrs> = chunk.iter().map(|st| setup_key(&st.job_id)).collect();
+            let mut request = Some(built(KeysAndAttributes::builder().set_keys(Some(keys)).build())?);
+            while let Some(req) = request.take() {
+                let out =
+                    self.client.batch_get_item().request_items(&self.table, req).send().await.map_err(classify)?;
+                for found in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                    let row: SetupRow = codec::decode(&format!("job ({SETUP_SK})"), found.clone())?;
+                    setups.insert(row.job_id.clone(), row);
+                }
+                request =
+                    out.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned().filter(|k| !k.keys().is_empty());
+            }
+        }
+        let mut jobs = Vec::with_capacity(states.len());
+        for st in states {
+            let Some(setup) = setups.remove(&st.job_id) else {
+                return Err(Error::Permanent(format!("job {} has no {SETUP_SK} record", st.job_id)));
+            };
+            jobs.push(codec::job_from(st, setup)?);
+        }
+        Ok(jobs)
+    }
+
+    async fn set(&self, job_id: &str, expression: &str, values: &[(&str, AttributeValue)]) -> Result<()> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(state_key(job_id)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)");
+        for (k, v) in values {
+            req = req.expression_attribute_values(*k, v.clone());
+        }
+        if applied(req.send().await)? {
+            Ok(())
+        } else {
+            Err(Error::Permanent(format!("there is no job {job_id}")))
+        }
+    }
+}
+
+#[async_trait]
+impl Jobs for DynamoStore {
+    async fn job(&self, job_id: &str) -> Result<Option<Job>> {
+        // Both records in one read: "#JOB" and "#SPEC" are the job's only
+        // sort keys in that range.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :state AND :setup")
+            .expression_attribute_values(":pk", s(job_pk(job_id)))
+            .expression_attribute_values(":state", s(STATE_SK))
+            .expression_attribute_values(":setup", s(SETUP_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let (mut state, mut setup) = (None, None);
+        for a in out.items() {
+            match a.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some(STATE_SK) => {
+                    state = Some(codec::decode::<StateRow>(&format!("job {job_id} ({STATE_SK})"), a.clone())?)
+                }
+                Some(SETUP_SK) => {
+                    setup = Some(codec::decode::<SetupRow>(&format!("job {job_id} ({SETUP_SK})"), a.clone())?)
+                }
+                _ => {}
+            }
+        }
+        match (state, setup) {
+            (Some(state), Some(setup)) => Ok(Some(codec::job_from(state, setup)?)),
+            (None, None) => Ok(None),
+            _ => Err(Error::Permanent(format!("job {job_id} has one of its two records only"))),
+        }
+    }
+
+    async fn progress(&self, job_id: &str) -> Result<Option<JobProgress>> {
+        let Some(st) = self.state(job_id).await? else { return Ok(None) };
+        Ok(Some(JobProgress {
+            status: codec::status_of(&st)?,
+            items: st.items,
+            decided: st.decided,
+            completion_sent: st.completion_sent,
+        }))
+    }
+
+    async fn create_job(&self, job: &Job) -> Result<bool> {
+        self.put_job(job).await
+    }
+
+    async fn put_failed_job(&self, job: &Job) -> Result<()> {
+        if self.put_job(job).await? {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!("job {} exists and is not failed", job.job_id)))
+        }
+    }
+
+    async fn transition(&self, job_id: &str, from: &[JobStatus], to: JobStatus, reason: Option<&str>) -> Result<bool> {
+        let mut req = self
+            .job_in(job_id, from, None)
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", n(now_ms()));
+        req = match reason {
+            Some(r) => req
+                .update_expression("SET job_status = :to, reason = :r, updated_at = :now")
+                .expression_attribute_values(":r", s(r)),
+            None => req.update_expression("SET job_status = :to, updated_at = :now REMOVE reason"),
+        };
+        applied(req.send().await)
+    }
+
+    async fn set_hit_type(&self, job_id: &str, hit_type_id: &str) -> Result<()> {
+        self.set(job_id, "SET hit_type_id = :t", &[(":t", s(hit_type_id))]).await
+    }
+
+    async fn amend_budget(&self, job_id: &str, old: Option<Usd>, new: Option<Usd>) -> Result<bool> {
+        let mut req = match old {
+            Some(b) => self
+                .job_in(job_id, &LIVE, Some("budget_cents = :old"))
+                .expression_attribute_values(":old", n(b.cents())),
+            None => self.job_in(job_id, &LIVE, Some("attribute_not_exists(budget_cents)")),
+        }
+        .expression_attribute_values(":now", n(now_ms()));
+        req = match new {
+            Some(b) => req
+                .update_expression("SET budget_cents = :b, updated_at = :now")
+                .expression_attribute_values(":b", n(b.cents())),
+            None => req.update_expression("SET updated_at = :now REMOVE budget_cents"),
+        };
+        applied(req.send().await)
+    }
+
+    async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
+        let r = self
+            .job_in(job_id, &[JobStatus::Labeling], Some("decided = #items"))
+            .update_expression("SET job_status = :complete, updated_at = :now REMOVE reason")
+            .expression_attribute_names("#items", "items")
+            .expression_attribute_values(":complete", s(JobStatus::Complete.as_str()))
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        applied(r)
+    }
+
+    async fn set_completion_sent(&self, job_id: &str) -> Result<()> {
+        self.set(job_id, "SET completion_sent = :yes", &[(":yes", AttributeValue::Bool(true))]).await
+    }
+
+    async fn record_outputs(&self, job_id: &str, at: i64) -> Result<()> {
+        self.set(job_id, "SET outputs_at = :at", &[(":at", n(at))]).await
+    }
+
+    async fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<Job>> {
+        let mut states = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(JOBS_BY_STATUS)
+                .key_condition_expression("job_status = :s")
+                .expression_attribute_values(":s", s(status.as_str()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for a in out.items() {
+                states.push(codec::decode::<StateRow>(&format!("job ({STATE_SK})"), a.clone())?);
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        self.with_setups(states).await
+    }
+}

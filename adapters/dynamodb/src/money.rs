@@ -1,0 +1,186 @@
+//! Money, and everything written with it: an item's new answers (paid), its
+//! decision (its reservation's unneeded part given back) and its
+//! reservations, with the job's counters, in one conditional write: a
+//! transaction when the job moves, one UpdateItem when only the item does.
+//! A reservation holds only while the job is active and its stored budget
+//! covers it: the condition names the budget, so a caller's stale copy is
+//! retried with the stored one, never trusted.
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use hitloop_core::error::{Error, Result};
+use hitloop_core::money::Usd;
+use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
+use hitloop_core::records::JobStatus;
+
+use crate::codec;
+use crate::keys::{item_key, n, s, state_key};
+use crate::txn::{applied, built, transact};
+use crate::DynamoStore;
+
+/// A budget that keeps changing under a reservation is retried this often.
+const BUDGET_TRIES: usize = 3;
+
+/// An update expression, built from its parts.
+#[derive(Default)]
+struct Expression {
+    set: Vec<String>,
+    add: Vec<String>,
+    remove: Vec<String>,
+    values: Vec<(String, AttributeValue)>,
+}
+
+impl Expression {
+    fn set(&mut self, attr: &str, value: AttributeValue) {
+        self.set.push(format!("{attr} = :{attr}"));
+        self.values.push((format!(":{attr}"), value));
+    }
+
+    fn add(&mut self, attr: &str, amount: i64) {
+        if amount != 0 {
+            self.add.push(format!("{attr} :{attr}"));
+            self.values.push((format!(":{attr}"), n(amount)));
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut parts = Vec::new();
+        for (word, list) in [("SET", &self.set), ("ADD", &self.add), ("REMOVE", &self.remove)] {
+            if !list.is_empty() {
+                parts.push(format!("{word} {}", list.join(", ")));
+            }
+        }
+        parts.join(" ")
+    }
+
+    fn update(self, store: &DynamoStore, key: crate::keys::Attrs, condition: &str) -> Result<Update> {
+        let mut u = Update::builder()
+            .table_name(&store.table)
+            .set_key(Some(key))
+            .update_expression(self.text())
+            .condition_expression(condition);
+        for (k, v) in self.values {
+            u = u.expression_attribute_values(k, v);
+        }
+        built(u.build())
+    }
+}
+
+fn item_update(store: &DynamoStore, w: &ItemWrite) -> Result<Update> {
+    let mut e = Expression::default();
+    e.set("updated_at", n(w.now));
+    e.add("version", 1);
+    e.values.push((":seen".into(), n(w.version)));
+    if !w.record.is_empty() {
+        let answers = serde_dynamo::to_attribute_value(&w.record)
+            .map_err(|err| Error::Permanent(format!("answers cannot be stored: {err}")))?;
+        e.set.push("answers = list_append(answers, :new)".into());
+        e.values.push((":new".into(), answers));
+        e.add("spent_cents", w.cost.cents());
+    }
+    if let Some(d) = &w.decide {
+        e.set("item_status", s(d.status.as_str()));
+        e.set("agreed", n(d.agreed));
+        e.set("released_cents", n(d.release.cents()));
+        if let Some(l) = &d.label {
+            e.set("label", s(l));
+        }
+        if let Some(c) = d.confidence {
+            e.set("confidence", n(c));
+        }
+        e.remove.extend(["open_shard".into(), "open_sk".into()]);
+    }
+    if let Some(r) = &w.reserve {
+        e.set("rounds", n(r.round));
+        e.add("bought", i64::from(r.assignments));
+    }
+    e.update(store, item_key(&w.job_id, &w.item_id), "version = :seen")
+}
+
+/// The job's counters; with a reservation, on condition that the job is
+/// active and `budget` (what the store is believed to hold) covers it.
+fn job_update(store: &DynamoStore, w: &ItemWrite, budget: Option<Usd>) -> Result<Update> {
+    let d = &w.job;
+    let mut e = Expression::default();
+    for (attr, amount) in [
+        ("decided", d.decided as i64),
+        ("labeled", d.labeled as i64),
+        ("unresolved", d.unresolved as i64),
+        ("answers", d.answers as i64),
+        ("spent_cents", d.spent.cents()),
+        ("reserved_cents", d.reserved.cents()),
+        ("bought", d.bought as i64),
+    ] {
+        e.add(attr, amount);
+    }
+    if d.decided > 0 {
+        e.set("updated_at", n(w.now));
+    }
+    let condition = match (&w.reserve, budget) {
+        (None, _) => "attribute_exists(pk)".to_string(),
+        (Some(r), b) => {
+            e.values.push((":publishing".into(), s(JobStatus::Publishing.as_str())));
+            e.values.push((":labeling".into(), s(JobStatus::Labeling.as_str())));
+            match b {
+                Some(b) => {
+                    e.values.push((":budget".into(), n(b.cents())));
+                    e.values.push((":limit".into(), n((b - r.cost).cents())));
+                    "job_status IN (:publishing, :labeling) AND budget_cents = :budget AND reserved_cents <= :limit"
+                        .to_string()
+                }
+                None => "job_status IN (:publishing, :labeling) AND attribute_not_exists(budget_cents)".to_string(),
+            }
+        }
+    };
+    e.update(store, state_key(&w.job_id), &condition)
+}
+
+impl DynamoStore {
+    pub(crate) async fn apply_write(&self, w: &ItemWrite) -> Result<WriteOutcome> {
+        if w.job.is_empty() {
+            let u = item_update(self, w)?;
+            let r = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(u.key))
+                .update_expression(u.update_expression)
+                .condition_expression(u.condition_expression.unwrap_or_default())
+                .set_expression_attribute_values(u.expression_attribute_values)
+                .send()
+                .await;
+            return Ok(if applied(r)? { WriteOutcome::Applied } else { WriteOutcome::Conflict });
+        }
+        let mut budget = w.reserve.as_ref().and_then(|r| r.budget);
+        for _ in 0..BUDGET_TRIES {
+            let parts = vec![
+                TransactWriteItem::builder().update(item_update(self, w)?).build(),
+                TransactWriteItem::builder().update(job_update(self, w, budget)?).build(),
+            ];
+            let Some(failed) = transact(&self.client, parts).await? else { return Ok(WriteOutcome::Applied) };
+            if failed.first() == Some(&true) {
+                return Ok(WriteOutcome::Conflict);
+            }
+            let Some(r) = &w.reserve else {
+                return Err(Error::Permanent(format!("item {} has no job {}", w.item_id, w.job_id)));
+            };
+            // Why the job refused: read what it holds.
+            let Some(state) = self.state(&w.job_id).await? else {
+                return Ok(WriteOutcome::Refused(Refusal::JobInactive));
+            };
+            if !codec::status_of(&state)?.is_active() {
+                return Ok(WriteOutcome::Refused(Refusal::JobInactive));
+            }
+            let stored = state.budget_cents.map(Usd::from_cents);
+            let reserved = Usd::from_cents(state.reserved_cents);
+            if stored != budget {
+                budget = stored; // changed since the caller read it: try the stored one
+                continue;
+            }
+            if stored.is_some_and(|b| reserved + r.cost > b) {
+                return Ok(WriteOutcome::Refused(Refusal::OverBudget { reserved, budget: stored }));
+            }
+            // It fits now (another write gave money back meanwhile): try again.
+        }
+        Err(Error::Retryable(format!("the budget of job {} keeps changing", w.job_id)))
+    }
+}

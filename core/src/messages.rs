@@ -1,0 +1,137 @@
+//! The messages hitloop's functions send each other through queues, and the
+//! SageMaker state change EventBridge puts on the training queue.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::records::Item;
+use crate::training_job::TrainingView;
+
+/// A message on the publish queue: post this item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishItem {
+    pub job_id: String,
+    pub item_id: String,
+}
+
+impl PublishItem {
+    /// The publish queue's message body for an item.
+    pub fn body_for(item: &Item) -> Result<String> {
+        let msg = PublishItem { job_id: item.job_id.clone(), item_id: item.item_id.clone() };
+        serde_json::to_string(&msg).map_err(Error::permanent)
+    }
+}
+
+pub const JOB_COMPLETE: &str = "job-complete";
+pub const CHECK_TRAINING: &str = "check-training";
+pub const STATE_CHANGE: &str = "SageMaker Training Job State Change";
+
+/// A message hitloop puts on the training queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMessage {
+    pub kind: String,
+    pub job_id: String,
+}
+
+impl JobMessage {
+    /// This job's labeling is complete (from collect, or sweep).
+    pub fn complete(job_id: &str) -> Self {
+        JobMessage { kind: JOB_COMPLETE.into(), job_id: job_id.into() }
+    }
+
+    /// This job has waited long for its training job (from sweep).
+    pub fn check_training(job_id: &str) -> Self {
+        JobMessage { kind: CHECK_TRAINING.into(), job_id: job_id.into() }
+    }
+
+    pub fn body(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(Error::permanent)
+    }
+}
+
+/// A message on the training queue, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrainingMessage {
+    /// collect or sweep: the job's labeling is complete.
+    JobComplete(String),
+    /// sweep: a job has been `training` for long; ask SageMaker.
+    CheckTraining(String),
+    /// EventBridge: "SageMaker Training Job State Change".
+    StateChange(TrainingView),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StateDetail {
+    training_job_name: String,
+    #[serde(default)]
+    training_job_arn: Option<String>,
+    training_job_status: String,
+    #[serde(default)]
+    failure_reason: Option<String>,
+    #[serde(default)]
+    model_artifacts: Option<ModelArtifacts>,
+}
+
+#[derive(Deserialize)]
+struct ModelArtifacts {
+    #[serde(rename = "S3ModelArtifacts")]
+    s3_model_artifacts: Option<String>,
+}
+
+impl TrainingMessage {
+    pub fn parse(body: &str) -> std::result::Result<TrainingMessage, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| format!("a training queue message that is not JSON: {e}"))?;
+        if let Some(kind) = value.get("detail-type").and_then(|d| d.as_str()) {
+            if kind != STATE_CHANGE || value.get("source").and_then(|s| s.as_str()) != Some("aws.sagemaker") {
+                return Err(format!("an event hitloop does not handle: {kind}"));
+            }
+            let detail: StateDetail = serde_json::from_value(value.get("detail").cloned().unwrap_or_default())
+                .map_err(|e| format!("a training state change without the fields hitloop needs: {e}"))?;
+            return Ok(TrainingMessage::StateChange(TrainingView {
+                name: detail.training_job_name,
+                arn: detail.training_job_arn,
+                status: detail.training_job_status,
+                failure_reason: detail.failure_reason,
+                model_artifacts: detail.model_artifacts.and_then(|m| m.s3_model_artifacts),
+            }));
+        }
+        let k: JobMessage =
+            serde_json::from_value(value).map_err(|e| format!("an unknown training queue message: {e}"))?;
+        match k.kind.as_str() {
+            JOB_COMPLETE => Ok(TrainingMessage::JobComplete(k.job_id)),
+            CHECK_TRAINING => Ok(TrainingMessage::CheckTraining(k.job_id)),
+            other => Err(format!("an unknown training queue message kind {other:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_queue_messages() {
+        let complete = JobMessage::complete("iris").body().unwrap();
+        assert_eq!(TrainingMessage::parse(&complete).unwrap(), TrainingMessage::JobComplete("iris".into()));
+        let check = JobMessage::check_training("iris").body().unwrap();
+        assert_eq!(TrainingMessage::parse(&check).unwrap(), TrainingMessage::CheckTraining("iris".into()));
+        let event = r#"{"version":"0","id":"x","detail-type":"SageMaker Training Job State Change","source":"aws.sagemaker",
+            "detail":{"TrainingJobName":"hitloop-iris-abcdef","TrainingJobArn":"arn:t","TrainingJobStatus":"Completed",
+            "ModelArtifacts":{"S3ModelArtifacts":"s3://b/m.tar.gz"}}}"#;
+        let TrainingMessage::StateChange(v) = TrainingMessage::parse(event).unwrap() else { panic!() };
+        assert_eq!((v.status.as_str(), v.model_artifacts.as_deref()), ("Completed", Some("s3://b/m.tar.gz")));
+        for bad in ["nope", "{}", r#"{"kind":"x","job_id":"j"}"#, r#"{"detail-type":"Other","source":"aws.s3"}"#] {
+            assert!(TrainingMessage::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn publish_messages_name_the_item() {
+        let item = Item::pending("iris", "iris-001", 2, Default::default(), 0);
+        let body = PublishItem::body_for(&item).unwrap();
+        let back: PublishItem = serde_json::from_str(&body).unwrap();
+        assert_eq!((back.job_id.as_str(), back.item_id.as_str()), ("iris", "iris-001"));
+    }
+}

@@ -1,0 +1,14 @@
+//! The steps' decisions, as pure functions of what a step read. Each step
+//! (in `hitloop-pipeline`) reads a snapshot, asks its plan what to do, and
+//! carries the plan out idempotently; a step that learns something new (a
+//! lost race, a refused reservation) reads again and asks again. So every
+//! branch here is tested without a server, and changing what a step decides
+//! is changing a plan.
+
+pub mod amend;
+pub mod ingest;
+pub mod publish;
+pub mod reconcile;
+pub mod sweep;
+pub mod train;
+pub mod write;

@@ -1,0 +1,143 @@
+//! sweep, on a schedule, finishes what no notification brought: items with
+//! a HIT are reconciled (lost notifications, expiries), items without one
+//! are queued for publishing again, and jobs that stopped between steps are
+//! moved on. These say what to do with each; the step does it through the
+//! same idempotent paths collect, publish and train take.
+
+use crate::records::{Item, ItemStatus, Job, JobStatus};
+
+#[derive(Debug, Clone, Copy)]
+pub struct SweepLimits {
+    /// Items untouched for less than this are left alone (notifications are
+    /// probably on their way).
+    pub stale_after_ms: i64,
+    /// The most items looked at in one run.
+    pub max_items: usize,
+    /// How long the train function may take with a complete job, or a
+    /// training job may stay silent, before sweep asks train to check.
+    pub train_patience_ms: i64,
+}
+
+impl Default for SweepLimits {
+    fn default() -> Self {
+        SweepLimits { stale_after_ms: 2 * 60 * 1000, max_items: 2000, train_patience_ms: 30 * 60 * 1000 }
+    }
+}
+
+/// How long ingest may stay on a job before sweep warns.
+pub const INGEST_PATIENCE_MS: i64 = 15 * 60 * 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemAction {
+    Skip,
+    /// Bring it up to date from its HIT.
+    Reconcile(String),
+    /// Queue it for publishing again (its message was lost).
+    Republish,
+}
+
+pub fn item_action(item: &Item, job_active: bool, now: i64, limits: &SweepLimits) -> ItemAction {
+    if now - item.updated_at < limits.stale_after_ms {
+        return ItemAction::Skip;
+    }
+    match (&item.hit_id, item.status) {
+        (Some(hit), _) => ItemAction::Reconcile(hit.clone()),
+        (None, ItemStatus::Pending) if job_active => ItemAction::Republish,
+        _ => ItemAction::Skip,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobAction {
+    Nothing,
+    /// Every item is decided: complete the job (its last decision's
+    /// completion was lost).
+    Complete,
+    /// Complete, but its message to train was never sent.
+    SendCompletion,
+    /// Train has not finished with it for long: ask train to check.
+    CheckTraining,
+    /// Ingest has not finished it for long.
+    WarnIngest,
+}
+
+pub fn job_action(job: &Job, now: i64, limits: &SweepLimits) -> JobAction {
+    let waited = now - job.updated_at;
+    match job.status {
+        JobStatus::Labeling if job.decided == job.items => JobAction::Complete,
+        JobStatus::Complete if !job.completion_sent => JobAction::SendCompletion,
+        JobStatus::Complete if waits_for_train(job) && waited >= limits.train_patience_ms => JobAction::CheckTraining,
+        JobStatus::Training if waited >= limits.train_patience_ms => JobAction::CheckTraining,
+        JobStatus::Publishing if waited > INGEST_PATIENCE_MS => JobAction::WarnIngest,
+        _ => JobAction::Nothing,
+    }
+}
+
+/// The statuses whose jobs sweep looks at, in the order it does.
+pub const SWEPT: [JobStatus; 4] =
+    [JobStatus::Labeling, JobStatus::Complete, JobStatus::Training, JobStatus::Publishing];
+
+/// A complete job the train function has not finished with.
+fn waits_for_train(job: &Job) -> bool {
+    let wants_training = job.spec.training.as_ref().is_some_and(|t| t.sagemaker.is_some());
+    job.outputs_at.is_none() || (wants_training && job.training.is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::JobSpec;
+
+    fn item(hit: Option<&str>, status: ItemStatus, updated_at: i64) -> Item {
+        let mut i = Item::pending("j", "i", 2, Default::default(), updated_at);
+        i.hit_id = hit.map(str::to_string);
+        i.status = status;
+        i
+    }
+
+    #[test]
+    fn items_are_reconciled_republished_or_left() {
+        let l = SweepLimits::default();
+        let now = 10 * 60 * 1000;
+        let stale = now - l.stale_after_ms;
+        assert_eq!(item_action(&item(Some("H"), ItemStatus::Published, now - 1), true, now, &l), ItemAction::Skip);
+        assert_eq!(
+            item_action(&item(Some("H"), ItemStatus::Published, stale), false, now, &l),
+            ItemAction::Reconcile("H".into())
+        );
+        assert_eq!(item_action(&item(None, ItemStatus::Pending, stale), true, now, &l), ItemAction::Republish);
+        assert_eq!(item_action(&item(None, ItemStatus::Pending, stale), false, now, &l), ItemAction::Skip, "paused");
+    }
+
+    fn job(status: JobStatus, training: bool) -> Job {
+        let text = if training {
+            r#"{"labels": ["a", "b"], "training": {"features": ["x"], "sagemaker": {"algorithm": "xgboost"}}}"#
+        } else {
+            r#"{"labels": ["a", "b"]}"#
+        };
+        let mut j = Job::new("j", status, JobSpec::parse(text).unwrap(), String::new(), "k", "e", 3);
+        j.updated_at = 0;
+        j
+    }
+
+    #[test]
+    fn jobs_move_on_where_a_message_was_lost() {
+        let l = SweepLimits::default();
+        let late = l.train_patience_ms;
+        let mut labeling = job(JobStatus::Labeling, false);
+        assert_eq!(job_action(&labeling, late, &l), JobAction::Nothing);
+        labeling.decided = 3;
+        assert_eq!(job_action(&labeling, 0, &l), JobAction::Complete);
+        let mut complete = job(JobStatus::Complete, true);
+        assert_eq!(job_action(&complete, 0, &l), JobAction::SendCompletion);
+        complete.completion_sent = true;
+        assert_eq!(job_action(&complete, late - 1, &l), JobAction::Nothing, "train has time yet");
+        assert_eq!(job_action(&complete, late, &l), JobAction::CheckTraining);
+        complete.outputs_at = Some(1);
+        complete.training = Some(Default::default());
+        assert_eq!(job_action(&complete, late, &l), JobAction::Nothing, "train is done with it");
+        assert_eq!(job_action(&job(JobStatus::Training, true), late, &l), JobAction::CheckTraining);
+        assert_eq!(job_action(&job(JobStatus::Publishing, false), INGEST_PATIENCE_MS + 1, &l), JobAction::WarnIngest);
+        assert_eq!(job_action(&job(JobStatus::Trained, true), late, &l), JobAction::Nothing);
+    }
+}

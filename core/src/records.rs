@@ -1,0 +1,304 @@
+//! What hitloop keeps: jobs, their items (each with its answers), and what
+//! a worker model knows of each worker. The stores in `hitloop-pipeline` and
+//! `hitloop-dynamodb` keep these; nothing here knows how.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::job::JobSpec;
+use crate::money::Usd;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    Failed,
+    Publishing,
+    Labeling,
+    Paused,
+    Complete,
+    Training,
+    Trained,
+    TrainingFailed,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 8] = [
+        JobStatus::Publishing,
+        JobStatus::Labeling,
+        JobStatus::Paused,
+        JobStatus::Complete,
+        JobStatus::Training,
+        JobStatus::Trained,
+        JobStatus::TrainingFailed,
+        JobStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Failed => "failed",
+            JobStatus::Publishing => "publishing",
+            JobStatus::Labeling => "labeling",
+            JobStatus::Paused => "paused",
+            JobStatus::Complete => "complete",
+            JobStatus::Training => "training",
+            JobStatus::Trained => "trained",
+            JobStatus::TrainingFailed => "training_failed",
+        }
+    }
+
+    /// States in which work may be bought for the job.
+    pub fn is_active(self) -> bool {
+        matches!(self, JobStatus::Publishing | JobStatus::Labeling)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "failed" => JobStatus::Failed,
+            "publishing" => JobStatus::Publishing,
+            "labeling" => JobStatus::Labeling,
+            "paused" => JobStatus::Paused,
+            "complete" => JobStatus::Complete,
+            "training" => JobStatus::Training,
+            "trained" => JobStatus::Trained,
+            "training_failed" => JobStatus::TrainingFailed,
+            other => return Err(format!("unknown job status {other:?}")),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemStatus {
+    Pending,
+    Published,
+    Labeled,
+    Unresolved,
+}
+
+impl ItemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Pending => "pending",
+            ItemStatus::Published => "published",
+            ItemStatus::Labeled => "labeled",
+            ItemStatus::Unresolved => "unresolved",
+        }
+    }
+
+    pub fn is_decided(self) -> bool {
+        matches!(self, ItemStatus::Labeled | ItemStatus::Unresolved)
+    }
+}
+
+impl FromStr for ItemStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "pending" => ItemStatus::Pending,
+            "published" => ItemStatus::Published,
+            "labeled" => ItemStatus::Labeled,
+            "unresolved" => ItemStatus::Unresolved,
+            other => return Err(format!("unknown item status {other:?}")),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub job_id: String,
+    pub status: JobStatus,
+    pub reason: Option<String>,
+    pub spec: JobSpec,
+    pub template: String,
+    pub manifest_key: String,
+    pub manifest_etag: String,
+    pub items: u64,
+    pub decided: u64,
+    pub labeled: u64,
+    pub unresolved: u64,
+    pub answers: u64,
+    pub assignments_bought: u64,
+    pub reserved: Usd,
+    pub spent: Usd,
+    pub hit_type_id: Option<String>,
+    pub completion_sent: bool,
+    /// The bucket the job's files are in.
+    pub bucket: String,
+    /// The manifest's columns, in the manifest's order.
+    pub columns: Vec<String>,
+    /// When the outputs (labels, split, report) were last written.
+    pub outputs_at: Option<i64>,
+    /// The SageMaker training job, once one was started or refused.
+    pub training: Option<TrainingRecord>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What hitloop knows of a job's SageMaker training job.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TrainingRecord {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// SageMaker's TrainingJobStatus as last seen (InProgress, Completed, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Where the model is (`.../model.tar.gz`), once trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_artifacts: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+impl Job {
+    /// A new job record with nothing bought, decided or spent yet.
+    pub fn new(
+        job_id: &str,
+        status: JobStatus,
+        spec: JobSpec,
+        template: String,
+        manifest_key: &str,
+        manifest_etag: &str,
+        items: u64,
+    ) -> Job {
+        let now = now_ms();
+        Job {
+            job_id: job_id.into(),
+            status,
+            reason: None,
+            spec,
+            template,
+            manifest_key: manifest_key.into(),
+            manifest_etag: manifest_etag.into(),
+            items,
+            decided: 0,
+            labeled: 0,
+            unresolved: 0,
+            answers: 0,
+            assignments_bought: 0,
+            reserved: Usd::ZERO,
+            spent: Usd::ZERO,
+            hit_type_id: None,
+            completion_sent: false,
+            bucket: String::new(),
+            columns: Vec::new(),
+            outputs_at: None,
+            training: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// One manifest row and what became of it. The item carries its answers:
+/// collect reads an item and everything said about it in one read, and
+/// records, pays and decides in one conditional write on it (`version`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub job_id: String,
+    pub item_id: String,
+    pub line: u64,
+    pub values: BTreeMap<String, String>,
+    pub status: ItemStatus,
+    pub hit_id: Option<String>,
+    /// Assignments bought (reserved) for this item so far.
+    pub bought: u32,
+    /// Buying rounds: 1 is the HIT itself, each later one an extension.
+    pub rounds: u32,
+    pub label: Option<String>,
+    pub agreed: u32,
+    /// The decision's confidence in its label (or in the best label of an
+    /// unresolved item), when the rule gives one.
+    pub confidence: Option<f64>,
+    /// Every approved answer, in the order workers submitted them. Recorded
+    /// once per assignment, and paid (on the item) when recorded.
+    pub answers: Vec<AnswerRecord>,
+    /// What the approved answers cost, fees included.
+    pub spent: Usd,
+    /// What the item gave back to the job's budget when it was decided.
+    pub released: Usd,
+    /// Bumped by every write: a write names the version it read.
+    pub version: u64,
+    pub updated_at: i64,
+}
+
+impl Item {
+    /// A manifest row, before anything was done for it.
+    pub fn pending(job_id: &str, item_id: &str, line: u64, values: BTreeMap<String, String>, now: i64) -> Item {
+        Item {
+            job_id: job_id.into(),
+            item_id: item_id.into(),
+            line,
+            values,
+            status: ItemStatus::Pending,
+            hit_id: None,
+            bought: 0,
+            rounds: 0,
+            label: None,
+            agreed: 0,
+            confidence: None,
+            answers: Vec::new(),
+            spent: Usd::ZERO,
+            released: Usd::ZERO,
+            version: 0,
+            updated_at: now,
+        }
+    }
+
+    pub fn has_answer(&self, assignment_id: &str) -> bool {
+        self.answers.iter().any(|a| a.assignment_id == assignment_id)
+    }
+}
+
+/// A worker's approved answer to an item: its label, or why it is invalid
+/// (kept, never counted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerRecord {
+    pub assignment_id: String,
+    pub worker_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_reason: Option<String>,
+    /// Epoch milliseconds, the marketplace's SubmitTime.
+    pub submitted_at: i64,
+}
+
+/// The part of a job collect reads after deciding an item: is it the last?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobProgress {
+    pub status: JobStatus,
+    pub items: u64,
+    pub decided: u64,
+    pub completion_sent: bool,
+}
+
+/// What a worker model knows of one worker on one job (fitted by a refit
+/// step; read by collect for the workers who answered an item).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerEstimate {
+    pub worker_id: String,
+    /// Answers the estimate was fitted on.
+    pub answers: u32,
+    /// The probability that the worker's answer is right.
+    pub accuracy: f64,
+    /// `confusion[true][given]` over the job's labels, in their order;
+    /// empty for a one-coin model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confusion: Vec<Vec<f64>>,
+    pub updated_at: i64,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

@@ -1,0 +1,41 @@
+//! What train reads from its environment, and the dependencies it builds:
+//! DynamoDB (jobs, items, the training claim), S3 (the outputs), SageMaker.
+//! Nothing else: no marketplace, no queue.
+
+use std::sync::Arc;
+
+use hitloop_core::error::Result;
+use hitloop_core::plan::train::TrainSettings;
+use hitloop_dynamodb::DynamoStore;
+use hitloop_lambda::env::Vars;
+use hitloop_pipeline::steps::train::TrainDeps;
+use hitloop_s3::S3Blobs;
+use hitloop_sagemaker::SageMakerTrainer;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub table: String,
+    /// The stack's SageMaker execution role, the default for jobs that name none.
+    pub sagemaker_role_arn: Option<String>,
+}
+
+impl Config {
+    /// Every variable train reads.
+    pub const VARIABLES: &'static [&'static str] = &["TABLE_NAME", "SAGEMAKER_ROLE_ARN"];
+
+    pub fn from(env: &Vars<'_>) -> Result<Config> {
+        Ok(Config { table: env.required("TABLE_NAME")?, sagemaker_role_arn: env.optional("SAGEMAKER_ROLE_ARN") })
+    }
+
+    pub fn deps(&self, sdk: &hitloop_aws::SdkConfig) -> TrainDeps {
+        TrainDeps {
+            store: Arc::new(DynamoStore::from_sdk(sdk, &self.table)),
+            blobs: Arc::new(S3Blobs::from_sdk(sdk)),
+            trainer: Arc::new(SageMakerTrainer::from_sdk(sdk)),
+            settings: TrainSettings {
+                default_role_arn: self.sagemaker_role_arn.clone(),
+                region: hitloop_aws::region(sdk),
+            },
+        }
+    }
+}

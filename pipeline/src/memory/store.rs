@@ -1,0 +1,276 @@
+//! The store ports in memory, with DynamoDB's conditions: the contract suite
+//! runs the same cases against this and `hitloop-dynamodb` on moto, and the
+//! steps' tests run on it with no server.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use hitloop_core::error::{Error, Result};
+use hitloop_core::money::Usd;
+use hitloop_core::plan::train::Transition;
+use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
+use hitloop_core::records::{now_ms, Item, ItemStatus, Job, JobProgress, JobStatus, WorkerEstimate};
+
+use crate::ports::{Items, Jobs, TrainingClaims, WorkerModels};
+
+#[derive(Default)]
+struct State {
+    jobs: HashMap<String, Job>,
+    /// job -> training claim lease (epoch ms)
+    claims: HashMap<String, i64>,
+    items: BTreeMap<(String, String), Item>,
+    estimates: BTreeMap<(String, String), WorkerEstimate>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> Result<MutexGuard<'_, State>> {
+        self.state.lock().map_err(|_| Error::Permanent("the memory store's lock is poisoned".into()))
+    }
+}
+
+const LIVE: [JobStatus; 3] = [JobStatus::Publishing, JobStatus::Labeling, JobStatus::Paused];
+
+#[async_trait]
+impl Jobs for MemoryStore {
+    async fn job(&self, job_id: &str) -> Result<Option<Job>> {
+        Ok(self.state()?.jobs.get(job_id).cloned())
+    }
+
+    async fn progress(&self, job_id: &str) -> Result<Option<JobProgress>> {
+        Ok(self.state()?.jobs.get(job_id).map(|j| JobProgress {
+            status: j.status,
+            items: j.items,
+            decided: j.decided,
+            completion_sent: j.completion_sent,
+        }))
+    }
+
+    async fn create_job(&self, job: &Job) -> Result<bool> {
+        let mut s = self.state()?;
+        if s.jobs.get(&job.job_id).is_some_and(|j| j.status != JobStatus::Failed) {
+            return Ok(false);
+        }
+        s.claims.remove(&job.job_id);
+        s.jobs.insert(job.job_id.clone(), job.clone());
+        Ok(true)
+    }
+
+    async fn put_failed_job(&self, job: &Job) -> Result<()> {
+        if self.create_job(job).await? {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!("job {} exists and is not failed", job.job_id)))
+        }
+    }
+
+    async fn transition(&self, job_id: &str, from: &[JobStatus], to: JobStatus, reason: Option<&str>) -> Result<bool> {
+        let mut s = self.state()?;
+        let Some(j) = s.jobs.get_mut(job_id).filter(|j| from.contains(&j.status)) else { return Ok(false) };
+        j.status = to;
+        j.reason = reason.map(str::to_string);
+        j.updated_at = now_ms();
+        Ok(true)
+    }
+
+    async fn set_hit_type(&self, job_id: &str, hit_type_id: &str) -> Result<()> {
+        if let Some(j) = self.state()?.jobs.get_mut(job_id) {
+            j.hit_type_id = Some(hit_type_id.into());
+        }
+        Ok(())
+    }
+
+    async fn amend_budget(&self, job_id: &str, old: Option<Usd>, new: Option<Usd>) -> Result<bool> {
+        let mut s = self.state()?;
+        let Some(j) = s.jobs.get_mut(job_id).filter(|j| LIVE.contains(&j.status) && j.spec.budget_usd == old) else {
+            return Ok(false);
+        };
+        j.spec.budget_usd = new;
+        j.updated_at = now_ms();
+        Ok(true)
+    }
+
+    async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
+        let mut s = self.state()?;
+        let Some(j) = s.jobs.get_mut(job_id).filter(|j| j.status == JobStatus::Labeling && j.decided == j.items) else {
+            return Ok(false);
+        };
+        j.status = JobStatus::Complete;
+        j.reason = None;
+        j.updated_at = now_ms();
+        Ok(true)
+    }
+
+    async fn set_completion_sent(&self, job_id: &str) -> Result<()> {
+        if let Some(j) = self.state()?.jobs.get_mut(job_id) {
+            j.completion_sent = true;
+        }
+        Ok(())
+    }
+
+    async fn record_outputs(&self, job_id: &str, at: i64) -> Result<()> {
+        match self.state()?.jobs.get_mut(job_id) {
+            Some(j) => {
+                j.outputs_at = Some(at);
+                Ok(())
+            }
+            None => Err(Error::Permanent(format!("there is no job {job_id}"))),
+        }
+    }
+
+    async fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<Job>> {
+        let mut jobs: Vec<Job> = self.state()?.jobs.values().filter(|j| j.status == status).cloned().collect();
+        jobs.sort_by_key(|j| j.created_at);
+        Ok(jobs)
+    }
+}
+
+#[async_trait]
+impl Items for MemoryStore {
+    async fn put_new_items(&self, items: &[Item]) -> Result<usize> {
+        let mut s = self.state()?;
+        let mut written = 0;
+        for i in items {
+            let key = (i.job_id.clone(), i.item_id.clone());
+            if let std::collections::btree_map::Entry::Vacant(slot) = s.items.entry(key) {
+                slot.insert(i.clone());
+                written += 1;
+            }
+        }
+        Ok(written)
+    }
+
+    async fn item(&self, job_id: &str, item_id: &str) -> Result<Option<Item>> {
+        Ok(self.state()?.items.get(&(job_id.to_string(), item_id.to_string())).cloned())
+    }
+
+    async fn items(&self, job_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<Item>> {
+        let s = self.state()?;
+        Ok(s.items
+            .values()
+            .filter(|i| i.job_id == job_id && after.is_none_or(|a| i.item_id.as_str() > a))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn open_items(&self, cursor: Option<String>, limit: usize) -> Result<(Vec<Item>, Option<String>)> {
+        let s = self.state()?;
+        let after = cursor.as_deref().and_then(|c| c.split_once('\u{0}'));
+        let mut open = s
+            .items
+            .values()
+            .filter(|i| !i.status.is_decided())
+            .filter(|i| after.is_none_or(|(j, it)| (i.job_id.as_str(), i.item_id.as_str()) > (j, it)));
+        let page: Vec<Item> = open.by_ref().take(limit).cloned().collect();
+        let more = open.next().is_some();
+        let next = page.last().filter(|_| more).map(|i| format!("{}\u{0}{}", i.job_id, i.item_id));
+        Ok((page, next))
+    }
+
+    async fn write(&self, w: &ItemWrite) -> Result<WriteOutcome> {
+        let mut guard = self.state()?;
+        let s = &mut *guard;
+        let key = (w.job_id.clone(), w.item_id.clone());
+        let Some(item) = s.items.get_mut(&key).filter(|i| i.version == w.version) else {
+            return Ok(WriteOutcome::Conflict);
+        };
+        let Some(job) = s.jobs.get_mut(&w.job_id) else {
+            return Err(Error::Permanent(format!("item {} has no job {}", w.item_id, w.job_id)));
+        };
+        if let Some(r) = &w.reserve {
+            if !job.status.is_active() {
+                return Ok(WriteOutcome::Refused(Refusal::JobInactive));
+            }
+            if job.spec.budget_usd.is_some_and(|b| job.reserved + r.cost > b) {
+                return Ok(WriteOutcome::Refused(Refusal::OverBudget {
+                    reserved: job.reserved,
+                    budget: job.spec.budget_usd,
+                }));
+            }
+        }
+        w.apply_to(item);
+        let d = &w.job;
+        job.decided += d.decided;
+        job.labeled += d.labeled;
+        job.unresolved += d.unresolved;
+        job.answers += d.answers;
+        job.spent += d.spent;
+        job.reserved += d.reserved;
+        job.assignments_bought += d.bought;
+        if d.decided > 0 {
+            job.updated_at = w.now;
+        }
+        Ok(WriteOutcome::Applied)
+    }
+
+    async fn mark_published(&self, job_id: &str, item_id: &str, hit_id: &str) -> Result<bool> {
+        let mut s = self.state()?;
+        let key = (job_id.to_string(), item_id.to_string());
+        let Some(i) = s.items.get_mut(&key).filter(|i| i.status == ItemStatus::Pending) else { return Ok(false) };
+        i.status = ItemStatus::Published;
+        i.hit_id = Some(hit_id.into());
+        i.version += 1;
+        i.updated_at = now_ms();
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl TrainingClaims for MemoryStore {
+    async fn claim_training(&self, job_id: &str, now: i64, until: i64) -> Result<bool> {
+        let mut s = self.state()?;
+        if !s.jobs.get(job_id).is_some_and(|j| j.status == JobStatus::Complete) {
+            return Ok(false);
+        }
+        if s.claims.get(job_id).is_some_and(|lease| *lease >= now) {
+            return Ok(false);
+        }
+        s.claims.insert(job_id.into(), until);
+        Ok(true)
+    }
+
+    async fn release_training(&self, job_id: &str) -> Result<()> {
+        self.state()?.claims.remove(job_id);
+        Ok(())
+    }
+
+    async fn record_training(&self, job_id: &str, t: &Transition) -> Result<bool> {
+        let mut s = self.state()?;
+        let Some(j) = s.jobs.get_mut(job_id).filter(|j| t.from.contains(&j.status)) else { return Ok(false) };
+        j.status = t.to;
+        j.training = Some(t.record.clone());
+        j.reason = t.reason.clone();
+        j.updated_at = now_ms();
+        s.claims.remove(job_id);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl WorkerModels for MemoryStore {
+    async fn estimates(&self, job_id: &str, workers: &[String]) -> Result<BTreeMap<String, WorkerEstimate>> {
+        let s = self.state()?;
+        Ok(workers
+            .iter()
+            .filter_map(|w| s.estimates.get(&(job_id.to_string(), w.clone())).map(|e| (w.clone(), e.clone())))
+            .collect())
+    }
+
+    async fn put_estimates(&self, job_id: &str, estimates: &[WorkerEstimate]) -> Result<()> {
+        let mut s = self.state()?;
+        for e in estimates {
+            s.estimates.insert((job_id.to_string(), e.worker_id.clone()), e.clone());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,16 @@
+//! The ports: what the steps need from the world, named for the domain. Each
+//! is small; a step's dependencies name the ones it uses. Adapters (one
+//! crate per AWS service) implement them; `crate::memory` has in-memory
+//! versions for tests.
+
+pub mod blobs;
+pub mod crowd;
+pub mod queue;
+pub mod store;
+pub mod trainer;
+
+pub use blobs::{Blobs, ObjectHead, Reader};
+pub use crowd::Crowd;
+pub use queue::Queue;
+pub use store::{all_items, Items, Jobs, TrainingClaims, WorkerModels};
+pub use trainer::Trainer;

@@ -1,0 +1,196 @@
+//! Bringing one item up to date from its HIT: collect does it on a
+//! notification, sweep on what no notification brought. It reads a snapshot
+//! (the item with its answers, the marketplace's view, the job when the plan
+//! asks), lets `hitloop_core::plan::reconcile` decide, and carries the plan
+//! out: approve, one conditional write on the item (with the job's counters),
+//! then the marketplace calls. A write that lost a race, or a reservation the
+//! budget refused, makes it read again and plan again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hitloop_core::decision::{rule_for, DecisionRule};
+use hitloop_core::error::{Error, Result};
+use hitloop_core::ids::{owner_of, request_token};
+use hitloop_core::marketplace::{AssignmentView, HitState};
+use hitloop_core::plan::reconcile::{plan, refused_purchase, Effect, Need, Outcome, Plan, Snapshot};
+use hitloop_core::plan::write::{Refusal, WriteOutcome};
+use hitloop_core::records::{now_ms, Item, JobStatus, WorkerEstimate};
+
+use crate::ports::{Crowd, Items, Jobs, Queue, WorkerModels};
+use crate::steps::jobs::{pause, Completion};
+use crate::steps::specs::SpecCache;
+
+/// What collect (and sweep, for its reconciling) needs.
+pub trait CollectStore: Jobs + Items + WorkerModels {}
+impl<T: Jobs + Items + WorkerModels + ?Sized> CollectStore for T {}
+
+#[derive(Clone)]
+pub struct CollectDeps {
+    pub store: Arc<dyn CollectStore>,
+    pub crowd: Arc<dyn Crowd>,
+    pub queue: Arc<dyn Queue>,
+    pub training_queue_url: String,
+    pub specs: Arc<SpecCache>,
+}
+
+/// How many times one call reads again after a lost race or a refusal.
+const ROUNDS: usize = 6;
+
+/// What the marketplace shows.
+struct View {
+    hit: Option<HitState>,
+    assignments: Vec<AssignmentView>,
+    full_list: bool,
+}
+
+/// A notification about `hit_id` (naming `assignment_id` when it is about
+/// a submitted assignment): find the HIT's item and bring it up to date.
+pub async fn on_notification(deps: &CollectDeps, hit_id: &str, assignment_id: Option<&str>) -> Result<Outcome> {
+    let fetched = match assignment_id {
+        // One call for the answer and its HIT; a refused lookup (an id the
+        // marketplace does not take) falls back to the HIT.
+        Some(a) => match deps.crowd.assignment(a).await {
+            Ok(found) => found.filter(|(_, hit)| hit.hit_id == hit_id),
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => {
+                tracing::info!(hit_id, assignment_id = a, error = %e, "the notification's assignment cannot be read");
+                None
+            }
+        },
+        None => None,
+    };
+    let view = match fetched {
+        Some((assignment, hit)) => View { hit: Some(hit), assignments: vec![assignment], full_list: false },
+        None => View { hit: deps.crowd.hit(hit_id).await?, assignments: Vec::new(), full_list: false },
+    };
+    let Some(owner) = view.hit.as_ref().and_then(|h| h.annotation.as_deref()).and_then(owner_of) else {
+        tracing::info!(hit_id, "notification about a HIT hitloop did not create; ignored");
+        return Ok(Outcome::NotOurs);
+    };
+    let Some(item) = deps.store.item(&owner.job_id, &owner.item_id).await? else {
+        tracing::info!(hit_id, job_id = %owner.job_id, item_id = %owner.item_id, "no such item; ignored");
+        return Ok(Outcome::NotOurs);
+    };
+    reconcile(deps, item, hit_id, view).await
+}
+
+/// sweep: an item with a HIT, read from the open-items index.
+pub async fn reconcile_item(deps: &CollectDeps, item: Item) -> Result<Outcome> {
+    let Some(hit_id) = item.hit_id.clone() else { return Ok(Outcome::Waiting) };
+    let view = View { hit: deps.crowd.hit(&hit_id).await?, assignments: Vec::new(), full_list: false };
+    reconcile(deps, item, &hit_id, view).await
+}
+
+async fn reconcile(deps: &CollectDeps, mut item: Item, hit_id: &str, mut view: View) -> Result<Outcome> {
+    let Some(spec) = deps.specs.get(deps.store.as_ref(), &item.job_id).await? else {
+        return Ok(Outcome::NotOurs);
+    };
+    let rule = rule_for(&spec);
+    let (job_id, item_id) = (item.job_id.clone(), item.item_id.clone());
+    let mut job_status: Option<JobStatus> = None;
+    let mut refused: Option<Refusal> = None;
+    for _ in 0..ROUNDS {
+        let workers = estimates(deps, rule.as_ref(), &item, &view).await?;
+        let snapshot = Snapshot {
+            spec: &spec,
+            item: &item,
+            hit_id,
+            hit: view.hit.as_ref(),
+            assignments: &view.assignments,
+            full_list: view.full_list,
+            job_status,
+            workers: &workers,
+            market_ms: deps.crowd.now_ms(),
+            now: now_ms(),
+            refused: refused.as_ref(),
+        };
+        let actions = match plan(&snapshot, rule.as_ref()) {
+            Plan::Need(Need::FullList) => {
+                view.assignments = deps.crowd.assignments(hit_id).await?;
+                view.full_list = true;
+                continue;
+            }
+            Plan::Need(Need::JobStatus) => {
+                job_status = Some(deps.store.progress(&job_id).await?.map_or(JobStatus::Failed, |p| p.status));
+                continue;
+            }
+            Plan::Fail(why) => return Err(Error::Permanent(why)),
+            Plan::Act(actions) => actions,
+        };
+        for assignment_id in &actions.approve {
+            deps.crowd.approve(assignment_id).await?;
+        }
+        if let Some(write) = &actions.write {
+            for a in &write.record {
+                if let Some(why) = &a.invalid_reason {
+                    tracing::warn!(%job_id, %item_id, assignment_id = %a.assignment_id, reason = %why, "invalid answer recorded; it does not count");
+                }
+            }
+            match deps.store.write(write).await? {
+                WriteOutcome::Applied => write.apply_to(&mut item),
+                WriteOutcome::Conflict => {
+                    // Changed by a racing call: read it again (what was approved stays approved).
+                    let Some(fresh) = deps.store.item(&job_id, &item_id).await? else { return Ok(Outcome::NotOurs) };
+                    item = fresh;
+                    refused = None;
+                    continue;
+                }
+                WriteOutcome::Refused(r) => {
+                    refused = Some(r);
+                    continue;
+                }
+            }
+        }
+        let mut outcome = actions.outcome;
+        for effect in &actions.after {
+            match effect {
+                Effect::Expire => deps.crowd.expire(hit_id).await?,
+                Effect::Extend { until_ms } => deps.crowd.extend(hit_id, *until_ms).await?,
+                Effect::AddAssignments { n, round } => {
+                    let token = request_token(&job_id, &item_id, *round);
+                    if let Err(e) = deps.crowd.add_assignments(hit_id, *n, &token).await? {
+                        match refused_purchase(&e) {
+                            Some(reason) => {
+                                pause(deps.store.as_ref(), &job_id, &reason).await?;
+                                outcome = Outcome::Paused(reason);
+                            }
+                            None => outcome = Outcome::Waiting,
+                        }
+                    }
+                }
+                Effect::Pause(reason) => pause(deps.store.as_ref(), &job_id, reason).await?,
+                Effect::CompleteIfDone => {
+                    completion(deps).complete_if_done(&job_id).await?;
+                }
+            }
+        }
+        if !actions.again {
+            return Ok(outcome);
+        }
+        view = View { hit: deps.crowd.hit(hit_id).await?, assignments: Vec::new(), full_list: false };
+    }
+    Err(Error::Retryable(format!("item {item_id} of job {job_id} kept changing while it was brought up to date")))
+}
+
+/// What the job's worker model knows of the item's workers, when its rule
+/// uses it (the agreement rule does not: no read).
+async fn estimates(
+    deps: &CollectDeps,
+    rule: &dyn DecisionRule,
+    item: &Item,
+    view: &View,
+) -> Result<BTreeMap<String, WorkerEstimate>> {
+    if !rule.uses_worker_estimates() {
+        return Ok(BTreeMap::new());
+    }
+    let mut workers: Vec<String> = item.answers.iter().map(|a| a.worker_id.clone()).collect();
+    workers.extend(view.assignments.iter().map(|a| a.worker_id.clone()));
+    workers.sort();
+    workers.dedup();
+    deps.store.estimates(&item.job_id, &workers).await
+}
+
+pub fn completion(deps: &CollectDeps) -> Completion<'_> {
+    Completion { jobs: deps.store.as_ref(), queue: deps.queue.as_ref(), training_queue_url: &deps.training_queue_url }
+}

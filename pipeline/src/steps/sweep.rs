@@ -1,0 +1,104 @@
+//! sweep: on a schedule, finish what no notification brought (see
+//! `hitloop_core::plan::sweep` for what it does with each item and job).
+
+use std::collections::HashMap;
+
+use hitloop_core::error::Result;
+use hitloop_core::messages::{JobMessage, PublishItem};
+use hitloop_core::plan::sweep::{item_action, job_action, ItemAction, JobAction, SweepLimits, SWEPT};
+use hitloop_core::records::now_ms;
+use serde::Serialize;
+
+use crate::steps::reconcile::{completion, reconcile_item, CollectDeps};
+
+#[derive(Clone)]
+pub struct SweepDeps {
+    /// sweep reconciles items the way collect does.
+    pub collect: CollectDeps,
+    pub publish_queue_url: String,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SweepReport {
+    pub items_seen: usize,
+    pub reconciled: usize,
+    pub republished: usize,
+    pub jobs_completed: usize,
+    pub completions_resent: usize,
+    pub training_checks: usize,
+    pub errors: usize,
+}
+
+pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport> {
+    let c = &deps.collect;
+    let mut report = SweepReport::default();
+    let now = now_ms();
+    let mut republish = Vec::new();
+    let mut active: HashMap<String, bool> = HashMap::new();
+    let mut cursor = None;
+    'pages: loop {
+        let (items, next) = c.store.open_items(cursor, 200).await?;
+        for item in items {
+            if report.items_seen >= limits.max_items {
+                break 'pages;
+            }
+            report.items_seen += 1;
+            let job_active = match active.get(&item.job_id) {
+                Some(a) => *a,
+                None => {
+                    let a = c.store.progress(&item.job_id).await?.is_some_and(|p| p.status.is_active());
+                    active.insert(item.job_id.clone(), a);
+                    a
+                }
+            };
+            match item_action(&item, job_active, now, &limits) {
+                ItemAction::Skip => {}
+                ItemAction::Republish => republish.push(PublishItem::body_for(&item)?),
+                ItemAction::Reconcile(_) => {
+                    let (job_id, item_id) = (item.job_id.clone(), item.item_id.clone());
+                    match reconcile_item(c, item).await {
+                        Ok(_) => report.reconciled += 1,
+                        Err(e) => {
+                            report.errors += 1;
+                            tracing::warn!(%job_id, %item_id, error = %e, "sweep could not bring the item up to date");
+                        }
+                    }
+                }
+            }
+        }
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    report.republished = republish.len();
+    if !republish.is_empty() {
+        c.queue.send_all(&deps.publish_queue_url, republish).await?;
+    }
+    let completion = completion(c);
+    let mut checks = Vec::new();
+    for status in SWEPT {
+        for job in c.store.jobs_with_status(status).await? {
+            match job_action(&job, now, &limits) {
+                JobAction::Nothing => {}
+                JobAction::Complete => {
+                    completion.complete(&job.job_id).await?;
+                    report.jobs_completed += 1;
+                }
+                JobAction::SendCompletion => {
+                    completion.send(&job.job_id).await?;
+                    report.completions_resent += 1;
+                }
+                JobAction::CheckTraining => checks.push(JobMessage::check_training(&job.job_id).body()?),
+                JobAction::WarnIngest => {
+                    tracing::warn!(job_id = %job.job_id, "ingest has not finished for 15 minutes; upload the manifest again to resume it");
+                }
+            }
+        }
+    }
+    report.training_checks = checks.len();
+    if !checks.is_empty() {
+        c.queue.send_all(&c.training_queue_url, checks).await?;
+    }
+    Ok(report)
+}
