@@ -168,7 +168,11 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
                 }
                 return Plan::Act(Box::new(a));
             }
+            let inactive = s.job_status.is_some_and(|st| !st.is_active());
             match s.refused {
+                // Nothing is bought for a job that is not active (the store
+                // refuses it too; known here, it is not asked).
+                _ if inactive => Plan::Act(Box::new(Actions::write(approve, write, Outcome::Waiting))),
                 Some(Refusal::JobInactive) => Plan::Act(Box::new(Actions::write(approve, write, Outcome::Waiting))),
                 Some(Refusal::OverBudget { reserved, budget }) => {
                     let reason = budget_reason(*reserved, *budget);
@@ -288,3 +292,7 @@ impl Actions {
         Actions { approve, write: changes.then_some(write), after: Vec::new(), outcome, again: false }
     }
 }
+
+#[cfg(test)]
+#[path = "reconcile_tests.rs"]
+mod tests;

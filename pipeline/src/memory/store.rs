@@ -26,6 +26,7 @@ struct State {
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    calls: Mutex<BTreeMap<&'static str, u32>>,
 }
 
 impl MemoryStore {
@@ -36,6 +37,18 @@ impl MemoryStore {
     fn state(&self) -> Result<MutexGuard<'_, State>> {
         self.state.lock().map_err(|_| Error::Permanent("the memory store's lock is poisoned".into()))
     }
+
+    /// Counts a call of `op` (one request to a real store).
+    fn count(&self, op: &'static str) {
+        if let Ok(mut c) = self.calls.lock() {
+            *c.entry(op).or_default() += 1;
+        }
+    }
+
+    /// How many times each operation was called.
+    pub fn calls(&self) -> BTreeMap<&'static str, u32> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
 }
 
 const LIVE: [JobStatus; 3] = [JobStatus::Publishing, JobStatus::Labeling, JobStatus::Paused];
@@ -43,10 +56,12 @@ const LIVE: [JobStatus; 3] = [JobStatus::Publishing, JobStatus::Labeling, JobSta
 #[async_trait]
 impl Jobs for MemoryStore {
     async fn job(&self, job_id: &str) -> Result<Option<Job>> {
+        self.count("job");
         Ok(self.state()?.jobs.get(job_id).cloned())
     }
 
     async fn progress(&self, job_id: &str) -> Result<Option<JobProgress>> {
+        self.count("progress");
         Ok(self.state()?.jobs.get(job_id).map(|j| JobProgress {
             status: j.status,
             items: j.items,
@@ -56,6 +71,7 @@ impl Jobs for MemoryStore {
     }
 
     async fn create_job(&self, job: &Job) -> Result<bool> {
+        self.count("create_job");
         let mut s = self.state()?;
         if s.jobs.get(&job.job_id).is_some_and(|j| j.status != JobStatus::Failed) {
             return Ok(false);
@@ -66,6 +82,7 @@ impl Jobs for MemoryStore {
     }
 
     async fn put_failed_job(&self, job: &Job) -> Result<()> {
+        self.count("put_failed_job");
         if self.create_job(job).await? {
             Ok(())
         } else {
@@ -74,6 +91,7 @@ impl Jobs for MemoryStore {
     }
 
     async fn transition(&self, job_id: &str, from: &[JobStatus], to: JobStatus, reason: Option<&str>) -> Result<bool> {
+        self.count("transition");
         let mut s = self.state()?;
         let Some(j) = s.jobs.get_mut(job_id).filter(|j| from.contains(&j.status)) else { return Ok(false) };
         j.status = to;
@@ -83,6 +101,7 @@ impl Jobs for MemoryStore {
     }
 
     async fn set_hit_type(&self, job_id: &str, hit_type_id: &str) -> Result<()> {
+        self.count("set_hit_type");
         if let Some(j) = self.state()?.jobs.get_mut(job_id) {
             j.hit_type_id = Some(hit_type_id.into());
         }
@@ -90,6 +109,7 @@ impl Jobs for MemoryStore {
     }
 
     async fn amend_budget(&self, job_id: &str, old: Option<Usd>, new: Option<Usd>) -> Result<bool> {
+        self.count("amend_budget");
         let mut s = self.state()?;
         let Some(j) = s.jobs.get_mut(job_id).filter(|j| LIVE.contains(&j.status) && j.spec.budget_usd == old) else {
             return Ok(false);
@@ -100,6 +120,7 @@ impl Jobs for MemoryStore {
     }
 
     async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
+        self.count("complete_if_done");
         let mut s = self.state()?;
         let Some(j) = s.jobs.get_mut(job_id).filter(|j| j.status == JobStatus::Labeling && j.decided == j.items) else {
             return Ok(false);
@@ -111,6 +132,7 @@ impl Jobs for MemoryStore {
     }
 
     async fn set_completion_sent(&self, job_id: &str) -> Result<()> {
+        self.count("set_completion_sent");
         if let Some(j) = self.state()?.jobs.get_mut(job_id) {
             j.completion_sent = true;
         }
@@ -118,6 +140,7 @@ impl Jobs for MemoryStore {
     }
 
     async fn record_outputs(&self, job_id: &str, at: i64) -> Result<()> {
+        self.count("record_outputs");
         match self.state()?.jobs.get_mut(job_id) {
             Some(j) => {
                 j.outputs_at = Some(at);
@@ -128,6 +151,7 @@ impl Jobs for MemoryStore {
     }
 
     async fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<Job>> {
+        self.count("jobs_with_status");
         let mut jobs: Vec<Job> = self.state()?.jobs.values().filter(|j| j.status == status).cloned().collect();
         jobs.sort_by_key(|j| j.created_at);
         Ok(jobs)
@@ -137,6 +161,7 @@ impl Jobs for MemoryStore {
 #[async_trait]
 impl Items for MemoryStore {
     async fn put_new_items(&self, items: &[Item]) -> Result<usize> {
+        self.count("put_new_items");
         let mut s = self.state()?;
         let mut written = 0;
         for i in items {
@@ -150,10 +175,12 @@ impl Items for MemoryStore {
     }
 
     async fn item(&self, job_id: &str, item_id: &str) -> Result<Option<Item>> {
+        self.count("item");
         Ok(self.state()?.items.get(&(job_id.to_string(), item_id.to_string())).cloned())
     }
 
     async fn items(&self, job_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<Item>> {
+        self.count("items");
         let s = self.state()?;
         Ok(s.items
             .values()
@@ -164,6 +191,7 @@ impl Items for MemoryStore {
     }
 
     async fn open_items(&self, cursor: Option<String>, limit: usize) -> Result<(Vec<Item>, Option<String>)> {
+        self.count("open_items");
         let s = self.state()?;
         let after = cursor.as_deref().and_then(|c| c.split_once('\u{0}'));
         let mut open = s
@@ -178,6 +206,7 @@ impl Items for MemoryStore {
     }
 
     async fn write(&self, w: &ItemWrite) -> Result<WriteOutcome> {
+        self.count("write");
         let mut guard = self.state()?;
         let s = &mut *guard;
         let key = (w.job_id.clone(), w.item_id.clone());
@@ -214,6 +243,7 @@ impl Items for MemoryStore {
     }
 
     async fn mark_published(&self, job_id: &str, item_id: &str, hit_id: &str) -> Result<bool> {
+        self.count("mark_published");
         let mut s = self.state()?;
         let key = (job_id.to_string(), item_id.to_string());
         let Some(i) = s.items.get_mut(&key).filter(|i| i.status == ItemStatus::Pending) else { return Ok(false) };
@@ -228,6 +258,7 @@ impl Items for MemoryStore {
 #[async_trait]
 impl TrainingClaims for MemoryStore {
     async fn claim_training(&self, job_id: &str, now: i64, until: i64) -> Result<bool> {
+        self.count("claim_training");
         let mut s = self.state()?;
         if !s.jobs.get(job_id).is_some_and(|j| j.status == JobStatus::Complete) {
             return Ok(false);
@@ -240,11 +271,13 @@ impl TrainingClaims for MemoryStore {
     }
 
     async fn release_training(&self, job_id: &str) -> Result<()> {
+        self.count("release_training");
         self.state()?.claims.remove(job_id);
         Ok(())
     }
 
     async fn record_training(&self, job_id: &str, t: &Transition) -> Result<bool> {
+        self.count("record_training");
         let mut s = self.state()?;
         let Some(j) = s.jobs.get_mut(job_id).filter(|j| t.from.contains(&j.status)) else { return Ok(false) };
         j.status = t.to;
@@ -259,6 +292,7 @@ impl TrainingClaims for MemoryStore {
 #[async_trait]
 impl WorkerModels for MemoryStore {
     async fn estimates(&self, job_id: &str, workers: &[String]) -> Result<BTreeMap<String, WorkerEstimate>> {
+        self.count("estimates");
         let s = self.state()?;
         Ok(workers
             .iter()
@@ -267,6 +301,7 @@ impl WorkerModels for MemoryStore {
     }
 
     async fn put_estimates(&self, job_id: &str, estimates: &[WorkerEstimate]) -> Result<()> {
+        self.count("put_estimates");
         let mut s = self.state()?;
         for e in estimates {
             s.estimates.insert((job_id.to_string(), e.worker_id.clone()), e.clone());

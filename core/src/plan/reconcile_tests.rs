@@ -1,0 +1,372 @@
+//! Every branch of the reconcile plan, with no server: snapshots built by
+//! hand, plans checked whole.
+
+use super::*;
+use crate::decision::rule_for;
+use crate::records::Item;
+
+const NS: &str = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd";
+const NOW: i64 = 1_800_000_000_000;
+
+fn spec() -> JobSpec {
+    JobSpec::parse(
+        r#"{"labels": ["a", "b", "c"], "consensus": {"initial_assignments": 2, "agreement": 2, "max_assignments": 4}}"#,
+    )
+    .unwrap()
+}
+
+fn unit() -> Usd {
+    spec().assignment_cost(2)
+}
+
+fn answer_xml(label: &str) -> String {
+    format!(
+        r#"<QuestionFormAnswers xmlns="{NS}"><Answer><QuestionIdentifier>taskAnswers</QuestionIdentifier><FreeText>[{{"category":{{"label":"{label}"}}}}]</FreeText></Answer></QuestionFormAnswers>"#
+    )
+}
+
+fn assignment(id: &str, label: &str, status: &str, at: i64) -> AssignmentView {
+    AssignmentView {
+        assignment_id: id.into(),
+        worker_id: format!("W{id}"),
+        status: status.into(),
+        answer: answer_xml(label),
+        submit_time: at,
+    }
+}
+
+fn recorded(id: &str, label: Option<&str>, at: i64) -> AnswerRecord {
+    AnswerRecord {
+        assignment_id: id.into(),
+        worker_id: format!("W{id}"),
+        label: label.map(str::to_string),
+        invalid_reason: label.is_none().then(|| "bad".to_string()),
+        submitted_at: at,
+    }
+}
+
+/// A published item: `bought` assignments in `rounds` rounds, these answers.
+fn item(bought: u32, rounds: u32, answers: Vec<AnswerRecord>) -> Item {
+    let mut i = Item::pending("j", "i", 2, Default::default(), 0);
+    i.status = ItemStatus::Published;
+    i.hit_id = Some("H".into());
+    i.bought = bought;
+    i.rounds = rounds;
+    i.spent = unit().times(answers.len() as i64);
+    i.answers = answers;
+    i.version = 7;
+    i
+}
+
+/// A HIT with `max` slots, `pending` accepted and `available` open.
+fn hit(max: u32, pending: u32, available: u32) -> HitState {
+    HitState {
+        hit_id: "H".into(),
+        status: "Assignable".into(),
+        max_assignments: max,
+        pending,
+        available,
+        expiration: NOW + 3_600_000,
+        annotation: Some("hitloop:j/i".into()),
+    }
+}
+
+struct Case {
+    spec: JobSpec,
+    item: Item,
+    hit: Option<HitState>,
+    assignments: Vec<AssignmentView>,
+    full_list: bool,
+    job_status: Option<JobStatus>,
+    refused: Option<Refusal>,
+}
+
+impl Case {
+    fn new(item: Item, hit: Option<HitState>, assignments: Vec<AssignmentView>) -> Case {
+        Case { spec: spec(), item, hit, assignments, full_list: true, job_status: None, refused: None }
+    }
+
+    fn plan(&self) -> Plan {
+        let workers = BTreeMap::new();
+        let s = Snapshot {
+            spec: &self.spec,
+            item: &self.item,
+            hit_id: "H",
+            hit: self.hit.as_ref(),
+            assignments: &self.assignments,
+            full_list: self.full_list,
+            job_status: self.job_status,
+            workers: &workers,
+            market_ms: NOW,
+            now: 5,
+            refused: self.refused.as_ref(),
+        };
+        plan(&s, rule_for(&self.spec).as_ref())
+    }
+
+    fn act(&self) -> Actions {
+        match self.plan() {
+            Plan::Act(a) => *a,
+            other => panic!("expected actions, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_hit_that_is_not_the_items_is_left_alone() {
+    let mut other = item(2, 1, vec![]);
+    other.hit_id = Some("ELSEWHERE".into());
+    let a = Case::new(other, Some(hit(2, 0, 0)), vec![assignment("A1", "a", "Submitted", 1)]).act();
+    assert_eq!((a.outcome, a.approve.len(), a.write), (Outcome::NotOurs, 0, None), "nothing approved, nothing written");
+    let mut pending = item(2, 1, vec![]);
+    pending.status = ItemStatus::Pending;
+    pending.hit_id = None;
+    assert_eq!(Case::new(pending, Some(hit(2, 0, 0)), vec![]).act().outcome, Outcome::NotOurs, "publish records it");
+}
+
+#[test]
+fn a_view_that_shows_less_than_the_hit_has_done_asks_for_the_full_list() {
+    // Two done, one recorded, the notification's one fetched: complete.
+    let mut c = Case::new(
+        item(2, 1, vec![recorded("A1", Some("a"), 1)]),
+        Some(hit(2, 0, 0)),
+        vec![assignment("A2", "a", "Submitted", 2)],
+    );
+    c.full_list = false;
+    assert!(matches!(c.plan(), Plan::Act(_)));
+    // Two done, none recorded, one fetched: the other is unseen.
+    c.item = item(2, 1, vec![]);
+    assert_eq!(c.plan(), Plan::Need(Need::FullList));
+    // Nothing fetched (a HITReviewable) and everything recorded: complete.
+    let mut done = Case::new(
+        item(2, 1, vec![recorded("A1", Some("a"), 1), recorded("A2", Some("b"), 2)]),
+        Some(hit(2, 0, 0)),
+        vec![],
+    );
+    done.full_list = false;
+    done.job_status = Some(JobStatus::Labeling);
+    assert!(matches!(done.plan(), Plan::Act(_)));
+}
+
+#[test]
+fn new_answers_are_approved_recorded_and_paid_on_the_item_while_it_is_open() {
+    let c = Case::new(item(2, 1, vec![]), Some(hit(2, 1, 0)), vec![assignment("A1", "a", "Submitted", 1)]);
+    let a = c.act();
+    assert_eq!(a.approve, ["A1"]);
+    assert_eq!(a.outcome, Outcome::Waiting, "one answer, one slot still held");
+    let w = a.write.unwrap();
+    assert_eq!((w.version, w.record.len(), w.cost), (7, 1, unit()));
+    assert_eq!(w.record[0].label.as_deref(), Some("a"));
+    assert!(w.job.is_empty(), "the job is not written for an answer");
+    assert!(a.after.is_empty());
+}
+
+#[test]
+fn an_approved_answer_not_yet_recorded_is_recorded_without_approving_again() {
+    let c = Case::new(item(2, 1, vec![]), Some(hit(2, 1, 0)), vec![assignment("A1", "a", "Approved", 1)]);
+    let a = c.act();
+    assert!(a.approve.is_empty());
+    assert_eq!(a.write.unwrap().record.len(), 1);
+}
+
+#[test]
+fn an_unreadable_answer_is_kept_with_its_reason_and_never_counted() {
+    let mut bad = assignment("A2", "a", "Submitted", 2);
+    bad.answer = "<not xml".into();
+    let c = Case::new(item(2, 1, vec![recorded("A1", Some("a"), 1)]), Some(hit(2, 0, 0)), vec![bad]);
+    let a = c.act();
+    let w = a.write.unwrap();
+    assert!(w.record[0].label.is_none() && w.record[0].invalid_reason.as_deref().unwrap().contains("XML"));
+    assert_eq!(a.outcome, Outcome::Bought(1), "one valid answer: buy one more");
+}
+
+#[test]
+fn nothing_new_writes_nothing() {
+    let c = Case::new(
+        item(2, 1, vec![recorded("A1", Some("a"), 1)]),
+        Some(hit(2, 1, 0)),
+        vec![assignment("A1", "a", "Approved", 1)],
+    );
+    let a = c.act();
+    assert_eq!((a.write, a.approve.len(), a.outcome), (None, 0, Outcome::Waiting));
+}
+
+#[test]
+fn agreement_labels_the_item_and_moves_its_totals_to_the_job_once() {
+    let c = Case::new(
+        item(2, 1, vec![recorded("A1", Some("a"), 1)]),
+        Some(hit(2, 0, 0)),
+        vec![assignment("A2", "a", "Submitted", 2)],
+    );
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Labeled("a".into()));
+    assert_eq!(a.after, vec![Effect::CompleteIfDone]);
+    let w = a.write.unwrap();
+    let d = w.decide.unwrap();
+    assert_eq!((d.status, d.label.as_deref(), d.agreed, d.release), (ItemStatus::Labeled, Some("a"), 2, Usd::ZERO));
+    assert_eq!(d.confidence, Some(1.0));
+    assert_eq!(
+        w.job,
+        JobDelta { decided: 1, labeled: 1, answers: 2, spent: unit().times(2), ..Default::default() },
+        "both answers and their cost reach the job in the deciding write"
+    );
+}
+
+#[test]
+fn a_decided_item_with_open_slots_closes_its_hit_first_then_gives_back_what_nobody_holds() {
+    // Bought 4 (2 open, 1 accepted), two agree: close the HIT, plan again.
+    let open = Case::new(
+        item(4, 2, vec![recorded("A1", Some("a"), 1)]),
+        Some(hit(4, 1, 1)),
+        vec![assignment("A2", "a", "Submitted", 2)],
+    );
+    let a = open.act();
+    assert_eq!((a.after.clone(), a.again, a.outcome), (vec![Effect::Expire], true, Outcome::Waiting));
+    assert!(a.write.unwrap().decide.is_none(), "the answer is recorded; the decision waits for the closed HIT");
+    // Closed: 2 answered, 1 held, so 1 of 4 goes back.
+    let mut closed_hit = hit(4, 1, 0);
+    closed_hit.expiration = NOW - 1;
+    let closed = Case::new(
+        item(4, 2, vec![recorded("A1", Some("a"), 1), recorded("A2", Some("a"), 2)]),
+        Some(closed_hit),
+        vec![],
+    );
+    let a = closed.act();
+    let w = a.write.unwrap();
+    assert_eq!(w.decide.unwrap().release, unit());
+    assert_eq!(w.job.reserved, Usd::ZERO - unit());
+}
+
+#[test]
+fn no_agreement_at_the_cap_is_unresolved() {
+    let answers = vec![recorded("A1", Some("a"), 1), recorded("A2", Some("b"), 2), recorded("A3", Some("c"), 3)];
+    let c = Case::new(item(4, 3, answers), Some(hit(4, 0, 0)), vec![assignment("A4", "b", "Submitted", 4)]);
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Labeled("b".into()), "the fourth agrees with the second");
+    let answers = vec![recorded("A1", Some("a"), 1), recorded("A2", Some("b"), 2), recorded("A3", Some("c"), 3)];
+    let c = Case::new(item(4, 3, answers), Some(hit(4, 0, 0)), vec![assignment("A4", "a", "Submitted", 0)]);
+    assert_eq!(c.act().outcome, Outcome::Labeled("a".into()), "answers count in submission order");
+    let answers = vec![recorded("A1", Some("a"), 1), recorded("A2", Some("b"), 2), recorded("A3", Some("c"), 3)];
+    let mut c = Case::new(item(4, 3, answers), Some(hit(4, 0, 0)), vec![]);
+    c.assignments = vec![{
+        let mut bad = assignment("A4", "x", "Submitted", 4);
+        bad.answer = answer_xml("not-a-label");
+        bad
+    }];
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Unresolved);
+    let w = a.write.unwrap();
+    assert_eq!(w.job.unresolved, 1);
+    assert_eq!(w.decide.unwrap().confidence, Some(0.25), "the best label's share");
+}
+
+#[test]
+fn late_answers_on_a_decided_item_go_straight_to_the_job() {
+    let mut decided = item(2, 1, vec![recorded("A1", Some("a"), 1), recorded("A2", Some("a"), 2)]);
+    decided.status = ItemStatus::Labeled;
+    let c = Case::new(decided, Some(hit(3, 0, 0)), vec![assignment("A3", "b", "Submitted", 3)]);
+    let a = c.act();
+    assert_eq!((a.outcome, a.approve.clone()), (Outcome::AlreadyDecided, vec!["A3".to_string()]));
+    let w = a.write.unwrap();
+    assert_eq!((w.job.answers, w.job.spent, w.decide), (1, unit(), None));
+}
+
+#[test]
+fn a_reserved_round_that_never_reached_the_marketplace_is_bought_when_the_job_is_active() {
+    // Bought 3 (round 2), the HIT still has 2.
+    let c = Case::new(
+        item(3, 2, vec![recorded("A1", Some("a"), 1), recorded("A2", Some("b"), 2)]),
+        Some(hit(2, 0, 0)),
+        vec![],
+    );
+    assert_eq!(c.plan(), Plan::Need(Need::JobStatus));
+    let mut active = c;
+    active.job_status = Some(JobStatus::Labeling);
+    let a = active.act();
+    assert_eq!((a.outcome, a.after), (Outcome::Bought(1), vec![Effect::AddAssignments { n: 1, round: 2 }]));
+    // A paused job: no purchase; the item waits like any other.
+    let mut paused = Case::new(
+        item(3, 2, vec![recorded("A1", Some("a"), 1), recorded("A2", Some("b"), 2)]),
+        Some(hit(2, 0, 0)),
+        vec![],
+    );
+    paused.job_status = Some(JobStatus::Paused);
+    assert!(!paused.act().after.iter().any(|e| matches!(e, Effect::AddAssignments { .. })));
+}
+
+#[test]
+fn disagreement_reserves_and_buys_one_more_with_the_rounds_token() {
+    let c = Case::new(
+        item(2, 1, vec![recorded("A1", Some("a"), 1)]),
+        Some(hit(2, 0, 0)),
+        vec![assignment("A2", "b", "Submitted", 2)],
+    );
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Bought(1));
+    assert_eq!(a.after, vec![Effect::AddAssignments { n: 1, round: 2 }]);
+    let w = a.write.unwrap();
+    assert_eq!(w.record.len(), 1, "the answer is recorded in the same write");
+    let r = w.reserve.unwrap();
+    assert_eq!((r.round, r.assignments, r.cost), (2, 1, unit()));
+    assert_eq!((w.job.reserved, w.job.bought), (unit(), 1));
+}
+
+#[test]
+fn buying_on_an_expired_hit_extends_it_first() {
+    let mut expired = hit(2, 0, 0);
+    expired.expiration = NOW - 1;
+    let c =
+        Case::new(item(2, 1, vec![recorded("A1", Some("a"), 1), recorded("A2", Some("b"), 2)]), Some(expired), vec![]);
+    let a = c.act();
+    let until = NOW + spec().task.lifetime_seconds * 1000;
+    assert_eq!(a.after, vec![Effect::Extend { until_ms: until }, Effect::AddAssignments { n: 1, round: 2 }]);
+}
+
+#[test]
+fn slots_bought_but_never_filled_get_time_not_money() {
+    // Bought 2, one answer, the HIT expired with nobody holding the other slot.
+    let mut expired = hit(2, 0, 0);
+    expired.expiration = NOW - 1;
+    let mut c = Case::new(item(2, 1, vec![recorded("A1", Some("a"), 1)]), Some(expired), vec![]);
+    assert_eq!(c.plan(), Plan::Need(Need::JobStatus));
+    c.job_status = Some(JobStatus::Labeling);
+    let a = c.act();
+    assert_eq!(a.after, vec![Effect::Extend { until_ms: NOW + spec().task.lifetime_seconds * 1000 }]);
+    assert_eq!(a.outcome, Outcome::Waiting);
+    c.job_status = Some(JobStatus::Paused);
+    assert!(c.act().after.is_empty(), "a paused job's HITs are not kept open");
+}
+
+#[test]
+fn a_refused_reservation_waits_or_pauses() {
+    let mut c = Case::new(
+        item(2, 1, vec![recorded("A1", Some("a"), 1)]),
+        Some(hit(2, 0, 0)),
+        vec![assignment("A2", "b", "Submitted", 2)],
+    );
+    c.refused = Some(Refusal::JobInactive);
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Waiting);
+    let w = a.write.unwrap();
+    assert!(w.reserve.is_none() && w.record.len() == 1, "the answer is still recorded");
+    c.refused = Some(Refusal::OverBudget { reserved: Usd::from_cents(100), budget: Some(Usd::from_cents(110)) });
+    let a = c.act();
+    let Outcome::Paused(reason) = &a.outcome else { panic!("{:?}", a.outcome) };
+    assert!(reason.contains("$1.00 reserved of $1.10"), "{reason}");
+    assert_eq!(a.after, vec![Effect::Pause(reason.clone())]);
+}
+
+#[test]
+fn a_hit_that_is_gone_cannot_be_bought_on() {
+    let c = Case::new(item(2, 1, vec![recorded("A1", Some("a"), 1), recorded("A2", Some("b"), 2)]), None, vec![]);
+    assert!(matches!(c.plan(), Plan::Fail(why) if why.contains("no longer exists")));
+}
+
+#[test]
+fn a_refused_purchase_pauses_unless_it_was_made_before() {
+    assert!(refused_purchase(&CreateHitError::InsufficientFunds("no money".into()))
+        .unwrap()
+        .starts_with("balance: no money"));
+    assert_eq!(refused_purchase(&CreateHitError::AlreadyExists(None)), None);
+    assert!(refused_purchase(&CreateHitError::Other("x".into())).unwrap().contains("refused more assignments"));
+}

@@ -1,0 +1,219 @@
+//! The steps on in-memory ports: no server. A small world (store, marketplace,
+//! queues) where items are posted, workers answer, notifications arrive twice
+//! or at once, and the end state and the number of calls are checked.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+use std::sync::Arc;
+
+use hitloop_core::events::{MturkEvent, NotificationDoc};
+use hitloop_core::job::JobSpec;
+use hitloop_core::messages::{JobMessage, PublishItem};
+use hitloop_core::money::Usd;
+use hitloop_core::plan::publish::Outcome as Published;
+use hitloop_core::plan::reconcile::Outcome;
+use hitloop_core::records::{Item, ItemStatus, Job, JobStatus};
+use hitloop_pipeline::memory::{MemoryCrowd, MemoryQueue, MemoryStore};
+use hitloop_pipeline::ports::{Items, Jobs};
+use hitloop_pipeline::steps::collect::collect;
+use hitloop_pipeline::steps::publish::{publish, PublishDeps};
+use hitloop_pipeline::steps::reconcile::{on_notification, CollectDeps};
+
+const NS: &str = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd";
+const TRAINING: &str = "training-queue";
+
+fn answer(label: &str) -> String {
+    format!(
+        r#"<QuestionFormAnswers xmlns="{NS}"><Answer><QuestionIdentifier>taskAnswers</QuestionIdentifier><FreeText>[{{"category":{{"label":"{label}"}}}}]</FreeText></Answer></QuestionFormAnswers>"#
+    )
+}
+
+struct World {
+    store: Arc<MemoryStore>,
+    crowd: Arc<MemoryCrowd>,
+    queue: Arc<MemoryQueue>,
+    collect: CollectDeps,
+    publish: PublishDeps,
+}
+
+fn world() -> World {
+    let store = Arc::new(MemoryStore::new());
+    let crowd = Arc::new(MemoryCrowd::new(1_800_000_000_000, Usd::from_cents(100_000)));
+    let queue = Arc::new(MemoryQueue::new());
+    let collect = CollectDeps {
+        store: store.clone(),
+        crowd: crowd.clone(),
+        queue: queue.clone(),
+        training_queue_url: TRAINING.into(),
+        specs: Default::default(),
+    };
+    let publish = PublishDeps { store: store.clone(), crowd: crowd.clone(), notification_queue_url: "n".into() };
+    World { store, crowd, queue, collect, publish }
+}
+
+impl World {
+    /// A labeling job of `n` items with `extra` job.json fields.
+    async fn job(&self, n: usize, extra: &str) -> Job {
+        let spec = JobSpec::parse(&format!(r#"{{"labels": ["a", "b", "c"]{extra}}}"#)).unwrap();
+        let job = Job::new("j", JobStatus::Labeling, spec, "<p>${x}</p>".into(), "k", "e", n as u64);
+        self.store.create_job(&job).await.unwrap();
+        let items: Vec<Item> = (0..n)
+            .map(|k| Item::pending("j", &format!("i{k}"), k as u64 + 2, [("x".to_string(), k.to_string())].into(), 0))
+            .collect();
+        self.store.put_new_items(&items).await.unwrap();
+        job
+    }
+
+    async fn post(&self, item: &str) -> String {
+        let msg = PublishItem { job_id: "j".into(), item_id: item.into() };
+        match publish(&self.publish, &msg).await.unwrap() {
+            Published::Published(hit) => hit,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn item(&self, id: &str) -> Item {
+        self.store.item("j", id).await.unwrap().unwrap()
+    }
+
+    /// A worker answers; the notification MTurk would send.
+    fn answers(&self, hit: &str, worker: &str, label: &str) -> NotificationDoc {
+        let assignment = self.crowd.work(hit, worker, &answer(label)).expect("a slot is open");
+        NotificationDoc {
+            event_doc_id: None,
+            events: vec![MturkEvent {
+                event_type: "AssignmentSubmitted".into(),
+                hit_id: Some(hit.into()),
+                assignment_id: Some(assignment),
+            }],
+        }
+    }
+
+    /// Store and marketplace calls made by `f`.
+    async fn calls<F: std::future::Future>(&self, f: F) -> (F::Output, u32) {
+        let before = self.total_calls();
+        let out = f.await;
+        (out, self.total_calls() - before)
+    }
+
+    fn total_calls(&self) -> u32 {
+        self.store.calls().values().sum::<u32>() + self.crowd.calls().values().sum::<u32>()
+    }
+}
+
+#[tokio::test]
+async fn two_agreeing_answers_label_the_item_and_complete_the_job() {
+    let w = world();
+    w.job(1, "").await;
+    let hit = w.post("i0").await;
+    let first = w.answers(&hit, "W1", "a");
+    assert_eq!(collect(&w.collect, &first).await.unwrap()[0].1, Outcome::Waiting);
+    let second = w.answers(&hit, "W2", "a");
+    assert_eq!(collect(&w.collect, &second).await.unwrap()[0].1, Outcome::Labeled("a".into()));
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.status, job.decided, job.labeled, job.answers), (JobStatus::Complete, 1, 1, 2));
+    let unit = job.spec.assignment_cost(2);
+    assert_eq!((job.spent, job.reserved), (unit.times(2), unit.times(2)));
+    assert_eq!(w.queue.take(TRAINING), vec![JobMessage::complete("j").body().unwrap()]);
+    // Both answers were approved by hitloop.
+    assert_eq!(w.crowd.calls()["ApproveAssignment"], 2);
+}
+
+#[tokio::test]
+async fn a_notification_costs_at_most_four_calls_and_one_with_nothing_new_two() {
+    let w = world();
+    w.job(2, "").await;
+    let hit = w.post("i0").await;
+    w.post("i1").await; // another item keeps the job open
+    let first = w.answers(&hit, "W1", "a");
+    // spec read once per process: warm it as a warm function would be
+    collect(&w.collect, &first).await.unwrap();
+    let (_, again) = w.calls(collect(&w.collect, &first)).await;
+    assert!(again <= 2, "a duplicate: {again} calls");
+    let second = w.answers(&hit, "W2", "a");
+    let (out, deciding) = w.calls(collect(&w.collect, &second)).await;
+    assert_eq!(out.unwrap()[0].1, Outcome::Labeled("a".into()));
+    // GetAssignment, the item, ApproveAssignment, the write, the job's progress.
+    assert!(deciding <= 5, "the deciding answer: {deciding} calls");
+    let reviewable = NotificationDoc {
+        event_doc_id: None,
+        events: vec![MturkEvent { event_type: "HITReviewable".into(), hit_id: Some(hit.clone()), assignment_id: None }],
+    };
+    let (_, late) = w.calls(collect(&w.collect, &reviewable)).await;
+    assert!(late <= 2, "HITReviewable after the decision: {late} calls");
+    assert_eq!(w.store.calls().get("job").copied().unwrap_or(0), 1 + 2, "publish read it twice, collect once");
+}
+
+#[tokio::test]
+async fn duplicates_and_racing_calls_record_pay_and_buy_once() {
+    let w = world();
+    w.job(1, "").await;
+    let hit = w.post("i0").await;
+    let a = w.answers(&hit, "W1", "a");
+    let b = w.answers(&hit, "W2", "b");
+    // Each document twice, the two at once.
+    let (r1, r2, r3, r4) = tokio::join!(
+        collect(&w.collect, &a),
+        collect(&w.collect, &b),
+        collect(&w.collect, &a),
+        collect(&w.collect, &b)
+    );
+    for r in [r1, r2, r3, r4] {
+        r.unwrap();
+    }
+    let item = w.item("i0").await;
+    assert_eq!(item.answers.len(), 2, "each answer recorded once");
+    let unit = w.store.job("j").await.unwrap().unwrap().spec.assignment_cost(2);
+    assert_eq!(item.spent, unit.times(2), "each paid once");
+    assert_eq!((item.bought, item.rounds), (3, 2), "one more bought, once");
+    assert_eq!(w.crowd.calls()["CreateAdditionalAssignmentsForHIT"], 1);
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.assignments_bought, job.reserved), (3, unit.times(3)));
+    // The third answer decides.
+    let c = w.answers(&hit, "W3", "b");
+    let (x, y) = tokio::join!(on_notification(&w.collect, &hit, None), collect(&w.collect, &c));
+    x.unwrap();
+    y.unwrap();
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.status, job.decided, job.answers, job.spent), (JobStatus::Complete, 1, 3, unit.times(3)));
+    assert_eq!(w.queue.take(TRAINING).len(), 1, "completed once");
+}
+
+#[tokio::test]
+async fn publishing_twice_at_once_posts_one_hit_and_reserves_once() {
+    let w = world();
+    w.job(1, "").await;
+    let msg = PublishItem { job_id: "j".into(), item_id: "i0".into() };
+    let (a, b) = tokio::join!(publish(&w.publish, &msg), publish(&w.publish, &msg));
+    let outcomes = [a.unwrap(), b.unwrap()];
+    assert!(outcomes.iter().any(|o| matches!(o, Published::Published(_))), "{outcomes:?}");
+    let item = w.item("i0").await;
+    assert_eq!((item.status, item.rounds, item.bought), (ItemStatus::Published, 1, 2));
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!(job.reserved, job.spec.assignment_cost(2).times(2), "reserved once");
+    assert_eq!(job.assignments_bought, 2);
+}
+
+#[tokio::test]
+async fn a_budget_stops_posting_and_pauses_the_job_with_its_reason() {
+    let w = world();
+    w.job(3, r#", "budget_usd": "0.30""#).await;
+    w.post("i0").await;
+    w.post("i1").await;
+    let msg = PublishItem { job_id: "j".into(), item_id: "i2".into() };
+    let Published::Paused(reason) = publish(&w.publish, &msg).await.unwrap() else { panic!() };
+    assert!(reason.contains("$0.24 reserved of $0.30"), "{reason}");
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.status, job.reason.as_deref()), (JobStatus::Paused, Some(reason.as_str())));
+    assert_eq!(w.item("i2").await.status, ItemStatus::Pending, "nothing posted");
+}
+
+#[tokio::test]
+async fn an_item_written_again_by_a_racing_ingest_keeps_its_state() {
+    let w = world();
+    w.job(1, "").await;
+    w.post("i0").await;
+    let fresh = Item::pending("j", "i0", 2, [("x".to_string(), "0".to_string())].into(), 0);
+    assert_eq!(w.store.put_new_items(&[fresh]).await.unwrap(), 0);
+    assert_eq!(w.item("i0").await.status, ItemStatus::Published, "not put back to pending");
+}
