@@ -155,3 +155,77 @@ async fn training_settings_that_cannot_work_are_refused_before_anything_is_spent
     assert!(errors.to_string().contains("petal_colour"));
     assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 0, "nothing posted");
 }
+
+/// An ingest that wrote every item but died before its last step is
+/// redelivered after publish posted the items: writing them again must leave
+/// them posted (conditional writes), and nothing is posted twice. Then two
+/// ingests of one upload at once, with publish running between their writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_ingests_never_put_a_posted_item_back() {
+    use common::crash::{Crashes, When};
+    let crashes = std::sync::Arc::new(Crashes::default().at("transition", When::Before, 1, 1));
+    let stack = Stack::new(Options { crowd: None, crashes: Some(crashes.clone()), ..Default::default() }).await;
+    stack.put("jobs/resumed/job.json", iris_job().to_string()).await;
+    stack.put("jobs/resumed/template.html", iris_template()).await;
+    stack.put("jobs/resumed/manifest.csv", iris_manifest()).await;
+    // The uploads' events are handled here, by hand, not by the router.
+    aws_sdk_sqs::Client::new(&stack.sdk)
+        .purge_queue()
+        .queue_url(&stack.resources.upload_queue_url)
+        .send()
+        .await
+        .unwrap();
+    let event = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": stack.resources.bucket}, "object": {"key": "jobs/resumed/manifest.csv"}}}]});
+    let invoke = || {
+        ingest::handler::handle(
+            &stack.functions().ingest,
+            lambda_runtime::LambdaEvent::new(event.clone(), Default::default()),
+        )
+    };
+    // Ingest writes all 150 items, and dies before the job is labeling.
+    assert!(invoke().await.is_err());
+    assert_eq!(crashes.fired("transition"), 1);
+    assert_eq!(stack.job("resumed").await.unwrap().status, JobStatus::Publishing);
+    stack.router.pump_until_idle(100).await;
+    let items = stack.items("resumed").await;
+    assert!(items.iter().all(|i| i.hit_id.is_some()), "publish posted every item");
+    // The event redelivered: the same manifest resumes the ingest.
+    let redelivered = invoke();
+    let out = redelivered.await.unwrap();
+    assert_eq!(out["results"][0]["accepted"], 150, "{out}");
+    stack.router.pump_until_idle(100).await;
+    let brief = |items: &[hitloop_core::records::Item]| -> Vec<(String, String, Option<String>, u64)> {
+        items.iter().map(|i| (i.item_id.clone(), i.status.as_str().into(), i.hit_id.clone(), i.version)).collect()
+    };
+    let after = stack.items("resumed").await;
+    assert_eq!(brief(&after), brief(&items), "every item as publish left it");
+    let job = stack.job("resumed").await.unwrap();
+    assert_eq!((job.status, job.assignments_bought), (JobStatus::Labeling, 300));
+    assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 150);
+
+    // Two ingests of one upload at once, publish consuming between them.
+    stack.put("jobs/race2/job.json", iris_job().to_string()).await;
+    stack.put("jobs/race2/template.html", iris_template()).await;
+    stack.put("jobs/race2/manifest.csv", iris_manifest()).await;
+    let event = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": stack.resources.bucket}, "object": {"key": "jobs/race2/manifest.csv"}}}]});
+    let once = || {
+        ingest::handler::handle(
+            &stack.functions().ingest,
+            lambda_runtime::LambdaEvent::new(event.clone(), Default::default()),
+        )
+    };
+    let publishing = async {
+        for _ in 0..20 {
+            stack.router.pump_once().await;
+        }
+    };
+    let (a, b, ()) = tokio::join!(once(), once(), publishing);
+    a.unwrap();
+    b.unwrap();
+    stack.router.pump_until_idle(100).await;
+    let items = stack.items("race2").await;
+    assert_eq!(items.len(), 150);
+    assert!(items.iter().all(|i| i.hit_id.is_some() && i.rounds == 1), "each posted, reserved once");
+    assert_eq!(stack.job("race2").await.unwrap().assignments_bought, 300);
+    assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 300, "150 for each job, none twice");
+}

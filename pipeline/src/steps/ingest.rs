@@ -159,8 +159,10 @@ pub async fn ingest(deps: &IngestDeps, bucket: &str, key: &str) -> Result<Outcom
     Ok(Outcome::Accepted { items: rows_seen })
 }
 
-/// A manifest for a job that exists and is live: the same one again does
-/// nothing; another is refused in upload-refused.json.
+/// A manifest for a job that exists and is live: the same one again resumes
+/// an ingest that died before it finished (its event redelivered, or the
+/// upload repeated), else does nothing; another is refused in
+/// upload-refused.json.
 async fn second_upload(
     deps: &IngestDeps,
     bucket: &str,
@@ -171,8 +173,17 @@ async fn second_upload(
     let job_id = files.job_id.as_str();
     let Some(head) = deps.blobs.head(bucket, key).await? else { return Ok(Outcome::Vanished) };
     if head.etag == existing.manifest_etag {
-        tracing::info!(job_id, "manifest already ingested; nothing to do");
-        return Ok(Outcome::Duplicate);
+        if existing.status != JobStatus::Publishing {
+            tracing::info!(job_id, "manifest already ingested; nothing to do");
+            return Ok(Outcome::Duplicate);
+        }
+        // Validated when the job was created: write what is missing, queue it all.
+        tracing::info!(job_id, "resuming an interrupted ingest");
+        if !write_items(deps, bucket, key, job_id, &head.etag, files.format).await? {
+            return Ok(Outcome::Vanished);
+        }
+        deps.store.transition(job_id, &[JobStatus::Publishing], JobStatus::Labeling, None).await?;
+        return Ok(Outcome::Accepted { items: existing.items });
     }
     let note = serde_json::json!({
         "job_id": job_id,

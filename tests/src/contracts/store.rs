@@ -1,0 +1,262 @@
+//! Jobs, Items, TrainingClaims and WorkerModels: the conditions that make
+//! every step idempotent and every purchase fit the budget.
+
+use hitloop_core::error::Error;
+use hitloop_core::job::JobSpec;
+use hitloop_core::money::Usd;
+use hitloop_core::plan::train::{failed, Transition};
+use hitloop_core::plan::write::{Decided, ItemWrite, Refusal, Reserve, WriteOutcome};
+use hitloop_core::records::{AnswerRecord, Item, ItemStatus, Job, JobStatus, TrainingRecord, WorkerEstimate};
+use hitloop_pipeline::ports::{Items, Jobs, TrainingClaims, WorkerModels};
+
+/// What a store must be to pass.
+pub trait Store: Jobs + Items + TrainingClaims + WorkerModels {}
+impl<T: Jobs + Items + TrainingClaims + WorkerModels + ?Sized> Store for T {}
+
+fn job(id: &str, status: JobStatus, budget: Option<&str>, items: u64) -> Job {
+    let budget = budget.map(|b| format!(r#", "budget_usd": "{b}""#)).unwrap_or_default();
+    let spec = JobSpec::parse(&format!(r#"{{"labels": ["a", "b"]{budget}}}"#)).unwrap();
+    let mut j = Job::new(id, status, spec, "<p>${x}</p>".into(), &format!("jobs/{id}/manifest.csv"), "etag-1", items);
+    j.bucket = "bucket".into();
+    j.columns = vec!["id".into(), "x".into()];
+    j
+}
+
+fn items(job_id: &str, n: usize) -> Vec<Item> {
+    (0..n)
+        .map(|k| {
+            Item::pending(job_id, &format!("item-{k:02}"), k as u64 + 2, [("x".to_string(), k.to_string())].into(), 7)
+        })
+        .collect()
+}
+
+fn answer(id: &str, label: Option<&str>, at: i64) -> AnswerRecord {
+    AnswerRecord {
+        assignment_id: id.into(),
+        worker_id: format!("W{id}"),
+        label: label.map(str::to_string),
+        invalid_reason: label.is_none().then(|| "unreadable".to_string()),
+        submitted_at: at,
+    }
+}
+
+/// Runs every case; `prefix` keeps the job ids of one run apart.
+pub async fn store(s: &dyn Store, prefix: &str) {
+    jobs(s, &format!("{prefix}-jobs")).await;
+    items_and_writes(s, &format!("{prefix}-items")).await;
+    budgets(s, &format!("{prefix}-money")).await;
+    training(s, &format!("{prefix}-train")).await;
+    estimates(s, &format!("{prefix}-workers")).await;
+}
+
+async fn jobs(s: &dyn Store, id: &str) {
+    assert_eq!(s.job(id).await.unwrap(), None);
+    let j = job(id, JobStatus::Publishing, Some("5.00"), 3);
+    assert!(s.create_job(&j).await.unwrap());
+    assert_eq!(s.job(id).await.unwrap().as_ref(), Some(&j), "a job reads back as written");
+    assert!(!s.create_job(&j).await.unwrap(), "a live job is never replaced");
+    assert!(matches!(s.put_failed_job(&j).await, Err(Error::Invalid(_))));
+    let p = s.progress(id).await.unwrap().unwrap();
+    assert_eq!((p.status, p.items, p.decided, p.completion_sent), (JobStatus::Publishing, 3, 0, false));
+
+    assert!(!s.transition(id, &[JobStatus::Labeling], JobStatus::Paused, None).await.unwrap(), "not labeling");
+    assert!(s.transition(id, &[JobStatus::Publishing], JobStatus::Paused, Some("why")).await.unwrap());
+    assert_eq!(s.job(id).await.unwrap().unwrap().reason.as_deref(), Some("why"));
+    assert!(s.transition(id, &[JobStatus::Paused], JobStatus::Labeling, None).await.unwrap());
+    let back = s.job(id).await.unwrap().unwrap();
+    assert_eq!((back.status, back.reason), (JobStatus::Labeling, None), "the reason goes with the pause");
+
+    s.set_hit_type(id, "TYPE1").await.unwrap();
+    s.record_outputs(id, 42).await.unwrap();
+    s.set_completion_sent(id).await.unwrap();
+    let j2 = s.job(id).await.unwrap().unwrap();
+    assert_eq!((j2.hit_type_id.as_deref(), j2.outputs_at, j2.completion_sent), (Some("TYPE1"), Some(42), true));
+    assert!(s.record_outputs(&format!("{id}-none"), 1).await.is_err(), "no job, no outputs");
+    assert!(s.jobs_with_status(JobStatus::Labeling).await.unwrap().iter().any(|x| x.job_id == id));
+    assert!(!s.jobs_with_status(JobStatus::Paused).await.unwrap().iter().any(|x| x.job_id == id));
+    assert!(!s.complete_if_done(id).await.unwrap(), "3 items, none decided");
+
+    // A failed job can be replaced by a new upload.
+    let failed_id = format!("{id}-f");
+    let mut f = job(&failed_id, JobStatus::Failed, None, 0);
+    f.reason = Some("bad input".into());
+    s.put_failed_job(&f).await.unwrap();
+    s.put_failed_job(&f).await.unwrap();
+    assert!(s.create_job(&job(&failed_id, JobStatus::Publishing, None, 1)).await.unwrap());
+    assert_eq!(s.job(&failed_id).await.unwrap().unwrap().status, JobStatus::Publishing);
+}
+
+async fn items_and_writes(s: &dyn Store, id: &str) {
+    s.create_job(&job(id, JobStatus::Labeling, None, 10)).await.unwrap();
+    let all = items(id, 10);
+    assert_eq!(s.put_new_items(&all[..6]).await.unwrap(), 6);
+    assert_eq!(s.put_new_items(&all).await.unwrap(), 4, "only the new ones");
+    assert_eq!(s.item(id, "item-03").await.unwrap().as_ref(), Some(&all[3]), "an item reads back as written");
+    assert_eq!(s.item(id, "nope").await.unwrap(), None);
+    let page = s.items(id, Some("item-04"), 3).await.unwrap();
+    let ids: Vec<&str> = page.iter().map(|i| i.item_id.as_str()).collect();
+    assert_eq!(ids, ["item-05", "item-06", "item-07"], "in id order, after the cursor");
+
+    // Publishing, and a racing ingest that must not undo it.
+    assert!(s.mark_published(id, "item-00", "HIT0").await.unwrap());
+    assert!(!s.mark_published(id, "item-00", "HIT0").await.unwrap(), "published once");
+    assert_eq!(s.put_new_items(&all[..1]).await.unwrap(), 0);
+    let published = s.item(id, "item-00").await.unwrap().unwrap();
+    assert_eq!(
+        (published.status, published.hit_id.as_deref(), published.version),
+        (ItemStatus::Published, Some("HIT0"), 1)
+    );
+
+    // Recording answers: only at the version read; answers in submission order.
+    let unit = Usd::from_cents(6);
+    let mut w = ItemWrite::on(&published, 100);
+    w.record = vec![answer("A2", Some("a"), 20), answer("A1", None, 10)];
+    w.cost = unit.times(2);
+    assert_eq!(s.write(&w).await.unwrap(), WriteOutcome::Applied);
+    assert_eq!(s.write(&w).await.unwrap(), WriteOutcome::Conflict, "the same write twice: the version moved");
+    let recorded = s.item(id, "item-00").await.unwrap().unwrap();
+    let order: Vec<&str> = recorded.answers.iter().map(|a| a.assignment_id.as_str()).collect();
+    assert_eq!(order, ["A1", "A2"]);
+    assert_eq!(recorded.answers[0].invalid_reason.as_deref(), Some("unreadable"), "an invalid answer keeps its reason");
+    assert_eq!((recorded.spent, recorded.version, recorded.updated_at), (unit.times(2), 2, 100));
+    let before = s.job(id).await.unwrap().unwrap();
+    assert_eq!((before.answers, before.spent), (0, Usd::ZERO), "answers reach the job when the item is decided");
+
+    // Deciding: the item leaves the open items; the job counts it once.
+    let mut open_before = open_ids(s, id).await;
+    assert!(open_before.contains(&"item-00".to_string()));
+    let mut d = ItemWrite::on(&recorded, 200);
+    d.decide = Some(Decided {
+        status: ItemStatus::Labeled,
+        label: Some("a".into()),
+        agreed: 1,
+        confidence: Some(0.5),
+        release: unit,
+    });
+    d.job.decided = 1;
+    d.job.labeled = 1;
+    d.job.answers = 2;
+    d.job.spent = recorded.spent;
+    d.job.reserved = Usd::ZERO - unit;
+    assert_eq!(s.write(&d).await.unwrap(), WriteOutcome::Applied);
+    let decided = s.item(id, "item-00").await.unwrap().unwrap();
+    assert_eq!(
+        (decided.status, decided.label.as_deref(), decided.confidence),
+        (ItemStatus::Labeled, Some("a"), Some(0.5))
+    );
+    assert_eq!(decided.released, unit);
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!((j.decided, j.labeled, j.answers, j.spent, j.reserved), (1, 1, 2, unit.times(2), Usd::ZERO - unit));
+    open_before.retain(|i| i != "item-00");
+    assert_eq!(open_ids(s, id).await, open_before, "the decided item left sweep's index");
+    assert_eq!(s.progress(id).await.unwrap().unwrap().decided, 1);
+}
+
+/// The open items of job `id`, read a few at a time through the cursor.
+async fn open_ids(s: &dyn Store, id: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    for _ in 0..1000 {
+        let (page, next) = s.open_items(cursor, 3).await.unwrap();
+        assert!(page.len() <= 3);
+        out.extend(page.into_iter().filter(|i| i.job_id == id).map(|i| i.item_id));
+        match next {
+            Some(n) => cursor = Some(n),
+            None => {
+                out.sort();
+                let mut unique = out.clone();
+                unique.dedup();
+                assert_eq!(unique, out, "each open item once");
+                return out;
+            }
+        }
+    }
+    panic!("open_items never ended");
+}
+
+fn reserve(item: &Item, round: u32, cost: Usd, budget: Option<Usd>) -> ItemWrite {
+    let mut w = ItemWrite::on(item, 1);
+    w.reserve = Some(Reserve { round, assignments: 2, cost, budget });
+    w.job.reserved = cost;
+    w.job.bought = 2;
+    w
+}
+
+async fn budgets(s: &dyn Store, id: &str) {
+    let budget = Usd::from_cents(30);
+    s.create_job(&job(id, JobStatus::Labeling, Some("0.30"), 3)).await.unwrap();
+    s.put_new_items(&items(id, 3)).await.unwrap();
+    let cost = Usd::from_cents(12);
+    let item = |k: usize| async move { s.item(id, &format!("item-{k:02}")).await.unwrap().unwrap() };
+    assert_eq!(s.write(&reserve(&item(0).await, 1, cost, Some(budget))).await.unwrap(), WriteOutcome::Applied);
+    // A stale copy of the budget (none) is checked against the stored one.
+    assert_eq!(s.write(&reserve(&item(1).await, 1, cost, None)).await.unwrap(), WriteOutcome::Applied);
+    let over = s.write(&reserve(&item(2).await, 1, cost, Some(budget))).await.unwrap();
+    assert_eq!(over, WriteOutcome::Refused(Refusal::OverBudget { reserved: cost.times(2), budget: Some(budget) }));
+    let refused = item(2).await;
+    assert_eq!((refused.rounds, refused.version), (0, 0), "nothing written");
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!((j.reserved, j.assignments_bought), (cost.times(2), 4));
+
+    // Raising the budget: only from the budget it has.
+    assert!(!s.amend_budget(id, Some(Usd::from_cents(99)), Some(Usd::from_cents(50))).await.unwrap());
+    assert!(s.amend_budget(id, Some(budget), Some(Usd::from_cents(50))).await.unwrap());
+    assert_eq!(s.job(id).await.unwrap().unwrap().spec.budget_usd, Some(Usd::from_cents(50)));
+    assert_eq!(s.write(&reserve(&item(2).await, 1, cost, Some(budget))).await.unwrap(), WriteOutcome::Applied);
+    // Removing it: no ceiling.
+    assert!(s.amend_budget(id, Some(Usd::from_cents(50)), None).await.unwrap());
+    assert_eq!(s.job(id).await.unwrap().unwrap().spec.budget_usd, None);
+    assert_eq!(
+        s.write(&reserve(&item(2).await, 2, Usd::from_cents(9_999), None)).await.unwrap(),
+        WriteOutcome::Applied
+    );
+
+    // A paused job buys nothing.
+    s.transition(id, &[JobStatus::Labeling], JobStatus::Paused, Some("p")).await.unwrap();
+    let paused = s.write(&reserve(&item(0).await, 2, cost, None)).await.unwrap();
+    assert_eq!(paused, WriteOutcome::Refused(Refusal::JobInactive));
+    assert!(!s.amend_budget(&format!("{id}-none"), None, None).await.unwrap(), "no job");
+}
+
+async fn training(s: &dyn Store, id: &str) {
+    s.create_job(&job(id, JobStatus::Labeling, None, 0)).await.unwrap();
+    assert!(!s.claim_training(id, 10, 20).await.unwrap(), "only a complete job");
+    assert!(s.complete_if_done(id).await.unwrap(), "0 of 0 decided: complete");
+    assert!(!s.complete_if_done(id).await.unwrap(), "once");
+    assert!(s.claim_training(id, 10, 20).await.unwrap());
+    assert!(!s.claim_training(id, 15, 30).await.unwrap(), "held until 20");
+    assert!(s.claim_training(id, 21, 40).await.unwrap(), "a lapsed claim is taken over");
+    s.release_training(id).await.unwrap();
+    assert!(s.claim_training(id, 22, 40).await.unwrap(), "released");
+
+    let start = Transition {
+        from: vec![JobStatus::Complete],
+        to: JobStatus::Training,
+        record: TrainingRecord { name: "hitloop-x".into(), status: Some("InProgress".into()), ..Default::default() },
+        reason: None,
+    };
+    assert!(s.record_training(id, &start).await.unwrap());
+    assert!(!s.record_training(id, &start).await.unwrap(), "not complete any more");
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!((j.status, j.training.as_ref().map(|t| t.name.as_str())), (JobStatus::Training, Some("hitloop-x")));
+    assert!(s.record_training(id, &failed("hitloop-x", "no role")).await.unwrap());
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!((j.status, j.reason.as_deref()), (JobStatus::TrainingFailed, Some("no role")));
+}
+
+async fn estimates(s: &dyn Store, id: &str) {
+    let e = |w: &str, accuracy: f64| WorkerEstimate {
+        worker_id: w.into(),
+        answers: 12,
+        accuracy,
+        confusion: vec![vec![0.9, 0.1], vec![0.2, 0.8]],
+        updated_at: 5,
+    };
+    s.put_estimates(id, &[e("W1", 0.9), e("W2", 0.6)]).await.unwrap();
+    let got = s.estimates(id, &["W2".into(), "W3".into()]).await.unwrap();
+    assert_eq!(got.len(), 1, "a worker with no estimate is left out");
+    assert_eq!(got["W2"], e("W2", 0.6));
+    s.put_estimates(id, &[e("W2", 0.7)]).await.unwrap();
+    assert_eq!(s.estimates(id, &["W2".into()]).await.unwrap()["W2"].accuracy, 0.7, "refits replace");
+    assert!(s.estimates(&format!("{id}-other"), &["W1".into()]).await.unwrap().is_empty(), "per job");
+}

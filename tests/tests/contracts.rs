@@ -1,0 +1,123 @@
+//! Each port's contract (tests/src/contracts) against its in-memory version
+//! and its AWS adapter: DynamoDB, S3, SQS and SageMaker on moto server, the
+//! marketplace against hitloop's MTurk-compatible service. The memory runs
+//! need no server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use hitloop_core::money::Usd;
+use hitloop_dynamodb::DynamoStore;
+use hitloop_mturk::server::{start, ServerConfig};
+use hitloop_mturk_client::MturkCrowd;
+use hitloop_pipeline::memory::{MemoryBlobs, MemoryCrowd, MemoryQueue, MemoryStore, MemoryTrainer};
+use hitloop_s3::S3Blobs;
+use hitloop_sagemaker::SageMakerTrainer;
+use hitloop_sqs::SqsQueue;
+use hitloop_tests::contracts;
+use serde_json::json;
+
+fn unique(name: &str) -> String {
+    format!("{name}{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+async fn moto() -> (hitloop_aws::SdkConfig, hitloop_local::resources::StackResources) {
+    let sdk = hitloop_local::local_sdk(&aws_endpoint()).await;
+    let resources = hitloop_local::resources::create(&sdk, &unique("ct")).await.unwrap();
+    (sdk, resources)
+}
+
+#[tokio::test]
+async fn store_in_memory() {
+    contracts::store::store(&MemoryStore::new(), "m").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_on_dynamodb() {
+    let (sdk, resources) = moto().await;
+    contracts::store::store(&DynamoStore::from_sdk(&sdk, &resources.table), "d").await;
+}
+
+#[tokio::test]
+async fn blobs_in_memory() {
+    contracts::blobs::blobs(&MemoryBlobs::new(), "bucket", "jobs/ct").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_on_s3() {
+    let (sdk, resources) = moto().await;
+    contracts::blobs::blobs(&S3Blobs::from_sdk(&sdk), &resources.bucket, "jobs/ct").await;
+}
+
+#[tokio::test]
+async fn queue_in_memory() {
+    let q = MemoryQueue::new();
+    contracts::queue::queue(&q, "q", || async { q.take("q") }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_on_sqs() {
+    let (sdk, resources) = moto().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let url = resources.publish_queue_url.clone();
+    contracts::queue::queue(&SqsQueue::from_sdk(&sdk), &url, || async {
+        let out = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.unwrap();
+        out.messages().iter().filter_map(|m| m.body().map(str::to_string)).collect()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn trainer_in_memory() {
+    contracts::trainer::trainer(&MemoryTrainer::new(), "hitloop-ct-abcdef", "bucket").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trainer_on_sagemaker() {
+    let (sdk, resources) = moto().await;
+    contracts::trainer::trainer(&SageMakerTrainer::from_sdk(&sdk), &unique("hitloop-ct-"), &resources.bucket).await;
+}
+
+#[tokio::test]
+async fn crowd_in_memory() {
+    let c = Arc::new(MemoryCrowd::new(1_800_000_000_000, Usd::from_cents(10_000)));
+    let worker = c.clone();
+    let work: contracts::crowd::Work = Box::new(move |hit, who, answer| {
+        let worker = worker.clone();
+        Box::pin(async move { worker.work(&hit, &who, &answer).unwrap() })
+    });
+    contracts::crowd::crowd(c.as_ref(), work, "hl1-contract").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crowd_on_the_mturk_compatible_service() {
+    let service = start(ServerConfig { speed: 0.0, ..Default::default() }).await.unwrap();
+    let sdk = hitloop_local::local_sdk(&aws_endpoint()).await;
+    let crowd = MturkCrowd::new(&sdk, &service.url, std::time::Duration::from_secs(10));
+    let (http, url) = (reqwest::Client::new(), service.url.clone());
+    let work: contracts::crowd::Work = Box::new(move |hit, who, answer| {
+        let (http, url) = (http.clone(), url.clone());
+        Box::pin(async move {
+            let accepted: serde_json::Value = http
+                .post(format!("{url}/_hitloop/workers/accept"))
+                .json(&json!({"HITId": hit, "WorkerId": who}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let id = accepted["AssignmentId"].as_str().unwrap().to_string();
+            let body = json!({"AssignmentId": id, "Answer": answer});
+            let sent = http.post(format!("{url}/_hitloop/workers/submit")).json(&body).send().await.unwrap();
+            assert!(sent.status().is_success());
+            id
+        })
+    });
+    contracts::crowd::crowd(&crowd, work, "hl1-contract").await;
+    service.stop().await;
+}
