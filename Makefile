@@ -6,7 +6,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/hitloop-target
 export CARGO_TARGET_DIR
 VENV := .venv
 
-.PHONY: demo test venv build up mturk bench clean-run
+.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start clean-run
 
 ## demo: the whole job, locally (see README)
 demo: venv
@@ -32,19 +32,28 @@ $(VENV)/.installed: local/python/requirements.txt
 
 ## bench: ingest 10k and 200k rows against the local stack; peak memory and throughput
 bench: venv
-	local/scripts/bench.sh
+	local/scripts/bench.sh ingest
 
+## bench-collect: collect's AWS calls and CPU per notification on a 200-item iris job
+bench-collect: venv
+	local/scripts/bench.sh collect
+
+## bench-cold-start: each function's release binary size and cold start
+bench-cold-start:
+	local/scripts/bench.sh cold-start
+
+## build: every binary, compiled as make test and make demo compile them (see local/scripts/cargo-env.sh)
 build:
-	cargo build --workspace --bins
+	source local/scripts/cargo-env.sh && cargo build --workspace --bins --locked
 
 ## up: the local stack (moto, the MTurk-compatible service, the functions, the trainer) until Ctrl-C
 up: venv
-	cargo build --bin hitloop --locked
+	source local/scripts/cargo-env.sh && cargo build --bin hitloop --locked
 	$(CARGO_TARGET_DIR)/debug/hitloop local up
 
 ## mturk: run the MTurk-compatible service with the iris crowd, a minute a second
 mturk:
-	cargo run --bin hitloop-mturk -- --port 8443 --speed 60 --workforce local/mturk/workforces/iris.toml
+	source local/scripts/cargo-env.sh && cargo run --locked --bin hitloop-mturk -- --port 8443 --speed 60 --workforce local/mturk/workforces/iris.toml
 
 clean-run:
 	rm -rf local/.run

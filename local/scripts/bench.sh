@@ -1,10 +1,35 @@
 #!/usr/bin/env bash
-# `make bench`: the ingest/publish benchmark against a local moto server.
+# The benchmarks, on the release build:
+#   make bench              ingest and publish at scale (10k and 200k rows)
+#   make bench-collect      collect's calls and CPU per notification (200-item iris job)
+#   make bench-cold-start   each function's binary size and cold start
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}"
 source local/scripts/moto.sh
+what="${1:-ingest}"
+shift || true
+BENCH="$CARGO_TARGET_DIR/release/hitloop-bench"
+FUNCTIONS=(-p ingest -p publish -p collect -p sweep -p train)
 cargo build --release --locked -p hitloop-local --bin hitloop-bench
-start_moto
-trap stop_moto EXIT
-"$CARGO_TARGET_DIR/release/hitloop-bench" "$@"
+case "$what" in
+  ingest)
+    start_moto
+    trap stop_moto EXIT
+    "$BENCH" ingest "$@"
+    ;;
+  collect)
+    cargo build --release --locked "${FUNCTIONS[@]}"
+    start_moto
+    trap stop_moto EXIT
+    "$BENCH" collect --binary "$CARGO_TARGET_DIR/release/collect" "$@"
+    ;;
+  cold-start)
+    cargo build --release --locked "${FUNCTIONS[@]}"
+    "$BENCH" cold-start --binaries "$CARGO_TARGET_DIR/release" "$@"
+    ;;
+  *)
+    echo "bench.sh: ingest, collect or cold-start" >&2
+    exit 2
+    ;;
+esac

@@ -6,7 +6,7 @@
 # everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}"
+source local/scripts/cargo-env.sh
 RUN_DIR=local/.run
 STATE="$RUN_DIR/demo-stack.json"
 export HITLOOP_LOCAL_STATE="$STATE"

@@ -73,7 +73,8 @@ async fn browser(driver: &Driver) -> Client {
                      "--window-size=1280,1000", format!("--user-data-dir={}", driver.profile.display())]
         }),
     );
-    ClientBuilder::rustls().unwrap().capabilities(caps).connect(&driver.url).await.unwrap()
+    let http = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(http).capabilities(caps).connect(&driver.url).await.unwrap()
 }
 
 fn screenshots() -> PathBuf {

@@ -3,6 +3,7 @@
 //! in-process the way Lambda would (S3 notifications to ingest, each queue to
 //! its consumer in batches with partial failures, the schedule to sweep).
 
+pub mod bench;
 pub mod cli;
 pub mod functions;
 pub mod resources;

@@ -1,0 +1,11 @@
+//! The benchmarks `hitloop-bench` runs (see `make bench`,
+//! `make bench-collect`, `make bench-cold-start`): ingest and publish at
+//! scale, collect's calls and CPU per notification, each function's binary
+//! size and cold start.
+
+pub mod cold_start;
+pub mod collect;
+pub mod ingest;
+pub mod process;
+pub mod proxy;
+pub mod runtime_api;
