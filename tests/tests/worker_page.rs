@@ -14,8 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::invariants::assignments_of;
+use common::webdriver::{Browser, By};
 use common::*;
-use fantoccini::{Client, ClientBuilder, Locator};
 use hitloop_core::records::ItemStatus;
 use serde_json::json;
 
@@ -61,7 +61,7 @@ async fn chromedriver() -> Driver {
     Driver { process, url, profile }
 }
 
-async fn browser(driver: &Driver) -> Client {
+async fn browser(driver: &Driver) -> Browser {
     let chromium = std::env::var("HITLOOP_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -73,8 +73,7 @@ async fn browser(driver: &Driver) -> Client {
                      "--window-size=1280,1000", format!("--user-data-dir={}", driver.profile.display())]
         }),
     );
-    let http = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(http).capabilities(caps).connect(&driver.url).await.unwrap()
+    Browser::start(&driver.url, serde_json::Value::Object(caps)).await.unwrap()
 }
 
 fn screenshots() -> PathBuf {
@@ -84,15 +83,15 @@ fn screenshots() -> PathBuf {
 }
 
 /// Signs in as `worker`, previews `hit`, accepts it and answers `label`.
-async fn do_the_hit(c: &Client, base: &str, worker: &str, hit: &str, label: &str, shots: bool) {
+async fn do_the_hit(c: &Browser, base: &str, worker: &str, hit: &str, label: &str, shots: bool) {
     c.goto(&format!("{base}/worker/")).await.unwrap();
-    if c.find(Locator::Css("form[action='/worker/sign-out'] button")).await.is_ok() {
-        c.find(Locator::Css("form[action='/worker/sign-out'] button")).await.unwrap().click().await.unwrap();
+    if c.find(By::Css("form[action='/worker/sign-out'] button")).await.is_ok() {
+        c.find(By::Css("form[action='/worker/sign-out'] button")).await.unwrap().click().await.unwrap();
     }
-    let id = c.wait().for_element(Locator::Id("worker-id")).await.unwrap();
+    let id = c.wait_for(By::Id("worker-id")).await.unwrap();
     id.send_keys(worker).await.unwrap();
-    c.find(Locator::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
-    let preview = c.wait().for_element(Locator::Css(&format!("a[href='/worker/hits/{hit}']"))).await.unwrap();
+    c.find(By::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
+    let preview = c.wait_for(By::Css(&format!("a[href='/worker/hits/{hit}']"))).await.unwrap();
     let list = c.source().await.unwrap();
     assert!(list.contains("Classify the iris") && list.contains("$0.05"), "grouped with reward: {list}");
     assert!(list.contains(&format!("Signed in as <strong>{worker}</strong>")));
@@ -102,43 +101,38 @@ async fn do_the_hit(c: &Client, base: &str, worker: &str, hit: &str, label: &str
     preview.click().await.unwrap();
 
     // The preview: the task in its sandboxed frame, submit disabled there.
-    let frame = c.wait().for_element(Locator::Css("iframe[sandbox='allow-scripts allow-forms']")).await.unwrap();
+    let frame = c.wait_for(By::Css("iframe[sandbox='allow-scripts allow-forms']")).await.unwrap();
     let src = frame.attr("src").await.unwrap().unwrap();
     assert!(src.contains("assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE") && src.contains(&format!("hitId={hit}")), "{src}");
-    frame.clone().enter_frame().await.unwrap();
-    let button = c.wait().for_element(Locator::Css("crowd-form button[type='submit']")).await.unwrap();
+    c.enter_frame(&frame).await.unwrap();
+    let button = c.wait_for(By::Css("crowd-form button[type='submit']")).await.unwrap();
     assert!(button.attr("disabled").await.unwrap().is_some(), "no submitting from a preview");
     c.enter_parent_frame().await.unwrap();
-    c.find(Locator::Css(&format!("form[action='/worker/hits/{hit}/accept'] button")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    c.find(By::Css(&format!("form[action='/worker/hits/{hit}/accept'] button"))).await.unwrap().click().await.unwrap();
 
     // Working (once the page has loaded: only it has a return button): the
     // frame has the assignment, the worker and where to submit.
-    c.wait().for_element(Locator::Css("form[action$='/return'] button")).await.unwrap();
-    let frame = c.find(Locator::Css("iframe")).await.unwrap();
+    c.wait_for(By::Css("form[action$='/return'] button")).await.unwrap();
+    let frame = c.find(By::Css("iframe")).await.unwrap();
     let src = frame.attr("src").await.unwrap().unwrap();
     assert!(src.contains(&format!("workerId={worker}")) && src.contains("turkSubmitTo=http"), "{src}");
     assert!(!src.contains("ASSIGNMENT_ID_NOT_AVAILABLE"), "{src}");
-    assert!(c.find(Locator::Css("form[action$='/return'] button")).await.is_ok(), "a return button");
-    frame.clone().enter_frame().await.unwrap();
+    assert!(c.find(By::Css("form[action$='/return'] button")).await.is_ok(), "a return button");
+    c.enter_frame(&frame).await.unwrap();
     // submitting without a choice is refused in the page, with an alert
-    c.wait().for_element(Locator::Css("crowd-form button[type='submit']")).await.unwrap().click().await.unwrap();
-    let alert = c.wait().for_element(Locator::Css("p[role='alert']")).await.unwrap();
+    c.wait_for(By::Css("crowd-form button[type='submit']")).await.unwrap().click().await.unwrap();
+    let alert = c.wait_for(By::Css("p[role='alert']")).await.unwrap();
     assert!(alert.text().await.unwrap().contains("Choose an answer"));
     // choose by the label's text, as a person would
-    let choice = c.find(Locator::XPath(&format!("//label[normalize-space()='{label}']"))).await.unwrap();
+    let choice = c.find(By::XPath(&format!("//label[normalize-space()='{label}']"))).await.unwrap();
     choice.click().await.unwrap();
     if shots {
         c.enter_parent_frame().await.unwrap();
         std::fs::write(screenshots().join("worker-task.png"), c.screenshot().await.unwrap()).unwrap();
-        frame.enter_frame().await.unwrap();
+        c.enter_frame(&frame).await.unwrap();
     }
-    c.find(Locator::Css("crowd-form button[type='submit']")).await.unwrap().click().await.unwrap();
-    let result = c.wait().for_element(Locator::Id("submit-result")).await.unwrap();
+    c.find(By::Css("crowd-form button[type='submit']")).await.unwrap().click().await.unwrap();
+    let result = c.wait_for(By::Id("submit-result")).await.unwrap();
     assert!(result.text().await.unwrap().contains("submitted"), "{}", c.source().await.unwrap());
     c.enter_parent_frame().await.unwrap();
 }
@@ -160,11 +154,11 @@ async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() 
 
     // Escaping: a sign-in with markup is refused and shown as text.
     c.goto(&format!("{base}/worker/")).await.unwrap();
-    c.wait().for_element(Locator::Id("worker-id")).await.unwrap().send_keys("<img src=x>").await.unwrap();
-    c.execute("document.getElementById('worker-id').removeAttribute('pattern')", vec![]).await.unwrap();
-    c.find(Locator::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
+    c.wait_for(By::Id("worker-id")).await.unwrap().send_keys("<img src=x>").await.unwrap();
+    c.execute("document.getElementById('worker-id').removeAttribute('pattern')").await.unwrap();
+    c.find(By::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
     // the refusal page, once it has loaded (a click does not wait for the navigation)
-    c.wait().for_element(Locator::Css("p.error[role='alert']")).await.unwrap();
+    c.wait_for(By::Css("p.error[role='alert']")).await.unwrap();
     let page = c.source().await.unwrap();
     assert!(page.contains("&lt;img src=x&gt;") && !page.contains("<img src=x>"), "{page}");
 
@@ -183,25 +177,18 @@ async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() 
     // A second person: accepts another HIT and returns it, then answers ours.
     let other = stack.item("people", "iris-050").await.unwrap().hit_id.unwrap();
     c.goto(&format!("{base}/worker/")).await.unwrap();
-    c.find(Locator::Css("form[action='/worker/sign-out'] button")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(Locator::Id("worker-id")).await.unwrap().send_keys("AHUMANTWO").await.unwrap();
-    c.find(Locator::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
-    c.wait()
-        .for_element(Locator::Css(&format!("a[href='/worker/hits/{other}']")))
+    c.find(By::Css("form[action='/worker/sign-out'] button")).await.unwrap().click().await.unwrap();
+    c.wait_for(By::Id("worker-id")).await.unwrap().send_keys("AHUMANTWO").await.unwrap();
+    c.find(By::Css("form[action='/worker/sign-in'] button")).await.unwrap().click().await.unwrap();
+    c.wait_for(By::Css(&format!("a[href='/worker/hits/{other}']"))).await.unwrap().click().await.unwrap();
+    c.wait_for(By::Css(&format!("form[action='/worker/hits/{other}/accept'] button")))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    c.wait()
-        .for_element(Locator::Css(&format!("form[action='/worker/hits/{other}/accept'] button")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css("form[action$='/return'] button")).await.unwrap().click().await.unwrap();
-    let notice = c.wait().for_element(Locator::Css("p[role='status']")).await.unwrap();
+    c.wait_for(By::Css("form[action$='/return'] button")).await.unwrap().click().await.unwrap();
+    let notice = c.wait_for(By::Css("p[role='status']")).await.unwrap();
     assert!(notice.text().await.unwrap().contains("returned"));
     assert_eq!(assignments_of(&stack, &other).await.len(), 0, "a returned assignment is not listed");
 

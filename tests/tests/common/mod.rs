@@ -7,6 +7,7 @@
 pub mod crash;
 pub mod invariants;
 pub mod outputs;
+pub mod webdriver;
 
 use std::collections::BTreeMap;
 
