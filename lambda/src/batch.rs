@@ -27,6 +27,12 @@ where
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
+    report(results)
+}
+
+/// The batch response for these outcomes (message id, result): every failed
+/// message reported, each logged.
+pub fn report(results: Vec<(Option<String>, Result<(), Error>)>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for (id, result) in results {
         match result {

@@ -217,3 +217,25 @@ async fn an_item_written_again_by_a_racing_ingest_keeps_its_state() {
     assert_eq!(w.store.put_new_items(&[fresh]).await.unwrap(), 0);
     assert_eq!(w.item("i0").await.status, ItemStatus::Published, "not put back to pending");
 }
+
+#[tokio::test]
+async fn a_batch_brings_each_hit_up_to_date_once() {
+    let w = world();
+    w.job(2, "").await;
+    let hit = w.post("i0").await;
+    w.post("i1").await;
+    let first = w.answers(&hit, "W1", "a");
+    collect(&w.collect, &first).await.unwrap(); // the spec is read once per process
+    let second = w.answers(&hit, "W2", "a");
+    let reviewable = NotificationDoc {
+        event_doc_id: None,
+        events: vec![MturkEvent { event_type: "HITReviewable".into(), hit_id: Some(hit.clone()), assignment_id: None }],
+    };
+    // The second answer's document twice, and the HIT's reviewable event, in one batch.
+    let batch = [(1, second.clone()), (2, second), (3, reviewable)];
+    let (results, calls) = w.calls(hitloop_pipeline::steps::collect::collect_batch(&w.collect, &batch)).await;
+    assert!(results.iter().all(|(_, r)| r.is_ok()));
+    assert_eq!(w.item("i0").await.status, ItemStatus::Labeled);
+    assert!(calls <= 5, "one reconcile for the three documents: {calls} calls");
+    assert_eq!(w.crowd.calls()["GetAssignment"], 2, "once for each answer, not once per document");
+}

@@ -1,10 +1,13 @@
-//! collect: an MTurk notification document names HITs (and, for a submitted
-//! assignment, the assignment): each HIT's item is brought up to date once.
-//! Notifications are hints: a duplicate, a late one or one for a HIT that is
-//! not hitloop's does nothing, because the state read decides.
+//! collect: MTurk notification documents name HITs (and, for a submitted
+//! assignment, the assignment): each HIT's item is brought up to date once
+//! per batch of documents, whatever the documents say about it, and two
+//! HITs at once at most `CONCURRENCY` at a time, never the same HIT twice at
+//! once. Notifications are hints: a duplicate, a late one or one for a HIT
+//! that is not hitloop's does nothing, because the state read decides.
 
 use std::collections::BTreeMap;
 
+use hitloop_core::error::Error;
 use hitloop_core::error::Result;
 use hitloop_core::events::NotificationDoc;
 use hitloop_core::plan::reconcile::Outcome;
@@ -14,32 +17,46 @@ use crate::steps::reconcile::{on_notification, CollectDeps};
 /// The HITs a document is about, each with the one submitted assignment it
 /// names (None when it names none, or several).
 pub fn hits_of(doc: &NotificationDoc) -> BTreeMap<String, Option<String>> {
-    #[derive(Default)]
-    enum Named {
-        #[default]
-        None,
-        One(String),
-        Several,
-    }
     let mut hits: BTreeMap<String, Named> = BTreeMap::new();
+    name_hits(doc, &mut hits);
+    hits.into_iter().map(|(h, n)| (h, n.one())).collect()
+}
+
+/// What a set of documents says of a HIT's submitted assignments.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+enum Named {
+    #[default]
+    None,
+    One(String),
+    /// Several: the whole HIT is read.
+    Several,
+}
+
+impl Named {
+    fn with(self, assignment: String) -> Named {
+        match self {
+            Named::None => Named::One(assignment),
+            Named::One(a) if a == assignment => Named::One(a),
+            _ => Named::Several,
+        }
+    }
+
+    fn one(self) -> Option<String> {
+        match self {
+            Named::One(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+fn name_hits(doc: &NotificationDoc, hits: &mut BTreeMap<String, Named>) {
     for e in doc.events.iter().filter(|e| e.event_type != "Ping") {
         let Some(hit) = &e.hit_id else { continue };
         let slot = hits.entry(hit.clone()).or_default();
-        let Some(a) = (e.event_type == "AssignmentSubmitted").then(|| e.assignment_id.clone()).flatten() else {
-            continue;
-        };
-        *slot = match std::mem::take(slot) {
-            Named::None => Named::One(a),
-            Named::One(b) if b == a => Named::One(b),
-            _ => Named::Several,
-        };
+        if let Some(a) = (e.event_type == "AssignmentSubmitted").then(|| e.assignment_id.clone()).flatten() {
+            *slot = std::mem::take(slot).with(a);
+        }
     }
-    hits.into_iter()
-        .map(|(h, n)| match n {
-            Named::One(a) => (h, Some(a)),
-            _ => (h, None),
-        })
-        .collect()
 }
 
 pub async fn collect(deps: &CollectDeps, doc: &NotificationDoc) -> Result<Vec<(String, Outcome)>> {
@@ -50,6 +67,56 @@ pub async fn collect(deps: &CollectDeps, doc: &NotificationDoc) -> Result<Vec<(S
         outcomes.push((hit, outcome));
     }
     Ok(outcomes)
+}
+
+/// HITs at once.
+pub const CONCURRENCY: usize = 4;
+
+/// A batch of documents (each with the id of the message that brought it):
+/// each HIT named brought up to date once; the result of each message (it
+/// fails if a HIT it names could not be brought up to date).
+pub async fn collect_batch<Id: Clone + Ord>(
+    deps: &CollectDeps,
+    docs: &[(Id, NotificationDoc)],
+) -> Vec<(Id, Result<()>)> {
+    use futures::stream::{self, StreamExt};
+    // HIT -> what the batch says of it, and the messages naming it.
+    let mut named: BTreeMap<String, Named> = BTreeMap::new();
+    let mut by_hit: BTreeMap<String, Vec<Id>> = BTreeMap::new();
+    for (id, doc) in docs {
+        let mut of_doc = BTreeMap::new();
+        name_hits(doc, &mut of_doc);
+        for (hit, n) in of_doc {
+            let slot = named.entry(hit.clone()).or_default();
+            *slot = match (std::mem::take(slot), n) {
+                (s, Named::None) => s,
+                (s, Named::One(a)) => s.with(a),
+                (_, Named::Several) => Named::Several,
+            };
+            by_hit.entry(hit).or_default().push(id.clone());
+        }
+    }
+    let hits: Vec<(String, Option<String>, Vec<Id>)> = by_hit
+        .into_iter()
+        .map(|(hit, ids)| {
+            let one = named.remove(&hit).and_then(Named::one);
+            (hit, one, ids)
+        })
+        .collect();
+    let failed: BTreeMap<Id, Error> = stream::iter(hits)
+        .map(|(hit, assignment, ids)| async move {
+            let outcome = on_notification(deps, &hit, assignment.as_deref()).await;
+            match &outcome {
+                Ok(o) => tracing::info!(hit_id = %hit, outcome = ?o, "collect"),
+                Err(e) => tracing::warn!(hit_id = %hit, error = %e, "collect"),
+            }
+            (ids, outcome.err())
+        })
+        .buffer_unordered(CONCURRENCY)
+        .flat_map(|(ids, error)| stream::iter(ids.into_iter().filter_map(move |id| error.clone().map(|e| (id, e)))))
+        .collect()
+        .await;
+    docs.iter().map(|(id, _)| (id.clone(), failed.get(id).cloned().map_or(Ok(()), Err))).collect()
 }
 
 #[cfg(test)]
@@ -80,5 +147,18 @@ mod tests {
         assert_eq!(hits["H2"], None, "two assignments: read the whole HIT");
         assert_eq!(hits["H3"], None, "a returned assignment has no answer to read");
         assert!(!hits.contains_key("H4"));
+    }
+
+    #[test]
+    fn a_submitted_assignment_is_named_across_documents() {
+        let mut hits = BTreeMap::new();
+        let doc = |events| NotificationDoc { event_doc_id: None, events };
+        name_hits(&doc(vec![event("HITReviewable", "H1", None)]), &mut hits);
+        name_hits(&doc(vec![event("AssignmentSubmitted", "H1", Some("A1"))]), &mut hits);
+        assert_eq!(hits["H1"], Named::One("A1".into()), "a HITReviewable names none");
+        name_hits(&doc(vec![event("AssignmentSubmitted", "H1", Some("A2"))]), &mut hits);
+        assert_eq!(hits["H1"], Named::Several);
+        name_hits(&doc(vec![event("AssignmentSubmitted", "H1", Some("A1"))]), &mut hits);
+        assert_eq!(hits["H1"], Named::Several, "several stays several");
     }
 }
