@@ -35,7 +35,7 @@ fn parse<T: std::str::FromStr<Err = String>>(record: &str, attribute: &str, text
         .map_err(|e| Error::Permanent(format!("the stored {record} cannot be read: attribute `{attribute}`: {e}")))
 }
 
-/// `#JOB`: what changes while a job runs.
+/// `#JOB`: what changes while a job runs but its decisions (the tallies').
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StateRow {
     pub pk: String,
@@ -45,13 +45,8 @@ pub struct StateRow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub items: u64,
-    pub decided: u64,
-    pub labeled: u64,
-    pub unresolved: u64,
-    pub answers: u64,
     pub bought: u64,
     pub reserved_cents: i64,
-    pub spent_cents: i64,
     /// The budget reservations are checked against (absent: no budget).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_cents: Option<i64>,
@@ -91,13 +86,8 @@ pub fn job_rows(j: &Job) -> Result<(StateRow, SetupRow)> {
         job_status: j.status.as_str().into(),
         reason: j.reason.clone(),
         items: j.items,
-        decided: j.decided,
-        labeled: j.labeled,
-        unresolved: j.unresolved,
-        answers: j.answers,
         bought: j.assignments_bought,
         reserved_cents: j.reserved.cents(),
-        spent_cents: j.spent.cents(),
         budget_cents: j.spec.budget_usd.map(Usd::cents),
         hit_type_id: j.hit_type_id.clone(),
         completion_sent: j.completion_sent,
@@ -121,7 +111,33 @@ pub fn job_rows(j: &Job) -> Result<(StateRow, SetupRow)> {
     Ok((state, setup))
 }
 
-pub fn job_from(state: StateRow, setup: SetupRow) -> Result<Job> {
+/// `#DONE#<n>`: a share of a job's decided items and what they cost. Written
+/// with ADD only (it exists once something was counted on it).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    #[serde(default)]
+    pub decided: u64,
+    #[serde(default)]
+    pub labeled: u64,
+    #[serde(default)]
+    pub unresolved: u64,
+    #[serde(default)]
+    pub answers: u64,
+    #[serde(default)]
+    pub spent_cents: i64,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.decided += other.decided;
+        self.labeled += other.labeled;
+        self.unresolved += other.unresolved;
+        self.answers += other.answers;
+        self.spent_cents += other.spent_cents;
+    }
+}
+
+pub fn job_from(state: StateRow, setup: SetupRow, tally: &Tally) -> Result<Job> {
     let record = format!("job {} ({})", state.job_id, keys::SETUP_SK);
     let mut spec: JobSpec = serde_json::from_str(&setup.spec)
         .map_err(|e| Error::Permanent(format!("the stored {record} cannot be read: attribute `spec`: {e}")))?;
@@ -135,13 +151,13 @@ pub fn job_from(state: StateRow, setup: SetupRow) -> Result<Job> {
         manifest_key: setup.manifest_key,
         manifest_etag: setup.manifest_etag,
         items: state.items,
-        decided: state.decided,
-        labeled: state.labeled,
-        unresolved: state.unresolved,
-        answers: state.answers,
+        decided: tally.decided,
+        labeled: tally.labeled,
+        unresolved: tally.unresolved,
+        answers: tally.answers,
         assignments_bought: state.bought,
         reserved: Usd::from_cents(state.reserved_cents),
-        spent: Usd::from_cents(state.spent_cents),
+        spent: Usd::from_cents(tally.spent_cents),
         hit_type_id: state.hit_type_id,
         completion_sent: state.completion_sent,
         bucket: setup.bucket,
@@ -281,7 +297,7 @@ mod tests {
         let (state, setup) = job_rows(&j).unwrap();
         let state: StateRow = decode("job", encode("job", &state).unwrap()).unwrap();
         let setup: SetupRow = decode("job", encode("job", &setup).unwrap()).unwrap();
-        assert_eq!(job_from(state, setup).unwrap(), j);
+        assert_eq!(job_from(state, setup, &Tally::default()).unwrap(), j);
     }
 
     #[test]
@@ -308,9 +324,9 @@ mod tests {
     fn a_missing_or_mistyped_attribute_names_the_record_and_the_attribute() {
         let (state, _) = job_rows(&job()).unwrap();
         let mut attrs = encode("job", &state).unwrap();
-        attrs.remove("decided");
+        attrs.remove("reserved_cents");
         let e = decode::<StateRow>("job iris (#JOB)", attrs).unwrap_err().to_string();
-        assert!(e.contains("job iris (#JOB)") && e.contains("decided"), "{e}");
+        assert!(e.contains("job iris (#JOB)") && e.contains("reserved_cents"), "{e}");
 
         let mut attrs = encode("item", &item_row(&Item::pending("iris", "7", 2, Default::default(), 0))).unwrap();
         attrs.insert("bought".into(), AttributeValue::S("two".into()));

@@ -1,5 +1,6 @@
-//! Jobs: a job's two records (`#JOB`, its state; `#SPEC`, its setup) and
-//! the moves between states, each a conditional write on the state.
+//! Jobs: a job's records (`#JOB`, its state; `#SPEC`, its setup; `#DONE#n`,
+//! the tallies of its decided items) and the moves between states, each a
+//! conditional write on the state.
 
 use std::collections::HashMap;
 
@@ -12,10 +13,20 @@ use hitloop_core::money::Usd;
 use hitloop_core::records::{now_ms, Job, JobProgress, JobStatus};
 use hitloop_pipeline::ports::Jobs;
 
-use crate::codec::{self, SetupRow, StateRow};
-use crate::keys::{job_pk, n, s, setup_key, state_key, Attrs, JOBS_BY_STATUS, SETUP_SK, STATE_SK};
+use crate::codec::{self, SetupRow, StateRow, Tally};
+use crate::keys::{
+    job_pk, key, n, s, setup_key, state_key, tally_sk, Attrs, JOBS_BY_STATUS, SETUP_SK, STATE_SK, TALLIES, TALLY_PREFIX,
+};
 use crate::txn::{applied, built, transact};
 use crate::DynamoStore;
+
+/// A job's records, as read together.
+#[derive(Default)]
+struct Records {
+    state: Option<StateRow>,
+    setup: Option<SetupRow>,
+    tally: Tally,
+}
 
 const LIVE: [JobStatus; 3] = [JobStatus::Publishing, JobStatus::Labeling, JobStatus::Paused];
 
@@ -52,6 +63,35 @@ impl DynamoStore {
         out.item.map(|a| codec::decode(&format!("job {job_id} ({STATE_SK})"), a)).transpose()
     }
 
+    /// A job's records from its first tally up to `last` (the state, or the
+    /// setup too), in one consistent Query.
+    async fn records(&self, job_id: &str, last: &str) -> Result<Records> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+            .expression_attribute_values(":pk", s(job_pk(job_id)))
+            .expression_attribute_values(":first", s(TALLY_PREFIX))
+            .expression_attribute_values(":last", s(last))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut records = Records::default();
+        for a in out.items() {
+            let sk = a.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
+            let name = format!("job {job_id} ({sk})");
+            match sk {
+                STATE_SK => records.state = Some(codec::decode(&name, a.clone())?),
+                SETUP_SK => records.setup = Some(codec::decode(&name, a.clone())?),
+                t if t.starts_with(TALLY_PREFIX) => records.tally.add(&codec::decode::<Tally>(&name, a.clone())?),
+                _ => {}
+            }
+        }
+        Ok(records)
+    }
+
     /// Creates both records, if no live job has the id.
     async fn put_job(&self, job: &Job) -> Result<bool> {
         let (state, setup) = codec::job_rows(job)?;
@@ -69,18 +109,31 @@ impl DynamoStore {
         Ok(transact(&self.client, parts).await?.is_none())
     }
 
-    /// Full jobs from their state records: the setups in batches.
+    /// Full jobs from their state records: the setups and tallies in batches.
     async fn with_setups(&self, states: Vec<StateRow>) -> Result<Vec<Job>> {
         let mut setups: HashMap<String, SetupRow> = HashMap::new();
-        for chunk in states.chunks(100) {
-            let keys: Vec<Attrs> = chunk.iter().map(|st| setup_key(&st.job_id)).collect();
+        let mut tallies: HashMap<String, Tally> = HashMap::new();
+        let per_job = 1 + TALLIES as usize;
+        for chunk in states.chunks(100 / per_job) {
+            let mut keys: Vec<Attrs> = Vec::with_capacity(chunk.len() * per_job);
+            for st in chunk {
+                keys.push(setup_key(&st.job_id));
+                keys.extend((0..TALLIES).map(|t| key(job_pk(&st.job_id), tally_sk(t))));
+            }
             let mut request = Some(built(KeysAndAttributes::builder().set_keys(Some(keys)).build())?);
             while let Some(req) = request.take() {
                 let out =
                     self.client.batch_get_item().request_items(&self.table, req).send().await.map_err(classify)?;
                 for found in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    let row: SetupRow = codec::decode(&format!("job ({SETUP_SK})"), found.clone())?;
-                    setups.insert(row.job_id.clone(), row);
+                    let sk = found.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    let job_id = found.get("pk").and_then(|v| v.as_s().ok()).and_then(|p| p.strip_prefix("JOB#"));
+                    let job_id = job_id.unwrap_or_default().to_string();
+                    let name = format!("job {job_id} ({sk})");
+                    if sk == SETUP_SK {
+                        setups.insert(job_id, codec::decode(&name, found.clone())?);
+                    } else {
+                        tallies.entry(job_id).or_default().add(&codec::decode::<Tally>(&name, found.clone())?);
+                    }
                 }
                 request =
                     out.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned().filter(|k| !k.keys().is_empty());
@@ -91,7 +144,8 @@ impl DynamoStore {
             let Some(setup) = setups.remove(&st.job_id) else {
                 return Err(Error::Permanent(format!("job {} has no {SETUP_SK} record", st.job_id)));
             };
-            jobs.push(codec::job_from(st, setup)?);
+            let tally = tallies.remove(&st.job_id).unwrap_or_default();
+            jobs.push(codec::job_from(st, setup, &tally)?);
         }
         Ok(jobs)
     }
@@ -118,45 +172,23 @@ impl DynamoStore {
 #[async_trait]
 impl Jobs for DynamoStore {
     async fn job(&self, job_id: &str) -> Result<Option<Job>> {
-        // Both records in one read: "#JOB" and "#SPEC" are the job's only
-        // sort keys in that range.
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :state AND :setup")
-            .expression_attribute_values(":pk", s(job_pk(job_id)))
-            .expression_attribute_values(":state", s(STATE_SK))
-            .expression_attribute_values(":setup", s(SETUP_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let (mut state, mut setup) = (None, None);
-        for a in out.items() {
-            match a.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some(STATE_SK) => {
-                    state = Some(codec::decode::<StateRow>(&format!("job {job_id} ({STATE_SK})"), a.clone())?)
-                }
-                Some(SETUP_SK) => {
-                    setup = Some(codec::decode::<SetupRow>(&format!("job {job_id} ({SETUP_SK})"), a.clone())?)
-                }
-                _ => {}
+        // Every record of the job in one read: the tallies, the state and
+        // the setup are the job's only sort keys in that range.
+        match self.records(job_id, SETUP_SK).await? {
+            Records { state: Some(state), setup: Some(setup), tally } => {
+                Ok(Some(codec::job_from(state, setup, &tally)?))
             }
-        }
-        match (state, setup) {
-            (Some(state), Some(setup)) => Ok(Some(codec::job_from(state, setup)?)),
-            (None, None) => Ok(None),
+            Records { state: None, setup: None, .. } => Ok(None),
             _ => Err(Error::Permanent(format!("job {job_id} has one of its two records only"))),
         }
     }
 
     async fn progress(&self, job_id: &str) -> Result<Option<JobProgress>> {
-        let Some(st) = self.state(job_id).await? else { return Ok(None) };
+        let Records { state: Some(st), tally, .. } = self.records(job_id, STATE_SK).await? else { return Ok(None) };
         Ok(Some(JobProgress {
             status: codec::status_of(&st)?,
             items: st.items,
-            decided: st.decided,
+            decided: tally.decided,
             completion_sent: st.completion_sent,
         }))
     }
@@ -209,10 +241,16 @@ impl Jobs for DynamoStore {
     }
 
     async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
+        // The count is the tallies' sum, which no condition can compare: read
+        // it, then move the job from labeling. Every decision writes its
+        // tally before it asks, so the last one to ask sees them all.
+        let Some(p) = self.progress(job_id).await? else { return Ok(false) };
+        if p.status != JobStatus::Labeling || p.decided < p.items {
+            return Ok(false);
+        }
         let r = self
-            .job_in(job_id, &[JobStatus::Labeling], Some("decided = #items"))
+            .job_in(job_id, &[JobStatus::Labeling], None)
             .update_expression("SET job_status = :complete, updated_at = :now REMOVE reason")
-            .expression_attribute_names("#items", "items")
             .expression_attribute_values(":complete", s(JobStatus::Complete.as_str()))
             .expression_attribute_values(":now", n(now_ms()))
             .send()

@@ -3,7 +3,8 @@
 //!
 //! | record | pk | sk | written by |
 //! |---|---|---|---|
-//! | job state: status, counters, money, training | `JOB#<job>` | `#JOB` | every step |
+//! | a tally of the job's decided items (one of 8) | `JOB#<job>` | `#DONE#<0..7>` | the write that decides an item |
+//! | job state: status, money (budget, reservations), training | `JOB#<job>` | `#JOB` | every step |
 //! | job setup: spec, template, manifest, bucket (never changes) | `JOB#<job>` | `#SPEC` | ingest |
 //! | item, with its answers | `JOB#<job>` | `ITEM#<item>` | ingest, publish, collect, sweep |
 //! | worker estimate | `JOB#<job>` | `WORKER#<worker>` | a worker model's refit |
@@ -22,6 +23,11 @@ pub const OPEN_ITEMS: &str = "open-items";
 pub const OPEN_SHARDS: u32 = 8;
 
 pub const STATE_SK: &str = "#JOB";
+/// Tallies sort before the state ("#D" < "#J" < "#S"): a job's records are one range.
+pub const TALLY_PREFIX: &str = "#DONE#";
+/// Tallies a job's decisions are spread over: concurrent decisions rarely
+/// write the same record, and none writes the job's state.
+pub const TALLIES: u32 = 8;
 pub const SETUP_SK: &str = "#SPEC";
 pub const ITEM_PREFIX: &str = "ITEM#";
 pub const WORKER_PREFIX: &str = "WORKER#";
@@ -46,6 +52,15 @@ pub fn item_sk(item_id: &str) -> String {
 
 pub fn worker_sk(worker_id: &str) -> String {
     format!("{WORKER_PREFIX}{worker_id}")
+}
+
+pub fn tally_sk(shard: u32) -> String {
+    format!("{TALLY_PREFIX}{shard}")
+}
+
+/// The tally an item's decision counts on.
+pub fn tally_key(job_id: &str, item_id: &str) -> Attrs {
+    key(job_pk(job_id), tally_sk(shard_of(job_id, item_id) % TALLIES))
 }
 
 pub fn key(pk: String, sk: impl Into<String>) -> Attrs {
@@ -106,6 +121,6 @@ mod tests {
         assert_eq!(parse_open_cursor(&open_cursor(3, Some("j#i:x"))), Some((3, Some("j#i:x".into()))));
         assert_eq!(parse_open_cursor(&open_cursor(0, None)), Some((0, None)));
         assert_eq!(parse_open_cursor("nonsense"), None);
-        assert!(STATE_SK < SETUP_SK, "a job's two records are one range");
+        assert!(tally_sk(0).as_str() < STATE_SK && STATE_SK < SETUP_SK, "a job's records are one range");
     }
 }

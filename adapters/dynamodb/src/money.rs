@@ -1,10 +1,12 @@
 //! Money, and everything written with it: an item's new answers (paid), its
 //! decision (its reservation's unneeded part given back) and its
 //! reservations, with the job's counters, in one conditional write: a
-//! transaction when the job moves, one UpdateItem when only the item does.
-//! A reservation holds only while the job is active and its stored budget
-//! covers it: the condition names the budget, so a caller's stale copy is
-//! retried with the stored one, never trusted.
+//! transaction when more than the item moves, one UpdateItem when only the
+//! item does. A decision counts on one of the job's tallies, not on its
+//! state record; the state is written only when money moves (a reservation,
+//! or a release). A reservation holds only while the job is active and its
+//! stored budget covers it: the condition names the budget, so a caller's
+//! stale copy is retried with the stored one, never trusted.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use hitloop_core::error::{Error, Result};
@@ -13,7 +15,7 @@ use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
 use hitloop_core::records::JobStatus;
 
 use crate::codec;
-use crate::keys::{item_key, n, s, state_key};
+use crate::keys::{item_key, n, s, state_key, tally_key};
 use crate::txn::{applied, built, transact};
 use crate::DynamoStore;
 
@@ -52,12 +54,12 @@ impl Expression {
         parts.join(" ")
     }
 
-    fn update(self, store: &DynamoStore, key: crate::keys::Attrs, condition: &str) -> Result<Update> {
+    fn update(self, store: &DynamoStore, key: crate::keys::Attrs, condition: Option<&str>) -> Result<Update> {
         let mut u = Update::builder()
             .table_name(&store.table)
             .set_key(Some(key))
             .update_expression(self.text())
-            .condition_expression(condition);
+            .set_condition_expression(condition.map(str::to_string));
         for (k, v) in self.values {
             u = u.expression_attribute_values(k, v);
         }
@@ -93,12 +95,11 @@ fn item_update(store: &DynamoStore, w: &ItemWrite) -> Result<Update> {
         e.set("rounds", n(r.round));
         e.add("bought", i64::from(r.assignments));
     }
-    e.update(store, item_key(&w.job_id, &w.item_id), "version = :seen")
+    e.update(store, item_key(&w.job_id, &w.item_id), Some("version = :seen"))
 }
 
-/// The job's counters; with a reservation, on condition that the job is
-/// active and `budget` (what the store is believed to hold) covers it.
-fn job_update(store: &DynamoStore, w: &ItemWrite, budget: Option<Usd>) -> Result<Update> {
+/// The decision's counts, on the item's tally (None: nothing to count).
+fn tally_update(store: &DynamoStore, w: &ItemWrite) -> Result<Option<Update>> {
     let d = &w.job;
     let mut e = Expression::default();
     for (attr, amount) in [
@@ -107,14 +108,28 @@ fn job_update(store: &DynamoStore, w: &ItemWrite, budget: Option<Usd>) -> Result
         ("unresolved", d.unresolved as i64),
         ("answers", d.answers as i64),
         ("spent_cents", d.spent.cents()),
-        ("reserved_cents", d.reserved.cents()),
-        ("bought", d.bought as i64),
     ] {
         e.add(attr, amount);
     }
-    if d.decided > 0 {
-        e.set("updated_at", n(w.now));
+    if e.add.is_empty() {
+        return Ok(None);
     }
+    // ADD creates the tally on first use.
+    e.update(store, tally_key(&w.job_id, &w.item_id), None).map(Some)
+}
+
+/// Money on the job's state (None: none moves); with a reservation, on
+/// condition that the job is active and `budget` (what the store is
+/// believed to hold) covers it.
+fn money_update(store: &DynamoStore, w: &ItemWrite, budget: Option<Usd>) -> Result<Option<Update>> {
+    let d = &w.job;
+    let mut e = Expression::default();
+    e.add("reserved_cents", d.reserved.cents());
+    e.add("bought", d.bought as i64);
+    if e.add.is_empty() && w.reserve.is_none() {
+        return Ok(None);
+    }
+    e.set("updated_at", n(w.now));
     let condition = match (&w.reserve, budget) {
         (None, _) => "attribute_exists(pk)".to_string(),
         (Some(r), b) => {
@@ -131,12 +146,13 @@ fn job_update(store: &DynamoStore, w: &ItemWrite, budget: Option<Usd>) -> Result
             }
         }
     };
-    e.update(store, state_key(&w.job_id), &condition)
+    e.update(store, state_key(&w.job_id), Some(&condition)).map(Some)
 }
 
 impl DynamoStore {
     pub(crate) async fn apply_write(&self, w: &ItemWrite) -> Result<WriteOutcome> {
-        if w.job.is_empty() {
+        let tally = tally_update(self, w)?;
+        if w.job.is_empty() && w.reserve.is_none() {
             let u = item_update(self, w)?;
             let r = self
                 .client
@@ -152,10 +168,14 @@ impl DynamoStore {
         }
         let mut budget = w.reserve.as_ref().and_then(|r| r.budget);
         for _ in 0..BUDGET_TRIES {
-            let parts = vec![
-                TransactWriteItem::builder().update(item_update(self, w)?).build(),
-                TransactWriteItem::builder().update(job_update(self, w, budget)?).build(),
-            ];
+            let mut parts = vec![TransactWriteItem::builder().update(item_update(self, w)?).build()];
+            if let Some(t) = &tally {
+                parts.push(TransactWriteItem::builder().update(t.clone()).build());
+            }
+            let money = money_update(self, w, budget)?;
+            if let Some(m) = money {
+                parts.push(TransactWriteItem::builder().update(m).build());
+            }
             let Some(failed) = transact(&self.client, parts).await? else { return Ok(WriteOutcome::Applied) };
             if failed.first() == Some(&true) {
                 return Ok(WriteOutcome::Conflict);

@@ -1,6 +1,7 @@
 //! Each function's release binary: its size, and its cold start (process
-//! start until it asks the Runtime API for its first event), the median of
-//! several starts.
+//! start until it asks the Runtime API for its first event), the median and
+//! the fastest of several starts. Two builds are measured interleaved (one
+//! start of each in turn), so that what else the machine does falls on both.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +15,7 @@ pub struct ColdStart {
     pub function: String,
     pub bytes: u64,
     pub median: Duration,
+    pub fastest: Duration,
     pub runs: usize,
 }
 
@@ -34,21 +36,34 @@ fn variables() -> BTreeMap<String, String> {
     env
 }
 
-pub async fn measure(binaries: &Path, runs: usize) -> Result<Vec<ColdStart>, String> {
+async fn start_once(binary: &Path, name: &str, env: &BTreeMap<String, String>) -> Result<Duration, String> {
+    let p = FunctionProcess::start(binary, name, env).await.map_err(|e| format!("{}: {e}", binary.display()))?;
+    let t = p.cold_start().await.ok_or_else(|| format!("{} never asked for an event", binary.display()))?;
+    p.stop().await;
+    Ok(t)
+}
+
+fn summary(name: &str, binary: &Path, mut times: Vec<Duration>) -> Result<ColdStart, String> {
+    let bytes = std::fs::metadata(binary).map_err(|e| format!("{}: {e}", binary.display()))?.len();
+    times.sort();
+    Ok(ColdStart { function: name.into(), bytes, median: times[times.len() / 2], fastest: times[0], runs: times.len() })
+}
+
+/// Each build's five functions (the directories hold the binaries), `runs`
+/// starts each, the builds taking turns.
+pub async fn measure(builds: &[&Path], runs: usize) -> Result<Vec<Vec<ColdStart>>, String> {
     let env = variables();
-    let mut out = Vec::new();
+    let mut out: Vec<Vec<ColdStart>> = builds.iter().map(|_| Vec::new()).collect();
     for name in FUNCTIONS {
-        let binary = binaries.join(name);
-        let bytes = std::fs::metadata(&binary).map_err(|e| format!("{}: {e}", binary.display()))?.len();
-        let mut times = Vec::with_capacity(runs);
-        for _ in 0..runs {
-            let p = FunctionProcess::start(&binary, name, &env).await.map_err(|e| format!("{name}: {e}"))?;
-            let t = p.cold_start().await.ok_or_else(|| format!("{name} never asked for an event"))?;
-            times.push(t);
-            p.stop().await;
+        let mut times: Vec<Vec<Duration>> = builds.iter().map(|_| Vec::with_capacity(runs)).collect();
+        for _ in 0..runs.max(1) {
+            for (b, dir) in builds.iter().enumerate() {
+                times[b].push(start_once(&dir.join(name), name, &env).await?);
+            }
         }
-        times.sort();
-        out.push(ColdStart { function: name.into(), bytes, median: times[times.len() / 2], runs });
+        for (b, dir) in builds.iter().enumerate() {
+            out[b].push(summary(name, &dir.join(name), std::mem::take(&mut times[b]))?);
+        }
     }
     Ok(out)
 }

@@ -39,7 +39,10 @@ enum Command {
         /// The directory with the five release binaries.
         #[arg(long)]
         binaries: PathBuf,
-        #[arg(long, default_value_t = 15)]
+        /// Another build's directory, measured in turn with it (before/after).
+        #[arg(long)]
+        against: Option<PathBuf>,
+        #[arg(long, default_value_t = 31)]
         runs: usize,
     },
 }
@@ -67,18 +70,29 @@ async fn main() {
         Command::Collect { binary, items } => {
             bench::collect::run(&binary, &endpoint(), items).await.map(|r| print!("{}", r.render()))
         }
-        Command::ColdStart { binaries, runs } => bench::cold_start::measure(&binaries, runs).await.map(|all| {
-            println!("{:<8} {:>12} {:>16}", "function", "binary MB", "cold start ms");
-            for c in all {
-                println!(
-                    "{:<8} {:>12.1} {:>16.1}   (median of {})",
-                    c.function,
-                    c.bytes as f64 / 1_048_576.0,
-                    c.median.as_secs_f64() * 1000.0,
-                    c.runs
-                );
-            }
-        }),
+        Command::ColdStart { binaries, against, runs } => {
+            let mut builds = vec![binaries.as_path()];
+            builds.extend(against.as_deref());
+            bench::cold_start::measure(&builds, runs).await.map(|all| {
+                for (build, results) in builds.iter().zip(all) {
+                    println!("{}", build.display());
+                    println!(
+                        "  {:<8} {:>10} {:>22} {:>12}",
+                        "function", "binary MB", "cold start ms, median", "fastest"
+                    );
+                    for c in results {
+                        println!(
+                            "  {:<8} {:>10.1} {:>22.1} {:>12.1}   ({} starts)",
+                            c.function,
+                            c.bytes as f64 / 1_048_576.0,
+                            c.median.as_secs_f64() * 1000.0,
+                            c.fastest.as_secs_f64() * 1000.0,
+                            c.runs
+                        );
+                    }
+                }
+            })
+        }
     };
     if let Err(e) = result {
         eprintln!("hitloop-bench: {e}");
