@@ -189,7 +189,7 @@ impl Report {
             "collect on a {}-item iris job ({}): {} notifications, {} items decided\n\
              cold start {:.1} ms; CPU {:.2} ms per notification\n\
              AWS and marketplace calls: {:.2} per notification (most {}); {:.2} per notification that wrote nothing ({} of them)\n\
-             job-record writes: {:.2} per decided item; refused conditional writes: {}\n\n\
+             writes to the job's state record: {:.2} per decided item (its tallies: {:.2}); refused conditional writes: {}\n\n\
              calls by operation (per notification):\n",
             self.items,
             self.status,
@@ -202,6 +202,7 @@ impl Report {
             self.idle.1 as f64 / self.idle.0.max(1) as f64,
             self.idle.0,
             self.counts.job_writes as f64 / self.decided.max(1) as f64,
+            self.counts.tally_writes as f64 / self.decided.max(1) as f64,
             self.counts.refused_writes,
         );
         let by_op: BTreeMap<&String, &u64> = self.counts.calls.iter().collect();

@@ -17,8 +17,10 @@ use axum::Router;
 pub struct Counts {
     /// "dynamodb.GetItem" -> calls
     pub calls: BTreeMap<String, u64>,
-    /// UpdateItem and transaction parts on a `#JOB` record.
+    /// UpdateItem and transaction parts on a job's state record (`#JOB`).
     pub job_writes: u64,
+    /// ... and on its tallies (`#DONE#n`).
+    pub tally_writes: u64,
     /// Conditional writes the store refused (still billed).
     pub refused_writes: u64,
 }
@@ -40,6 +42,7 @@ impl Counts {
         Counts {
             calls,
             job_writes: self.job_writes - before.job_writes,
+            tally_writes: self.tally_writes - before.tally_writes,
             refused_writes: self.refused_writes - before.refused_writes,
         }
     }
@@ -55,6 +58,7 @@ impl Counts {
             *self.calls.entry(op.clone()).or_default() += n;
         }
         self.job_writes += other.job_writes;
+        self.tally_writes += other.tally_writes;
         self.refused_writes += other.refused_writes;
     }
 
@@ -123,15 +127,15 @@ fn operation(method: &Method, uri: &Uri, headers: &HeaderMap) -> String {
     format!("{method} {}", uri.path())
 }
 
-/// Updates of a `#JOB` record in an UpdateItem or a transaction.
-fn job_writes(op: &str, body: &[u8]) -> u64 {
-    let is_job = |key: &serde_json::Value| key["sk"]["S"] == "#JOB";
+/// Updates of records whose sort key `matches`, in an UpdateItem or a transaction.
+fn writes_to(op: &str, body: &[u8], matches: impl Fn(&str) -> bool) -> u64 {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return 0 };
+    let hit = |key: &serde_json::Value| key["sk"]["S"].as_str().is_some_and(&matches);
     match op {
-        "dynamodb.UpdateItem" => u64::from(is_job(&v["Key"])),
+        "dynamodb.UpdateItem" => u64::from(hit(&v["Key"])),
         "dynamodb.TransactWriteItems" => v["TransactItems"]
             .as_array()
-            .map(|parts| parts.iter().filter(|p| is_job(&p["Update"]["Key"])).count() as u64)
+            .map(|parts| parts.iter().filter(|p| hit(&p["Update"]["Key"])).count() as u64)
             .unwrap_or(0),
         _ => 0,
     }
@@ -139,7 +143,8 @@ fn job_writes(op: &str, body: &[u8]) -> u64 {
 
 async fn forward(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let op = operation(&method, &uri, &headers);
-    let writes = job_writes(&op, &body);
+    let job_writes = writes_to(&op, &body, |sk| sk == "#JOB");
+    let tally_writes = writes_to(&op, &body, |sk| sk.starts_with("#DONE#"));
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = s.http.request(method, format!("{}{path}", s.upstream)).body(body);
     for (k, v) in &headers {
@@ -163,7 +168,8 @@ async fn forward(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers
         && bytes.windows(22).any(|w| w == b"ConditionalCheckFailed" || w == b"TransactionCanceledExc");
     if let Ok(mut c) = s.counts.lock() {
         *c.calls.entry(op).or_default() += 1;
-        c.job_writes += writes;
+        c.job_writes += job_writes;
+        c.tally_writes += tally_writes;
         c.refused_writes += u64::from(refused);
     }
     (status, out_headers, bytes).into_response()
