@@ -101,22 +101,7 @@ async fn crowd_on_the_mturk_compatible_service() {
     let (http, url) = (reqwest::Client::new(), service.url.clone());
     let work: contracts::crowd::Work = Box::new(move |hit, who, answer| {
         let (http, url) = (http.clone(), url.clone());
-        Box::pin(async move {
-            let accepted: serde_json::Value = http
-                .post(format!("{url}/_hitloop/workers/accept"))
-                .json(&json!({"HITId": hit, "WorkerId": who}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let id = accepted["AssignmentId"].as_str().unwrap().to_string();
-            let body = json!({"AssignmentId": id, "Answer": answer});
-            let sent = http.post(format!("{url}/_hitloop/workers/submit")).json(&body).send().await.unwrap();
-            assert!(sent.status().is_success());
-            id
-        })
+        Box::pin(async move { work_at(&http, &url, &hit, &who, &json!({ "Answer": answer })).await.unwrap() })
     });
     contracts::crowd::crowd(&crowd, work, "hl1-contract").await;
     service.stop().await;

@@ -25,6 +25,21 @@ const REGION: &str = "us-east-1";
 /// retry, not a killed invocation.
 pub const ATTEMPT_TIMEOUT_MS: u64 = 10_000;
 
+/// Where the marketplace is and how long a request may take: what the
+/// functions that call it read from their variables (MTURK_ENDPOINT,
+/// MTURK_ATTEMPT_TIMEOUT_MS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MturkSettings {
+    pub endpoint: String,
+    pub attempt_timeout_ms: u64,
+}
+
+impl MturkSettings {
+    pub fn crowd(&self, sdk: &hitloop_aws::SdkConfig) -> MturkCrowd {
+        MturkCrowd::new(sdk, &self.endpoint, Duration::from_millis(self.attempt_timeout_ms))
+    }
+}
+
 pub struct MturkCrowd {
     client: Client,
     /// The latest time the marketplace has reported: every response's Date

@@ -2,20 +2,18 @@
 //! DynamoDB (jobs, items) and the marketplace. Nothing else.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use hitloop_core::error::Result;
 use hitloop_dynamodb::DynamoStore;
 use hitloop_lambda::env::Vars;
-use hitloop_mturk_client::{MturkCrowd, ATTEMPT_TIMEOUT_MS};
+use hitloop_mturk_client::{MturkSettings, ATTEMPT_TIMEOUT_MS};
 use hitloop_pipeline::steps::publish::PublishDeps;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub table: String,
-    /// The MTurk-compatible endpoint (production MTurk is gone).
-    pub mturk_endpoint: String,
-    pub mturk_attempt_timeout_ms: u64,
+    /// The MTurk-compatible endpoint (production MTurk is gone) and its request timeout.
+    pub mturk: MturkSettings,
     /// Where the marketplace sends each job's notifications.
     pub notification_queue_url: String,
 }
@@ -28,17 +26,18 @@ impl Config {
     pub fn from(env: &Vars<'_>) -> Result<Config> {
         Ok(Config {
             table: env.required("TABLE_NAME")?,
-            mturk_endpoint: env.required("MTURK_ENDPOINT")?,
-            mturk_attempt_timeout_ms: env.number("MTURK_ATTEMPT_TIMEOUT_MS", ATTEMPT_TIMEOUT_MS)?,
+            mturk: MturkSettings {
+                endpoint: env.required("MTURK_ENDPOINT")?,
+                attempt_timeout_ms: env.number("MTURK_ATTEMPT_TIMEOUT_MS", ATTEMPT_TIMEOUT_MS)?,
+            },
             notification_queue_url: env.required("NOTIFICATION_QUEUE_URL")?,
         })
     }
 
     pub fn deps(&self, sdk: &hitloop_aws::SdkConfig) -> PublishDeps {
-        let timeout = Duration::from_millis(self.mturk_attempt_timeout_ms);
         PublishDeps {
             store: Arc::new(DynamoStore::from_sdk(sdk, &self.table)),
-            crowd: Arc::new(MturkCrowd::new(sdk, &self.mturk_endpoint, timeout)),
+            crowd: Arc::new(self.mturk.crowd(sdk)),
             notification_queue_url: self.notification_queue_url.clone(),
         }
     }

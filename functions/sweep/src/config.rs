@@ -3,12 +3,11 @@
 //! publish and training queues). Nothing else.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use hitloop_core::error::Result;
 use hitloop_dynamodb::DynamoStore;
 use hitloop_lambda::env::Vars;
-use hitloop_mturk_client::{MturkCrowd, ATTEMPT_TIMEOUT_MS};
+use hitloop_mturk_client::{MturkSettings, ATTEMPT_TIMEOUT_MS};
 use hitloop_pipeline::steps::reconcile::CollectDeps;
 use hitloop_pipeline::steps::sweep::SweepDeps;
 use hitloop_sqs::SqsQueue;
@@ -16,8 +15,8 @@ use hitloop_sqs::SqsQueue;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub table: String,
-    pub mturk_endpoint: String,
-    pub mturk_attempt_timeout_ms: u64,
+    /// The MTurk-compatible endpoint (production MTurk is gone) and its request timeout.
+    pub mturk: MturkSettings,
     pub publish_queue_url: String,
     pub training_queue_url: String,
 }
@@ -30,19 +29,20 @@ impl Config {
     pub fn from(env: &Vars<'_>) -> Result<Config> {
         Ok(Config {
             table: env.required("TABLE_NAME")?,
-            mturk_endpoint: env.required("MTURK_ENDPOINT")?,
-            mturk_attempt_timeout_ms: env.number("MTURK_ATTEMPT_TIMEOUT_MS", ATTEMPT_TIMEOUT_MS)?,
+            mturk: MturkSettings {
+                endpoint: env.required("MTURK_ENDPOINT")?,
+                attempt_timeout_ms: env.number("MTURK_ATTEMPT_TIMEOUT_MS", ATTEMPT_TIMEOUT_MS)?,
+            },
             publish_queue_url: env.required("PUBLISH_QUEUE_URL")?,
             training_queue_url: env.required("TRAINING_QUEUE_URL")?,
         })
     }
 
     pub fn deps(&self, sdk: &hitloop_aws::SdkConfig) -> SweepDeps {
-        let timeout = Duration::from_millis(self.mturk_attempt_timeout_ms);
         SweepDeps {
             collect: CollectDeps {
                 store: Arc::new(DynamoStore::from_sdk(sdk, &self.table)),
-                crowd: Arc::new(MturkCrowd::new(sdk, &self.mturk_endpoint, timeout)),
+                crowd: Arc::new(self.mturk.crowd(sdk)),
                 queue: Arc::new(SqsQueue::from_sdk(sdk)),
                 training_queue_url: self.training_queue_url.clone(),
                 specs: Default::default(),

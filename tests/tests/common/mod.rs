@@ -138,6 +138,27 @@ work_seconds = { median = 15, spread = 0.3 }
 pause_seconds = { median = 45, spread = 0.3 }
 "#;
 
+/// A worker of the MTurk-compatible service at `url` accepts `hit` and
+/// submits `answer` (its control API's body: `Answer`, or `Fields`); the
+/// assignment's id, or None when no slot was open.
+pub async fn work_at(http: &reqwest::Client, url: &str, hit: &str, worker: &str, answer: &Value) -> Option<String> {
+    let accepted: Value = http
+        .post(format!("{url}/_hitloop/workers/accept"))
+        .json(&json!({"HITId": hit, "WorkerId": worker}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = accepted["AssignmentId"].as_str()?.to_string();
+    let mut body = answer.clone();
+    body["AssignmentId"] = json!(id);
+    let resp = http.post(format!("{url}/_hitloop/workers/submit")).json(&body).send().await.unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    Some(id)
+}
+
 pub struct Stack {
     pub mturk: Running,
     pub router: Router,
@@ -200,9 +221,9 @@ impl Stack {
         .unwrap();
         let mut configs = Configs::of(&resources, &mturk.url).unwrap();
         if let Some(ms) = options.mturk_attempt_timeout_ms {
-            configs.publish.mturk_attempt_timeout_ms = ms;
-            configs.collect.mturk_attempt_timeout_ms = ms;
-            configs.sweep.mturk_attempt_timeout_ms = ms;
+            configs.publish.mturk.attempt_timeout_ms = ms;
+            configs.collect.mturk.attempt_timeout_ms = ms;
+            configs.sweep.mturk.attempt_timeout_ms = ms;
         }
         let mut functions = configs.functions(&sdk);
         let store = Arc::new(DynamoStore::from_sdk(&sdk, &resources.table));
@@ -387,23 +408,7 @@ impl Stack {
 
     /// Accepts the HIT as `worker` and submits `answer` (Answer XML unchecked, or form fields).
     pub async fn work(&self, hit: &str, worker: &str, answer: &Value) -> bool {
-        let accepted: Value = self
-            .http
-            .post(format!("{}/_hitloop/workers/accept", self.mturk.url))
-            .json(&json!({"HITId": hit, "WorkerId": worker}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let Some(id) = accepted["AssignmentId"].as_str() else { return false };
-        let mut body = answer.clone();
-        body["AssignmentId"] = json!(id);
-        let resp =
-            self.http.post(format!("{}/_hitloop/workers/submit", self.mturk.url)).json(&body).send().await.unwrap();
-        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
-        true
+        work_at(&self.http, &self.mturk.url, hit, worker, answer).await.is_some()
     }
 
     /// A description of every undecided item, for failure messages.
