@@ -1,0 +1,185 @@
+//! Notification settings per HIT type and the events the lifecycle emits.
+//! The engine only decides *what* to send; the dispatcher (`notify.rs`) sends
+//! it to SQS or SNS, with the faults a test asks for.
+
+use serde_json::{json, Value};
+
+use super::Engine;
+use crate::error::{ApiError, ApiResult};
+use crate::model::*;
+use crate::params::Params;
+
+pub const EVENT_TYPES: &[&str] = &[
+    "AssignmentAccepted",
+    "AssignmentAbandoned",
+    "AssignmentReturned",
+    "AssignmentSubmitted",
+    "AssignmentRejected",
+    "AssignmentApproved",
+    "HITCreated",
+    "HITExpired",
+    "HITReviewable",
+    "HITExtended",
+    "HITDisposed",
+    "Ping",
+];
+
+/// The notification document versions accepted (the model says 2006-05-05,
+/// the current docs and real payloads say 2014-08-15).
+const VERSIONS: &[&str] = &["2014-08-15", "2006-05-05"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub event_type: String,
+    pub timestamp_ms: i64,
+    pub hit_id: String,
+    pub hit_type_id: String,
+    pub assignment_id: Option<String>,
+}
+
+/// Events bound for one destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub destination: String,
+    pub transport: String,
+    pub version: String,
+    pub events: Vec<EventRecord>,
+    /// SendTestEventNotification: delivered at once, never faulted.
+    pub test: bool,
+}
+
+fn parse_spec(v: &Value, allow_ping: bool) -> ApiResult<NotificationSpec> {
+    let spec: NotificationSpec = serde_json::from_value(v.clone())
+        .map_err(|e| ApiError::validation(format!("Notification is not valid: {e}")))?;
+    match spec.transport.as_str() {
+        "SQS" => {
+            if !(spec.destination.starts_with("https://") || spec.destination.starts_with("http://")) {
+                return Err(ApiError::validation(format!(
+                    "The value {} is not valid for the parameter Destination: an SQS destination is a queue URL.",
+                    spec.destination
+                )));
+            }
+        }
+        "SNS" => {
+            if !spec.destination.starts_with("arn:aws:sns:") {
+                return Err(ApiError::validation(format!(
+                    "The value {} is not valid for the parameter Destination: an SNS destination is a topic ARN.",
+                    spec.destination
+                )));
+            }
+        }
+        "Email" => return Err(ApiError::validation("The Email transport is no longer supported; use SQS or SNS.")),
+        other => {
+            return Err(ApiError::validation(format!("The value {other} is not valid for the parameter Transport.")))
+        }
+    }
+    if !VERSIONS.contains(&spec.version.as_str()) {
+        return Err(ApiError::validation(format!(
+            "The value {} is not valid for the parameter Version.",
+            spec.version
+        )));
+    }
+    if spec.event_types.is_empty() {
+        return Err(ApiError::validation("EventTypes must name at least one event type."));
+    }
+    for e in &spec.event_types {
+        if !EVENT_TYPES.contains(&e.as_str()) || (e == "Ping" && !allow_ping) {
+            return Err(ApiError::validation(format!("The value {e} is not valid for the parameter EventTypes.")));
+        }
+    }
+    Ok(spec)
+}
+
+impl Engine {
+    pub fn update_notification_settings(&mut self, p: &Params) -> ApiResult<Value> {
+        let type_id = p.entity_id("HITTypeId")?;
+        let mut t = self.store.hit_type(type_id).ok_or_else(|| {
+            ApiError::request("AWS.MechanicalTurk.HITTypeDoesNotExist", format!("HITType {type_id} does not exist."))
+        })?;
+        let spec = p.raw("Notification").map(|v| parse_spec(v, false)).transpose()?;
+        let active = p.opt_bool("Active")?;
+        if spec.is_none() && active.is_none() {
+            return Err(ApiError::validation("Either Notification or Active must be provided."));
+        }
+        if spec.is_none() && t.notification.is_none() {
+            return Err(ApiError::request(
+                "AWS.MechanicalTurk.NoNotificationSpecification",
+                format!("HITType {type_id} has no notification specification to activate or deactivate."),
+            ));
+        }
+        if let Some(spec) = spec {
+            t.notification = Some(spec);
+            t.notification_active = active.unwrap_or(true);
+        } else if let Some(active) = active {
+            t.notification_active = active;
+        }
+        self.store.put_hit_type(t);
+        Ok(json!({}))
+    }
+
+    pub fn send_test_event_notification(&mut self, p: &Params) -> ApiResult<Value> {
+        let spec = parse_spec(
+            p.raw("Notification").ok_or_else(|| {
+                ApiError::validation(
+                    "Value null at 'Notification' failed to satisfy constraint: Member must not be null.",
+                )
+            })?,
+            true,
+        )?;
+        let event_type = p.str("TestEventType")?;
+        if !EVENT_TYPES.contains(&event_type) {
+            return Err(ApiError::validation(format!(
+                "The value {event_type} is not valid for the parameter TestEventType."
+            )));
+        }
+        let placeholder = "0".repeat(30);
+        let event = EventRecord {
+            event_type: event_type.into(),
+            timestamp_ms: self.now_ms,
+            hit_id: placeholder.clone(),
+            hit_type_id: placeholder.clone(),
+            assignment_id: event_type.starts_with("Assignment").then_some(placeholder),
+        };
+        self.deliver(Delivery {
+            destination: spec.destination,
+            transport: spec.transport,
+            version: spec.version,
+            events: vec![event],
+            test: true,
+        });
+        Ok(json!({}))
+    }
+
+    /// Emits an event about a HIT to its type's notification destination, if
+    /// one is active and subscribed to this event type.
+    pub(super) fn emit(&mut self, event_type: &str, hit: &Hit, assignment_id: Option<&str>) {
+        self.stats.events_emitted += 1;
+        let Some(t) = self.store.hit_type(&hit.hit_type_id) else { return };
+        let Some(spec) = t.notification.filter(|_| t.notification_active) else { return };
+        if !spec.event_types.iter().any(|e| e == event_type) {
+            return;
+        }
+        let event = EventRecord {
+            event_type: event_type.into(),
+            timestamp_ms: self.now_ms,
+            hit_id: hit.id.clone(),
+            hit_type_id: hit.hit_type_id.clone(),
+            assignment_id: assignment_id.map(str::to_string),
+        };
+        self.deliver(Delivery {
+            destination: spec.destination,
+            transport: spec.transport,
+            version: spec.version,
+            events: vec![event],
+            test: false,
+        });
+    }
+
+    fn deliver(&mut self, d: Delivery) {
+        if let Some(tx) = &self.notify {
+            if tx.send(d).is_err() {
+                tracing::warn!("notification dispatcher has stopped; event dropped");
+            }
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The worker side, which the Requester API cannot reach (accept, submit,
+//! return), and the requester operations that decide who may work: blocks and
+//! qualifications.
+
+use serde_json::{json, Value};
+
+use super::{Engine, Timer};
+use crate::error::{ApiError, ApiResult};
+use crate::model::*;
+use crate::params::{encode_token, Params};
+use crate::quals::{self, Held};
+use crate::{ids, question, wire};
+
+/// What the marketplace knows of a worker beyond granted qualifications: the
+/// values of the system qualifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerProfile {
+    pub locale: Locale,
+    pub percent_approved: i64,
+    pub hits_approved: i64,
+    pub adult: bool,
+    pub masters: bool,
+}
+
+impl Default for WorkerProfile {
+    fn default() -> Self {
+        WorkerProfile {
+            locale: Locale { country: "US".into(), subdivision: None },
+            percent_approved: 100,
+            hits_approved: 1000,
+            adult: true,
+            masters: false,
+        }
+    }
+}
+
+impl Engine {
+    pub fn register_worker(&mut self, worker_id: &str, profile: WorkerProfile) {
+        self.profiles.insert(worker_id.to_string(), profile);
+    }
+
+    fn held(&self, worker_id: &str, type_id: &str) -> Option<Held> {
+        let default_profile = WorkerProfile::default();
+        let profile = self.profiles.get(worker_id).unwrap_or(&default_profile);
+        match type_id {
+            quals::WORKER_LOCALE => Some(Held::Locale(profile.locale.clone())),
+            quals::PERCENT_APPROVED => Some(Held::Int(profile.percent_approved)),
+            quals::NUMBER_HITS_APPROVED => Some(Held::Int(profile.hits_approved)),
+            quals::ADULT => Some(Held::Int(i64::from(profile.adult))),
+            quals::MASTERS_PRODUCTION | quals::MASTERS_SANDBOX => profile.masters.then_some(Held::Int(1)),
+            _ => self
+                .store
+                .qualification(type_id, worker_id)
+                .filter(|q| q.granted)
+                .map(|q| Held::Int(q.integer_value))
+                .or_else(|| {
+                    let t = self.store.qualification_type(type_id)?;
+                    t.auto_granted.then(|| Held::Int(t.auto_granted_value.unwrap_or(1)))
+                }),
+        }
+    }
+
+    /// Why `worker_id` may not accept `hit` now, or None if they may.
+    pub fn refusal(&self, worker_id: &str, hit: &Hit) -> Option<String> {
+        if self.store.block(worker_id).is_some() {
+            return Some("the requester has blocked this worker".into());
+        }
+        if hit.status != HitStatus::Assignable || hit.available(self.now_ms) == 0 {
+            return Some(format!("the HIT is {} with no assignment available", hit.status.as_str()));
+        }
+        if self.store.worker_has_assignment(worker_id, &hit.id) {
+            return Some("the worker already has an assignment for this HIT".into());
+        }
+        let t = self.store.hit_type(&hit.hit_type_id)?;
+        for r in &t.qualification_requirements {
+            if !quals::meets(r, self.held(worker_id, &r.qualification_type_id).as_ref()) {
+                return Some(format!("the worker does not meet qualification {}", r.qualification_type_id));
+            }
+        }
+        None
+    }
+
+    /// Accepts a HIT for a worker: a new assignment, one slot fewer available.
+    pub fn accept(&mut self, hit_id: &str, worker_id: &str) -> ApiResult<String> {
+        if !ids::is_worker_id(worker_id) {
+            return Err(ApiError::validation(format!(
+                "The value \"{worker_id}\" is not valid for the parameter WorkerId."
+            )));
+        }
+        let mut hit = self.live_hit(hit_id)?;
+        if let Some(why) = self.refusal(worker_id, &hit) {
+            return Err(ApiError::request(
+                "AWS.MechanicalTurk.NotEligible",
+                format!("Cannot accept HIT {hit_id}: {why}."),
+            ));
+        }
+        let t = self.hit_type_of(&hit)?;
+        let now = self.now_ms;
+        let a = Assignment {
+            id: self.new_id(),
+            seq: self.store.next_seq(),
+            hit_id: hit.id.clone(),
+            worker_id: worker_id.into(),
+            status: AssignmentStatus::Accepted,
+            accept_ms: now,
+            deadline_ms: now + t.key.assignment_duration_s * 1000,
+            submit_ms: None,
+            auto_approval_ms: None,
+            approval_ms: None,
+            rejection_ms: None,
+            answer: None,
+            requester_feedback: None,
+        };
+        hit.pending += 1;
+        self.store.put_assignment(a.clone());
+        self.schedule(a.deadline_ms, Timer::AssignmentDeadline(a.id.clone()));
+        self.stats.assignments_accepted += 1;
+        self.settle(&mut hit);
+        self.emit("AssignmentAccepted", &hit, Some(&a.id));
+        Ok(a.id)
+    }
+
+    /// Submits an accepted assignment with its QuestionFormAnswers XML.
+    pub fn submit(&mut self, assignment_id: &str, answer_xml: String) -> ApiResult<()> {
+        self.submit_checked(assignment_id, answer_xml, true)
+    }
+
+    /// `check: false` stores the answer as it comes, as a marketplace that
+    /// does not validate answers would (for testing what requesters do with
+    /// hostile XML).
+    pub fn submit_checked(&mut self, assignment_id: &str, answer_xml: String, check: bool) -> ApiResult<()> {
+        let Some(mut a) = self.store.assignment(assignment_id) else {
+            return Err(ApiError::assignment_does_not_exist(assignment_id));
+        };
+        if a.status != AssignmentStatus::Accepted {
+            return Err(ApiError::invalid_assignment_state("Accepted"));
+        }
+        if self.now_ms > a.deadline_ms {
+            return Err(ApiError::request(
+                "AWS.MechanicalTurk.AssignmentExpired",
+                "The time allotted for this assignment has passed.",
+            ));
+        }
+        if check {
+            hitloop_core::xml::parse(&answer_xml, &hitloop_core::xml::Limits::ANSWER).map_err(|e| {
+                ApiError::request("AWS.MechanicalTurk.XMLParseError", format!("The answer is not valid: {e}"))
+            })?;
+        }
+        let Some(mut hit) = self.store.hit(&a.hit_id) else { return Err(ApiError::hit_does_not_exist(&a.hit_id)) };
+        let t = self.hit_type_of(&hit)?;
+        let now = self.now_ms;
+        a.status = AssignmentStatus::Submitted;
+        a.submit_ms = Some(now);
+        let auto = now + t.key.auto_approval_delay_s * 1000;
+        a.auto_approval_ms = Some(auto);
+        a.answer = Some(answer_xml);
+        hit.pending -= 1;
+        hit.submitted += 1;
+        self.store.put_assignment(a.clone());
+        self.stats.assignments_submitted += 1;
+        self.emit("AssignmentSubmitted", &hit, Some(&a.id));
+        self.settle(&mut hit);
+        if auto <= now {
+            self.on_auto_approve(&a.id);
+        } else {
+            self.schedule(auto, Timer::AutoApprove(a.id.clone()));
+        }
+        Ok(())
+    }
+
+    /// A worker gives an accepted assignment back; the slot reopens.
+    pub fn return_assignment(&mut self, assignment_id: &str) -> ApiResult<()> {
+        self.release(assignment_id, AssignmentStatus::Returned)
+    }
+
+    fn release(&mut self, assignment_id: &str, to: AssignmentStatus) -> ApiResult<()> {
+        let Some(mut a) = self.store.assignment(assignment_id) else {
+            return Err(ApiError::assignment_does_not_exist(assignment_id));
+        };
+        if a.status != AssignmentStatus::Accepted {
+            return Err(ApiError::invalid_assignment_state("Accepted"));
+        }
+        let Some(mut hit) = self.store.hit(&a.hit_id) else { return Err(ApiError::hit_does_not_exist(&a.hit_id)) };
+        a.status = to;
+        hit.pending -= 1;
+        self.store.put_assignment(a.clone());
+        let event = if to == AssignmentStatus::Returned { "AssignmentReturned" } else { "AssignmentAbandoned" };
+        self.emit(event, &hit, Some(&a.id));
+        self.settle(&mut hit);
+        Ok(())
+    }
+
+    pub(super) fn on_deadline(&mut self, id: &str) {
+        if let Some(a) = self.store.assignment(id) {
+            if a.status == AssignmentStatus::Accepted && self.now_ms >= a.deadline_ms {
+                let _ = self.release(id, AssignmentStatus::Abandoned);
+            }
+        }
+    }
+
+    /// Assignable HITs this worker could accept now, oldest first, at most
+    /// `limit` of them, looking at no more than `scan` HITs.
+    pub fn open_hits_for(&self, worker_id: &str, limit: usize, scan: usize) -> Vec<Hit> {
+        let mut out = Vec::new();
+        let mut after = None;
+        let mut seen = 0;
+        while out.len() < limit && seen < scan {
+            let batch = self.store.hits_with_status(HitStatus::Assignable, after, 200);
+            if batch.is_empty() {
+                break;
+            }
+            for h in batch {
+                seen += 1;
+                after = Some(h.seq);
+                if self.refusal(worker_id, &h).is_none() {
+                    out.push(h);
+                    if out.len() == limit {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The question of a HIT, parsed (for workers and the worker page).
+    pub fn question_of(&self, hit: &Hit) -> Option<question::Question> {
+        question::validate(&hit.question).ok()
+    }
+
+    pub fn hit_and_type(&self, hit_id: &str) -> Option<(Hit, HitType)> {
+        let h = self.store.hit(hit_id)?;
+        let t = self.store.hit_type(&h.hit_type_id)?;
+        Some((h, t))
+    }
+
+    // ---- requester operations: blocks -------------------------------------
+
+    pub fn create_worker_block(&mut self, p: &Params) -> ApiResult<Value> {
+        let worker = p.worker_id("WorkerId")?;
+        let reason = p.str_len("Reason", 1, 4096)?;
+        self.store.put_block(worker, reason);
+        Ok(json!({}))
+    }
+
+    pub fn delete_worker_block(&mut self, p: &Params) -> ApiResult<Value> {
+        let worker = p.worker_id("WorkerId").map_err(|_| ApiError::validation("WorkerId is invalid."))?;
+        p.opt_str_len("Reason", 0, 4096)?;
+        self.store.delete_block(worker);
+        Ok(json!({}))
+    }
+
+    pub fn list_worker_blocks(&mut self, p: &Params) -> ApiResult<Value> {
+        let limit = p.max_results()?;
+        let mut rows = self.store.blocks_after(p.next_token()?, limit + 1);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more { rows.last().map(|(seq, _, _)| encode_token(*seq)) } else { None };
+        let items = rows.into_iter().map(|(_, w, r)| json!({ "WorkerId": w, "Reason": r })).collect();
+        Ok(wire::page("WorkerBlocks", items, next))
+    }
+
+    // ---- requester operations: qualifications -----------------------------
+
+    pub fn create_qualification_type(&mut self, p: &Params) -> ApiResult<Value> {
+        let name = p.str_len("Name", 1, 200)?;
+        let description = p.str_len("Description", 1, 2000)?;
+        let keywords = p.opt_str_len("Keywords", 0, 1000)?;
+        let status = p.str("QualificationTypeStatus")?;
+        if !matches!(status, "Active" | "Inactive") {
+            return Err(ApiError::validation(format!(
+                "The value {status} is not valid for the parameter QualificationTypeStatus."
+            )));
+        }
+        let retry = p.opt_i64_range("RetryDelayInSeconds", 0, i64::MAX)?;
+        let test = p.opt_str_len("Test", 1, 65_535)?;
+        let answer_key = p.opt_str_len("AnswerKey", 1, 65_535)?;
+        let test_duration = p.opt_i64_range("TestDurationInSeconds", 1, 31_536_000)?;
+        let auto_granted = p.opt_bool("AutoGranted")?.unwrap_or(false);
+        let auto_value = p.opt_i64("AutoGrantedValue")?;
+        if test.is_some() && auto_granted {
+            return Err(ApiError::validation("A QualificationType cannot have both a Test and AutoGranted."));
+        }
+        if test.is_some() && test_duration.is_none() {
+            return Err(ApiError::validation("TestDurationInSeconds is required with a Test."));
+        }
+        if let Some(t) = test {
+            question::validate(t)?;
+        }
+        if self.store.qualification_type_by_name(name).is_some() {
+            return Err(ApiError::request(
+                "AWS.MechanicalTurk.QualificationTypeAlreadyExists",
+                "You have already created a QualificationType with this name. A QualificationType's name must be unique among all of the QualificationTypes created by the same user.",
+            ));
+        }
+        let q = QualificationType {
+            id: self.new_id(),
+            created_ms: self.now_ms,
+            name: name.into(),
+            description: description.into(),
+            keywords: keywords.map(str::to_string),
+            status: status.into(),
+            retry_delay_s: retry,
+            test: test.map(str::to_string),
+            test_duration_s: test_duration,
+            answer_key: answer_key.map(str::to_string),
+            auto_granted,
+            auto_granted_value: auto_granted.then_some(auto_value.unwrap_or(1)),
+        };
+        self.store.put_qualification_type(q.clone());
+        Ok(json!({ "QualificationType": wire::qualification_type(&q) }))
+    }
+
+    pub fn associate_qualification_with_worker(&mut self, p: &Params) -> ApiResult<Value> {
+        let type_id = p.entity_id("QualificationTypeId")?;
+        let worker = p.worker_id("WorkerId")?;
+        let value = p.opt_i64("IntegerValue")?.unwrap_or(1);
+        p.opt_bool("SendNotification")?;
+        if self.store.qualification_type(type_id).is_none() {
+            return Err(ApiError::request(
+                "AWS.MechanicalTurk.QualificationTypeDoesNotExist",
+                format!("QualificationType {type_id} does not exist."),
+            ));
+        }
+        self.store.put_qualification(Qualification {
+            qualification_type_id: type_id.into(),
+            worker_id: worker.into(),
+            granted_ms: self.now_ms,
+            integer_value: value,
+            granted: true,
+        });
+        Ok(json!({}))
+    }
+}

@@ -1,0 +1,239 @@
+//! The service's records: what MTurk keeps about HIT types, HITs, assignments,
+//! qualifications, blocks and notification settings.
+
+use hitloop_core::money::Usd;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum HitStatus {
+    Assignable,
+    Unassignable,
+    Reviewable,
+    Reviewing,
+    Disposed,
+}
+
+impl HitStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HitStatus::Assignable => "Assignable",
+            HitStatus::Unassignable => "Unassignable",
+            HitStatus::Reviewable => "Reviewable",
+            HitStatus::Reviewing => "Reviewing",
+            HitStatus::Disposed => "Disposed",
+        }
+    }
+}
+
+/// An assignment's status. Only the last three are visible through the API;
+/// the others are kept so the service can account for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AssignmentStatus {
+    Accepted,
+    Returned,
+    Abandoned,
+    Submitted,
+    Approved,
+    Rejected,
+}
+
+impl AssignmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentStatus::Accepted => "Accepted",
+            AssignmentStatus::Returned => "Returned",
+            AssignmentStatus::Abandoned => "Abandoned",
+            AssignmentStatus::Submitted => "Submitted",
+            AssignmentStatus::Approved => "Approved",
+            AssignmentStatus::Rejected => "Rejected",
+        }
+    }
+
+    pub fn is_visible(self) -> bool {
+        matches!(self, AssignmentStatus::Submitted | AssignmentStatus::Approved | AssignmentStatus::Rejected)
+    }
+
+    pub fn parse_visible(s: &str) -> Option<Self> {
+        match s {
+            "Submitted" => Some(AssignmentStatus::Submitted),
+            "Approved" => Some(AssignmentStatus::Approved),
+            "Rejected" => Some(AssignmentStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Locale {
+    pub country: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdivision: Option<String>,
+}
+
+/// A QualificationRequirement exactly as the API carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct QualificationRequirement {
+    pub qualification_type_id: String,
+    pub comparator: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integer_values: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locale_values: Vec<Locale>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_to_preview: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_guarded: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NotificationSpec {
+    pub destination: String,
+    pub transport: String,
+    pub version: String,
+    pub event_types: Vec<String>,
+}
+
+/// The attributes that make two HIT types the same type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HitTypeKey {
+    pub title: String,
+    pub description: String,
+    pub keywords: Option<String>,
+    pub reward_cents: i64,
+    pub assignment_duration_s: i64,
+    pub auto_approval_delay_s: i64,
+    /// Requirements serialised canonically, so the key can be hashed.
+    pub qualification_requirements: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HitType {
+    pub id: String,
+    pub group_id: String,
+    pub key: HitTypeKey,
+    pub reward: Usd,
+    pub qualification_requirements: Vec<QualificationRequirement>,
+    pub notification: Option<NotificationSpec>,
+    pub notification_active: bool,
+}
+
+impl HitType {
+    /// Does this type require the Masters qualification (a 5 % surcharge)?
+    pub fn requires_masters(&self) -> bool {
+        self.qualification_requirements.iter().any(|q| crate::quals::is_masters(&q.qualification_type_id))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hit {
+    pub id: String,
+    /// Creation order, which is also the order of ListHITs.
+    pub seq: u64,
+    pub hit_type_id: String,
+    pub created_ms: i64,
+    pub expiration_ms: i64,
+    /// The expiration for which HITExpired has been handled, so that a timer
+    /// firing twice (or late) does not emit it twice.
+    pub expiry_handled_ms: Option<i64>,
+    pub question: String,
+    pub requester_annotation: Option<String>,
+    pub max_assignments: i64,
+    pub status: HitStatus,
+    /// Accepted and neither submitted, returned nor abandoned.
+    pub pending: i64,
+    pub submitted: i64,
+    pub approved: i64,
+    pub rejected: i64,
+    /// What this HIT could still cost: its share of OnHoldBalance.
+    pub liability: Usd,
+    pub disposed_ms: Option<i64>,
+}
+
+impl Hit {
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        now_ms >= self.expiration_ms
+    }
+
+    pub fn used_slots(&self) -> i64 {
+        self.pending + self.submitted + self.approved + self.rejected
+    }
+
+    /// Slots a worker could still accept now.
+    pub fn available(&self, now_ms: i64) -> i64 {
+        if self.status == HitStatus::Disposed || self.is_expired(now_ms) {
+            0
+        } else {
+            (self.max_assignments - self.used_slots()).max(0)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Assignment {
+    pub id: String,
+    pub seq: u64,
+    pub hit_id: String,
+    pub worker_id: String,
+    pub status: AssignmentStatus,
+    pub accept_ms: i64,
+    pub deadline_ms: i64,
+    pub submit_ms: Option<i64>,
+    pub auto_approval_ms: Option<i64>,
+    pub approval_ms: Option<i64>,
+    pub rejection_ms: Option<i64>,
+    pub answer: Option<String>,
+    pub requester_feedback: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QualificationType {
+    pub id: String,
+    pub created_ms: i64,
+    pub name: String,
+    pub description: String,
+    pub keywords: Option<String>,
+    pub status: String,
+    pub retry_delay_s: Option<i64>,
+    pub test: Option<String>,
+    pub test_duration_s: Option<i64>,
+    pub answer_key: Option<String>,
+    pub auto_granted: bool,
+    pub auto_granted_value: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Qualification {
+    pub qualification_type_id: String,
+    pub worker_id: String,
+    pub granted_ms: i64,
+    pub integer_value: i64,
+    pub granted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bonus {
+    pub worker_id: String,
+    pub assignment_id: String,
+    pub amount: Usd,
+    pub reason: String,
+    pub granted_ms: i64,
+}
+
+/// The requester's money: prepaid funds, what has been paid out, and what is
+/// held for outstanding work.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Account {
+    pub funds: Usd,
+    pub spent: Usd,
+    pub on_hold: Usd,
+}
+
+impl Account {
+    /// What can still be committed: funds less payments less liability.
+    pub fn available(&self) -> Usd {
+        self.funds - self.spent - self.on_hold
+    }
+}

@@ -1,0 +1,156 @@
+//! Putting the service together: engine, workforce, clock, notification
+//! dispatcher, faults and the HTTP listener.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hitloop_core::money::Usd;
+use tokio::sync::mpsc;
+
+use crate::clock::SimClock;
+use crate::engine::{Engine, EngineConfig};
+use crate::faults::{FaultInjector, RequestFaults};
+use crate::notify::{Control, Dispatcher, Identity, NotificationFaults, NotifyStats, Sinks};
+use crate::store::MemoryStore;
+use crate::crowd::{Truth, Workforce, WorkforceConfig, World};
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    /// Where SQS and SNS live (moto locally); None = notifications not sent.
+    pub aws_endpoint: Option<String>,
+    pub region: String,
+    pub workforce: Option<WorkforceConfig>,
+    pub truth: Truth,
+    /// Simulated seconds per real second (0 = the clock moves only when told).
+    pub speed: f64,
+    pub balance: Usd,
+    pub seed: u64,
+    pub request_faults: RequestFaults,
+    pub notification_faults: NotificationFaults,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            aws_endpoint: None,
+            region: "us-east-1".into(),
+            workforce: None,
+            truth: Truth::default(),
+            speed: 1.0,
+            balance: Usd::from_cents(1_000_000),
+            seed: 1,
+            request_faults: RequestFaults::default(),
+            notification_faults: NotificationFaults::default(),
+        }
+    }
+}
+
+/// State every request handler shares.
+pub struct Shared {
+    pub world: Mutex<World>,
+    pub clock: SimClock,
+    pub faults: Mutex<FaultInjector>,
+    pub notification_faults: Mutex<NotificationFaults>,
+    pub notify_stats: Arc<NotifyStats>,
+    pub notify_control: mpsc::UnboundedSender<Control>,
+}
+
+impl Shared {
+    /// Runs `f` on the world after bringing it up to the clock's now.
+    pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        world.advance_to(self.clock.now_ms());
+        f(&mut world)
+    }
+}
+
+pub struct Running {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops serving and waits for the listener to close.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops (for the binary).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+async fn aws_sinks(endpoint: &Option<String>, region: &str) -> Sinks {
+    let Some(endpoint) = endpoint else { return Sinks { sqs: None, sns: None } };
+    let mut loader =
+        hitloop_aws::loader().region(aws_sdk_sqs::config::Region::new(region.to_string())).endpoint_url(endpoint);
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() && std::env::var_os("AWS_PROFILE").is_none() {
+        // A local endpoint needs no real credentials; don't go looking for them.
+        loader = loader.test_credentials();
+    }
+    let sdk = loader.load().await;
+    Sinks { sqs: Some(aws_sdk_sqs::Client::new(&sdk)), sns: Some(aws_sdk_sns::Client::new(&sdk)) }
+}
+
+/// Starts the service on `config.bind` and returns once it is listening.
+pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
+    let clock = SimClock::new(config.speed);
+    let engine_config = EngineConfig { balance: config.balance, seed: config.seed, ..Default::default() };
+    let who = Identity { customer_id: engine_config.customer_id.clone(), account_id: engine_config.account_id.clone() };
+    let mut engine = Engine::new(Box::new(MemoryStore::default()), engine_config, clock.now_ms());
+
+    let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
+    engine.set_notifier(delivery_tx);
+    let stats = Arc::new(NotifyStats::default());
+    let sinks = aws_sinks(&config.aws_endpoint, &config.region).await;
+    let dispatcher = Dispatcher::new(sinks, config.notification_faults.clone(), config.seed, who, stats.clone());
+    tokio::spawn(dispatcher.run(delivery_rx, control_rx));
+
+    let workforce = config.workforce.map(|wf| Workforce::new(wf, config.truth, &mut engine));
+    let shared = Arc::new(Shared {
+        world: Mutex::new(World { engine, workforce }),
+        clock,
+        faults: Mutex::new(FaultInjector::new(config.request_faults, config.seed)),
+        notification_faults: Mutex::new(config.notification_faults),
+        notify_stats: stats,
+        notify_control: control_tx,
+    });
+
+    // A running clock moves the world on even when nobody calls the API.
+    if config.speed > 0.0 {
+        let ticker = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                interval.tick().await;
+                let Some(shared) = ticker.upgrade() else { break };
+                shared.with_world(|_| ());
+            }
+        });
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = crate::http::router(shared.clone());
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = shutdown_rx.await;
+        });
+        if let Err(e) = served.await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { url: format!("http://{addr}"), addr, shared, shutdown: Some(shutdown_tx), task })
+}

@@ -1,0 +1,296 @@
+//! The worker site, at `/worker/`: sign in with a worker id, see the HITs you
+//! may accept (grouped by HIT type), preview one, accept it, do the task,
+//! return it or submit. Tasks render as MTurk rendered them: an HTMLQuestion
+//! in a sandboxed frame, an ExternalQuestion's URL with `assignmentId`,
+//! `hitId`, `workerId` and `turkSubmitTo` appended (`ASSIGNMENT_ID_NOT_AVAILABLE`
+//! in preview), answers posted to `<turkSubmitTo>/mturk/externalSubmit`.
+//!
+//! Every action goes through the engine the API uses (qualifications, blocks,
+//! one assignment per worker per HIT, deadlines, notifications), so a human's
+//! answer is indistinguishable from a simulated worker's downstream.
+
+pub mod auth;
+pub mod pages;
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use crate::answer::{question_form_answers, AnswerValue};
+use crate::model::AssignmentStatus;
+use crate::question::Question;
+use crate::server::Shared;
+use auth::WorkerAuth;
+use pages::{esc, url_param};
+
+/// What the task page gets instead of an assignment id in preview (MTurk's value).
+pub const NOT_ACCEPTED: &str = "ASSIGNMENT_ID_NOT_AVAILABLE";
+
+/// The crowd-html-elements script templates load from AWS; served here instead.
+const CROWD_ELEMENTS_URL: &str = "https://assets.crowd.aws/crowd-html-elements.js";
+const CROWD_ELEMENTS_LOCAL: &str = "/worker/assets/crowd-html-elements.js";
+
+#[derive(Clone)]
+pub struct WorkerSite {
+    shared: Arc<Shared>,
+    auth: Arc<dyn WorkerAuth>,
+}
+
+pub fn router(shared: Arc<Shared>, auth: Arc<dyn WorkerAuth>) -> Router {
+    Router::new()
+        .route("/worker", get(|| async { Redirect::permanent("/worker/") }))
+        .route("/worker/", get(list))
+        .route("/worker/sign-in", post(sign_in))
+        .route("/worker/sign-out", post(sign_out))
+        .route("/worker/hits/{hit_id}", get(preview))
+        .route("/worker/hits/{hit_id}/accept", post(accept))
+        .route("/worker/assignments/{assignment_id}", get(working))
+        .route("/worker/assignments/{assignment_id}/return", post(give_back))
+        .route("/worker/task/{hit_id}", get(task_document))
+        .route("/worker/assets/{name}", get(asset))
+        .route("/mturk/externalSubmit", post(external_submit))
+        .with_state(WorkerSite { shared, auth })
+}
+
+fn page(status: StatusCode, html: String) -> Response {
+    let mut r = (status, Html(html)).into_response();
+    let h = r.headers_mut();
+    h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    r
+}
+
+/// Where externalSubmit goes: this service, as the browser reached it.
+fn submit_base(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    notice: Option<String>,
+}
+
+async fn list(State(site): State<WorkerSite>, headers: HeaderMap, Query(q): Query<Notice>) -> Response {
+    let Some(worker) = site.auth.worker(&headers) else { return page(StatusCode::OK, pages::sign_in(None)) };
+    let html = site.shared.with_world(|w| {
+        let engine = &w.engine;
+        let now = engine.now_ms();
+        let mut groups: Vec<(crate::model::HitType, Vec<crate::model::Hit>)> = Vec::new();
+        for hit in engine.open_hits_for(&worker, 500, 20_000) {
+            match groups.iter_mut().find(|(t, _)| t.id == hit.hit_type_id) {
+                Some((_, hits)) => hits.push(hit),
+                None => {
+                    if let Some(t) = engine.store().hit_type(&hit.hit_type_id) {
+                        groups.push((t, vec![hit]));
+                    }
+                }
+            }
+        }
+        pages::hit_list(&worker, &groups, now, q.notice.as_deref())
+    });
+    page(StatusCode::OK, html)
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    worker_id: String,
+}
+
+async fn sign_in(State(site): State<WorkerSite>, Form(form): Form<SignIn>) -> Response {
+    match site.auth.sign_in(form.worker_id.trim()) {
+        Ok(cookie) => {
+            let mut r = Redirect::to("/worker/").into_response();
+            r.headers_mut().insert(header::SET_COOKIE, cookie);
+            r
+        }
+        Err(why) => page(StatusCode::BAD_REQUEST, pages::sign_in(Some(&why))),
+    }
+}
+
+async fn sign_out(State(site): State<WorkerSite>) -> Response {
+    let mut r = Redirect::to("/worker/").into_response();
+    r.headers_mut().insert(header::SET_COOKIE, site.auth.sign_out());
+    r
+}
+
+/// The task frame's URL for a HIT, with MTurk's parameters.
+fn frame_src(question: &Question, hit_id: &str, assignment_id: &str, worker: &str, base: &str) -> String {
+    let mut params = format!("assignmentId={}&hitId={}", url_param(assignment_id), url_param(hit_id));
+    if assignment_id != NOT_ACCEPTED {
+        params.push_str(&format!("&workerId={}", url_param(worker)));
+    }
+    params.push_str(&format!("&turkSubmitTo={}", url_param(base)));
+    match question {
+        Question::External { url, .. } => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}{params}")
+        }
+        _ => format!("/worker/task/{}?{params}", url_param(hit_id)),
+    }
+}
+
+fn frame_height(question: &Question) -> i64 {
+    match question {
+        Question::Html { frame_height, .. } | Question::External { frame_height, .. } if *frame_height > 0 => {
+            *frame_height
+        }
+        _ => 800,
+    }
+}
+
+async fn preview(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id): Path<String>) -> Response {
+    let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
+    let base = submit_base(&headers);
+    let html = site.shared.with_world(|w| {
+        let engine = &w.engine;
+        let Some((hit, t)) = engine.hit_and_type(&hit_id) else {
+            return Err(pages::message("No such HIT", Some(&worker), &format!("There is no HIT {hit_id}.")));
+        };
+        let Some(q) = engine.question_of(&hit) else {
+            return Err(pages::message("Cannot show this HIT", Some(&worker), "Its question cannot be read."));
+        };
+        let refusal = engine.refusal(&worker, &hit);
+        let view = pages::TaskView {
+            worker: &worker,
+            hit: &hit,
+            hit_type: &t,
+            frame_src: frame_src(&q, &hit.id, NOT_ACCEPTED, &worker, &base),
+            frame_height: frame_height(&q),
+            assignment: None,
+            now_ms: engine.now_ms(),
+            error: refusal.as_deref(),
+        };
+        Ok(pages::task(&view))
+    });
+    match html {
+        Ok(h) => page(StatusCode::OK, h),
+        Err(h) => page(StatusCode::NOT_FOUND, h),
+    }
+}
+
+async fn accept(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id): Path<String>) -> Response {
+    let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
+    match site.shared.with_world(|w| w.engine.accept(&hit_id, &worker)) {
+        Ok(assignment_id) => {
+            Redirect::to(&format!("/worker/assignments/{}", url_param(&assignment_id))).into_response()
+        }
+        Err(e) => page(StatusCode::CONFLICT, pages::message("Not accepted", Some(&worker), &e.message)),
+    }
+}
+
+async fn working(State(site): State<WorkerSite>, headers: HeaderMap, Path(assignment_id): Path<String>) -> Response {
+    let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
+    let base = submit_base(&headers);
+    let html = site.shared.with_world(|w| {
+        let engine = &w.engine;
+        let Some(a) = engine.store().assignment(&assignment_id).filter(|a| a.worker_id == worker) else {
+            return Err(pages::message("No such assignment", Some(&worker), "This is not one of your assignments."));
+        };
+        if a.status != AssignmentStatus::Accepted {
+            let text = format!("This assignment is {}: there is nothing more to do here.", a.status.as_str());
+            return Err(pages::message("Assignment closed", Some(&worker), &text));
+        }
+        let Some((hit, t, q)) =
+            engine.hit_and_type(&a.hit_id).and_then(|(h, t)| engine.question_of(&h).map(|q| (h, t, q)))
+        else {
+            return Err(pages::message("Cannot show this HIT", Some(&worker), "Its question cannot be read."));
+        };
+        let view = pages::TaskView {
+            worker: &worker,
+            hit: &hit,
+            hit_type: &t,
+            frame_src: frame_src(&q, &hit.id, &a.id, &worker, &base),
+            frame_height: frame_height(&q),
+            assignment: Some((&a.id, a.deadline_ms)),
+            now_ms: engine.now_ms(),
+            error: None,
+        };
+        Ok(pages::task(&view))
+    });
+    match html {
+        Ok(h) => page(StatusCode::OK, h),
+        Err(h) => page(StatusCode::NOT_FOUND, h),
+    }
+}
+
+async fn give_back(State(site): State<WorkerSite>, headers: HeaderMap, Path(assignment_id): Path<String>) -> Response {
+    let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
+    let result = site.shared.with_world(|w| {
+        match w.engine.store().assignment(&assignment_id) {
+            Some(a) if a.worker_id == worker => {}
+            _ => return Err("This is not one of your assignments.".to_string()),
+        }
+        w.engine.return_assignment(&assignment_id).map_err(|e| e.message)
+    });
+    match result {
+        Ok(()) => Redirect::to("/worker/?notice=You+returned+the+HIT.").into_response(),
+        Err(m) => page(StatusCode::CONFLICT, pages::message("Not returned", Some(&worker), &m)),
+    }
+}
+
+/// An HTMLQuestion's page, as the task frame loads it. Its script tag for
+/// the crowd elements points here instead of at AWS. The frame is sandboxed
+/// (no same-origin), and so is this document when opened on its own.
+async fn task_document(State(site): State<WorkerSite>, Path(hit_id): Path<String>) -> Response {
+    let content = site.shared.with_world(|w| {
+        let hit = w.engine.store().hit(&hit_id)?;
+        match w.engine.question_of(&hit)? {
+            Question::Html { content, .. } => Some(content),
+            _ => None,
+        }
+    });
+    let Some(content) = content else {
+        return page(StatusCode::NOT_FOUND, pages::message("No such task", None, "This HIT has no HTML task page."));
+    };
+    let mut r = page(StatusCode::OK, content.replace(CROWD_ELEMENTS_URL, CROWD_ELEMENTS_LOCAL));
+    r.headers_mut().remove("x-frame-options");
+    r.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static("sandbox allow-scripts allow-forms; frame-ancestors 'self'"),
+    );
+    r
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    let (body, kind) = match name.as_str() {
+        "crowd-html-elements.js" => (include_str!("assets/crowd-html-elements.js"), "text/javascript; charset=utf-8"),
+        "worker.css" => (include_str!("assets/worker.css"), "text/css; charset=utf-8"),
+        _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    };
+    let mut r = body.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    r.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
+}
+
+/// MTurk's externalSubmit: `assignmentId` and the task's fields, each field
+/// an Answer. The assignment id is the credential, as it was on MTurk (the
+/// frame is sandboxed and carries no cookie of ours).
+async fn external_submit(State(site): State<WorkerSite>, Form(fields): Form<Vec<(String, String)>>) -> Response {
+    let Some(assignment_id) = fields.iter().find(|(k, _)| k == "assignmentId").map(|(_, v)| v.clone()) else {
+        return page(StatusCode::BAD_REQUEST, pages::submitted(false, "The form carried no assignmentId."));
+    };
+    if assignment_id == NOT_ACCEPTED {
+        return page(StatusCode::BAD_REQUEST, pages::submitted(false, "This is a preview: accept the HIT to submit."));
+    }
+    let answers: Vec<(String, AnswerValue)> =
+        fields.into_iter().filter(|(k, _)| k != "assignmentId").map(|(k, v)| (k, AnswerValue::FreeText(v))).collect();
+    if answers.is_empty() {
+        return page(StatusCode::BAD_REQUEST, pages::submitted(false, "The form carried no answer."));
+    }
+    let xml = question_form_answers(&answers);
+    match site.shared.with_world(|w| w.engine.submit(&assignment_id, xml)) {
+        Ok(()) => page(StatusCode::OK, pages::submitted(true, "Thank you: your answer was submitted.")),
+        Err(e) => {
+            tracing::info!(assignment_id = %esc(&assignment_id), error = %e.message, "externalSubmit refused");
+            page(StatusCode::CONFLICT, pages::submitted(false, &e.message))
+        }
+    }
+}

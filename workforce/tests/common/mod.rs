@@ -1,0 +1,159 @@
+//! Shared test scaffolding: start the service in-process on a free port and
+//! talk to it the way users do, through the real aws-sdk-mturk client over
+//! HTTP, plus the control endpoints for the worker side and the clock.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_mturk::config::{BehaviorVersion, Credentials, Region};
+use hitloop_workforce::server::{start, Running, ServerConfig};
+use serde_json::{json, Value};
+
+pub const HTML_NS: &str =
+    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd";
+
+pub struct Service {
+    pub running: Running,
+    pub mturk: aws_sdk_mturk::Client,
+    pub http: reqwest::Client,
+}
+
+pub fn mturk_client(url: &str) -> aws_sdk_mturk::Client {
+    let config = aws_sdk_mturk::Config::builder()
+        .http_client(hitloop_aws::http_client())
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    aws_sdk_mturk::Client::from_conf(config)
+}
+
+/// A service on a frozen clock (speed 0) unless the config says otherwise.
+pub async fn service(config: ServerConfig) -> Service {
+    let running = start(config).await.expect("service starts");
+    let mturk = mturk_client(&running.url);
+    Service { running, mturk, http: reqwest::Client::new() }
+}
+
+pub async fn frozen() -> Service {
+    service(ServerConfig { speed: 0.0, ..Default::default() }).await
+}
+
+impl Service {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.running.url, path)
+    }
+
+    async fn control(&self, path: &str, body: Value) -> Result<Value, Value> {
+        let resp = self.http.post(self.url(path)).json(&body).send().await.expect("control call");
+        let ok = resp.status().is_success();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        if ok {
+            Ok(v)
+        } else {
+            Err(v)
+        }
+    }
+
+    pub async fn advance(&self, seconds: f64) {
+        self.control("/_hitloop/clock/advance", json!({ "Seconds": seconds })).await.expect("advance");
+    }
+
+    pub async fn accept(&self, hit: &str, worker: &str) -> Result<String, Value> {
+        self.control("/_hitloop/workers/accept", json!({ "HITId": hit, "WorkerId": worker }))
+            .await
+            .map(|v| v["AssignmentId"].as_str().expect("assignment id").to_string())
+    }
+
+    pub async fn submit(&self, assignment: &str, fields: &[(&str, &str)]) -> Result<Value, Value> {
+        self.control("/_hitloop/workers/submit", json!({ "AssignmentId": assignment, "Fields": fields })).await
+    }
+
+    pub async fn work(&self, hit: &str, worker: &str, label: &str) -> String {
+        let a = self.accept(hit, worker).await.expect("accept");
+        self.submit(&a, &[("label", label)]).await.expect("submit");
+        a
+    }
+
+    pub async fn return_assignment(&self, assignment: &str) -> Result<Value, Value> {
+        self.control("/_hitloop/workers/return", json!({ "AssignmentId": assignment })).await
+    }
+
+    pub async fn state(&self) -> Value {
+        self.http.get(self.url("/_hitloop/state")).send().await.expect("state").json().await.expect("json")
+    }
+
+    pub async fn flush(&self) -> Value {
+        self.control("/_hitloop/notifications/flush", json!({})).await.expect("flush")
+    }
+
+    pub async fn set_faults(&self, faults: Value) {
+        let resp = self.http.put(self.url("/_hitloop/faults")).json(&faults).send().await.expect("faults");
+        assert!(resp.status().is_success(), "{:?}", resp.text().await);
+    }
+
+    pub async fn balance(&self) -> (String, String) {
+        let b = self.mturk.get_account_balance().send().await.expect("balance");
+        (b.available_balance().unwrap_or_default().to_string(), b.on_hold_balance().unwrap_or_default().to_string())
+    }
+
+    /// A HIT with a plain one-field form question.
+    pub async fn hit(&self, max_assignments: i32, reward: &str) -> aws_sdk_mturk::types::Hit {
+        self.mturk
+            .create_hit()
+            .max_assignments(max_assignments)
+            .lifetime_in_seconds(3600)
+            .assignment_duration_in_seconds(300)
+            .reward(reward)
+            .title("Label a flower")
+            .description("Pick the species")
+            .question(plain_question("flower-1"))
+            .send()
+            .await
+            .expect("create hit")
+            .hit
+            .expect("hit")
+    }
+}
+
+pub fn plain_question(item: &str) -> String {
+    format!(
+        r#"<HTMLQuestion xmlns="{HTML_NS}"><HTMLContent><![CDATA[<form><p>{item}</p><input type="text" name="label"></form>]]></HTMLContent><FrameHeight>400</FrameHeight></HTMLQuestion>"#
+    )
+}
+
+pub fn crowd_question(image_url: &str) -> String {
+    format!(
+        r#"<HTMLQuestion xmlns="{HTML_NS}"><HTMLContent><![CDATA[<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
+<crowd-form><crowd-image-classifier src="{image_url}" header="Which species?" name="category" categories="['Iris-setosa', 'Iris-versicolor', 'Iris-virginica']"></crowd-image-classifier></crowd-form>]]></HTMLContent><FrameHeight>650</FrameHeight></HTMLQuestion>"#
+    )
+}
+
+/// The TurkErrorCode of a RequestError returned by any operation.
+#[macro_export]
+macro_rules! turk_code {
+    ($result:expr, $error:path) => {{
+        use $error as E;
+        match $result.expect_err("the call should fail").into_service_error() {
+            E::RequestError(e) => e.turk_error_code().unwrap_or_default().to_string(),
+            other => panic!("not a RequestError: {other:?}"),
+        }
+    }};
+}
+
+/// The error code (`__type`) and message of any failed call.
+pub fn code_and_message<E, R>(err: aws_sdk_mturk::error::SdkError<E, R>) -> (String, String)
+where
+    E: aws_sdk_mturk::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match &err {
+        aws_sdk_mturk::error::SdkError::ServiceError(s) => {
+            (s.err().code().unwrap_or_default().to_string(), s.err().message().unwrap_or_default().to_string())
+        }
+        other => panic!("not a service error: {other:?}"),
+    }
+}
+
+pub const WORKER_1: &str = "A1WORKERONE0001";
+pub const WORKER_2: &str = "A2WORKERTWO0002";
+pub const WORKER_3: &str = "A3WORKERTHREE03";

@@ -1,0 +1,142 @@
+//! The worker site over plain HTTP (the browser test in tests/ drives it in
+//! Chromium): it applies the service's own rules (blocks, qualifications,
+//! one assignment per worker per HIT, deadlines), escapes what it shows, and
+//! externalSubmit turns a task's form into an assignment's Answer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use common::*;
+use hitloop_workforce::server::ServerConfig;
+
+fn cookie(worker: &str) -> String {
+    format!("hitloop_worker={worker}")
+}
+
+async fn page(s: &Service, path: &str, worker: Option<&str>) -> (u16, String) {
+    let mut req = s.http.get(s.url(path));
+    if let Some(w) = worker {
+        req = req.header("cookie", cookie(w));
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn post(s: &Service, path: &str, worker: Option<&str>, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut req = client.post(s.url(path)).form(form);
+    if let Some(w) = worker {
+        req = req.header("cookie", cookie(w));
+    }
+    let resp = req.send().await.unwrap();
+    let location = resp.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    (resp.status().as_u16(), resp.text().await.unwrap(), location)
+}
+
+#[tokio::test]
+async fn the_list_applies_the_services_rules_and_escapes_what_it_shows() {
+    let s = service(ServerConfig { speed: 0.0, ..Default::default() }).await;
+    // a requester's title with markup
+    let hit = s
+        .mturk
+        .create_hit()
+        .max_assignments(1)
+        .lifetime_in_seconds(3600)
+        .assignment_duration_in_seconds(300)
+        .reward("0.07")
+        .title("<script>alert(1)</script> flowers")
+        .description("Pick the species")
+        .question(crowd_question("https://x/1.jpg"))
+        .send()
+        .await
+        .unwrap()
+        .hit
+        .unwrap();
+    let hit_id = hit.hit_id().unwrap();
+
+    let (status, signed_out) = page(&s, "/worker/", None).await;
+    assert_eq!(status, 200);
+    assert!(signed_out.contains("<label for=\"worker-id\">Worker id</label>"), "a labelled sign-in field");
+    let (status, body, _) = post(&s, "/worker/sign-in", None, &[("worker_id", "not a worker")]).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("is not a worker id"));
+    let (status, _, location) = post(&s, "/worker/sign-in", None, &[("worker_id", WORKER_1)]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/worker/")));
+
+    let (_, list) = page(&s, "/worker/", Some(WORKER_1)).await;
+    assert!(list.contains(&format!("/worker/hits/{hit_id}")), "{list}");
+    assert!(list.contains("&lt;script&gt;alert(1)&lt;/script&gt; flowers") && !list.contains("<script>alert"));
+    assert!(list.contains("$0.07 per assignment") && list.contains("5 min"), "reward and time allotted");
+
+    // the preview frames the task with MTurk's parameters, and the task page uses the local crowd elements
+    let (_, preview) = page(&s, &format!("/worker/hits/{hit_id}"), Some(WORKER_1)).await;
+    assert!(preview.contains("sandbox=\"allow-scripts allow-forms\""));
+    assert!(preview.contains("assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&amp;hitId="), "{preview}");
+    let (_, task) = page(&s, &format!("/worker/task/{hit_id}?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE"), None).await;
+    assert!(task.contains("/worker/assets/crowd-html-elements.js") && !task.contains("assets.crowd.aws"));
+    let (status, script) = page(&s, "/worker/assets/crowd-html-elements.js", None).await;
+    assert!(status == 200 && script.contains("customElements.define(\"crowd-image-classifier\""));
+
+    // a blocked worker is offered nothing and cannot accept
+    s.mturk.create_worker_block().worker_id(WORKER_2).reason("spam").send().await.unwrap();
+    let (_, list) = page(&s, "/worker/", Some(WORKER_2)).await;
+    assert!(!list.contains(hit_id) && list.contains("No HIT is open for you"), "{list}");
+    let (status, body, _) = post(&s, &format!("/worker/hits/{hit_id}/accept"), Some(WORKER_2), &[]).await;
+    assert_eq!(status, 409);
+    assert!(body.contains("blocked"), "{body}");
+
+    // accept; the one slot is gone for others; another worker cannot see the assignment
+    let (status, _, location) = post(&s, &format!("/worker/hits/{hit_id}/accept"), Some(WORKER_1), &[]).await;
+    assert_eq!(status, 303);
+    let assignment_page = location.unwrap();
+    let assignment_id = assignment_page.rsplit('/').next().unwrap().to_string();
+    let (_, list) = page(&s, "/worker/", Some(WORKER_3)).await;
+    assert!(!list.contains(hit_id), "no slot left");
+    let (status, _) = page(&s, &assignment_page, Some(WORKER_3)).await;
+    assert_eq!(status, 404, "someone else's assignment");
+    let (status, working) = page(&s, &assignment_page, Some(WORKER_1)).await;
+    assert_eq!(status, 200);
+    assert!(working.contains(&format!("workerId={WORKER_1}")) && working.contains("turkSubmitTo=http"));
+
+    // externalSubmit: a preview id is refused, the real one becomes the Answer
+    let (status, _, _) =
+        post(&s, "/mturk/externalSubmit", None, &[("assignmentId", "ASSIGNMENT_ID_NOT_AVAILABLE"), ("x", "y")]).await;
+    assert_eq!(status, 400);
+    let answer = r#"[{"category":{"label":"Iris-setosa"}}]"#;
+    let (status, body, _) =
+        post(&s, "/mturk/externalSubmit", None, &[("assignmentId", &assignment_id), ("taskAnswers", answer)]).await;
+    assert_eq!(status, 200, "{body}");
+    let a = s.mturk.get_assignment().assignment_id(&assignment_id).send().await.unwrap().assignment.unwrap();
+    assert_eq!(a.assignment_status().unwrap().as_str(), "Submitted");
+    assert_eq!(a.worker_id(), Some(WORKER_1));
+    let xml = a.answer().unwrap();
+    assert!(xml.contains("<QuestionIdentifier>taskAnswers</QuestionIdentifier>"), "{xml}");
+    assert!(xml.contains("Iris-setosa"));
+    // twice is refused by the service's own rules
+    let (status, _, _) =
+        post(&s, "/mturk/externalSubmit", None, &[("assignmentId", &assignment_id), ("taskAnswers", answer)]).await;
+    assert_eq!(status, 409);
+}
+
+#[tokio::test]
+async fn a_late_worker_cannot_submit_and_a_return_frees_the_slot() {
+    let s = frozen().await;
+    let hit = s.hit(1, "0.05").await;
+    let hit_id = hit.hit_id().unwrap();
+    let (_, _, location) = post(&s, &format!("/worker/hits/{hit_id}/accept"), Some(WORKER_1), &[]).await;
+    let assignment_id = location.unwrap().rsplit('/').next().unwrap().to_string();
+    // returned: the slot is open again
+    let (status, _, location) =
+        post(&s, &format!("/worker/assignments/{assignment_id}/return"), Some(WORKER_1), &[]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/worker/?notice=You+returned+the+HIT.")));
+    let (_, list) = page(&s, "/worker/", Some(WORKER_2)).await;
+    assert!(list.contains(hit_id));
+    // accepted, then the 5 minutes pass: too late
+    let (_, _, location) = post(&s, &format!("/worker/hits/{hit_id}/accept"), Some(WORKER_2), &[]).await;
+    let assignment_id = location.unwrap().rsplit('/').next().unwrap().to_string();
+    s.advance(301.0).await;
+    let (status, body, _) =
+        post(&s, "/mturk/externalSubmit", None, &[("assignmentId", &assignment_id), ("label", "a")]).await;
+    assert_eq!(status, 409, "{body}");
+}
