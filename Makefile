@@ -53,7 +53,7 @@ up: venv
 
 ## mturk: run the MTurk-compatible service with the iris crowd, a minute a second
 mturk:
-	source local/scripts/cargo-env.sh && cargo run --locked --bin hitloop-mturk -- --port 8443 --speed 60 --workforce local/mturk/workforces/iris.toml
+	source local/scripts/cargo-env.sh && cargo run --locked --bin hitloop-mturk -- --port 8443 --speed 60 --no-auth --workforce workforce/workforces/iris.toml
 
 clean-run:
 	rm -rf local/.run

@@ -9,6 +9,7 @@ Run it against any MTurk-compatible endpoint:
 """
 import csv
 import json
+import os
 import pathlib
 import sys
 import time
@@ -48,14 +49,15 @@ def agreement(labels):
     return label if count >= 2 else None
 
 
-def run(endpoint_url, items, timeout=300, log=lambda *a: None):
-    mturk = boto3.client(
-        "mturk",
-        region_name="us-east-1",
-        endpoint_url=endpoint_url,
-        aws_access_key_id="notebook",
-        aws_secret_access_key="notebook",
-    )
+def run(endpoint_url, items, timeout=300, log=lambda *a: None, credentials=None):
+    # The requester key the service issued (HITLOOP_MTURK_ACCESS_KEY_ID and
+    # HITLOOP_MTURK_SECRET_ACCESS_KEY); any value does for a sandbox started
+    # with --no-auth.
+    credentials = credentials or {
+        "aws_access_key_id": os.environ.get("HITLOOP_MTURK_ACCESS_KEY_ID", "notebook"),
+        "aws_secret_access_key": os.environ.get("HITLOOP_MTURK_SECRET_ACCESS_KEY", "notebook"),
+    }
+    mturk = boto3.client("mturk", region_name="us-east-1", endpoint_url=endpoint_url, **credentials)
     start_balance = mturk.get_account_balance()["AvailableBalance"]
     log(f"balance: ${start_balance}")
 

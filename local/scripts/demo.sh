@@ -18,7 +18,7 @@ HITLOOP="$CARGO_TARGET_DIR/debug/hitloop"
 
 rm -f "$STATE"
 # 300 simulated seconds per real second: a 4-hour HIT lifetime is 48 s.
-"$HITLOOP" local up --speed 300 --workforce local/mturk/workforces/iris.toml \
+"$HITLOOP" local up --speed 300 --workforce workforce/workforces/iris.toml \
   --truth examples/iris/truth.csv > "$RUN_DIR/demo-stack.log" 2>&1 &
 UP_PID=$!
 stop_stack() {

@@ -6,6 +6,7 @@ the endpoint URL says they are not talking to mturk-requester.us-east-1.
 import csv
 import os
 import pathlib
+import secrets
 import subprocess
 
 import sys
@@ -32,7 +33,15 @@ def iris():
 
 
 @pytest.fixture(scope="session")
-def mturk_endpoint(tmp_path_factory, iris):
+def mturk_credentials():
+    """The requester key the service is started with: every request is
+    signed with it and the service checks each signature."""
+    return {"aws_access_key_id": "AKHLPYTEST" + secrets.token_hex(5).upper(),
+            "aws_secret_access_key": secrets.token_urlsafe(30)}
+
+
+@pytest.fixture(scope="session")
+def mturk_endpoint(tmp_path_factory, iris, mturk_credentials):
     truth = tmp_path_factory.mktemp("truth") / "truth.csv"
     with open(truth, "w", newline="") as f:
         w = csv.writer(f)
@@ -43,12 +52,15 @@ def mturk_endpoint(tmp_path_factory, iris):
             str(_binary()),
             "--port", "0",
             "--speed", "120",  # two simulated minutes a second
-            "--workforce", str(ROOT / "local/mturk/workforces/iris.toml"),
+            "--workforce", str(ROOT / "workforce/workforces/iris.toml"),
             "--truth", str(truth),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        # In the environment, not on the command line, as a deployment would.
+        env={**os.environ, "HITLOOP_MTURK_REQUESTER_KEY":
+             f"{mturk_credentials['aws_access_key_id']}:{mturk_credentials['aws_secret_access_key']}"},
     )
     url = proc.stdout.readline().strip()
     if not url.startswith("http://"):

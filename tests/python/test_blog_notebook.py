@@ -6,8 +6,8 @@ from decimal import Decimal
 import notebook
 
 
-def test_the_blog_notebook_labels_every_iris(mturk_endpoint, iris):
-    out = notebook.run(mturk_endpoint, iris, timeout=240)
+def test_the_blog_notebook_labels_every_iris(mturk_endpoint, mturk_credentials, iris):
+    out = notebook.run(mturk_endpoint, iris, timeout=240, credentials=mturk_credentials)
     results, mturk = out["results"], out["client"]
 
     assert len({r["hit_id"] for r in results}) == 150, "one HIT per image"

@@ -12,13 +12,13 @@ use std::sync::Arc;
 use common::*;
 use hitloop_core::money::Usd;
 use hitloop_dynamodb::DynamoStore;
-use hitloop_mturk::server::{start, ServerConfig};
 use hitloop_mturk_client::MturkCrowd;
 use hitloop_pipeline::memory::{MemoryBlobs, MemoryCrowd, MemoryQueue, MemoryStore, MemoryTrainer};
 use hitloop_s3::S3Blobs;
 use hitloop_sagemaker::SageMakerTrainer;
 use hitloop_sqs::SqsQueue;
 use hitloop_tests::contracts;
+use hitloop_workforce::server::{start, ServerConfig};
 use serde_json::json;
 
 fn unique(name: &str) -> String {
@@ -96,7 +96,7 @@ async fn crowd_in_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crowd_on_the_mturk_compatible_service() {
     let service = start(ServerConfig { speed: 0.0, ..Default::default() }).await.unwrap();
-    let sdk = hitloop_local::local_sdk(&aws_endpoint()).await;
+    let sdk = hitloop_local::local_sdk_for(&aws_endpoint(), &service).await;
     let crowd = MturkCrowd::new(&sdk, &service.url, std::time::Duration::from_secs(10));
     let (http, url) = (reqwest::Client::new(), service.url.clone());
     let work: contracts::crowd::Work = Box::new(move |hit, who, answer| {

@@ -15,9 +15,9 @@ use common::invariants::{charged, check_invariants};
 use common::*;
 use hitloop_core::plan::sweep::SweepLimits;
 use hitloop_core::records::JobStatus;
-use hitloop_mturk::faults::RequestFaults;
-use hitloop_mturk::notify::NotificationFaults;
 use hitloop_pipeline::steps::reconcile::on_notification;
+use hitloop_workforce::faults::RequestFaults;
+use hitloop_workforce::notify::NotificationFaults;
 use serde_json::json;
 
 /// Thirty irises, ten of each species.
@@ -188,7 +188,7 @@ async fn notification_documents_of_every_shape() {
     let hit = items[0].hit_id.clone().unwrap();
 
     // MTurk's test event, through the API, to the job's queue
-    let mturk = common::invariants::mturk_client(&stack.mturk.url);
+    let mturk = common::invariants::mturk_client(&stack.mturk);
     mturk
         .send_test_event_notification()
         .notification(stack.notification_spec())

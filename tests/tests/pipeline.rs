@@ -12,8 +12,8 @@ use hitloop_core::messages::JobMessage;
 use hitloop_core::money::Usd;
 use hitloop_core::records::{ItemStatus, JobStatus};
 use hitloop_core::training::training_job_name;
-use hitloop_mturk::faults::RequestFaults;
-use hitloop_mturk::notify::NotificationFaults;
+use hitloop_workforce::faults::RequestFaults;
+use hitloop_workforce::notify::NotificationFaults;
 
 fn sample(path: &str) -> String {
     std::fs::read_to_string(format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -47,7 +47,7 @@ async fn check_end_state(stack: &Stack, job_id: &str, min_accuracy: f64) {
     assert_eq!(state["Stats"]["hits_created"], 150, "{state}");
     let mut max_total = 0u64;
     let mut token = None;
-    let client = common::invariants::mturk_client(&stack.mturk.url);
+    let client = common::invariants::mturk_client(&stack.mturk);
     loop {
         let page = client.list_hits().max_results(100).set_next_token(token).send().await.unwrap();
         for h in page.hits() {

@@ -18,6 +18,14 @@ pub enum ErrorType {
     UnknownOperation,
     /// The body is not JSON.
     Serialization,
+    /// No `Authorization` header.
+    MissingAuthenticationToken,
+    /// A signature whose form is wrong.
+    IncompleteSignature,
+    /// A signature that is stale, misscoped or does not match.
+    InvalidSignature,
+    /// An access key the service does not know (or has revoked).
+    UnrecognizedClient,
 }
 
 impl ErrorType {
@@ -29,7 +37,22 @@ impl ErrorType {
             ErrorType::Throttling => "ThrottlingException",
             ErrorType::UnknownOperation => "UnknownOperationException",
             ErrorType::Serialization => "SerializationException",
+            ErrorType::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            ErrorType::IncompleteSignature => "IncompleteSignatureException",
+            ErrorType::InvalidSignature => "InvalidSignatureException",
+            ErrorType::UnrecognizedClient => "UnrecognizedClientException",
         }
+    }
+
+    /// Errors of the signature check, before any operation runs.
+    pub fn is_authentication(self) -> bool {
+        matches!(
+            self,
+            ErrorType::MissingAuthenticationToken
+                | ErrorType::IncompleteSignature
+                | ErrorType::InvalidSignature
+                | ErrorType::UnrecognizedClient
+        )
     }
 
     pub fn http_status(self) -> u16 {
@@ -105,7 +128,9 @@ impl ApiError {
 
     /// The JSON body, with the epoch-milliseconds suffix real messages carry.
     pub fn body(&self, now_ms: i64) -> Value {
-        let message = if self.kind == ErrorType::Throttling {
+        // Only MTurk's own errors carry the suffix; throttling and the
+        // signature errors come from AWS's front end, which adds none.
+        let message = if self.kind == ErrorType::Throttling || self.kind.is_authentication() {
             self.message.clone()
         } else {
             format!("{} ({now_ms})", self.message)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::answer::{question_form_answers, AnswerValue};
 use crate::api;
+use crate::auth::SignedRequest;
 use crate::error::{ApiError, ErrorType};
 use crate::server::Shared;
 
@@ -59,8 +60,23 @@ fn error_response(e: &ApiError, now_ms: i64) -> Response {
     aws_response(e.kind.http_status(), &e.body(now_ms), now_ms)
 }
 
-async fn mturk(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn mturk(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let now = shared.clock.now_ms();
+    let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
+    let request = SignedRequest { method: method.as_str(), path_and_query, headers: &headers, body: &body };
+    // Clients sign with their wall clock, or (the Rust SDK) with the clock
+    // our Date headers tell them: the marketplace's, simulated locally.
+    let marketplace = std::time::UNIX_EPOCH + std::time::Duration::from_millis(now.max(0) as u64);
+    if let Err(e) = shared.auth.check(&request, &[std::time::SystemTime::now(), marketplace]).await {
+        tracing::info!(error = %e, "request refused: signature");
+        return error_response(&e.to_api_error(), now);
+    }
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
     let operation = match api::operation_name(target) {
         Ok(op) => op,

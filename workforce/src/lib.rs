@@ -5,12 +5,14 @@
 //! tests, its local demo and its users talk to, through the real AWS SDKs.
 //!
 //! Layers, outside in: `http` (wire protocol, control endpoints, request
-//! faults) -> `api` (operation names) -> `engine` (the service logic) ->
-//! `store` (state). `notify` delivers events; `workforce` plays the workers.
+//! faults; `auth` checks each request's signature) -> `api` (operation names) -> `engine` (the service logic) ->
+//! `store` (state). `notify` delivers events; `crowd` plays the workers.
 
 pub mod answer;
 pub mod api;
+pub mod auth;
 pub mod clock;
+pub mod crowd;
 pub mod engine;
 pub mod error;
 pub mod faults;
@@ -25,4 +27,3 @@ pub mod server;
 pub mod store;
 pub mod wire;
 pub mod worker;
-pub mod crowd;

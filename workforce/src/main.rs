@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use hitloop_core::money::Usd;
+use hitloop_workforce::auth::LocalKey;
+use hitloop_workforce::crowd::{Truth, WorkforceConfig};
 use hitloop_workforce::faults::RequestFaults;
 use hitloop_workforce::notify::NotificationFaults;
-use hitloop_workforce::server::{start, ServerConfig};
-use hitloop_workforce::crowd::{Truth, WorkforceConfig};
+use hitloop_workforce::server::{start, Requesters, ServerConfig};
 
 /// An Amazon Mechanical Turk Requester API (2017-01-17) compatible service,
 /// with a simulated workforce on a simulated clock.
@@ -83,7 +84,15 @@ struct Args {
     /// Up to this many events per notification document.
     #[arg(long, default_value_t = 1)]
     batch_max: usize,
+    /// Accept requests without checking their signature. Only for a sandbox
+    /// on this machine: anyone who reaches the port can spend the balance.
+    #[arg(long)]
+    no_auth: bool,
 }
+
+/// Where the requester key comes from: the environment, never the command
+/// line (which any user of the machine can read).
+const KEY_VARIABLE: &str = "HITLOOP_MTURK_REQUESTER_KEY";
 
 fn fail(message: String) -> ! {
     eprintln!("hitloop-mturk: {message}");
@@ -117,6 +126,15 @@ async fn main() {
     if args.speed < 0.0 {
         fail("--speed cannot be negative".into());
     }
+    let requesters = match (args.no_auth, std::env::var(KEY_VARIABLE).ok()) {
+        (true, _) => Requesters::Open,
+        (false, Some(text)) => Requesters::Key(
+            LocalKey::parse(&text).unwrap_or_else(|| fail(format!("{KEY_VARIABLE} must be ACCESS_KEY_ID:SECRET"))),
+        ),
+        (false, None) => fail(format!(
+            "requests must be signed: put the key clients sign with in {KEY_VARIABLE} (ACCESS_KEY_ID:SECRET), or run with --no-auth on a machine nobody else reaches"
+        )),
+    };
     let config = ServerConfig {
         bind: SocketAddr::new(args.host, args.port),
         aws_endpoint: args.aws_endpoint,
@@ -141,6 +159,7 @@ async fn main() {
             reorder_rate: args.reorder_rate,
             batch_max: args.batch_max,
         },
+        requesters,
     };
     let running = start(config).await.unwrap_or_else(|e| fail(format!("cannot listen: {e}")));
     // The first line of output is the URL, so scripts can read it.

@@ -8,12 +8,13 @@ use std::time::Duration;
 use hitloop_core::money::Usd;
 use tokio::sync::mpsc;
 
+use crate::auth::{LocalKey, MemoryKeys, RequesterAuth, RequesterKeys};
 use crate::clock::SimClock;
+use crate::crowd::{Truth, Workforce, WorkforceConfig, World};
 use crate::engine::{Engine, EngineConfig};
 use crate::faults::{FaultInjector, RequestFaults};
 use crate::notify::{Control, Dispatcher, Identity, NotificationFaults, NotifyStats, Sinks};
 use crate::store::MemoryStore;
-use crate::crowd::{Truth, Workforce, WorkforceConfig, World};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -29,6 +30,29 @@ pub struct ServerConfig {
     pub seed: u64,
     pub request_faults: RequestFaults,
     pub notification_faults: NotificationFaults,
+    /// Who may call the API.
+    pub requesters: Requesters,
+}
+
+/// Who may call the requester API.
+#[derive(Clone)]
+pub enum Requesters {
+    /// Anyone: no signature is checked. Only for a sandbox on this machine.
+    Open,
+    /// Requests signed (SigV4) with this key.
+    Key(LocalKey),
+    /// Requests signed with any active key of this store (issued by an admin).
+    Store(Arc<dyn RequesterKeys>),
+}
+
+impl std::fmt::Debug for Requesters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Requesters::Open => f.write_str("Open"),
+            Requesters::Key(k) => f.debug_tuple("Key").field(k).finish(),
+            Requesters::Store(_) => f.write_str("Store"),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -44,6 +68,8 @@ impl Default for ServerConfig {
             seed: 1,
             request_faults: RequestFaults::default(),
             notification_faults: NotificationFaults::default(),
+            // On unless a caller opens it: the tests sign as a real client does.
+            requesters: Requesters::Key(LocalKey::generate()),
         }
     }
 }
@@ -56,6 +82,7 @@ pub struct Shared {
     pub notification_faults: Mutex<NotificationFaults>,
     pub notify_stats: Arc<NotifyStats>,
     pub notify_control: mpsc::UnboundedSender<Control>,
+    pub auth: RequesterAuth,
 }
 
 impl Shared {
@@ -71,11 +98,23 @@ pub struct Running {
     pub url: String,
     pub addr: SocketAddr,
     pub shared: Arc<Shared>,
+    /// The key requests must be signed with, when it was given at start.
+    pub requester_key: Option<LocalKey>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
+    /// Credentials an AWS SDK client signs this service's requests with: the
+    /// key it was given at start, or any (right for an open service only).
+    pub fn credentials(&self) -> aws_credential_types::Credentials {
+        let (id, secret) = match &self.requester_key {
+            Some(k) => (k.access_key_id.as_str(), k.secret_access_key.as_str()),
+            None => ("open", "open"),
+        };
+        aws_credential_types::Credentials::new(id, secret, None, None, "hitloop-mturk")
+    }
+
     /// Stops serving and waits for the listener to close.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -125,6 +164,15 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
         notification_faults: Mutex::new(config.notification_faults),
         notify_stats: stats,
         notify_control: control_tx,
+        auth: match &config.requesters {
+            Requesters::Open => RequesterAuth::Off,
+            Requesters::Key(k) => RequesterAuth::Keys(Arc::new(MemoryKeys::with_key(
+                &k.access_key_id,
+                &k.secret_access_key,
+                "given at start",
+            ))),
+            Requesters::Store(keys) => RequesterAuth::Keys(keys.clone()),
+        },
     });
 
     // A running clock moves the world on even when nobody calls the API.
@@ -152,5 +200,9 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Running { url: format!("http://{addr}"), addr, shared, shutdown: Some(shutdown_tx), task })
+    let requester_key = match config.requesters {
+        Requesters::Key(k) => Some(k),
+        Requesters::Open | Requesters::Store(_) => None,
+    };
+    Ok(Running { url: format!("http://{addr}"), addr, shared, requester_key, shutdown: Some(shutdown_tx), task })
 }

@@ -12,6 +12,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_hitloop-mturk");
 fn port_zero_prints_the_url_first_and_serves_it() {
     let mut child = Command::new(BIN)
         .args(["--port", "0", "--speed", "0"])
+        .env("HITLOOP_MTURK_REQUESTER_KEY", "AKHLBINARYTEST000000:binary-test-secret")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -47,6 +48,7 @@ fn help_documents_every_flag() {
         "--duplicate-rate",
         "--reorder-rate",
         "--batch-max",
+        "--no-auth",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
@@ -61,4 +63,14 @@ fn bad_configuration_is_refused_with_a_reason() {
     assert!(!out.status.success());
     let out = Command::new(BIN).args(["--drop-rate", "2"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("--drop-rate"));
+}
+
+#[test]
+fn it_will_not_serve_unsigned_requests_unless_told_to() {
+    let out = Command::new(BIN).args(["--port", "0"]).env_remove("HITLOOP_MTURK_REQUESTER_KEY").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HITLOOP_MTURK_REQUESTER_KEY") && stderr.contains("--no-auth"), "{stderr}");
+    let out = Command::new(BIN).args(["--port", "0"]).env("HITLOOP_MTURK_REQUESTER_KEY", "no-colon").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ACCESS_KEY_ID:SECRET"));
 }

@@ -348,11 +348,7 @@ async fn additional_assignments_are_idempotent_per_token_and_reopen_a_hit() {
 async fn unknown_and_unsupported_operations_answer_in_the_wire_format() {
     let s = frozen().await;
     let resp = s
-        .http
-        .post(s.url("/"))
-        .header("x-amz-target", "MTurkRequesterServiceV20170117.LaunchRocket")
-        .header("content-type", "application/x-amz-json-1.1")
-        .body("{}")
+        .signed_post("MTurkRequesterServiceV20170117.LaunchRocket", Some("application/x-amz-json-1.1"), "{}")
         .send()
         .await
         .unwrap();
@@ -360,11 +356,17 @@ async fn unknown_and_unsupported_operations_answer_in_the_wire_format() {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["__type"], "UnknownOperationException");
 
+    let resp = s.signed_post("MTurkRequesterServiceV20170117.GetHIT", None, "{not json").send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.1");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["__type"], "SerializationException", "signed, then refused for its body");
+
     let resp = s
         .http
         .post(s.url("/"))
         .header("x-amz-target", "MTurkRequesterServiceV20170117.GetHIT")
-        .body("{not json")
+        .body("{}")
         .send()
         .await
         .unwrap();
@@ -389,11 +391,7 @@ async fn the_date_header_is_the_marketplaces_clock() {
         chrono::DateTime::parse_from_rfc2822(&text).unwrap().timestamp()
     };
     let call = || {
-        s.http
-            .post(s.url("/"))
-            .header("x-amz-target", "MTurkRequesterServiceV20170117.GetAccountBalance")
-            .header("content-type", "application/x-amz-json-1.1")
-            .body("{}")
+        s.signed_post("MTurkRequesterServiceV20170117.GetAccountBalance", Some("application/x-amz-json-1.1"), "{}")
             .send()
     };
     let before = date(&call().await.unwrap());

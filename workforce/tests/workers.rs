@@ -144,13 +144,7 @@ async fn throttling_and_service_faults_are_retried_by_the_sdk() {
     assert_eq!(code, "ServiceFault");
 
     s.set_faults(json!({ "Requests": { "rate_limit": 0.001, "burst": 2.0 } })).await;
-    let raw = |s: &Service| {
-        s.http
-            .post(s.url("/"))
-            .header("x-amz-target", "MTurkRequesterServiceV20170117.GetAccountBalance")
-            .body("{}")
-            .send()
-    };
+    let raw = |s: &Service| s.signed_post("MTurkRequesterServiceV20170117.GetAccountBalance", None, "{}").send();
     let statuses: Vec<u16> = {
         let mut v = vec![];
         for _ in 0..4 {

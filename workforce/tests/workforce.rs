@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_mturk::types::{Comparator, HitStatus, Locale, QualificationRequirement};
 use common::*;
 use hitloop_core::xml::{parse, Limits};
-use hitloop_workforce::server::ServerConfig;
 use hitloop_workforce::crowd::{Truth, WorkforceConfig};
+use hitloop_workforce::server::ServerConfig;
 use serde_json::Value;
 
 const LABELS: [&str; 3] = ["setosa", "versicolor", "virginica"];

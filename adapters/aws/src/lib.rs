@@ -35,6 +35,17 @@ pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
     loader().region(aws_config::Region::new("us-east-1")).endpoint_url(endpoint).test_credentials().load().await
 }
 
+/// The same, signing with the given key: moto takes any, and the local
+/// MTurk-compatible service checks that it is the one it was given.
+pub async fn local_sdk_config_as(endpoint: &str, credentials: aws_credential_types::Credentials) -> SdkConfig {
+    loader()
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
 /// The region the configuration names (us-east-1 if none).
 pub fn region(sdk: &SdkConfig) -> String {
     sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into())

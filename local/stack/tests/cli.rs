@@ -13,8 +13,8 @@ use std::time::Duration;
 use hitloop_local::cli::target::LocalState;
 use hitloop_local::functions::Functions;
 use hitloop_local::router::Router;
-use hitloop_mturk::server::{start, ServerConfig};
-use hitloop_mturk::workforce::{Truth, WorkforceConfig};
+use hitloop_workforce::crowd::{Truth, WorkforceConfig};
+use hitloop_workforce::server::{start, ServerConfig};
 
 const CROWD: &str = r#"
 seed = 3
@@ -67,7 +67,8 @@ async fn submit_status_and_export_against_the_local_stack() {
     })
     .await
     .unwrap();
-    let router = Router::new(Functions::of(&resources, &mturk.url, &sdk).unwrap(), resources.clone(), &sdk);
+    let signed = hitloop_local::local_sdk_for(&endpoint, &mturk).await;
+    let router = Router::new(Functions::of(&resources, &mturk.url, &signed).unwrap(), resources.clone(), &sdk);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let routing = tokio::spawn(async move {
         router.run(stopped, Duration::from_secs(5), hitloop_local::cli::up::scaled_sweep_limits(600.0)).await

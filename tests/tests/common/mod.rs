@@ -19,11 +19,11 @@ use hitloop_dynamodb::DynamoStore;
 use hitloop_local::functions::{Configs, Functions};
 use hitloop_local::resources::{self, StackResources};
 use hitloop_local::router::Router;
-use hitloop_mturk::faults::RequestFaults;
-use hitloop_mturk::notify::NotificationFaults;
-use hitloop_mturk::server::{start, Running, ServerConfig};
-use hitloop_mturk::workforce::{Truth, WorkforceConfig};
 use hitloop_pipeline::ports::{all_items, Crowd, Items, Jobs};
+use hitloop_workforce::crowd::{Truth, WorkforceConfig};
+use hitloop_workforce::faults::RequestFaults;
+use hitloop_workforce::notify::NotificationFaults;
+use hitloop_workforce::server::{start, Running, ServerConfig};
 use serde_json::{json, Value};
 
 pub const SPECIES: [&str; 3] = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"];
@@ -203,13 +203,10 @@ impl Stack {
             .with_test_writer()
             .try_init();
         let endpoint = aws_endpoint();
-        let sdk = hitloop_local::local_sdk(&endpoint).await;
-        let name = format!("hl{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let resources = resources::create(&sdk, &name).await.unwrap();
         let truth = Truth::from_pairs(iris().into_iter().map(|(_, url, species, _)| (url, species)));
         let mturk = start(ServerConfig {
             speed: 0.0,
-            aws_endpoint: Some(endpoint),
+            aws_endpoint: Some(endpoint.clone()),
             workforce: options.crowd.map(|c| WorkforceConfig::parse(c).unwrap()),
             truth,
             balance: options.balance.parse().unwrap(),
@@ -219,6 +216,9 @@ impl Stack {
         })
         .await
         .unwrap();
+        let sdk = hitloop_local::local_sdk_for(&endpoint, &mturk).await;
+        let name = format!("hl{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let resources = resources::create(&sdk, &name).await.unwrap();
         let mut configs = Configs::of(&resources, &mturk.url).unwrap();
         if let Some(ms) = options.mturk_attempt_timeout_ms {
             configs.publish.mturk.attempt_timeout_ms = ms;

@@ -3,7 +3,7 @@
 //! HTTP, plus the control endpoints for the worker side and the clock.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use aws_sdk_mturk::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_mturk::config::{BehaviorVersion, Region};
 use hitloop_workforce::server::{start, Running, ServerConfig};
 use serde_json::{json, Value};
 
@@ -16,13 +16,18 @@ pub struct Service {
     pub http: reqwest::Client,
 }
 
-pub fn mturk_client(url: &str) -> aws_sdk_mturk::Client {
+/// A client signing as the service's requester.
+pub fn mturk_client(running: &Running) -> aws_sdk_mturk::Client {
+    mturk_client_as(&running.url, running.credentials())
+}
+
+pub fn mturk_client_as(url: &str, credentials: aws_credential_types::Credentials) -> aws_sdk_mturk::Client {
     let config = aws_sdk_mturk::Config::builder()
         .http_client(hitloop_aws::http_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(credentials)
         .build();
     aws_sdk_mturk::Client::from_conf(config)
 }
@@ -30,7 +35,7 @@ pub fn mturk_client(url: &str) -> aws_sdk_mturk::Client {
 /// A service on a frozen clock (speed 0) unless the config says otherwise.
 pub async fn service(config: ServerConfig) -> Service {
     let running = start(config).await.expect("service starts");
-    let mturk = mturk_client(&running.url);
+    let mturk = mturk_client(&running);
     Service { running, mturk, http: reqwest::Client::new() }
 }
 
@@ -41,6 +46,37 @@ pub async fn frozen() -> Service {
 impl Service {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.running.url, path)
+    }
+
+    /// A raw API request (for what an SDK will not send: unknown operations,
+    /// bodies that are not JSON), signed with the service's key as boto3 signs.
+    pub fn signed_post(&self, target: &str, content_type: Option<&str>, body: &str) -> reqwest::RequestBuilder {
+        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+        let key = self.running.requester_key.clone().expect("a service with a key");
+        let host = self.running.url.trim_start_matches("http://").to_string();
+        let mut headers = vec![("host", host.as_str()), ("x-amz-target", target)];
+        if let Some(ct) = content_type {
+            headers.push(("content-type", ct));
+        }
+        let identity =
+            aws_credential_types::Credentials::new(key.access_key_id, key.secret_access_key, None, None, "t").into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("mturk-requester")
+            .time(std::time::SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let signable =
+            SignableRequest::new("POST", "/", headers.iter().copied(), SignableBody::Bytes(body.as_bytes())).unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+        let mut request = self.http.post(self.url("/")).body(body.to_string());
+        for (name, value) in headers.iter().filter(|(n, _)| *n != "host").copied().chain(instructions.headers()) {
+            request = request.header(name, value);
+        }
+        request
     }
 
     async fn control(&self, path: &str, body: Value) -> Result<Value, Value> {

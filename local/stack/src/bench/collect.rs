@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use hitloop_core::records::JobStatus;
 use hitloop_dynamodb::DynamoStore;
-use hitloop_mturk::server::{start, ServerConfig};
-use hitloop_mturk::workforce::{Truth, WorkforceConfig};
 use hitloop_pipeline::ports::Jobs;
+use hitloop_workforce::crowd::{Truth, WorkforceConfig};
+use hitloop_workforce::server::{start, Requesters, ServerConfig};
 use serde_json::json;
 
 use super::process::{aws_env, FunctionProcess};
@@ -61,12 +61,15 @@ pub async fn run(binary: &Path, aws_endpoint: &str, items: usize) -> Result<Repo
     let sdk = crate::local_sdk(aws_endpoint).await;
     let stack = resources::create(&sdk, &format!("bench{}", std::process::id())).await.map_err(|e| e.to_string())?;
     let (manifest, truth) = manifest(items)?;
-    let workforce = WorkforceConfig::load(Path::new("local/mturk/workforces/iris.toml")).map_err(|e| e.to_string())?;
+    let workforce = WorkforceConfig::load(Path::new("workforce/workforces/iris.toml")).map_err(|e| e.to_string())?;
     let mturk = start(ServerConfig {
         speed: 0.0,
         aws_endpoint: Some(aws_endpoint.to_string()),
         workforce: Some(workforce),
         truth,
+        // Open: the counting proxy in front of it forwards to another Host,
+        // which a signature covers; collect signs its requests either way.
+        requesters: Requesters::Open,
         ..Default::default()
     })
     .await

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hitloop_local::cli::{export, resume, status, submit, target, up};
+use hitloop_local::cli::{export, resume, status, submit, target, up, workforce};
 
 #[derive(Parser)]
 #[command(name = "hitloop", version, about = "Crowd labeling with quality control, then training: locally or on AWS")]
@@ -59,13 +59,47 @@ enum Command {
         #[arg(long)]
         budget: Option<String>,
     },
+    /// The workforce service you run (your MTurk-compatible endpoint).
+    Workforce {
+        #[command(subcommand)]
+        command: WorkforceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkforceCommand {
+    /// Requester access keys: who may call the service's API.
+    Keys {
+        /// The service's DynamoDB table.
+        #[arg(long, env = "HITLOOP_WORKFORCE_TABLE")]
+        table: String,
+        /// The KMS key its secrets are encrypted with (id, ARN or alias).
+        #[arg(long, env = "HITLOOP_WORKFORCE_KMS_KEY")]
+        kms_key: String,
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Issues a key and shows its secret, this once.
+    Create {
+        /// Who or what will use it (shown by `list`).
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Every key, without secrets.
+    List,
+    /// Revokes a key: requests signed with it are refused from then on.
+    Revoke { access_key_id: String },
 }
 
 #[derive(Subcommand)]
 enum LocalCommand {
     /// Starts moto, the MTurk-compatible service and the functions; Ctrl-C stops them.
     Up {
-        #[arg(long, default_value = "local/mturk/workforces/iris.toml")]
+        #[arg(long, default_value = "workforce/workforces/iris.toml")]
         workforce: PathBuf,
         /// No simulated crowd: only people work, on the worker page (the
         /// clock then runs at real time unless --speed says otherwise).
@@ -153,6 +187,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
             println!("{}", resume::resume(&t, &job, budget.as_deref()).await?);
             println!("follow it: hitloop status {job} --watch (a refusal would be in jobs/{job}/upload-refused.json)");
+            Ok(())
+        }
+        Command::Workforce { command: WorkforceCommand::Keys { table, kms_key, command } } => {
+            let keys = workforce::KeyStore { table, kms_key }.open().await;
+            let text = match command {
+                KeysCommand::Create { description } => workforce::create(&keys, &description).await?,
+                KeysCommand::List => workforce::list(&keys).await?,
+                KeysCommand::Revoke { access_key_id } => workforce::revoke(&keys, &access_key_id).await?,
+            };
+            print!("{text}");
             Ok(())
         }
         Command::Export { job, dir } => {

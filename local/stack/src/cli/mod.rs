@@ -8,3 +8,4 @@ pub mod status;
 pub mod submit;
 pub mod target;
 pub mod up;
+pub mod workforce;

@@ -10,8 +10,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use hitloop_core::plan::sweep::SweepLimits;
-use hitloop_mturk::server::{start, ServerConfig};
-use hitloop_mturk::workforce::{Truth, WorkforceConfig};
+use hitloop_workforce::crowd::{Truth, WorkforceConfig};
+use hitloop_workforce::server::{start, Requesters, ServerConfig};
 
 use super::target::LocalState;
 use crate::functions::Functions;
@@ -113,6 +113,10 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
         truth,
         speed: options.speed,
         balance: options.balance.parse().map_err(|e| format!("--balance: {e}"))?,
+        // The local sandbox listens on loopback only and is open, so that a
+        // notebook or boto3 script can use it with any key; the tests and a
+        // deployment check every signature.
+        requesters: Requesters::Open,
         ..Default::default()
     })
     .await

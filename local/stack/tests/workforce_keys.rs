@@ -1,0 +1,77 @@
+//! `hitloop workforce keys` end to end: an admin issues a key (the real
+//! binary, against DynamoDB and KMS on moto), a requester signs with it and is
+//! answered by a service that reads its keys from that table, the admin lists
+//! and revokes it, and the next request is refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+use std::process::Command;
+use std::sync::Arc;
+
+use aws_sdk_mturk::error::ProvideErrorMetadata;
+use hitloop_workforce::server::{start, Requesters, ServerConfig};
+use hitloop_workforce_dynamodb::{table, DynamoKeys};
+
+/// Runs `hitloop workforce keys <args>` as an admin would, against moto.
+fn keys(endpoint: &str, table: &str, kms_key: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hitloop"))
+        .args(["workforce", "keys", "--table", table, "--kms-key", kms_key])
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "admin")
+        .env("AWS_SECRET_ACCESS_KEY", "admin")
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn field<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_issues_lists_and_revokes_a_requester_key() {
+    let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
+    let sdk = hitloop_local::local_sdk(&endpoint).await;
+    let (ddb, kms) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk));
+    let name = format!("workforce-keys-{}", std::process::id());
+    table::create(&ddb, &name).await.unwrap();
+    let kms_key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+
+    let (ok, out, err) = keys(&endpoint, &name, &kms_key, &["create", "--description", "the ci pipeline"]);
+    assert!(ok, "{err}");
+    let (id, secret) = (field(&out, "AccessKeyId:").to_string(), field(&out, "SecretAccessKey:").to_string());
+    assert!(out.contains("shown this once"), "{out}");
+
+    let store = Arc::new(DynamoKeys::new(ddb.clone(), kms.clone(), &name, &kms_key));
+    let service =
+        start(ServerConfig { speed: 0.0, requesters: Requesters::Store(store), ..Default::default() }).await.unwrap();
+    let credentials = aws_sdk_mturk::config::Credentials::new(&id, &secret, None, None, "issued");
+    let config = aws_sdk_mturk::Config::builder()
+        .http_client(hitloop_aws::http_client())
+        .behavior_version(aws_sdk_mturk::config::BehaviorVersion::latest())
+        .region(aws_sdk_mturk::config::Region::new("us-east-1"))
+        .endpoint_url(&service.url)
+        .credentials_provider(credentials)
+        .build();
+    let mturk = aws_sdk_mturk::Client::from_conf(config);
+    assert!(mturk.get_account_balance().send().await.is_ok(), "answered with the issued key");
+
+    let (ok, listed, _) = keys(&endpoint, &name, &kms_key, &["list"]);
+    assert!(ok);
+    let row = listed.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{listed}"));
+    assert!(row.contains("Active") && row.contains("the ci pipeline"), "{row}");
+    assert!(!listed.contains(&secret), "list never shows a secret");
+
+    let (ok, _, err) = keys(&endpoint, &name, &kms_key, &["revoke", &id]);
+    assert!(ok, "{err}");
+    let refused = mturk.get_account_balance().send().await.expect_err("revoked");
+    assert_eq!(refused.code(), Some("UnrecognizedClientException"));
+    let (_, listed, _) = keys(&endpoint, &name, &kms_key, &["list"]);
+    assert!(listed.lines().any(|l| l.starts_with(&id) && l.contains("Revoked")), "{listed}");
+
+    let (ok, _, err) = keys(&endpoint, &name, &kms_key, &["revoke", "AKHLNOSUCHKEY0000000"]);
+    assert!(!ok && err.contains("there is no key AKHLNOSUCHKEY0000000"), "{err}");
+    service.stop().await;
+}

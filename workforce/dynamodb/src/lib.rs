@@ -1,0 +1,9 @@
+//! The MTurk-compatible service's records on DynamoDB. One table (`pk`, `sk`,
+//! both strings); its design for every record the service keeps is in
+//! `workforce/README.md` ("The durable store"). What is here so far: the
+//! requester keys (`requester_keys`), their secrets encrypted with KMS.
+
+pub mod requester_keys;
+pub mod table;
+
+pub use requester_keys::DynamoKeys;
