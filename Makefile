@@ -6,7 +6,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/hitloop-target
 export CARGO_TARGET_DIR
 VENV := .venv
 
-.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start clean-run
+.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start bench-workforce clean-run
 
 ## demo: the whole job, locally (see README)
 demo: venv
@@ -41,6 +41,10 @@ bench-collect: venv
 ## bench-cold-start: each function's release binary size and cold start
 bench-cold-start:
 	local/scripts/bench.sh cold-start
+
+## bench-workforce: the MTurk-compatible service's requests/s and p50/p99 latency per operation
+bench-workforce:
+	local/scripts/bench.sh workforce
 
 ## build: every binary, compiled as make test and make demo compile them (see local/scripts/cargo-env.sh)
 build:

@@ -3,6 +3,7 @@
 #   make bench              ingest and publish at scale (10k and 200k rows)
 #   make bench-collect      collect's calls and CPU per notification (200-item iris job)
 #   make bench-cold-start   each function's binary size and cold start
+#   make bench-workforce    the MTurk-compatible service: requests/s, p50/p99 per operation
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}"
@@ -24,12 +25,15 @@ case "$what" in
     trap stop_moto EXIT
     "$BENCH" collect --binary "$CARGO_TARGET_DIR/release/collect" "$@"
     ;;
+  workforce)
+    "$BENCH" workforce "$@"
+    ;;
   cold-start)
     cargo build --release --locked "${FUNCTIONS[@]}"
     "$BENCH" cold-start --binaries "$CARGO_TARGET_DIR/release" "$@"
     ;;
   *)
-    echo "bench.sh: ingest, collect or cold-start" >&2
+    echo "bench.sh: ingest, collect, cold-start or workforce" >&2
     exit 2
     ;;
 esac

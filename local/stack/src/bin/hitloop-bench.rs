@@ -34,6 +34,15 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         items: usize,
     },
+    /// the MTurk-compatible service: requests/s and p50/p99 latency per operation
+    Workforce {
+        /// Requests per operation (ListReviewableHITs: a tenth as many pages).
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
     /// each function's binary size and cold start (no AWS needed)
     ColdStart {
         /// The directory with the five release binaries.
@@ -70,6 +79,9 @@ async fn main() {
         Command::Collect { binary, items } => {
             bench::collect::run(&binary, &endpoint(), items).await.map(|r| print!("{}", r.render()))
         }
+        Command::Workforce { requests, concurrency } => bench::workforce::run(requests, concurrency)
+            .await
+            .map(|f| print!("{}", bench::workforce::render(&f, concurrency))),
         Command::ColdStart { binaries, against, runs } => {
             let mut builds = vec![binaries.as_path()];
             builds.extend(against.as_deref());

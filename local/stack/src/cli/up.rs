@@ -136,7 +136,10 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", options.state_path.display()))?;
     println!("hitloop local stack is up");
     println!("  AWS (moto):               {aws_endpoint}");
-    println!("  MTurk-compatible service: {}  (clock x{})", mturk.url, options.speed);
+    println!(
+        "  MTurk-compatible service: {}  (clock x{}; open on loopback: any key signs, for local use only)",
+        mturk.url, options.speed
+    );
     println!("  worker page:              {}/worker/  (sign in with any worker id, e.g. A1TESTER)", mturk.url);
     println!("  bucket:                   {}", resources.bucket);
     println!("  submit a job:             hitloop submit examples/iris");
