@@ -188,7 +188,7 @@ async fn notification_documents_of_every_shape() {
     let hit = items[0].hit_id.clone().unwrap();
 
     // MTurk's test event, through the API, to the job's queue
-    let mturk = common::invariants::mturk_client(&stack.mturk);
+    let mturk = common::invariants::mturk_client(&stack.mturk).await;
     mturk
         .send_test_event_notification()
         .notification(stack.notification_spec())

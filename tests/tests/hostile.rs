@@ -140,7 +140,7 @@ async fn markup_in_manifest_values_reaches_the_worker_as_text() {
     }
     stack.submit("markup", &iris_job(), &iris_template(), "manifest.csv", &csv).await;
     stack.router.pump_until_idle(50).await;
-    let mturk = mturk_client(&stack.mturk);
+    let mturk = mturk_client(&stack.mturk).await;
     for item in stack.items("markup").await {
         let hit = mturk.get_hit().hit_id(item.hit_id.unwrap()).send().await.unwrap().hit.unwrap();
         let question = hit.question().unwrap().to_string();
@@ -230,7 +230,7 @@ async fn hostile_answers_are_kept_as_invalid_and_never_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_to_a_hit_hitloop_did_not_create_are_left_alone() {
     let stack = quiet_stack().await;
-    let mturk = mturk_client(&stack.mturk);
+    let mturk = mturk_client(&stack.mturk).await;
     // someone else's HIT on the same account, notifying the same queue
     let hit_type = mturk
         .create_hit_type()

@@ -47,7 +47,7 @@ async fn check_end_state(stack: &Stack, job_id: &str, min_accuracy: f64) {
     assert_eq!(state["Stats"]["hits_created"], 150, "{state}");
     let mut max_total = 0u64;
     let mut token = None;
-    let client = common::invariants::mturk_client(&stack.mturk);
+    let client = common::invariants::mturk_client(&stack.mturk).await;
     loop {
         let page = client.list_hits().max_results(100).set_next_token(token).send().await.unwrap();
         for h in page.hits() {

@@ -48,14 +48,7 @@ async fn an_admin_issues_lists_and_revokes_a_requester_key() {
     let service =
         start(ServerConfig { speed: 0.0, requesters: Requesters::Store(store), ..Default::default() }).await.unwrap();
     let credentials = aws_sdk_mturk::config::Credentials::new(&id, &secret, None, None, "issued");
-    let config = aws_sdk_mturk::Config::builder()
-        .http_client(hitloop_aws::http_client())
-        .behavior_version(aws_sdk_mturk::config::BehaviorVersion::latest())
-        .region(aws_sdk_mturk::config::Region::new("us-east-1"))
-        .endpoint_url(&service.url)
-        .credentials_provider(credentials)
-        .build();
-    let mturk = aws_sdk_mturk::Client::from_conf(config);
+    let mturk = aws_sdk_mturk::Client::new(&hitloop_aws::local_sdk_config_as(&service.url, credentials).await);
     assert!(mturk.get_account_balance().send().await.is_ok(), "answered with the issued key");
 
     let (ok, listed, _) = keys(&endpoint, &name, &kms_key, &["list"]);

@@ -11,20 +11,14 @@ use hitloop_core::records::{ItemStatus, Job};
 
 use super::Stack;
 
-pub fn mturk_client(service: &hitloop_workforce::server::Running) -> aws_sdk_mturk::Client {
-    let config = aws_sdk_mturk::Config::builder()
-        .http_client(hitloop_aws::http_client())
-        .behavior_version(aws_sdk_mturk::config::BehaviorVersion::latest())
-        .region(aws_sdk_mturk::config::Region::new("us-east-1"))
-        .endpoint_url(&service.url)
-        .credentials_provider(service.credentials())
-        .build();
-    aws_sdk_mturk::Client::from_conf(config)
+/// A requester's client of the stack's MTurk-compatible service.
+pub async fn mturk_client(service: &hitloop_workforce::server::Running) -> aws_sdk_mturk::Client {
+    aws_sdk_mturk::Client::new(&hitloop_aws::local_sdk_config_as(&service.url, service.credentials()).await)
 }
 
 /// Every HIT the marketplace holds: (id, annotation, max assignments).
 pub async fn all_hits(stack: &Stack) -> Vec<(String, String, u32)> {
-    let client = mturk_client(&stack.mturk);
+    let client = mturk_client(&stack.mturk).await;
     let mut out = Vec::new();
     let mut token = None;
     loop {
@@ -45,7 +39,7 @@ pub async fn all_hits(stack: &Stack) -> Vec<(String, String, u32)> {
 
 /// (status, worker) of every assignment of a HIT.
 pub async fn assignments_of(stack: &Stack, hit_id: &str) -> Vec<(String, String)> {
-    let client = mturk_client(&stack.mturk);
+    let client = mturk_client(&stack.mturk).await;
     let out = client.list_assignments_for_hit().hit_id(hit_id).max_results(100).send().await.unwrap();
     out.assignments()
         .iter()

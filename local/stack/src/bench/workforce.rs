@@ -84,14 +84,8 @@ pub async fn run(requests: usize, concurrency: usize) -> Result<Vec<Figures>, St
     })
     .await
     .map_err(|e| e.to_string())?;
-    let config = aws_sdk_mturk::Config::builder()
-        .http_client(hitloop_aws::http_client())
-        .behavior_version(aws_sdk_mturk::config::BehaviorVersion::latest())
-        .region(aws_sdk_mturk::config::Region::new("us-east-1"))
-        .endpoint_url(&service.url)
-        .credentials_provider(service.credentials())
-        .build();
-    let mturk = aws_sdk_mturk::Client::from_conf(config);
+    let mturk =
+        aws_sdk_mturk::Client::new(&hitloop_aws::local_sdk_config_as(&service.url, service.credentials()).await);
     let http = reqwest::Client::new();
     let url = service.url.clone();
     let mut all = Vec::new();

@@ -1,0 +1,432 @@
+//! The writes of the marketplace that must stay right when requests race,
+//! each one DynamoDB transaction whose conditions decide it (no lock, no
+//! process holding state): a UniqueRequestToken used once, never more
+//! assignments than MaxAssignments, one assignment per worker per HIT, submit
+//! only by the holder before the deadline, approve once and charge in the same
+//! transaction, the balance never below zero.
+//!
+//! These are the store's primitives; the engine moving onto them (the async,
+//! fallible `Store`) is the next step (workforce/README.md, The durable store).
+//! DynamoDB conditions cannot add, so a HIT keeps `used_slots` (pending +
+//! submitted + approved + rejected) beside `max_assignments`, and the account
+//! keeps `available_cents` beside `spent_cents`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+
+use crate::table::{PK, SK};
+
+pub const ACCOUNT: &str = "ACCOUNT";
+/// A UniqueRequestToken is remembered this long (MTurk's 24 hours).
+pub const TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
+/// Attempts of a transaction that lost a race to another (TransactionConflict).
+const CONFLICT_ATTEMPTS: usize = 8;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Why the marketplace said no: the request's fault or the state's, never retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The token was used in the last 24 hours (by the HIT named).
+    TokenUsed {
+        hit_id: String,
+    },
+    /// A record with this id exists already.
+    Exists,
+    NoSuchHit,
+    NoSuchAssignment,
+    /// Every slot is taken, or the HIT has expired.
+    NotAssignable,
+    /// The worker already holds (or held) an assignment of this HIT.
+    AlreadyWorkedOn,
+    /// Not this worker's, not accepted, or past its deadline.
+    CannotSubmit,
+    /// Not submitted (already approved or rejected, or never submitted).
+    NotSubmitted,
+    InsufficientFunds,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB failed or kept conflicting: the caller may retry.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// A record does not decode: a bug or a hand edit, never retried.
+    #[error("a stored record is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type Outcome = Result<Result<(), Refusal>, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HitSlots {
+    pub max_assignments: i64,
+    pub used_slots: i64,
+    pub pending: i64,
+    pub submitted: i64,
+    pub approved: i64,
+    pub rejected: i64,
+    pub expiration_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentRow {
+    pub hit_id: String,
+    pub worker_id: String,
+    pub status: String,
+    pub accept_ms: i64,
+    pub deadline_ms: i64,
+    #[serde(default)]
+    pub answer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRow {
+    pub available_cents: i64,
+    pub spent_cents: i64,
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([(PK.to_string(), AttributeValue::S(pk)), (SK.to_string(), AttributeValue::S(sk.to_string()))])
+}
+
+fn hit_key(id: &str) -> Item {
+    key(format!("HIT#{id}"), "HIT")
+}
+
+fn assignment_key(id: &str) -> Item {
+    key(format!("ASSIGNMENT#{id}"), "ASSIGNMENT")
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn with_key<T: Serialize>(key: Item, row: &T) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    item.extend(key);
+    Ok(item)
+}
+
+fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Corrupt(format!("a request did not build: {e}")))
+}
+
+/// What became of a transaction.
+enum Txn {
+    Committed,
+    /// Its conditions cancelled it: which parts failed.
+    Refused(Vec<bool>),
+}
+
+pub struct DynamoMarketplace {
+    ddb: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoMarketplace {
+    pub fn new(ddb: aws_sdk_dynamodb::Client, table: &str) -> Self {
+        DynamoMarketplace { ddb, table: table.to_string() }
+    }
+
+    async fn transact(&self, parts: Vec<TransactWriteItem>) -> Result<Txn, StoreError> {
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            let result = self.ddb.transact_write_items().set_transact_items(Some(parts.clone())).send().await;
+            match result {
+                Ok(_) => return Ok(Txn::Committed),
+                Err(SdkError::ServiceError(e)) => {
+                    if let TransactWriteItemsError::TransactionCanceledException(t) = e.err() {
+                        let codes: Vec<&str> =
+                            t.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
+                        if codes.contains(&"ConditionalCheckFailed") {
+                            return Ok(Txn::Refused(codes.iter().map(|c| *c == "ConditionalCheckFailed").collect()));
+                        }
+                        if codes.contains(&"TransactionConflict") && attempt + 1 < CONFLICT_ATTEMPTS {
+                            // Lost a race with another transaction on the same records: again,
+                            // after a pause that grows and differs between racers.
+                            let jitter = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| u64::from(d.subsec_nanos()) % 5);
+                            let pause = (5u64 << attempt.min(5)) + jitter;
+                            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                            continue;
+                        }
+                    }
+                    return Err(StoreError::Unavailable(format!("{:?}", e.err())));
+                }
+                Err(e) => {
+                    return Err(StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))
+                }
+            }
+        }
+        Err(StoreError::Unavailable("the transaction kept conflicting".into()))
+    }
+
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Creates a HIT with `max_assignments` slots, holding `liability_cents`
+    /// of the balance for it; with a UniqueRequestToken, the token's use is
+    /// written in the same transaction, so two racing requests create one HIT.
+    pub async fn create_hit(
+        &self,
+        hit_id: &str,
+        slots: &HitSlots,
+        liability_cents: i64,
+        token: Option<&str>,
+        now_ms: i64,
+    ) -> Outcome {
+        let mut parts = vec![self.put_new(with_key(hit_key(hit_id), slots)?)?];
+        parts.push(self.debit(liability_cents, 0)?);
+        if let Some(token) = token {
+            let mut item = key(format!("TOKEN#CreateHIT#{token}"), "TOKEN");
+            item.insert("hit_id".into(), s(hit_id));
+            item.insert("used_ms".into(), n(now_ms));
+            // DynamoDB's TTL deletes it some time after this (epoch seconds).
+            item.insert("expires_at".into(), n((now_ms + TOKEN_TTL_MS) / 1000));
+            let put = built(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk) OR used_ms < :day_ago")
+                    .expression_attribute_values(":day_ago", n(now_ms - TOKEN_TTL_MS))
+                    .build(),
+            )?;
+            parts.push(TransactWriteItem::builder().put(put).build());
+        }
+        match self.transact(parts).await? {
+            Txn::Committed => Ok(Ok(())),
+            Txn::Refused(failed) => {
+                if failed.get(2) == Some(&true) {
+                    let hit = self.token_hit(token.unwrap_or_default()).await?;
+                    return Ok(Err(Refusal::TokenUsed { hit_id: hit }));
+                }
+                if failed.get(1) == Some(&true) {
+                    return Ok(Err(Refusal::InsufficientFunds));
+                }
+                Ok(Err(Refusal::Exists))
+            }
+        }
+    }
+
+    async fn token_hit(&self, token: &str) -> Result<String, StoreError> {
+        let item = self.get(key(format!("TOKEN#CreateHIT#{token}"), "TOKEN")).await?;
+        Ok(item.and_then(|i| i.get("hit_id").and_then(|v| v.as_s().ok()).cloned()).unwrap_or_default())
+    }
+
+    /// Takes `cents` from the available balance, never below zero, and adds
+    /// `spent` of them to what was paid out.
+    fn debit(&self, cents: i64, spent: i64) -> Result<TransactWriteItem, StoreError> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(ACCOUNT.into(), ACCOUNT)))
+                .update_expression("SET available_cents = available_cents - :c, spent_cents = spent_cents + :s")
+                .condition_expression("available_cents >= :c")
+                .expression_attribute_values(":c", n(cents))
+                .expression_attribute_values(":s", n(spent))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// A worker takes one slot of a HIT: refused when none is left, when the
+    /// HIT has expired, or when the worker already has one of it.
+    pub async fn accept(
+        &self,
+        hit_id: &str,
+        worker_id: &str,
+        assignment_id: &str,
+        deadline_ms: i64,
+        now_ms: i64,
+    ) -> Outcome {
+        let slot = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(hit_key(hit_id)))
+                .update_expression("SET used_slots = used_slots + :one, pending = pending + :one")
+                .condition_expression("used_slots < max_assignments AND expiration_ms > :now")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now_ms))
+                .build(),
+        )?;
+        let mut marker = key(format!("HIT#{hit_id}"), &format!("WORKER#{worker_id}"));
+        marker.insert("assignment_id".into(), s(assignment_id));
+        let row = AssignmentRow {
+            hit_id: hit_id.into(),
+            worker_id: worker_id.into(),
+            status: "Accepted".into(),
+            accept_ms: now_ms,
+            deadline_ms,
+            answer: None,
+        };
+        let parts = vec![
+            TransactWriteItem::builder().update(slot).build(),
+            self.put_new(marker)?,
+            self.put_new(with_key(assignment_key(assignment_id), &row)?)?,
+        ];
+        match self.transact(parts).await? {
+            Txn::Committed => Ok(Ok(())),
+            Txn::Refused(failed) if failed.get(1) == Some(&true) => Ok(Err(Refusal::AlreadyWorkedOn)),
+            Txn::Refused(failed) if failed.first() == Some(&true) => {
+                Ok(Err(if self.hit(hit_id).await?.is_some() { Refusal::NotAssignable } else { Refusal::NoSuchHit }))
+            }
+            Txn::Refused(_) => Ok(Err(Refusal::Exists)),
+        }
+    }
+
+    /// The holder submits before the deadline.
+    pub async fn submit(
+        &self,
+        hit_id: &str,
+        assignment_id: &str,
+        worker_id: &str,
+        answer: &str,
+        now_ms: i64,
+    ) -> Outcome {
+        let assignment = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(assignment_key(assignment_id)))
+                .update_expression("SET #status = :submitted, answer = :answer, submit_ms = :now")
+                .condition_expression(
+                    "#status = :accepted AND worker_id = :worker AND deadline_ms > :now AND hit_id = :hit",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":submitted", s("Submitted"))
+                .expression_attribute_values(":accepted", s("Accepted"))
+                .expression_attribute_values(":answer", s(answer))
+                .expression_attribute_values(":worker", s(worker_id))
+                .expression_attribute_values(":hit", s(hit_id))
+                .expression_attribute_values(":now", n(now_ms))
+                .build(),
+        )?;
+        let counts = self.move_count(hit_id, "pending", "submitted")?;
+        match self.transact(vec![TransactWriteItem::builder().update(assignment).build(), counts]).await? {
+            Txn::Committed => Ok(Ok(())),
+            Txn::Refused(_) => Ok(Err(Refusal::CannotSubmit)),
+        }
+    }
+
+    fn move_count(&self, hit_id: &str, from: &str, to: &str) -> Result<TransactWriteItem, StoreError> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(hit_key(hit_id)))
+                .update_expression(format!("SET {from} = {from} - :one, {to} = {to} + :one"))
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":one", n(1))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Approves a submitted assignment and pays for it (`cost_cents`, held
+    /// when the HIT was created) in one transaction: a second approval finds
+    /// it no longer submitted, and nothing is charged twice.
+    pub async fn approve(&self, hit_id: &str, assignment_id: &str, cost_cents: i64, now_ms: i64) -> Outcome {
+        let assignment = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(assignment_key(assignment_id)))
+                .update_expression("SET #status = :approved, approval_ms = :now")
+                .condition_expression("#status = :submitted AND hit_id = :hit")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":approved", s("Approved"))
+                .expression_attribute_values(":submitted", s("Submitted"))
+                .expression_attribute_values(":hit", s(hit_id))
+                .expression_attribute_values(":now", n(now_ms))
+                .build(),
+        )?;
+        // The cost was held (taken from available) at creation: paying it
+        // moves it to spent without touching available again.
+        let pay = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(ACCOUNT.into(), ACCOUNT)))
+                .update_expression("SET spent_cents = spent_cents + :c")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":c", n(cost_cents))
+                .build(),
+        )?;
+        let parts = vec![
+            TransactWriteItem::builder().update(assignment).build(),
+            self.move_count(hit_id, "submitted", "approved")?,
+            TransactWriteItem::builder().update(pay).build(),
+        ];
+        match self.transact(parts).await? {
+            Txn::Committed => Ok(Ok(())),
+            Txn::Refused(failed) if failed.first() == Some(&true) => {
+                Ok(Err(if self.get(assignment_key(assignment_id)).await?.is_some() {
+                    Refusal::NotSubmitted
+                } else {
+                    Refusal::NoSuchAssignment
+                }))
+            }
+            Txn::Refused(_) => Ok(Err(Refusal::NoSuchHit)),
+        }
+    }
+
+    /// Money paid into the account.
+    pub async fn deposit(&self, cents: i64) -> Result<(), StoreError> {
+        self.ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(ACCOUNT.into(), ACCOUNT)))
+            .update_expression("SET available_cents = if_not_exists(available_cents, :zero) + :c, spent_cents = if_not_exists(spent_cents, :zero)")
+            .expression_attribute_values(":c", n(cents))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+        Ok(out.item)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(what: &str, item: Item) -> Result<T, StoreError> {
+        serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+    }
+
+    pub async fn hit(&self, hit_id: &str) -> Result<Option<HitSlots>, StoreError> {
+        self.get(hit_key(hit_id)).await?.map(|i| Self::decode(&format!("HIT {hit_id}"), i)).transpose()
+    }
+
+    pub async fn assignment(&self, id: &str) -> Result<Option<AssignmentRow>, StoreError> {
+        self.get(assignment_key(id)).await?.map(|i| Self::decode(&format!("assignment {id}"), i)).transpose()
+    }
+
+    pub async fn account(&self) -> Result<AccountRow, StoreError> {
+        match self.get(key(ACCOUNT.into(), ACCOUNT)).await? {
+            Some(i) => Self::decode("the account", i),
+            None => Ok(AccountRow { available_cents: 0, spent_cents: 0 }),
+        }
+    }
+}

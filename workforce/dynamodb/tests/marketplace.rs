@@ -1,0 +1,157 @@
+//! The marketplace's writes racing on DynamoDB (moto): each race settled by
+//! the transaction's conditions alone.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+use std::sync::Arc;
+
+use hitloop_workforce_dynamodb::marketplace::{HitSlots, Refusal};
+use hitloop_workforce_dynamodb::{table, DynamoMarketplace};
+
+const NOW: i64 = 1_800_000_000_000;
+const DEADLINE: i64 = NOW + 600_000;
+
+async fn marketplace(balance_cents: i64) -> Arc<DynamoMarketplace> {
+    let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
+    let sdk = hitloop_aws::local_sdk_config(&endpoint).await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let name = format!("market-{}", uuid::Uuid::new_v4().simple());
+    table::create(&ddb, &name).await.unwrap();
+    let m = DynamoMarketplace::new(ddb, &name);
+    m.deposit(balance_cents).await.unwrap();
+    Arc::new(m)
+}
+
+fn slots(max: i64) -> HitSlots {
+    HitSlots {
+        max_assignments: max,
+        used_slots: 0,
+        pending: 0,
+        submitted: 0,
+        approved: 0,
+        rejected: 0,
+        expiration_ms: NOW + 3_600_000,
+    }
+}
+
+/// Runs `n` copies of `f(i)` at once and collects what each returned.
+async fn race<F, Fut, T>(n: usize, f: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = (0..n).map(|i| tokio::spawn(f(i))).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_workers_accepting_three_slots_get_three_assignments() {
+    let m = marketplace(10_000).await;
+    m.create_hit("H1", &slots(3), 18, None, NOW).await.unwrap().unwrap();
+    let results = race(50, |i| {
+        let m = m.clone();
+        async move { m.accept("H1", &format!("A{i:03}WORKER"), &format!("ASG{i:03}"), DEADLINE, NOW).await.unwrap() }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3, "{results:?}");
+    assert!(results.iter().filter(|r| r.is_err()).all(|r| *r == Err(Refusal::NotAssignable)));
+    let hit = m.hit("H1").await.unwrap().unwrap();
+    assert_eq!((hit.used_slots, hit.pending), (3, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_gets_one_assignment_of_a_hit_however_often_it_asks() {
+    let m = marketplace(10_000).await;
+    m.create_hit("H1", &slots(9), 54, None, NOW).await.unwrap().unwrap();
+    let results = race(10, |i| {
+        let m = m.clone();
+        async move { m.accept("H1", "A1SAMEWORKER", &format!("ASG{i}"), DEADLINE, NOW).await.unwrap() }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().filter(|r| r.is_err()).all(|r| *r == Err(Refusal::AlreadyWorkedOn)));
+    assert_eq!(m.hit("H1").await.unwrap().unwrap().used_slots, 1);
+    assert_eq!(m.accept("NOPE", "A1", "ASGX", DEADLINE, NOW).await.unwrap(), Err(Refusal::NoSuchHit));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_hit_takes_no_one() {
+    let m = marketplace(10_000).await;
+    m.create_hit("H1", &slots(3), 18, None, NOW).await.unwrap().unwrap();
+    let late = NOW + 3_600_000;
+    assert_eq!(m.accept("H1", "A1", "ASG1", late + 600_000, late).await.unwrap(), Err(Refusal::NotAssignable));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_the_holder_submits_and_only_before_the_deadline() {
+    let m = marketplace(10_000).await;
+    m.create_hit("H1", &slots(3), 18, None, NOW).await.unwrap().unwrap();
+    m.accept("H1", "A1HOLDER", "ASG1", DEADLINE, NOW).await.unwrap().unwrap();
+    m.accept("H1", "A2LATE", "ASG2", DEADLINE, NOW).await.unwrap().unwrap();
+    assert_eq!(m.submit("H1", "ASG1", "A2LATE", "x", NOW).await.unwrap(), Err(Refusal::CannotSubmit));
+    assert_eq!(m.submit("H1", "ASG2", "A2LATE", "x", DEADLINE).await.unwrap(), Err(Refusal::CannotSubmit));
+    m.submit("H1", "ASG1", "A1HOLDER", "setosa", NOW + 1).await.unwrap().unwrap();
+    assert_eq!(m.submit("H1", "ASG1", "A1HOLDER", "again", NOW + 2).await.unwrap(), Err(Refusal::CannotSubmit));
+    let a = m.assignment("ASG1").await.unwrap().unwrap();
+    assert_eq!((a.status.as_str(), a.answer.as_deref()), ("Submitted", Some("setosa")));
+    let hit = m.hit("H1").await.unwrap().unwrap();
+    assert_eq!((hit.pending, hit.submitted), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_approvals_of_one_assignment_charge_once() {
+    let m = marketplace(10_000).await;
+    m.create_hit("H1", &slots(1), 6, None, NOW).await.unwrap().unwrap();
+    m.accept("H1", "A1", "ASG1", DEADLINE, NOW).await.unwrap().unwrap();
+    m.submit("H1", "ASG1", "A1", "a", NOW).await.unwrap().unwrap();
+    let results = race(20, |_| {
+        let m = m.clone();
+        async move { m.approve("H1", "ASG1", 6, NOW).await.unwrap() }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().filter(|r| r.is_err()).all(|r| *r == Err(Refusal::NotSubmitted)));
+    let account = m.account().await.unwrap();
+    assert_eq!((account.available_cents, account.spent_cents), (10_000 - 6, 6), "held once, paid once");
+    assert_eq!(m.hit("H1").await.unwrap().unwrap().approved, 1);
+    assert_eq!(m.approve("H1", "NOPE", 6, NOW).await.unwrap(), Err(Refusal::NoSuchAssignment));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_unique_request_token_creates_one_hit() {
+    let m = marketplace(10_000).await;
+    let results = race(10, |i| {
+        let m = m.clone();
+        async move { m.create_hit(&format!("H{i}"), &slots(2), 12, Some("job1/item7"), NOW).await.unwrap() }
+    })
+    .await;
+    let created: Vec<usize> = (0..10).filter(|i| results[*i].is_ok()).collect();
+    assert_eq!(created.len(), 1, "{results:?}");
+    let winner = format!("H{}", created[0]);
+    for r in results.iter().filter(|r| r.is_err()) {
+        assert_eq!(*r, Err(Refusal::TokenUsed { hit_id: winner.clone() }));
+    }
+    assert_eq!(m.account().await.unwrap().available_cents, 10_000 - 12, "held for one HIT");
+    // a day later the token may be used again
+    let day = 24 * 3600 * 1000;
+    assert!(m.create_hit("H99", &slots(2), 12, Some("job1/item7"), NOW + day + 1).await.unwrap().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_purchases_never_take_the_balance_below_zero() {
+    // $1.00 holds seven HITs of 14 cents (two assignments at $0.05 + $0.02 fee), not eight.
+    let m = marketplace(100).await;
+    let results = race(20, |i| {
+        let m = m.clone();
+        async move { m.create_hit(&format!("H{i}"), &slots(2), 14, None, NOW).await.unwrap() }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 7, "{results:?}");
+    assert!(results.iter().filter(|r| r.is_err()).all(|r| *r == Err(Refusal::InsufficientFunds)));
+    assert_eq!(m.account().await.unwrap().available_cents, 2);
+}
