@@ -4,10 +4,57 @@
 //!
 //! The engine serialises every operation, so implementations need no
 //! transactions of their own; a durable store will need conditional writes.
+//!
+//! Time lives in the records, not in a process: when a HIT expires or is
+//! disposed of, when an assignment is abandoned or approved automatically
+//! follows from the record itself (`due_of_hit`, `due_of_assignment`), and a
+//! store keeps those moments as an index (`next_due_after`) that the engine
+//! works through as its clock moves. Nothing is scheduled; a record that
+//! changes changes what is due.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::model::*;
+
+/// HITs are disposed of automatically this long after they expire.
+pub const AUTO_DISPOSE_AFTER_MS: i64 = 120 * 24 * 3600 * 1000;
+
+/// Something the engine must do at a moment a record names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Due {
+    HitExpiry(String),
+    AssignmentDeadline(String),
+    AutoApprove(String),
+    AutoDispose(String),
+}
+
+/// A due entry's place in the index: its moment, then the order it became
+/// due in (so entries of one moment run in the order their records asked).
+pub type DueKey = (i64, u64);
+
+/// What a HIT has due: its expiry (until handled) and its disposal, unless
+/// it is disposed of already.
+pub fn due_of_hit(h: &Hit) -> Vec<(i64, Due)> {
+    if h.status == HitStatus::Disposed {
+        return vec![];
+    }
+    let mut due = Vec::with_capacity(2);
+    if h.expiry_handled_ms != Some(h.expiration_ms) {
+        due.push((h.expiration_ms, Due::HitExpiry(h.id.clone())));
+    }
+    due.push((h.expiration_ms + AUTO_DISPOSE_AFTER_MS, Due::AutoDispose(h.id.clone())));
+    due
+}
+
+/// What an assignment has due: its deadline while accepted, its automatic
+/// approval while submitted.
+pub fn due_of_assignment(a: &Assignment) -> Vec<(i64, Due)> {
+    match (a.status, a.auto_approval_ms) {
+        (AssignmentStatus::Accepted, _) => vec![(a.deadline_ms, Due::AssignmentDeadline(a.id.clone()))],
+        (AssignmentStatus::Submitted, Some(at)) => vec![(at, Due::AutoApprove(a.id.clone()))],
+        _ => vec![],
+    }
+}
 
 /// One stored use of a UniqueRequestToken.
 #[derive(Debug, Clone)]
@@ -57,6 +104,10 @@ pub trait Store: Send {
 
     fn put_bonus(&mut self, b: Bonus);
     fn bonuses(&self) -> Vec<Bonus>;
+
+    /// The first entry due after `after` (everything when None).
+    fn next_due_after(&self, after: Option<DueKey>) -> Option<(DueKey, Due)>;
+    fn due_count(&self) -> usize;
 }
 
 /// The in-memory store: everything in maps, gone when the process ends.
@@ -78,11 +129,44 @@ pub struct MemoryStore {
     qual_names: HashMap<String, String>,
     qualifications: HashMap<(String, String), Qualification>,
     bonuses: Vec<Bonus>,
+    due: DueIndex,
 }
 
 impl MemoryStore {
     pub fn new(account: Account) -> Self {
         MemoryStore { account, ..Default::default() }
+    }
+}
+
+/// The memory store's index of what is due, kept from the records.
+#[derive(Default)]
+struct DueIndex {
+    entries: BTreeMap<DueKey, Due>,
+    /// Each record's entries, to replace them when the record changes.
+    of_record: HashMap<Due, DueKey>,
+    order: u64,
+}
+
+impl DueIndex {
+    /// Makes the index hold exactly `now_due` among `candidates` (the
+    /// entries a record can have); an entry that stays keeps its place.
+    fn set(&mut self, candidates: &[Due], now_due: Vec<(i64, Due)>) {
+        for c in candidates {
+            let keep = now_due.iter().any(|(at, d)| d == c && self.of_record.get(c).is_some_and(|k| k.0 == *at));
+            if !keep {
+                if let Some(key) = self.of_record.remove(c) {
+                    self.entries.remove(&key);
+                }
+            }
+        }
+        for (at, due) in now_due {
+            if !self.of_record.contains_key(&due) {
+                self.order += 1;
+                let key = (at, self.order);
+                self.of_record.insert(due.clone(), key);
+                self.entries.insert(key, due);
+            }
+        }
     }
 }
 
@@ -105,6 +189,7 @@ impl Store for MemoryStore {
     }
 
     fn put_hit(&mut self, h: Hit) {
+        self.due.set(&[Due::HitExpiry(h.id.clone()), Due::AutoDispose(h.id.clone())], due_of_hit(&h));
         if let Some(old) = self.hits.get(&h.id) {
             self.hits_by_status.remove(&(old.status, old.seq));
         }
@@ -153,6 +238,7 @@ impl Store for MemoryStore {
     }
 
     fn put_assignment(&mut self, a: Assignment) {
+        self.due.set(&[Due::AssignmentDeadline(a.id.clone()), Due::AutoApprove(a.id.clone())], due_of_assignment(&a));
         if !self.assignments.contains_key(&a.id) {
             self.assignments_by_hit.entry(a.hit_id.clone()).or_default().push(a.id.clone());
             self.worker_hits.insert((a.worker_id.clone(), a.hit_id.clone()));
@@ -247,5 +333,110 @@ impl Store for MemoryStore {
 
     fn bonuses(&self) -> Vec<Bonus> {
         self.bonuses.clone()
+    }
+
+    fn next_due_after(&self, after: Option<DueKey>) -> Option<(DueKey, Due)> {
+        let mut range = match after {
+            Some(key) => self.due.entries.range((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded)),
+            None => self.due.entries.range(..),
+        };
+        range.next().map(|(k, d)| (*k, d.clone()))
+    }
+
+    fn due_count(&self) -> usize {
+        self.due.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hitloop_core::money::Usd;
+
+    fn hit(id: &str, expiration_ms: i64) -> Hit {
+        Hit {
+            id: id.into(),
+            seq: 1,
+            hit_type_id: "T".into(),
+            created_ms: 0,
+            expiration_ms,
+            expiry_handled_ms: None,
+            question: String::new(),
+            requester_annotation: None,
+            max_assignments: 1,
+            status: HitStatus::Assignable,
+            pending: 0,
+            submitted: 0,
+            approved: 0,
+            rejected: 0,
+            liability: Usd::ZERO,
+            disposed_ms: None,
+        }
+    }
+
+    fn assignment(status: AssignmentStatus, auto: Option<i64>) -> Assignment {
+        Assignment {
+            id: "A".into(),
+            seq: 1,
+            hit_id: "H".into(),
+            worker_id: "W".into(),
+            status,
+            accept_ms: 0,
+            deadline_ms: 600,
+            submit_ms: None,
+            auto_approval_ms: auto,
+            approval_ms: None,
+            rejection_ms: None,
+            answer: None,
+            requester_feedback: None,
+        }
+    }
+
+    #[test]
+    fn what_a_record_has_due_follows_from_the_record() {
+        let mut h = hit("H", 1_000);
+        assert_eq!(
+            due_of_hit(&h),
+            vec![(1_000, Due::HitExpiry("H".into())), (1_000 + AUTO_DISPOSE_AFTER_MS, Due::AutoDispose("H".into()))]
+        );
+        h.expiry_handled_ms = Some(1_000);
+        assert_eq!(due_of_hit(&h).len(), 1, "only its disposal once its expiry is handled");
+        h.status = HitStatus::Disposed;
+        assert!(due_of_hit(&h).is_empty());
+
+        assert_eq!(
+            due_of_assignment(&assignment(AssignmentStatus::Accepted, None)),
+            vec![(600, Due::AssignmentDeadline("A".into()))]
+        );
+        assert_eq!(
+            due_of_assignment(&assignment(AssignmentStatus::Submitted, Some(900))),
+            vec![(900, Due::AutoApprove("A".into()))]
+        );
+        assert!(due_of_assignment(&assignment(AssignmentStatus::Approved, Some(900))).is_empty());
+        assert!(due_of_assignment(&assignment(AssignmentStatus::Returned, None)).is_empty());
+    }
+
+    #[test]
+    fn the_index_follows_the_records_and_keeps_an_unchanged_entry_in_place() {
+        let mut store = MemoryStore::default();
+        store.put_hit(hit("H1", 1_000));
+        store.put_hit(hit("H2", 1_000));
+        let first = store.next_due_after(None).unwrap();
+        assert_eq!(first.1, Due::HitExpiry("H1".into()), "same moment: the order they became due in");
+        store.put_hit(hit("H1", 1_000)); // written again, unchanged
+        assert_eq!(store.next_due_after(None).unwrap(), first, "an unchanged entry keeps its place");
+        let second = store.next_due_after(Some(first.0)).unwrap();
+        assert_eq!(second.1, Due::HitExpiry("H2".into()));
+
+        // extended: its expiry moves, and its disposal with it
+        store.put_hit(hit("H1", 5_000));
+        assert_eq!(store.next_due_after(None).unwrap().1, Due::HitExpiry("H2".into()));
+        assert_eq!(store.due_count(), 4);
+        let mut disposed = hit("H2", 1_000);
+        disposed.status = HitStatus::Disposed;
+        store.put_hit(disposed);
+        assert_eq!(store.due_count(), 2, "nothing is due for a disposed HIT");
+        let ((at, _), due) = store.next_due_after(None).unwrap();
+        assert_eq!((at, due), (5_000, Due::HitExpiry("H1".into())));
     }
 }

@@ -4,7 +4,7 @@
 use hitloop_core::money::fees;
 use serde_json::{json, Value};
 
-use super::{Engine, Timer, AUTO_DISPOSE_AFTER_MS};
+use super::{Engine, AUTO_DISPOSE_AFTER_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 use crate::params::{encode_token, Params};
@@ -141,8 +141,6 @@ impl Engine {
             disposed_ms: None,
         };
         self.remember_token("CreateHIT", token, Some(&hit.id));
-        self.schedule(hit.expiration_ms, Timer::HitExpiry(hit.id.clone()));
-        self.schedule(hit.expiration_ms + AUTO_DISPOSE_AFTER_MS, Timer::AutoDispose(hit.id.clone()));
         self.settle(&mut hit);
         self.stats.hits_created += 1;
         self.emit("HITCreated", &hit, None);
@@ -231,10 +229,8 @@ impl Engine {
             }
             hit.expiration_ms = expire_at;
             hit.expiry_handled_ms = None;
-            self.schedule(expire_at + AUTO_DISPOSE_AFTER_MS, Timer::AutoDispose(hit.id.clone()));
         }
         self.remember_token("UpdateExpirationForHIT", Some(&token), Some(id));
-        self.schedule(hit.expiration_ms, Timer::HitExpiry(hit.id.clone()));
         self.settle(&mut hit);
         if hit.expiration_ms <= now {
             self.on_hit_expiry(&hit.id);

@@ -1,17 +1,18 @@
 //! The MTurk service logic, independent of HTTP: operations, the HIT and
-//! assignment lifecycles, money and the timers that drive expiry, deadlines,
-//! auto-approval and auto-disposal on the simulated clock.
+//! assignment lifecycles, money, and what falls due (expiry, deadlines,
+//! auto-approval, auto-disposal) on the simulated clock.
 //!
 //! Every operation runs with `&mut Engine` under one lock, at the simulated
-//! time `now_ms`, after all timers due by then have fired.
+//! time `now_ms`, after everything due by then has been done. What is due is
+//! read from the store (derived from the records' own moments), not kept in
+//! the engine.
 
 mod assignments;
 mod hits;
 mod notifications;
 mod workers;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 use hitloop_core::money::{fees, Usd};
 use rand::SeedableRng;
@@ -21,7 +22,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
-use crate::store::{Store, TokenUse};
+use crate::store::{Due, DueKey, Store, TokenUse};
 
 pub use notifications::{Delivery, EventRecord, EVENT_TYPES};
 pub use workers::WorkerProfile;
@@ -29,16 +30,7 @@ pub use workers::WorkerProfile;
 pub const DAY_MS: i64 = 24 * 3600 * 1000;
 /// UniqueRequestTokens are remembered this long.
 pub const TOKEN_TTL_MS: i64 = DAY_MS;
-/// HITs are disposed of automatically this long after they expire.
-pub const AUTO_DISPOSE_AFTER_MS: i64 = 120 * DAY_MS;
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Timer {
-    HitExpiry(String),
-    AssignmentDeadline(String),
-    AutoApprove(String),
-    AutoDispose(String),
-}
+pub use crate::store::AUTO_DISPOSE_AFTER_MS;
 
 /// Counters for the control endpoint and the tests.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -76,8 +68,10 @@ pub struct Engine {
     store: Box<dyn Store>,
     now_ms: i64,
     rng: ChaCha8Rng,
-    timers: BinaryHeap<Reverse<(i64, u64, Timer)>>,
-    timer_seq: u64,
+    /// The last due entry done: the clock only moves forward, so the next
+    /// is after it (an entry that became due at an earlier moment since is
+    /// placed after it too, by the order it became due in).
+    done_through: Option<DueKey>,
     notify: Option<UnboundedSender<Delivery>>,
     profiles: HashMap<String, WorkerProfile>,
     pub stats: Stats,
@@ -95,8 +89,7 @@ impl Engine {
             store,
             now_ms,
             rng: ChaCha8Rng::seed_from_u64(config.seed),
-            timers: BinaryHeap::new(),
-            timer_seq: 0,
+            done_through: None,
             notify: None,
             profiles: HashMap::new(),
             stats: Stats::default(),
@@ -120,20 +113,21 @@ impl Engine {
 
     // ---- time ----------------------------------------------------------
 
-    /// When the next timer is due, if any.
+    /// When the next thing is due, if anything is.
     pub fn next_due(&self) -> Option<i64> {
-        self.timers.peek().map(|Reverse((t, _, _))| *t)
+        self.store.next_due_after(self.done_through).map(|((at, _), _)| at)
     }
 
-    /// Fires the earliest timer (at its own time).
+    /// Does the earliest thing due (at its own time, or now if that passed).
     pub fn fire_next(&mut self) {
-        if let Some(Reverse((t, _, timer))) = self.timers.pop() {
-            self.now_ms = self.now_ms.max(t);
-            self.fire(timer);
+        if let Some((key, due)) = self.store.next_due_after(self.done_through) {
+            self.done_through = Some(key);
+            self.now_ms = self.now_ms.max(key.0);
+            self.fire(due);
         }
     }
 
-    /// Moves the clock to `t`, firing every timer due by then in order.
+    /// Moves the clock to `t`, doing everything due by then in order.
     pub fn advance_to(&mut self, t: i64) {
         while self.next_due().is_some_and(|due| due <= t) {
             self.fire_next();
@@ -141,22 +135,17 @@ impl Engine {
         self.set_now(t);
     }
 
-    /// Sets the clock without firing timers (the caller fires them).
+    /// Sets the clock without doing what is due (the caller does it).
     pub fn set_now(&mut self, t: i64) {
         self.now_ms = self.now_ms.max(t);
     }
 
-    fn schedule(&mut self, at_ms: i64, timer: Timer) {
-        self.timer_seq += 1;
-        self.timers.push(Reverse((at_ms, self.timer_seq, timer)));
-    }
-
-    fn fire(&mut self, timer: Timer) {
-        match timer {
-            Timer::HitExpiry(id) => self.on_hit_expiry(&id),
-            Timer::AssignmentDeadline(id) => self.on_deadline(&id),
-            Timer::AutoApprove(id) => self.on_auto_approve(&id),
-            Timer::AutoDispose(id) => self.on_auto_dispose(&id),
+    fn fire(&mut self, due: Due) {
+        match due {
+            Due::HitExpiry(id) => self.on_hit_expiry(&id),
+            Due::AssignmentDeadline(id) => self.on_deadline(&id),
+            Due::AutoApprove(id) => self.on_auto_approve(&id),
+            Due::AutoDispose(id) => self.on_auto_dispose(&id),
         }
     }
 
@@ -287,7 +276,7 @@ impl Engine {
             "HITs": hits,
             "Assignments": assignments,
             "Stats": self.stats,
-            "PendingTimers": self.timers.len(),
+            "PendingTimers": self.store.due_count(),
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Engine, Timer};
+use super::Engine;
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 use crate::params::{encode_token, Params};
@@ -113,7 +113,6 @@ impl Engine {
         };
         hit.pending += 1;
         self.store.put_assignment(a.clone());
-        self.schedule(a.deadline_ms, Timer::AssignmentDeadline(a.id.clone()));
         self.stats.assignments_accepted += 1;
         self.settle(&mut hit);
         self.emit("AssignmentAccepted", &hit, Some(&a.id));
@@ -162,8 +161,6 @@ impl Engine {
         self.settle(&mut hit);
         if auto <= now {
             self.on_auto_approve(&a.id);
-        } else {
-            self.schedule(auto, Timer::AutoApprove(a.id.clone()));
         }
         Ok(())
     }
