@@ -47,6 +47,8 @@ pub enum Refusal {
     CannotSubmit,
     /// Not submitted (already approved or rejected, or never submitted).
     NotSubmitted,
+    /// Not accepted any more, not this worker's, or (abandoning) not past its deadline.
+    NotReleasable,
     InsufficientFunds,
 }
 
@@ -61,6 +63,15 @@ pub enum StoreError {
 }
 
 pub type Outcome = Result<Result<(), Refusal>, StoreError>;
+
+/// How an accepted assignment gives its slot back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release<'a> {
+    /// The worker gave it back.
+    Returned { worker_id: &'a str },
+    /// Its deadline passed with no submission (done by the scheduled function).
+    Abandoned,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HitSlots {
@@ -380,6 +391,83 @@ impl DynamoMarketplace {
                 }))
             }
             Txn::Refused(_) => Ok(Err(Refusal::NoSuchHit)),
+        }
+    }
+
+    /// Gives an accepted assignment's slot back: the worker returned it
+    /// (`Release::Returned`, only the holder) or let its deadline pass
+    /// (`Release::Abandoned`, only once it has). Racing releases of one
+    /// assignment give back one slot.
+    pub async fn release(&self, hit_id: &str, assignment_id: &str, how: Release<'_>, now_ms: i64) -> Outcome {
+        let (status, extra, worker) = match how {
+            Release::Returned { worker_id } => ("Returned", "worker_id = :worker", Some(worker_id)),
+            Release::Abandoned => ("Abandoned", "deadline_ms <= :now", None),
+        };
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(assignment_key(assignment_id)))
+            .update_expression("SET #status = :to, released_ms = :now")
+            .condition_expression(format!("#status = :accepted AND hit_id = :hit AND {extra}"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(status))
+            .expression_attribute_values(":accepted", s("Accepted"))
+            .expression_attribute_values(":hit", s(hit_id))
+            .expression_attribute_values(":now", n(now_ms));
+        if let Some(w) = worker {
+            update = update.expression_attribute_values(":worker", s(w));
+        }
+        let slot = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(hit_key(hit_id)))
+                .update_expression("SET used_slots = used_slots - :one, pending = pending - :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":one", n(1))
+                .build(),
+        )?;
+        let parts = vec![
+            TransactWriteItem::builder().update(built(update.build())?).build(),
+            TransactWriteItem::builder().update(slot).build(),
+        ];
+        match self.transact(parts).await? {
+            Txn::Committed => Ok(Ok(())),
+            Txn::Refused(_) => Ok(Err(Refusal::NotReleasable)),
+        }
+    }
+
+    /// Rejects a submitted assignment: nothing is paid, and the cost held
+    /// for it goes back to the available balance, once.
+    pub async fn reject(&self, hit_id: &str, assignment_id: &str, held_cents: i64, now_ms: i64) -> Outcome {
+        let assignment = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(assignment_key(assignment_id)))
+                .update_expression("SET #status = :rejected, rejection_ms = :now")
+                .condition_expression("#status = :submitted AND hit_id = :hit")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":rejected", s("Rejected"))
+                .expression_attribute_values(":submitted", s("Submitted"))
+                .expression_attribute_values(":hit", s(hit_id))
+                .expression_attribute_values(":now", n(now_ms))
+                .build(),
+        )?;
+        let refund = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(ACCOUNT.into(), ACCOUNT)))
+                .update_expression("SET available_cents = available_cents + :c")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":c", n(held_cents))
+                .build(),
+        )?;
+        let parts = vec![
+            TransactWriteItem::builder().update(assignment).build(),
+            self.move_count(hit_id, "submitted", "rejected")?,
+            TransactWriteItem::builder().update(refund).build(),
+        ];
+        match self.transact(parts).await? {
+            Txn::Committed => Ok(Ok(())),
+            Txn::Refused(_) => Ok(Err(Refusal::NotSubmitted)),
         }
     }
 

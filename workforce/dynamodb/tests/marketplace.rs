@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use hitloop_workforce_dynamodb::marketplace::{HitSlots, Refusal};
+use hitloop_workforce_dynamodb::marketplace::{HitSlots, Refusal, Release};
 use hitloop_workforce_dynamodb::{table, DynamoMarketplace};
 
 const NOW: i64 = 1_800_000_000_000;
@@ -154,4 +154,53 @@ async fn concurrent_purchases_never_take_the_balance_below_zero() {
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 7, "{results:?}");
     assert!(results.iter().filter(|r| r.is_err()).all(|r| *r == Err(Refusal::InsufficientFunds)));
     assert_eq!(m.account().await.unwrap().available_cents, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_returned_or_abandoned_assignment_gives_its_slot_back_once() {
+    let m = marketplace(10_000).await;
+    m.create_hit("H1", &slots(1), 6, None, NOW).await.unwrap().unwrap();
+    m.accept("H1", "A1", "ASG1", DEADLINE, NOW).await.unwrap().unwrap();
+    assert_eq!(m.accept("H1", "A2", "ASG2", DEADLINE, NOW).await.unwrap(), Err(Refusal::NotAssignable));
+    let other = Release::Returned { worker_id: "A2" };
+    assert_eq!(m.release("H1", "ASG1", other, NOW).await.unwrap(), Err(Refusal::NotReleasable), "not A2's to return");
+    m.release("H1", "ASG1", Release::Returned { worker_id: "A1" }, NOW).await.unwrap().unwrap();
+    m.accept("H1", "A2", "ASG2", DEADLINE, NOW).await.unwrap().unwrap();
+    assert_eq!(
+        m.accept("H1", "A1", "ASG3", DEADLINE, NOW).await.unwrap(),
+        Err(Refusal::AlreadyWorkedOn),
+        "as MTurk: once per HIT"
+    );
+
+    // A2 lets the deadline pass; the scheduled function, running twice at once, gives the slot back once.
+    assert_eq!(m.release("H1", "ASG2", Release::Abandoned, DEADLINE - 1).await.unwrap(), Err(Refusal::NotReleasable));
+    let results = race(10, |_| {
+        let m = m.clone();
+        async move { m.release("H1", "ASG2", Release::Abandoned, DEADLINE).await.unwrap() }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let hit = m.hit("H1").await.unwrap().unwrap();
+    assert_eq!((hit.used_slots, hit.pending), (0, 0));
+    assert_eq!(m.assignment("ASG2").await.unwrap().unwrap().status, "Abandoned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_rejections_at_once_reject_once_and_give_the_held_cost_back_once() {
+    let m = marketplace(10_000).await;
+    m.create_hit("H1", &slots(1), 6, None, NOW).await.unwrap().unwrap();
+    m.accept("H1", "A1", "ASG1", DEADLINE, NOW).await.unwrap().unwrap();
+    m.submit("H1", "ASG1", "A1", "a", NOW).await.unwrap().unwrap();
+    assert_eq!(m.account().await.unwrap().available_cents, 10_000 - 6);
+    let results = race(10, |_| {
+        let m = m.clone();
+        async move { m.reject("H1", "ASG1", 6, NOW).await.unwrap() }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let account = m.account().await.unwrap();
+    assert_eq!((account.available_cents, account.spent_cents), (10_000, 0));
+    assert_eq!(m.approve("H1", "ASG1", 6, NOW).await.unwrap(), Err(Refusal::NotSubmitted));
+    let hit = m.hit("H1").await.unwrap().unwrap();
+    assert_eq!((hit.submitted, hit.rejected, hit.used_slots), (0, 1, 1));
 }
