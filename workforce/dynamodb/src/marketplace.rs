@@ -49,6 +49,8 @@ pub enum Refusal {
     NotSubmitted,
     /// Not accepted any more, not this worker's, or (abandoning) not past its deadline.
     NotReleasable,
+    /// The record changed since the caller read it: read again, decide again.
+    Stale,
     InsufficientFunds,
 }
 
@@ -206,20 +208,7 @@ impl DynamoMarketplace {
         let mut parts = vec![self.put_new(with_key(hit_key(hit_id), slots)?)?];
         parts.push(self.debit(liability_cents, 0)?);
         if let Some(token) = token {
-            let mut item = key(format!("TOKEN#CreateHIT#{token}"), "TOKEN");
-            item.insert("hit_id".into(), s(hit_id));
-            item.insert("used_ms".into(), n(now_ms));
-            // DynamoDB's TTL deletes it some time after this (epoch seconds).
-            item.insert("expires_at".into(), n((now_ms + TOKEN_TTL_MS) / 1000));
-            let put = built(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk) OR used_ms < :day_ago")
-                    .expression_attribute_values(":day_ago", n(now_ms - TOKEN_TTL_MS))
-                    .build(),
-            )?;
-            parts.push(TransactWriteItem::builder().put(put).build());
+            parts.push(self.token_use("CreateHIT", token, hit_id, now_ms)?);
         }
         match self.transact(parts).await? {
             Txn::Committed => Ok(Ok(())),
@@ -234,6 +223,30 @@ impl DynamoMarketplace {
                 Ok(Err(Refusal::Exists))
             }
         }
+    }
+
+    /// A UniqueRequestToken's use, new or older than 24 hours.
+    fn token_use(
+        &self,
+        operation: &str,
+        token: &str,
+        hit_id: &str,
+        now_ms: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = key(format!("TOKEN#{operation}#{token}"), "TOKEN");
+        item.insert("hit_id".into(), s(hit_id));
+        item.insert("used_ms".into(), n(now_ms));
+        // DynamoDB's TTL deletes it some time after this (epoch seconds).
+        item.insert("expires_at".into(), n((now_ms + TOKEN_TTL_MS) / 1000));
+        let put = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk) OR used_ms < :day_ago")
+                .expression_attribute_values(":day_ago", n(now_ms - TOKEN_TTL_MS))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     async fn token_hit(&self, token: &str) -> Result<String, StoreError> {
@@ -335,6 +348,47 @@ impl DynamoMarketplace {
         }
     }
 
+    /// An assignment of `hit_id` moves from status `from` to `to`, stamped
+    /// with the time in `stamp`; only from `from`.
+    fn transition(
+        &self,
+        assignment_id: &str,
+        hit_id: &str,
+        from: &str,
+        to: &str,
+        stamp: &str,
+        now_ms: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(assignment_key(assignment_id)))
+                .update_expression(format!("SET #status = :to, {stamp} = :now"))
+                .condition_expression("#status = :from AND hit_id = :hit")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":to", s(to))
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":hit", s(hit_id))
+                .expression_attribute_values(":now", n(now_ms))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// An update of the account with `:c` cents (it must exist).
+    fn to_account(&self, expression: &str, cents: i64) -> Result<TransactWriteItem, StoreError> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(ACCOUNT.into(), ACCOUNT)))
+                .update_expression(expression)
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":c", n(cents))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     fn move_count(&self, hit_id: &str, from: &str, to: &str) -> Result<TransactWriteItem, StoreError> {
         let update = built(
             Update::builder()
@@ -352,35 +406,11 @@ impl DynamoMarketplace {
     /// when the HIT was created) in one transaction: a second approval finds
     /// it no longer submitted, and nothing is charged twice.
     pub async fn approve(&self, hit_id: &str, assignment_id: &str, cost_cents: i64, now_ms: i64) -> Outcome {
-        let assignment = built(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(assignment_key(assignment_id)))
-                .update_expression("SET #status = :approved, approval_ms = :now")
-                .condition_expression("#status = :submitted AND hit_id = :hit")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":approved", s("Approved"))
-                .expression_attribute_values(":submitted", s("Submitted"))
-                .expression_attribute_values(":hit", s(hit_id))
-                .expression_attribute_values(":now", n(now_ms))
-                .build(),
-        )?;
+        let assignment = self.transition(assignment_id, hit_id, "Submitted", "Approved", "approval_ms", now_ms)?;
         // The cost was held (taken from available) at creation: paying it
         // moves it to spent without touching available again.
-        let pay = built(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(ACCOUNT.into(), ACCOUNT)))
-                .update_expression("SET spent_cents = spent_cents + :c")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":c", n(cost_cents))
-                .build(),
-        )?;
-        let parts = vec![
-            TransactWriteItem::builder().update(assignment).build(),
-            self.move_count(hit_id, "submitted", "approved")?,
-            TransactWriteItem::builder().update(pay).build(),
-        ];
+        let pay = self.to_account("SET spent_cents = spent_cents + :c", cost_cents)?;
+        let parts = vec![assignment, self.move_count(hit_id, "submitted", "approved")?, pay];
         match self.transact(parts).await? {
             Txn::Committed => Ok(Ok(())),
             Txn::Refused(failed) if failed.first() == Some(&true) => {
@@ -391,6 +421,64 @@ impl DynamoMarketplace {
                 }))
             }
             Txn::Refused(_) => Ok(Err(Refusal::NoSuchHit)),
+        }
+    }
+
+    /// Adds assignments to a HIT (CreateAdditionalAssignmentsForHIT), holding
+    /// their cost, conditioned on the `max_assignments` the caller decided from
+    /// (a racing change makes it `Stale`: read again, decide again); with a
+    /// UniqueRequestToken, used once in the same transaction.
+    pub async fn add_assignments(
+        &self,
+        hit_id: &str,
+        read_max: i64,
+        add: i64,
+        hold_cents: i64,
+        token: Option<&str>,
+        now_ms: i64,
+    ) -> Outcome {
+        let grow = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(hit_key(hit_id)))
+                .update_expression("SET max_assignments = max_assignments + :add")
+                .condition_expression("max_assignments = :read")
+                .expression_attribute_values(":add", n(add))
+                .expression_attribute_values(":read", n(read_max))
+                .build(),
+        )?;
+        let mut parts = vec![TransactWriteItem::builder().update(grow).build(), self.debit(hold_cents, 0)?];
+        if let Some(token) = token {
+            parts.push(self.token_use("CreateAdditionalAssignmentsForHIT", token, hit_id, now_ms)?);
+        }
+        match self.transact(parts).await? {
+            Txn::Committed => Ok(Ok(())),
+            Txn::Refused(failed) if failed.get(2) == Some(&true) => {
+                Ok(Err(Refusal::TokenUsed { hit_id: hit_id.to_string() }))
+            }
+            Txn::Refused(failed) if failed.get(1) == Some(&true) => Ok(Err(Refusal::InsufficientFunds)),
+            Txn::Refused(_) => Ok(Err(Refusal::Stale)),
+        }
+    }
+
+    /// Moves a HIT's expiry (UpdateExpirationForHIT), holding what reopened
+    /// slots may cost, conditioned on the expiry the caller decided from.
+    pub async fn set_expiration(&self, hit_id: &str, read_ms: i64, new_ms: i64, hold_cents: i64) -> Outcome {
+        let expiry = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(hit_key(hit_id)))
+                .update_expression("SET expiration_ms = :new")
+                .condition_expression("expiration_ms = :read")
+                .expression_attribute_values(":new", n(new_ms))
+                .expression_attribute_values(":read", n(read_ms))
+                .build(),
+        )?;
+        let parts = vec![TransactWriteItem::builder().update(expiry).build(), self.debit(hold_cents, 0)?];
+        match self.transact(parts).await? {
+            Txn::Committed => Ok(Ok(())),
+            Txn::Refused(failed) if failed.get(1) == Some(&true) => Ok(Err(Refusal::InsufficientFunds)),
+            Txn::Refused(_) => Ok(Err(Refusal::Stale)),
         }
     }
 
@@ -438,33 +526,9 @@ impl DynamoMarketplace {
     /// Rejects a submitted assignment: nothing is paid, and the cost held
     /// for it goes back to the available balance, once.
     pub async fn reject(&self, hit_id: &str, assignment_id: &str, held_cents: i64, now_ms: i64) -> Outcome {
-        let assignment = built(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(assignment_key(assignment_id)))
-                .update_expression("SET #status = :rejected, rejection_ms = :now")
-                .condition_expression("#status = :submitted AND hit_id = :hit")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":rejected", s("Rejected"))
-                .expression_attribute_values(":submitted", s("Submitted"))
-                .expression_attribute_values(":hit", s(hit_id))
-                .expression_attribute_values(":now", n(now_ms))
-                .build(),
-        )?;
-        let refund = built(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(ACCOUNT.into(), ACCOUNT)))
-                .update_expression("SET available_cents = available_cents + :c")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":c", n(held_cents))
-                .build(),
-        )?;
-        let parts = vec![
-            TransactWriteItem::builder().update(assignment).build(),
-            self.move_count(hit_id, "submitted", "rejected")?,
-            TransactWriteItem::builder().update(refund).build(),
-        ];
+        let assignment = self.transition(assignment_id, hit_id, "Submitted", "Rejected", "rejection_ms", now_ms)?;
+        let refund = self.to_account("SET available_cents = available_cents + :c", held_cents)?;
+        let parts = vec![assignment, self.move_count(hit_id, "submitted", "rejected")?, refund];
         match self.transact(parts).await? {
             Txn::Committed => Ok(Ok(())),
             Txn::Refused(_) => Ok(Err(Refusal::NotSubmitted)),

@@ -204,3 +204,27 @@ async fn ten_rejections_at_once_reject_once_and_give_the_held_cost_back_once() {
     let hit = m.hit("H1").await.unwrap().unwrap();
     assert_eq!((hit.submitted, hit.rejected, hit.used_slots), (0, 1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn extensions_decided_from_one_reading_apply_once() {
+    let m = marketplace(10_000).await;
+    m.create_hit("H1", &slots(2), 12, None, NOW).await.unwrap().unwrap();
+    // Ten requests with one token: one adds its assignments.
+    let results = race(10, |_| {
+        let m = m.clone();
+        async move { m.add_assignments("H1", 2, 1, 6, Some("more/1"), NOW).await.unwrap() }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(m.hit("H1").await.unwrap().unwrap().max_assignments, 3);
+    assert_eq!(m.account().await.unwrap().available_cents, 10_000 - 12 - 6, "held once");
+    // Two decisions from the same stale reading: the second is told to read again.
+    assert_eq!(m.add_assignments("H1", 2, 1, 6, None, NOW).await.unwrap(), Err(Refusal::Stale));
+    assert!(m.add_assignments("H1", 3, 1, 6, None, NOW).await.unwrap().is_ok());
+    assert_eq!(m.add_assignments("H1", 4, 1, 100_000, None, NOW).await.unwrap(), Err(Refusal::InsufficientFunds));
+
+    let expires = NOW + 3_600_000;
+    m.set_expiration("H1", expires, expires + 60_000, 0).await.unwrap().unwrap();
+    assert_eq!(m.set_expiration("H1", expires, expires + 120_000, 0).await.unwrap(), Err(Refusal::Stale));
+    assert_eq!(m.hit("H1").await.unwrap().unwrap().expiration_ms, expires + 60_000);
+}
