@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# checkov on the SAM template: no failed check, and every suppressed one
+# checkov on the templates (the pipeline's SAM template, the workforce's): no failed check, and every suppressed one
 # carries its reason in the template (Metadata.checkov.skip[].comment).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p local/.run
 out=local/.run/checkov.json
-.venv-checkov/bin/checkov -f infra/template.yaml --framework cloudformation --skip-download -o json >"$out" 2>/dev/null || true
+.venv-checkov/bin/checkov -f infra/template.yaml infra/workforce.yaml --framework cloudformation --skip-download -o json >"$out" 2>/dev/null || true
 .venv-checkov/bin/python - "$out" <<'PY'
 import json, sys
 with open(sys.argv[1]) as f:

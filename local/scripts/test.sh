@@ -19,7 +19,7 @@ start_moto
 trap stop_moto EXIT
 
 phase "lint: cfn-lint and checkov"
-.venv/bin/cfn-lint infra/template.yaml
+.venv/bin/cfn-lint infra/template.yaml infra/workforce.yaml
 local/scripts/checkov.sh
 
 phase "format"
