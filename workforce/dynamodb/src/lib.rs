@@ -4,6 +4,7 @@
 //! requester keys (`requester_keys`), their secrets encrypted with KMS, and
 //! the marketplace's writes that must hold under races (`marketplace`).
 
+pub mod listings;
 pub mod marketplace;
 pub mod requester_keys;
 pub mod table;

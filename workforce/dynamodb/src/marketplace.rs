@@ -26,7 +26,7 @@ pub const TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 /// Attempts of a transaction that lost a race to another (TransactionConflict).
 const CONFLICT_ATTEMPTS: usize = 8;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// Why the marketplace said no: the request's fault or the state's, never retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,8 @@ pub enum Refusal {
     NotReleasable,
     /// The record changed since the caller read it: read again, decide again.
     Stale,
+    /// A pagination token this store did not hand out.
+    BadToken,
     InsufficientFunds,
 }
 
@@ -103,11 +105,11 @@ pub struct AccountRow {
     pub spent_cents: i64,
 }
 
-fn key(pk: String, sk: &str) -> Item {
+pub(crate) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([(PK.to_string(), AttributeValue::S(pk)), (SK.to_string(), AttributeValue::S(sk.to_string()))])
 }
 
-fn hit_key(id: &str) -> Item {
+pub(crate) fn hit_key(id: &str) -> Item {
     key(format!("HIT#{id}"), "HIT")
 }
 
@@ -115,11 +117,11 @@ fn assignment_key(id: &str) -> Item {
     key(format!("ASSIGNMENT#{id}"), "ASSIGNMENT")
 }
 
-fn n(v: i64) -> AttributeValue {
+pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn s(v: &str) -> AttributeValue {
+pub(crate) fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
 }
 
@@ -129,7 +131,7 @@ fn with_key<T: Serialize>(key: Item, row: &T) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+pub(crate) fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
     r.map_err(|e| StoreError::Corrupt(format!("a request did not build: {e}")))
 }
 
@@ -141,8 +143,8 @@ enum Txn {
 }
 
 pub struct DynamoMarketplace {
-    ddb: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(crate) ddb: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
 }
 
 impl DynamoMarketplace {
@@ -205,8 +207,11 @@ impl DynamoMarketplace {
         token: Option<&str>,
         now_ms: i64,
     ) -> Outcome {
-        let mut parts = vec![self.put_new(with_key(hit_key(hit_id), slots)?)?];
-        parts.push(self.debit(liability_cents, 0)?);
+        let mut item = with_key(hit_key(hit_id), slots)?;
+        let listing = crate::listings::Listing::new(hit_id, now_ms);
+        item.extend(listing.attributes("Assignable"));
+        let mut parts = vec![self.put_new(item)?];
+        parts.push(self.debit(liability_cents, Some(&listing.month))?);
         if let Some(token) = token {
             parts.push(self.token_use("CreateHIT", token, hit_id, now_ms)?);
         }
@@ -254,20 +259,24 @@ impl DynamoMarketplace {
         Ok(item.and_then(|i| i.get("hit_id").and_then(|v| v.as_s().ok()).cloned()).unwrap_or_default())
     }
 
-    /// Takes `cents` from the available balance, never below zero, and adds
-    /// `spent` of them to what was paid out.
-    fn debit(&self, cents: i64, spent: i64) -> Result<TransactWriteItem, StoreError> {
-        let update = built(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(ACCOUNT.into(), ACCOUNT)))
-                .update_expression("SET available_cents = available_cents - :c, spent_cents = spent_cents + :s")
-                .condition_expression("available_cents >= :c")
-                .expression_attribute_values(":c", n(cents))
-                .expression_attribute_values(":s", n(spent))
-                .build(),
-        )?;
-        Ok(TransactWriteItem::builder().update(update).build())
+    /// Holds `cents` of the available balance, never below zero. A new HIT
+    /// also names its month: the account keeps the first (where ListHITs
+    /// starts), at no extra write since the hold writes the account anyway.
+    fn debit(&self, cents: i64, hit_month: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(ACCOUNT.into(), ACCOUNT)))
+            .update_expression("SET available_cents = available_cents - :c")
+            .condition_expression("available_cents >= :c")
+            .expression_attribute_values(":c", n(cents));
+        if let Some(month) = hit_month {
+            update = update
+                .update_expression(
+                    "SET available_cents = available_cents - :c, first_month = if_not_exists(first_month, :m)",
+                )
+                .expression_attribute_values(":m", s(month));
+        }
+        Ok(TransactWriteItem::builder().update(built(update.build())?).build())
     }
 
     /// A worker takes one slot of a HIT: refused when none is left, when the
@@ -447,7 +456,7 @@ impl DynamoMarketplace {
                 .expression_attribute_values(":read", n(read_max))
                 .build(),
         )?;
-        let mut parts = vec![TransactWriteItem::builder().update(grow).build(), self.debit(hold_cents, 0)?];
+        let mut parts = vec![TransactWriteItem::builder().update(grow).build(), self.debit(hold_cents, None)?];
         if let Some(token) = token {
             parts.push(self.token_use("CreateAdditionalAssignmentsForHIT", token, hit_id, now_ms)?);
         }
@@ -474,7 +483,7 @@ impl DynamoMarketplace {
                 .expression_attribute_values(":read", n(read_ms))
                 .build(),
         )?;
-        let parts = vec![TransactWriteItem::builder().update(expiry).build(), self.debit(hold_cents, 0)?];
+        let parts = vec![TransactWriteItem::builder().update(expiry).build(), self.debit(hold_cents, None)?];
         match self.transact(parts).await? {
             Txn::Committed => Ok(Ok(())),
             Txn::Refused(failed) if failed.get(1) == Some(&true) => Ok(Err(Refusal::InsufficientFunds)),
@@ -550,7 +559,7 @@ impl DynamoMarketplace {
         Ok(())
     }
 
-    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+    pub(crate) async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let out = self
             .ddb
             .get_item()

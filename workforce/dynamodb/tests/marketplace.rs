@@ -228,3 +228,54 @@ async fn extensions_decided_from_one_reading_apply_once() {
     assert_eq!(m.set_expiration("H1", expires, expires + 120_000, 0).await.unwrap(), Err(Refusal::Stale));
     assert_eq!(m.hit("H1").await.unwrap().unwrap().expiration_ms, expires + 60_000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hits_are_listed_oldest_first_across_months_page_by_page() {
+    let m = marketplace(100_000).await;
+    let day = 24 * 3600 * 1000;
+    let mut created = Vec::new();
+    // 10 HITs this month, none the next, 15 the month after.
+    for i in 0..25i64 {
+        let at = if i < 10 { NOW + i } else { NOW + 62 * day + i };
+        let id = format!("H{i:02}");
+        let mut s = slots(1);
+        s.expiration_ms = at + 3_600_000;
+        m.create_hit(&id, &s, 6, None, at).await.unwrap().unwrap();
+        created.push(id);
+    }
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = m.list_hits(token.as_deref(), 10, NOW + 70 * day).await.unwrap().unwrap();
+        listed.extend(page.hit_ids);
+        pages += 1;
+        token = page.next_token;
+        if token.is_none() || pages > 10 {
+            break;
+        }
+    }
+    assert_eq!(listed, created, "every HIT once, oldest first");
+    assert!(pages <= 4, "{pages} pages");
+    assert_eq!(m.list_hits(Some("nonsense"), 10, NOW).await.unwrap(), Err(Refusal::BadToken));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hits_are_listed_by_status_and_a_stale_status_change_is_refused() {
+    let m = marketplace(100_000).await;
+    for i in 0..7 {
+        m.create_hit(&format!("H{i}"), &slots(1), 6, None, NOW + i).await.unwrap().unwrap();
+    }
+    for i in [1, 3, 4, 6] {
+        m.set_status(&format!("H{i}"), "Assignable", "Reviewable").await.unwrap().unwrap();
+    }
+    assert_eq!(m.set_status("H1", "Assignable", "Reviewable").await.unwrap(), Err(Refusal::Stale));
+    let first = m.list_by_status("Reviewable", None, 3).await.unwrap().unwrap();
+    assert_eq!(first.hit_ids, ["H1", "H3", "H4"]);
+    let rest = m.list_by_status("Reviewable", first.next_token.as_deref(), 3).await.unwrap().unwrap();
+    assert_eq!(rest.hit_ids, ["H6"]);
+    assert_eq!(rest.next_token, None);
+    let assignable = m.list_by_status("Assignable", None, 10).await.unwrap().unwrap();
+    assert_eq!(assignable.hit_ids, ["H0", "H2", "H5"]);
+    assert_eq!(m.list_by_status("Reviewable", Some("x"), 3).await.unwrap(), Err(Refusal::BadToken));
+}
