@@ -28,10 +28,13 @@ async fn the_service_answers_its_key_and_refuses_others() {
 
     let key = s.running.requester_key.clone().unwrap();
     let unknown = Credentials::new("AKHLNOSUCHKEY0000000", &key.secret_access_key, None, None, "t");
-    assert_eq!(refusal(&mturk_client_as(&s.running.url, unknown)).await, ("UnrecognizedClientException".into(), 400));
+    assert_eq!(
+        refusal(&mturk_client_as(&s.running.url, unknown).await).await,
+        ("UnrecognizedClientException".into(), 400)
+    );
 
     let wrong = Credentials::new(&key.access_key_id, "not-the-secret", None, None, "t");
-    assert_eq!(refusal(&mturk_client_as(&s.running.url, wrong)).await, ("InvalidSignatureException".into(), 400));
+    assert_eq!(refusal(&mturk_client_as(&s.running.url, wrong).await).await, ("InvalidSignatureException".into(), 400));
 }
 
 #[tokio::test]

@@ -76,7 +76,7 @@ impl DynamoMarketplace {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Ok(Err(Refusal::Stale))
             }
-            Err(e) => Err(StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())),
+            Err(e) => Err(StoreError::unavailable(e)),
         }
     }
 
@@ -110,7 +110,7 @@ impl DynamoMarketplace {
             .limit(limit)
             .send()
             .await
-            .map_err(|e| StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(StoreError::unavailable)?;
         let mut ids = Vec::new();
         for item in out.items.unwrap_or_default() {
             match item.get(CREATED_SK).and_then(|v| v.as_s().ok()) {

@@ -66,6 +66,13 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// A DynamoDB call that failed, with the SDK's whole error chain.
+    pub(crate) fn unavailable(e: impl std::error::Error + 'static) -> Self {
+        StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+    }
+}
+
 pub type Outcome = Result<Result<(), Refusal>, StoreError>;
 
 /// How an accepted assignment gives its slot back.
@@ -177,9 +184,7 @@ impl DynamoMarketplace {
                     }
                     return Err(StoreError::Unavailable(format!("{:?}", e.err())));
                 }
-                Err(e) => {
-                    return Err(StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))
-                }
+                Err(e) => return Err(StoreError::unavailable(e)),
             }
         }
         Err(StoreError::Unavailable("the transaction kept conflicting".into()))
@@ -555,7 +560,7 @@ impl DynamoMarketplace {
             .expression_attribute_values(":zero", n(0))
             .send()
             .await
-            .map_err(|e| StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(StoreError::unavailable)?;
         Ok(())
     }
 
@@ -568,7 +573,7 @@ impl DynamoMarketplace {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(StoreError::unavailable)?;
         Ok(out.item)
     }
 

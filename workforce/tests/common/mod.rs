@@ -3,7 +3,6 @@
 //! HTTP, plus the control endpoints for the worker side and the clock.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use aws_sdk_mturk::config::{BehaviorVersion, Region};
 use hitloop_workforce::server::{start, Running, ServerConfig};
 use serde_json::{json, Value};
 
@@ -17,25 +16,19 @@ pub struct Service {
 }
 
 /// A client signing as the service's requester.
-pub fn mturk_client(running: &Running) -> aws_sdk_mturk::Client {
-    mturk_client_as(&running.url, running.credentials())
+pub async fn mturk_client(running: &Running) -> aws_sdk_mturk::Client {
+    mturk_client_as(&running.url, running.credentials()).await
 }
 
-pub fn mturk_client_as(url: &str, credentials: aws_credential_types::Credentials) -> aws_sdk_mturk::Client {
-    let config = aws_sdk_mturk::Config::builder()
-        .http_client(hitloop_aws::http_client())
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(url)
-        .credentials_provider(credentials)
-        .build();
-    aws_sdk_mturk::Client::from_conf(config)
+/// A client of the service at `url` signing with `credentials`.
+pub async fn mturk_client_as(url: &str, credentials: aws_credential_types::Credentials) -> aws_sdk_mturk::Client {
+    aws_sdk_mturk::Client::new(&hitloop_aws::local_sdk_config_as(url, credentials).await)
 }
 
 /// A service on a frozen clock (speed 0) unless the config says otherwise.
 pub async fn service(config: ServerConfig) -> Service {
     let running = start(config).await.expect("service starts");
-    let mturk = mturk_client(&running);
+    let mturk = mturk_client(&running).await;
     Service { running, mturk, http: reqwest::Client::new() }
 }
 
