@@ -107,10 +107,11 @@ async fn mturk(
             }
         }
     };
-    let (result, now) = shared.with_world(|world| {
-        let r = api::call(&mut world.engine, operation, &input);
+    let (result, now) = {
+        let world = shared.world().await;
+        let r = api::call(&world.engine, operation, &input).await;
         (r, world.engine.now_ms())
-    });
+    };
     if let Some(wait) = late {
         tokio::time::sleep(wait).await;
     }
@@ -128,20 +129,21 @@ fn control_error(e: &ApiError, now: i64) -> Response {
 }
 
 async fn state(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let mut summary = shared.with_world(|w| {
-        let mut s = w.engine.summary();
+    let mut summary = {
+        let w = shared.world().await;
+        let mut s = w.engine.summary().await.unwrap_or_else(|e| json!({ "Error": e.to_string() }));
         if let Some(wf) = &w.workforce {
             s["Workforce"] = json!({ "Workers": wf.worker_ids(), "Stats": wf.stats });
         }
         s
-    });
+    };
     summary["Notifications"] = shared.notify_stats.snapshot();
     summary["Speed"] = json!(shared.clock.speed());
     Json(summary)
 }
 
 async fn clock(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let now = shared.with_world(|w| w.engine.now_ms());
+    let now = shared.world().await.engine.now_ms();
     Json(json!({ "Now": now, "Speed": shared.clock.speed() }))
 }
 
@@ -153,7 +155,7 @@ struct AdvanceBody {
 
 async fn advance(State(shared): State<Arc<Shared>>, Json(body): Json<AdvanceBody>) -> Json<Value> {
     shared.clock.advance_ms((body.seconds * 1000.0) as i64);
-    let now = shared.with_world(|w| w.engine.now_ms());
+    let now = shared.world().await.engine.now_ms();
     Json(json!({ "Now": now }))
 }
 
@@ -200,11 +202,14 @@ async fn deposit(State(shared): State<Arc<Shared>>, Json(body): Json<DepositBody
     if body.amount.cents() <= 0 {
         return control_error(&ApiError::validation("Amount must be more than 0"), now);
     }
-    let account = shared.with_world(|w| {
-        w.engine.deposit(body.amount);
-        w.engine.summary()["Account"].clone()
-    });
-    Json(account).into_response()
+    let w = shared.world().await;
+    if let Err(e) = w.engine.deposit(body.amount).await {
+        return control_error(&e, now);
+    }
+    match w.engine.summary().await {
+        Ok(s) => Json(s["Account"].clone()).into_response(),
+        Err(e) => control_error(&e.into(), now),
+    }
 }
 
 #[derive(Deserialize)]
@@ -216,7 +221,10 @@ struct AcceptBody {
 }
 
 async fn accept(State(shared): State<Arc<Shared>>, Json(body): Json<AcceptBody>) -> Response {
-    let (result, now) = shared.with_world(|w| (w.engine.accept(&body.hit_id, &body.worker_id), w.engine.now_ms()));
+    let (result, now) = {
+        let w = shared.world().await;
+        (w.engine.accept(&body.hit_id, &body.worker_id).await, w.engine.now_ms())
+    };
     match result {
         Ok(id) => Json(json!({ "AssignmentId": id })).into_response(),
         Err(e) => control_error(&e, now),
@@ -243,8 +251,10 @@ async fn submit(State(shared): State<Arc<Shared>>, Json(body): Json<SubmitBody>)
             body.fields.into_iter().map(|(k, v)| (k, AnswerValue::FreeText(v))).collect();
         question_form_answers(&answers)
     });
-    let (result, now) =
-        shared.with_world(|w| (w.engine.submit_checked(&body.assignment_id, xml, !body.unchecked), w.engine.now_ms()));
+    let (result, now) = {
+        let w = shared.world().await;
+        (w.engine.submit_checked(&body.assignment_id, xml, !body.unchecked).await, w.engine.now_ms())
+    };
     match result {
         Ok(()) => Json(json!({})).into_response(),
         Err(e) => control_error(&e, now),
@@ -258,7 +268,10 @@ struct ReturnBody {
 }
 
 async fn return_assignment(State(shared): State<Arc<Shared>>, Json(body): Json<ReturnBody>) -> Response {
-    let (result, now) = shared.with_world(|w| (w.engine.return_assignment(&body.assignment_id), w.engine.now_ms()));
+    let (result, now) = {
+        let w = shared.world().await;
+        (w.engine.return_assignment(&body.assignment_id).await, w.engine.now_ms())
+    };
     match result {
         Ok(()) => Json(json!({})).into_response(),
         Err(e) => control_error(&e, now),

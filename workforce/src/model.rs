@@ -130,8 +130,9 @@ impl HitType {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Hit {
     pub id: String,
-    /// Creation order, which is also the order of ListHITs.
-    pub seq: u64,
+    /// Bumped by every write: a write holds only on the version it read.
+    #[serde(default)]
+    pub version: u64,
     pub hit_type_id: String,
     pub created_ms: i64,
     pub expiration_ms: i64,
@@ -174,7 +175,9 @@ impl Hit {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Assignment {
     pub id: String,
-    pub seq: u64,
+    /// Bumped by every write: a write holds only on the version it read.
+    #[serde(default)]
+    pub version: u64,
     pub hit_id: String,
     pub worker_id: String,
     pub status: AssignmentStatus,
@@ -224,7 +227,7 @@ pub struct Bonus {
 
 /// The requester's money: prepaid funds, what has been paid out, and what is
 /// held for outstanding work.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub funds: Usd,
     pub spent: Usd,

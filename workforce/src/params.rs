@@ -136,11 +136,14 @@ impl<'a> Params<'a> {
         Ok(self.opt_i64_range("MaxResults", 1, 100)?.unwrap_or(10) as usize)
     }
 
-    /// Decodes the opaque `NextToken` this service hands out.
-    pub fn next_token(&self) -> ApiResult<Option<u64>> {
+    /// The cursor inside the opaque `NextToken` this service hands out
+    /// (the store checks that it is one of its own).
+    pub fn next_token(&self) -> ApiResult<Option<&'a str>> {
         match self.opt_str_len("NextToken", 1, 255)? {
             None => Ok(None),
-            Some(t) => decode_token(t).map(Some).ok_or_else(|| invalid("NextToken", &Value::String(t.into()))),
+            Some(t) => {
+                t.strip_prefix(TOKEN_PREFIX).map(Some).ok_or_else(|| invalid("NextToken", &Value::String(t.into())))
+            }
         }
     }
 
@@ -149,14 +152,12 @@ impl<'a> Params<'a> {
     }
 }
 
-/// Pagination tokens are the position after which the next page starts,
-/// wrapped so that clients treat them as opaque.
-pub fn encode_token(position: u64) -> String {
-    format!("hlp1.{position:x}")
-}
+const TOKEN_PREFIX: &str = "hlp1.";
 
-fn decode_token(t: &str) -> Option<u64> {
-    u64::from_str_radix(t.strip_prefix("hlp1.")?, 16).ok()
+/// Pagination tokens are the store's cursor after which the next page
+/// starts, wrapped so that clients treat them as opaque.
+pub fn encode_token(cursor: &str) -> String {
+    format!("{TOKEN_PREFIX}{cursor}")
 }
 
 #[cfg(test)]
@@ -180,9 +181,9 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_reject_garbage() {
-        let tok = encode_token(42);
+        let tok = encode_token("2a");
         let v = json!({"NextToken": tok});
-        assert_eq!(Params::new(&v).unwrap().next_token().unwrap(), Some(42));
+        assert_eq!(Params::new(&v).unwrap().next_token().unwrap(), Some("2a"));
         let v = json!({"NextToken": "nonsense"});
         assert!(Params::new(&v).unwrap().next_token().is_err());
     }

@@ -13,6 +13,7 @@ use crate::clock::SimClock;
 use crate::crowd::{Truth, Workforce, WorkforceConfig, World};
 use crate::engine::{Engine, EngineConfig};
 use crate::faults::{FaultInjector, RequestFaults};
+use crate::model::Account;
 use crate::notify::{Control, Dispatcher, Identity, NotificationFaults, NotifyStats, Sinks};
 use crate::store::MemoryStore;
 
@@ -76,7 +77,10 @@ impl Default for ServerConfig {
 
 /// State every request handler shares.
 pub struct Shared {
-    pub world: Mutex<World>,
+    /// The local marketplace runs one thing at a time in simulated-time
+    /// order (requests, what falls due, the crowd's actions), so a run is
+    /// reproducible; the engine itself needs no lock.
+    pub world: tokio::sync::Mutex<World>,
     pub clock: SimClock,
     pub faults: Mutex<FaultInjector>,
     pub notification_faults: Mutex<NotificationFaults>,
@@ -86,11 +90,13 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Runs `f` on the world after bringing it up to the clock's now.
-    pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
-        let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
-        world.advance_to(self.clock.now_ms());
-        f(&mut world)
+    /// The world, brought up to the clock's now, held until the guard drops.
+    pub async fn world(&self) -> tokio::sync::MutexGuard<'_, World> {
+        let mut world = self.world.lock().await;
+        if let Err(e) = world.advance_to(self.clock.now_ms()).await {
+            tracing::error!(error = %e, "could not bring the marketplace up to now");
+        }
+        world
     }
 }
 
@@ -144,9 +150,10 @@ async fn aws_sinks(endpoint: &Option<String>, region: &str) -> Sinks {
 /// Starts the service on `config.bind` and returns once it is listening.
 pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
     let clock = SimClock::new(config.speed);
-    let engine_config = EngineConfig { balance: config.balance, seed: config.seed, ..Default::default() };
+    let engine_config = EngineConfig { seed: Some(config.seed), ..Default::default() };
     let who = Identity { customer_id: engine_config.customer_id.clone(), account_id: engine_config.account_id.clone() };
-    let mut engine = Engine::new(Box::new(MemoryStore::default()), engine_config, clock.now_ms());
+    let store = MemoryStore::new(Account { funds: config.balance, ..Default::default() });
+    let mut engine = Engine::new(Arc::new(store), engine_config, clock.now_ms());
 
     let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
     let (control_tx, control_rx) = mpsc::unbounded_channel();
@@ -156,9 +163,9 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
     let dispatcher = Dispatcher::new(sinks, config.notification_faults.clone(), config.seed, who, stats.clone());
     tokio::spawn(dispatcher.run(delivery_rx, control_rx));
 
-    let workforce = config.workforce.map(|wf| Workforce::new(wf, config.truth, &mut engine));
+    let workforce = config.workforce.map(|wf| Workforce::new(wf, config.truth, &engine));
     let shared = Arc::new(Shared {
-        world: Mutex::new(World { engine, workforce }),
+        world: tokio::sync::Mutex::new(World { engine, workforce }),
         clock,
         faults: Mutex::new(FaultInjector::new(config.request_faults, config.seed)),
         notification_faults: Mutex::new(config.notification_faults),
@@ -183,7 +190,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
             loop {
                 interval.tick().await;
                 let Some(shared) = ticker.upgrade() else { break };
-                shared.with_world(|_| ());
+                drop(shared.world().await);
             }
         });
     }

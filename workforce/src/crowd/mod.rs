@@ -16,6 +16,7 @@ use crate::answer::{crowd_form_answer, question_form_answers, AnswerValue};
 use crate::engine::{Engine, WorkerProfile};
 use crate::model::{Hit, Locale};
 use crate::question::{answer_shape, AnswerShape};
+use crate::store::StoreResult;
 pub use config::{Behaviour, GroupConfig, Seconds, WorkforceConfig};
 pub use truth::Truth;
 
@@ -84,7 +85,7 @@ fn to_option(label: &str, options: &[String]) -> Option<String> {
 
 impl Workforce {
     /// Builds the crowd and registers each worker's profile with the engine.
-    pub fn new(config: WorkforceConfig, truth: Truth, engine: &mut Engine) -> Self {
+    pub fn new(config: WorkforceConfig, truth: Truth, engine: &Engine) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let mut workers = Vec::new();
         for (g, group) in config.groups.iter().enumerate() {
@@ -149,18 +150,18 @@ impl Workforce {
     }
 
     /// Performs the earliest action; the engine's clock is already at its time.
-    pub fn fire_next(&mut self, engine: &mut Engine) {
+    pub async fn fire_next(&mut self, engine: &Engine) {
         let Some(Reverse((_, _, action))) = self.heap.pop() else { return };
         let now = engine.now_ms();
         match action {
-            Action::Look(w) => self.look(w, engine),
+            Action::Look(w) => self.look(w, engine).await,
             Action::Submit(w, assignment) => {
-                self.submit(w, &assignment, engine);
+                self.submit(w, &assignment, engine).await;
                 let pause = self.pause(w);
                 self.schedule(now + pause, Action::Look(w));
             }
             Action::Return(w, assignment) => {
-                if engine.return_assignment(&assignment).is_ok() {
+                if engine.return_assignment(&assignment).await.is_ok() {
                     self.stats.returned += 1;
                 }
                 let pause = self.pause(w);
@@ -169,24 +170,26 @@ impl Workforce {
         }
     }
 
-    fn look(&mut self, w: usize, engine: &mut Engine) {
+    async fn look(&mut self, w: usize, engine: &Engine) {
         let now = engine.now_ms();
         let worker_id = self.workers[w].id.clone();
-        let open = engine.open_hits_for(&worker_id, 20, 5_000);
+        let open = engine.open_hits_for(&worker_id, 20, 5_000).await.unwrap_or_default();
         if open.is_empty() {
             let pause = self.pause(w).max(30_000);
             self.schedule(now + pause, Action::Look(w));
             return;
         }
         let hit = &open[self.rng.random_range(0..open.len())];
-        let Ok(assignment) = engine.accept(&hit.id, &worker_id) else {
+        let Ok(assignment) = engine.accept(&hit.id, &worker_id).await else {
             let pause = self.pause(w);
             self.schedule(now + pause, Action::Look(w));
             return;
         };
         self.stats.accepted += 1;
-        let duration_ms =
-            engine.hit_and_type(&hit.id).map(|(_, t)| t.key.assignment_duration_s * 1000).unwrap_or(i64::MAX);
+        let duration_ms = match engine.hit_and_type(&hit.id).await {
+            Ok(Some((_, t))) => t.key.assignment_duration_s * 1000,
+            _ => i64::MAX,
+        };
         let g = self.group(w).clone();
         let work = sample_ms(&mut self.rng, g.work_seconds);
         let roll: f64 = self.rng.random();
@@ -202,11 +205,11 @@ impl Workforce {
         }
     }
 
-    fn submit(&mut self, w: usize, assignment_id: &str, engine: &mut Engine) {
-        let Some(a) = engine.store().assignment(assignment_id) else { return };
-        let Some((hit, _)) = engine.hit_and_type(&a.hit_id) else { return };
+    async fn submit(&mut self, w: usize, assignment_id: &str, engine: &Engine) {
+        let Ok(Some(a)) = engine.store().assignment(assignment_id).await else { return };
+        let Ok(Some((hit, _))) = engine.hit_and_type(&a.hit_id).await else { return };
         let xml = self.answer_xml(w, &hit, engine);
-        if engine.submit(assignment_id, xml).is_ok() {
+        if engine.submit(assignment_id, xml).await.is_ok() {
             self.stats.submitted += 1;
         }
     }
@@ -305,26 +308,27 @@ pub struct World {
 }
 
 impl World {
-    /// Runs everything due by `t` (engine timers and worker actions,
-    /// earliest first), then sets the clock to `t`.
-    pub fn advance_to(&mut self, t: i64) {
+    /// Runs everything due by `t` (what the records have due and worker
+    /// actions, earliest first), then sets the clock to `t`.
+    pub async fn advance_to(&mut self, t: i64) -> StoreResult<()> {
         loop {
-            let e = self.engine.next_due().filter(|d| *d <= t);
+            let e = self.engine.next_due().await?.filter(|d| *d <= t);
             let w = self.workforce.as_ref().and_then(Workforce::next_due).filter(|d| *d <= t);
             match (e, w) {
-                (Some(e), Some(w)) if w < e => self.fire_worker(w),
-                (Some(_), _) => self.engine.fire_next(),
-                (None, Some(w)) => self.fire_worker(w),
+                (Some(e), Some(w)) if w < e => self.fire_worker(w).await,
+                (Some(_), _) => self.engine.fire_next().await?,
+                (None, Some(w)) => self.fire_worker(w).await,
                 (None, None) => break,
             }
         }
         self.engine.set_now(t);
+        Ok(())
     }
 
-    fn fire_worker(&mut self, at: i64) {
+    async fn fire_worker(&mut self, at: i64) {
         self.engine.set_now(at);
         if let Some(wf) = self.workforce.as_mut() {
-            wf.fire_next(&mut self.engine);
+            wf.fire_next(&self.engine).await;
         }
     }
 }

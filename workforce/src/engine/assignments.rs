@@ -4,30 +4,43 @@
 use hitloop_core::money::fees;
 use serde_json::{json, Value};
 
-use super::{Engine, DAY_MS};
+use super::{Engine, Tx, DAY_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 use crate::params::{encode_token, Params};
+use crate::store::Write;
 use crate::wire;
 
 impl Engine {
     /// An assignment the requester can see: submitted, approved or rejected,
     /// on a HIT that still exists.
-    fn visible_assignment(&self, id: &str) -> ApiResult<(Assignment, Hit)> {
-        let a = self.store.assignment(id).filter(|a| a.status.is_visible());
+    async fn visible_assignment(&self, tx: &mut Tx, id: &str) -> ApiResult<(Assignment, Hit)> {
+        let a = tx.assignment(id).await?.filter(|a| a.status.is_visible());
         let Some(a) = a else { return Err(ApiError::assignment_does_not_exist(id)) };
-        let hit = self.live_hit(&a.hit_id).map_err(|_| ApiError::assignment_does_not_exist(id))?;
+        let hit = self.hit_of(tx, &a).await?;
         Ok((a, hit))
     }
 
-    pub fn get_assignment(&mut self, p: &Params) -> ApiResult<Value> {
-        let (a, hit) = self.visible_assignment(p.entity_id("AssignmentId")?)?;
-        let t = self.hit_type_of(&hit)?;
-        Ok(json!({ "Assignment": wire::assignment(&a), "HIT": wire::hit(&hit, &t, self.now_ms) }))
+    /// The live HIT of an assignment (an assignment of a disposed HIT is gone
+    /// with it).
+    async fn hit_of(&self, tx: &mut Tx, a: &Assignment) -> ApiResult<Hit> {
+        match self.live_hit(tx, &a.hit_id).await {
+            Ok(h) => Ok(h),
+            Err(e) if e.turk_code == Some("AWS.MechanicalTurk.HITDoesNotExist") => {
+                Err(ApiError::assignment_does_not_exist(&a.id))
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    pub fn list_assignments_for_hit(&mut self, p: &Params) -> ApiResult<Value> {
-        let hit = self.live_hit(p.entity_id("HITId")?)?;
+    pub async fn get_assignment(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
+        let (a, hit) = self.visible_assignment(tx, p.entity_id("AssignmentId")?).await?;
+        let t = self.hit_type_of(tx, &hit).await?;
+        Ok(json!({ "Assignment": wire::assignment(&a), "HIT": wire::hit(&hit, &t, tx.now_ms) }))
+    }
+
+    pub async fn list_assignments_for_hit(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
+        let hit = self.live_hit(tx, p.entity_id("HITId")?).await?;
         let limit = p.max_results()?;
         let after = p.next_token()?;
         let statuses: Vec<AssignmentStatus> = match p.opt_array("AssignmentStatuses")? {
@@ -43,31 +56,30 @@ impl Engine {
                 })
                 .collect::<ApiResult<_>>()?,
         };
-        let mut matching: Vec<Assignment> = self
-            .store
-            .assignments_of_hit(&hit.id)
-            .into_iter()
-            .filter(|a| statuses.contains(&a.status))
-            .filter(|a| after.is_none_or(|s| a.seq > s))
-            .collect();
-        matching.sort_by_key(|a| a.seq);
+        // In the order they were accepted; a page's token names its last.
+        let mut all = tx.store().assignments_of_hit(&hit.id).await?;
+        if let Some(last) = after {
+            let at = all.iter().position(|a| a.id == last).ok_or(crate::store::StoreError::BadToken)?;
+            all.drain(..=at);
+        }
+        let mut matching: Vec<Assignment> = all.into_iter().filter(|a| statuses.contains(&a.status)).collect();
         let more = matching.len() > limit;
         matching.truncate(limit);
-        let next = if more { matching.last().map(|a| encode_token(a.seq)) } else { None };
+        let next = if more { matching.last().map(|a| encode_token(&a.id)) } else { None };
         Ok(wire::page("Assignments", matching.iter().map(wire::assignment).collect(), next))
     }
 
-    pub fn approve_assignment(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn approve_assignment(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let id = p.entity_id("AssignmentId")?;
         let feedback = p.opt_str_len("RequesterFeedback", 0, 1024)?;
         let override_rejection = p.opt_bool("OverrideRejection")?.unwrap_or(false);
-        let Some(a) = self.store.assignment(id) else { return Err(ApiError::assignment_does_not_exist(id)) };
-        let hit = self.live_hit(&a.hit_id).map_err(|_| ApiError::assignment_does_not_exist(id))?;
+        let Some(a) = tx.assignment(id).await? else { return Err(ApiError::assignment_does_not_exist(id)) };
+        let hit = self.hit_of(tx, &a).await?;
         match a.status {
             AssignmentStatus::Submitted => {}
             AssignmentStatus::Rejected if override_rejection => {
                 let submitted = a.submit_ms.unwrap_or(a.accept_ms);
-                if self.now_ms - submitted > 30 * DAY_MS {
+                if tx.now_ms - submitted > 30 * DAY_MS {
                     return Err(ApiError::invalid_assignment_state("Submitted"));
                 }
             }
@@ -76,20 +88,29 @@ impl Engine {
             s if !s.is_visible() => return Err(ApiError::invalid_assignment_state("null")),
             _ => return Err(ApiError::invalid_assignment_state("Submitted")),
         }
-        let cost = self.unit_cost(&hit);
-        let can_pay =
-            if a.status == AssignmentStatus::Rejected { self.store.account().available() } else { self.unspent() };
+        let cost = self.unit_cost(tx, &hit).await?;
+        let can_pay = if a.status == AssignmentStatus::Rejected {
+            tx.account().await?.available()
+        } else {
+            self.unspent(tx).await?
+        };
         if cost > can_pay {
             return Err(ApiError::insufficient_funds(cost, can_pay));
         }
-        self.approve(a, hit, feedback.map(str::to_string));
+        self.approve(tx, a, hit, feedback.map(str::to_string)).await?;
         Ok(json!({}))
     }
 
     /// Approves and pays (explicitly or by auto-approval).
-    pub(super) fn approve(&mut self, mut a: Assignment, mut hit: Hit, feedback: Option<String>) {
-        let cost = self.unit_cost(&hit);
-        self.charge(cost);
+    pub(super) async fn approve(
+        &self,
+        tx: &mut Tx,
+        mut a: Assignment,
+        mut hit: Hit,
+        feedback: Option<String>,
+    ) -> ApiResult<()> {
+        let cost = self.unit_cost(tx, &hit).await?;
+        self.charge(tx, cost);
         if a.status == AssignmentStatus::Rejected {
             hit.rejected -= 1;
             a.rejection_ms = None;
@@ -98,44 +119,44 @@ impl Engine {
         }
         hit.approved += 1;
         a.status = AssignmentStatus::Approved;
-        a.approval_ms = Some(self.now_ms);
+        a.approval_ms = Some(tx.now_ms);
         if feedback.is_some() {
             a.requester_feedback = feedback;
         }
-        self.store.put_assignment(a.clone());
-        self.stats.assignments_approved += 1;
-        self.settle(&mut hit);
-        self.emit("AssignmentApproved", &hit, Some(&a.id));
+        tx.put_assignment(a.clone());
+        tx.stats.assignments_approved += 1;
+        self.settle(tx, &mut hit).await?;
+        self.emit(tx, "AssignmentApproved", &hit, Some(&a.id)).await
     }
 
-    pub fn reject_assignment(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn reject_assignment(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let id = p.entity_id("AssignmentId")?;
         let feedback = p.str_len("RequesterFeedback", 1, 1024)?;
-        let Some(mut a) = self.store.assignment(id) else { return Err(ApiError::assignment_does_not_exist(id)) };
-        let mut hit = self.live_hit(&a.hit_id).map_err(|_| ApiError::assignment_does_not_exist(id))?;
+        let Some(mut a) = tx.assignment(id).await? else { return Err(ApiError::assignment_does_not_exist(id)) };
+        let mut hit = self.hit_of(tx, &a).await?;
         if a.status != AssignmentStatus::Submitted {
             let shown = if a.status.is_visible() { "Submitted" } else { "null" };
             return Err(ApiError::invalid_assignment_state(shown));
         }
         a.status = AssignmentStatus::Rejected;
-        a.rejection_ms = Some(self.now_ms);
+        a.rejection_ms = Some(tx.now_ms);
         a.requester_feedback = Some(feedback.to_string());
         hit.submitted -= 1;
         hit.rejected += 1;
-        self.store.put_assignment(a.clone());
-        self.stats.assignments_rejected += 1;
-        self.settle(&mut hit);
-        self.emit("AssignmentRejected", &hit, Some(&a.id));
+        tx.put_assignment(a.clone());
+        tx.stats.assignments_rejected += 1;
+        self.settle(tx, &mut hit).await?;
+        self.emit(tx, "AssignmentRejected", &hit, Some(&a.id)).await?;
         Ok(json!({}))
     }
 
-    pub fn send_bonus(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn send_bonus(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let worker = p.worker_id("WorkerId")?;
         let amount = p.currency("BonusAmount")?;
         let assignment_id = p.entity_id("AssignmentId")?;
         let reason = p.str_len("Reason", 1, 4096)?;
         let token = p.idempotency_token()?;
-        let a = self.store.assignment(assignment_id).filter(|a| a.status.is_visible());
+        let a = tx.assignment(assignment_id).await?.filter(|a| a.status.is_visible());
         let Some(a) = a else { return Err(ApiError::assignment_does_not_exist(assignment_id)) };
         if a.worker_id != worker {
             return Err(ApiError::validation(format!(
@@ -148,38 +169,38 @@ impl Engine {
         if amount.cents() <= 0 {
             return Err(ApiError::validation("The value for BonusAmount must be greater than 0."));
         }
-        self.check_token("SendBonus", token)?;
+        self.check_token(tx, "SendBonus", token).await?;
         let cost = fees::bonus_cost(amount);
-        let available = self.store.account().available();
+        let available = tx.account().await?.available();
         if cost > available {
             return Err(ApiError::insufficient_funds(cost, available));
         }
-        self.charge(cost);
-        self.remember_token("SendBonus", token, Some(&a.hit_id));
-        self.store.put_bonus(Bonus {
+        self.charge(tx, cost);
+        self.remember_token(tx, "SendBonus", token, Some(&a.hit_id));
+        tx.push(Write::Bonus(Bonus {
             worker_id: worker.into(),
             assignment_id: assignment_id.into(),
             amount,
             reason: reason.into(),
-            granted_ms: self.now_ms,
-        });
+            granted_ms: tx.now_ms,
+        }));
         Ok(json!({}))
     }
 
-    pub fn get_account_balance(&mut self, _p: &Params) -> ApiResult<Value> {
-        let a = self.store.account();
+    pub async fn get_account_balance(&self, tx: &mut Tx, _p: &Params<'_>) -> ApiResult<Value> {
+        let a = tx.account().await?;
         Ok(json!({ "AvailableBalance": a.available(), "OnHoldBalance": a.on_hold }))
     }
 
     // ---- timers ----------------------------------------------------------
 
-    pub(super) fn on_auto_approve(&mut self, id: &str) {
-        let Some(a) = self.store.assignment(id) else { return };
-        if a.status != AssignmentStatus::Submitted || a.auto_approval_ms.is_none_or(|t| self.now_ms < t) {
-            return;
+    pub(super) async fn on_auto_approve(&self, tx: &mut Tx, id: &str) -> ApiResult<()> {
+        let Some(a) = tx.assignment(id).await? else { return Ok(()) };
+        if a.status != AssignmentStatus::Submitted || a.auto_approval_ms.is_none_or(|t| tx.now_ms < t) {
+            return Ok(());
         }
-        let Some(hit) = self.store.hit(&a.hit_id) else { return };
-        self.stats.assignments_auto_approved += 1;
-        self.approve(a, hit, None);
+        let Some(hit) = tx.hit(&a.hit_id).await? else { return Ok(()) };
+        tx.stats.assignments_auto_approved += 1;
+        self.approve(tx, a, hit, None).await
     }
 }

@@ -4,10 +4,11 @@
 use hitloop_core::money::fees;
 use serde_json::{json, Value};
 
-use super::{Engine, AUTO_DISPOSE_AFTER_MS};
+use super::{Engine, Tx, AUTO_DISPOSE_AFTER_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 use crate::params::{encode_token, Params};
+use crate::store::Listed;
 use crate::{quals, question, wire};
 
 const MAX_SECONDS: i64 = 31_536_000;
@@ -16,7 +17,7 @@ const DEFAULT_AUTO_APPROVAL_S: i64 = 2_592_000;
 impl Engine {
     /// Reads the HIT-type attributes shared by CreateHITType and CreateHIT,
     /// and returns the id of the matching type, creating it if new.
-    fn hit_type_from(&mut self, p: &Params) -> ApiResult<String> {
+    async fn hit_type_from(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<String> {
         let title = p.str_len("Title", 1, 128)?;
         let description = p.str_len("Description", 1, 2000)?;
         let keywords = p.opt_str_len("Keywords", 0, 1000)?;
@@ -32,7 +33,7 @@ impl Engine {
         quals::validate(&reqs)?;
         for r in &reqs {
             if !quals::is_system(&r.qualification_type_id)
-                && self.store.qualification_type(&r.qualification_type_id).is_none()
+                && tx.store().qualification_type(&r.qualification_type_id).await?.is_none()
             {
                 return Err(ApiError::request(
                     "AWS.MechanicalTurk.QualificationTypeDoesNotExist",
@@ -49,45 +50,48 @@ impl Engine {
             auto_approval_delay_s: auto_approval,
             qualification_requirements: serde_json::to_string(&reqs).unwrap_or_default(),
         };
-        if let Some(id) = self.store.hit_type_by_key(&key) {
+        if let Some(id) = tx.store().hit_type_by_key(&key).await? {
             return Ok(id);
         }
         let id = self.new_id();
         let group_id = self.new_id();
-        self.store.put_hit_type(HitType {
-            id: id.clone(),
-            group_id,
-            key,
-            reward,
-            qualification_requirements: reqs,
-            notification: None,
-            notification_active: false,
-        });
+        tx.put_hit_type(
+            HitType {
+                id: id.clone(),
+                group_id,
+                key,
+                reward,
+                qualification_requirements: reqs,
+                notification: None,
+                notification_active: false,
+            },
+            true,
+        );
         Ok(id)
     }
 
-    pub fn create_hit_type(&mut self, p: &Params) -> ApiResult<Value> {
-        let id = self.hit_type_from(p)?;
+    pub async fn create_hit_type(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
+        let id = self.hit_type_from(tx, p).await?;
         Ok(json!({ "HITTypeId": id }))
     }
 
-    pub fn create_hit(&mut self, p: &Params) -> ApiResult<Value> {
-        let type_id = self.hit_type_from(p)?;
-        self.create_hit_of_type(type_id, p)
+    pub async fn create_hit(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
+        let type_id = self.hit_type_from(tx, p).await?;
+        self.create_hit_of_type(tx, type_id, p).await
     }
 
-    pub fn create_hit_with_hit_type(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn create_hit_with_hit_type(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let type_id = p.entity_id("HITTypeId")?;
-        if self.store.hit_type(type_id).is_none() {
+        if tx.hit_type(type_id).await?.is_none() {
             return Err(ApiError::request(
                 "AWS.MechanicalTurk.HITTypeDoesNotExist",
                 format!("HITType {type_id} does not exist."),
             ));
         }
-        self.create_hit_of_type(type_id.to_string(), p)
+        self.create_hit_of_type(tx, type_id.to_string(), p).await
     }
 
-    fn create_hit_of_type(&mut self, type_id: String, p: &Params) -> ApiResult<Value> {
+    async fn create_hit_of_type(&self, tx: &mut Tx, type_id: String, p: &Params<'_>) -> ApiResult<Value> {
         let lifetime = p.i64_range("LifetimeInSeconds", 30, MAX_SECONDS)?;
         let max_assignments = p.opt_i64_range("MaxAssignments", 1, 1_000_000_000)?.unwrap_or(1);
         let annotation = p.opt_str_len("RequesterAnnotation", 0, 255)?;
@@ -111,20 +115,20 @@ impl Engine {
                 ));
             }
         }
-        self.check_token("CreateHIT", token)?;
+        self.check_token(tx, "CreateHIT", token).await?;
 
-        let hit_type = self.store.hit_type(&type_id).ok_or_else(ApiError::service_fault)?;
+        let hit_type = tx.hit_type(&type_id).await?.ok_or_else(ApiError::service_fault)?;
         let unit = fees::assignment_cost(hit_type.reward, max_assignments, hit_type.requires_masters());
         let liability = unit.times(max_assignments);
-        let available = self.store.account().available();
+        let available = tx.account().await?.available();
         if liability > available {
             return Err(ApiError::insufficient_funds(liability, available));
         }
 
-        let now = self.now_ms;
+        let now = tx.now_ms;
         let mut hit = Hit {
             id: self.new_id(),
-            seq: self.store.next_seq(),
+            version: 0,
             hit_type_id: type_id,
             created_ms: now,
             expiration_ms: now + lifetime * 1000,
@@ -140,36 +144,37 @@ impl Engine {
             liability: Default::default(),
             disposed_ms: None,
         };
-        self.remember_token("CreateHIT", token, Some(&hit.id));
-        self.settle(&mut hit);
-        self.stats.hits_created += 1;
-        self.emit("HITCreated", &hit, None);
+        self.remember_token(tx, "CreateHIT", token, Some(&hit.id));
+        self.settle(tx, &mut hit).await?;
+        tx.stats.hits_created += 1;
+        self.emit(tx, "HITCreated", &hit, None).await?;
         Ok(json!({ "HIT": wire::hit(&hit, &hit_type, now) }))
     }
 
-    pub fn get_hit(&mut self, p: &Params) -> ApiResult<Value> {
-        let hit = self.live_hit(p.entity_id("HITId")?)?;
-        let t = self.hit_type_of(&hit)?;
-        Ok(json!({ "HIT": wire::hit(&hit, &t, self.now_ms) }))
+    pub async fn get_hit(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
+        let hit = self.live_hit(tx, p.entity_id("HITId")?).await?;
+        let t = self.hit_type_of(tx, &hit).await?;
+        Ok(json!({ "HIT": wire::hit(&hit, &t, tx.now_ms) }))
     }
 
-    fn hits_page(&self, hits: Vec<Hit>, more: bool) -> ApiResult<Value> {
-        let next = if more { hits.last().map(|h| encode_token(h.seq)) } else { None };
+    async fn hits_page(&self, tx: &mut Tx, hits: Listed<Hit>, more: bool) -> ApiResult<Value> {
+        let next = if more { hits.last().map(|(cursor, _)| encode_token(cursor)) } else { None };
         let mut items = Vec::with_capacity(hits.len());
-        for h in &hits {
-            items.push(wire::hit(h, &self.hit_type_of(h)?, self.now_ms));
+        for (_, h) in &hits {
+            let t = self.hit_type_of(tx, h).await?;
+            items.push(wire::hit(h, &t, tx.now_ms));
         }
         Ok(wire::page("HITs", items, next))
     }
 
-    pub fn list_hits(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn list_hits(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let limit = p.max_results()?;
-        let hits = self.store.hits_after(p.next_token()?, limit);
+        let hits = tx.store().hits(None, p.next_token()?, limit).await?;
         let more = hits.len() == limit;
-        self.hits_page(hits, more)
+        self.hits_page(tx, hits, more).await
     }
 
-    pub fn list_reviewable_hits(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn list_reviewable_hits(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let limit = p.max_results()?;
         let status = match p.opt_str("Status")? {
             None | Some("Reviewable") => HitStatus::Reviewable,
@@ -182,34 +187,34 @@ impl Engine {
             Some(_) => Some(p.entity_id("HITTypeId")?),
             None => None,
         };
-        let mut after = p.next_token()?;
+        let mut after = p.next_token()?.map(str::to_string);
         let mut hits = Vec::new();
         // Filter by type while paging through the status index.
         loop {
-            let batch = self.store.hits_with_status(status, after, 500);
+            let batch = tx.store().hits(Some(status), after.as_deref(), 500).await?;
             let exhausted = batch.len() < 500;
-            for h in batch {
-                after = Some(h.seq);
+            for (cursor, h) in batch {
+                after = Some(cursor.clone());
                 if type_filter.is_none_or(|t| t == h.hit_type_id) {
-                    hits.push(h);
+                    hits.push((cursor, h));
                     if hits.len() == limit {
-                        return self.hits_page(hits, true);
+                        return self.hits_page(tx, hits, true).await;
                     }
                 }
             }
             if exhausted {
-                return self.hits_page(hits, false);
+                return self.hits_page(tx, hits, false).await;
             }
         }
     }
 
-    pub fn update_expiration_for_hit(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn update_expiration_for_hit(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let id = p.entity_id("HITId")?;
         let expire_at = p.timestamp_ms("ExpireAt")?;
-        let mut hit = self.live_hit(id)?;
-        let now = self.now_ms;
+        let mut hit = self.live_hit(tx, id).await?;
+        let now = tx.now_ms;
         let token = format!("{id}{expire_at}");
-        self.check_token("UpdateExpirationForHIT", Some(&token))?;
+        self.check_token(tx, "UpdateExpirationForHIT", Some(&token)).await?;
         if expire_at <= now {
             // "Expire now": 0 or any past time.
             hit.expiration_ms = hit.expiration_ms.min(now);
@@ -220,26 +225,26 @@ impl Engine {
                     "The value {increment_s} is invalid for ExpirationIncrementInSeconds. Valid values range from 60 to {MAX_SECONDS}."
                 )));
             }
-            let unit = self.unit_cost(&hit);
+            let unit = self.unit_cost(tx, &hit).await?;
             let reopening = (hit.max_assignments - hit.used_slots()).max(0) - hit.available(now);
             let needed = unit.times(reopening);
-            let available = self.store.account().available();
+            let available = tx.account().await?.available();
             if needed > available {
                 return Err(ApiError::insufficient_funds(needed, available));
             }
             hit.expiration_ms = expire_at;
             hit.expiry_handled_ms = None;
         }
-        self.remember_token("UpdateExpirationForHIT", Some(&token), Some(id));
-        self.settle(&mut hit);
+        self.remember_token(tx, "UpdateExpirationForHIT", Some(&token), Some(id));
+        self.settle(tx, &mut hit).await?;
         if hit.expiration_ms <= now {
-            self.on_hit_expiry(&hit.id);
+            self.on_hit_expiry(tx, &hit.id).await?;
         }
         Ok(json!({}))
     }
 
-    pub fn update_hit_review_status(&mut self, p: &Params) -> ApiResult<Value> {
-        let mut hit = self.live_hit(p.entity_id("HITId")?)?;
+    pub async fn update_hit_review_status(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
+        let mut hit = self.live_hit(tx, p.entity_id("HITId")?).await?;
         let revert = p.opt_bool("Revert")?.unwrap_or(false);
         match (revert, hit.status) {
             (false, HitStatus::Reviewable) => hit.status = HitStatus::Reviewing,
@@ -247,32 +252,32 @@ impl Engine {
             (false, s) => return Err(ApiError::invalid_hit_state(s.as_str(), "Reviewable")),
             (true, s) => return Err(ApiError::invalid_hit_state(s.as_str(), "Reviewing")),
         }
-        self.store.put_hit(hit);
+        tx.put_hit(hit);
         Ok(json!({}))
     }
 
-    pub fn delete_hit(&mut self, p: &Params) -> ApiResult<Value> {
-        let mut hit = self.live_hit(p.entity_id("HITId")?)?;
+    pub async fn delete_hit(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
+        let mut hit = self.live_hit(tx, p.entity_id("HITId")?).await?;
         if !matches!(hit.status, HitStatus::Reviewable | HitStatus::Reviewing) || hit.submitted > 0 {
             return Err(ApiError::invalid_hit_state(hit.status.as_str(), "Reviewing, Reviewable"));
         }
-        self.dispose(&mut hit);
+        self.dispose(tx, &mut hit).await?;
         Ok(json!({}))
     }
 
-    fn dispose(&mut self, hit: &mut Hit) {
+    async fn dispose(&self, tx: &mut Tx, hit: &mut Hit) -> ApiResult<()> {
         hit.status = HitStatus::Disposed;
-        hit.disposed_ms = Some(self.now_ms);
-        self.settle(hit);
-        self.emit("HITDisposed", hit, None);
+        hit.disposed_ms = Some(tx.now_ms);
+        self.settle(tx, hit).await?;
+        self.emit(tx, "HITDisposed", hit, None).await
     }
 
-    pub fn create_additional_assignments_for_hit(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn create_additional_assignments_for_hit(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let id = p.entity_id("HITId")?;
         let n = p.i64_range("NumberOfAdditionalAssignments", 1, 1_000_000_000)?;
         let token = p.idempotency_token()?;
-        let mut hit = self.live_hit(id)?;
-        self.check_token("CreateAdditionalAssignmentsForHIT", token)?;
+        let mut hit = self.live_hit(tx, id).await?;
+        self.check_token(tx, "CreateAdditionalAssignmentsForHIT", token).await?;
         let large = fees::LARGE_HIT_ASSIGNMENTS;
         if hit.max_assignments < large && hit.max_assignments + n >= large {
             return Err(ApiError::request(
@@ -284,41 +289,41 @@ impl Engine {
                 ),
             ));
         }
-        let needed = self.unit_cost(&hit).times(n);
-        let available = self.store.account().available();
+        let needed = self.unit_cost(tx, &hit).await?.times(n);
+        let available = tx.account().await?.available();
         if needed > available {
             return Err(ApiError::insufficient_funds(needed, available));
         }
         hit.max_assignments += n;
-        self.remember_token("CreateAdditionalAssignmentsForHIT", token, Some(id));
-        self.settle(&mut hit);
-        self.emit("HITExtended", &hit, None);
+        self.remember_token(tx, "CreateAdditionalAssignmentsForHIT", token, Some(id));
+        self.settle(tx, &mut hit).await?;
+        self.emit(tx, "HITExtended", &hit, None).await?;
         Ok(json!({}))
     }
 
     // ---- timers ----------------------------------------------------------
 
-    pub(super) fn on_hit_expiry(&mut self, id: &str) {
-        let Some(mut hit) = self.store.hit(id) else { return };
+    pub(super) async fn on_hit_expiry(&self, tx: &mut Tx, id: &str) -> ApiResult<()> {
+        let Some(mut hit) = tx.hit(id).await? else { return Ok(()) };
         if hit.status == HitStatus::Disposed
-            || self.now_ms < hit.expiration_ms
+            || tx.now_ms < hit.expiration_ms
             || hit.expiry_handled_ms == Some(hit.expiration_ms)
         {
-            return;
+            return Ok(());
         }
         hit.expiry_handled_ms = Some(hit.expiration_ms);
         let unfinished = hit.max_assignments > hit.submitted + hit.approved + hit.rejected;
         if unfinished {
-            self.emit("HITExpired", &hit, None);
+            self.emit(tx, "HITExpired", &hit, None).await?;
         }
-        self.settle(&mut hit);
+        self.settle(tx, &mut hit).await
     }
 
-    pub(super) fn on_auto_dispose(&mut self, id: &str) {
-        let Some(mut hit) = self.store.hit(id) else { return };
-        if hit.status == HitStatus::Disposed || self.now_ms < hit.expiration_ms + AUTO_DISPOSE_AFTER_MS {
-            return;
+    pub(super) async fn on_auto_dispose(&self, tx: &mut Tx, id: &str) -> ApiResult<()> {
+        let Some(mut hit) = tx.hit(id).await? else { return Ok(()) };
+        if hit.status == HitStatus::Disposed || tx.now_ms < hit.expiration_ms + AUTO_DISPOSE_AFTER_MS {
+            return Ok(());
         }
-        self.dispose(&mut hit);
+        self.dispose(tx, &mut hit).await
     }
 }

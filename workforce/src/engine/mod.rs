@@ -1,18 +1,24 @@
 //! The MTurk service logic, independent of HTTP: operations, the HIT and
 //! assignment lifecycles, money, and what falls due (expiry, deadlines,
-//! auto-approval, auto-disposal) on the simulated clock.
+//! auto-approval, auto-disposal).
 //!
-//! Every operation runs with `&mut Engine` under one lock, at the simulated
-//! time `now_ms`, after everything due by then has been done. What is due is
-//! read from the store (derived from the records' own moments), not kept in
-//! the engine.
+//! Every operation reads a snapshot through a [`Tx`], decides with the rules
+//! below, and commits what it decided in one [`Changes`]; a commit refused
+//! because a record changed meanwhile runs the operation again on a fresh
+//! snapshot. No lock is held: the store's conditions settle races, so any
+//! number of processes can serve one store. What is due is read from the
+//! store (derived from the records' own moments), not kept in the engine.
 
 mod assignments;
 mod hits;
 mod notifications;
+mod tx;
 mod workers;
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use hitloop_core::money::{fees, Usd};
 use rand::SeedableRng;
@@ -22,15 +28,20 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
-use crate::store::{Due, DueKey, Store, TokenUse};
+use crate::store::{AccountDelta, CommitError, Due, DueKey, Store, StoreResult, TokenUse, Write};
 
 pub use notifications::{Delivery, EventRecord, EVENT_TYPES};
+pub use tx::Tx;
 pub use workers::WorkerProfile;
 
 pub const DAY_MS: i64 = 24 * 3600 * 1000;
 /// UniqueRequestTokens are remembered this long.
 pub const TOKEN_TTL_MS: i64 = DAY_MS;
 pub use crate::store::AUTO_DISPOSE_AFTER_MS;
+
+/// How many times an operation is decided again after losing a race before
+/// the caller is told to retry (ServiceFault).
+const MAX_ATTEMPTS: u32 = 12;
 
 /// Counters for the control endpoint and the tests.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -42,11 +53,28 @@ pub struct Stats {
     pub assignments_auto_approved: u64,
     pub assignments_rejected: u64,
     pub events_emitted: u64,
+    /// Commits refused because a record changed: operations decided again.
+    pub conflicts: u64,
+}
+
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.hits_created += o.hits_created;
+        self.assignments_accepted += o.assignments_accepted;
+        self.assignments_submitted += o.assignments_submitted;
+        self.assignments_approved += o.assignments_approved;
+        self.assignments_auto_approved += o.assignments_auto_approved;
+        self.assignments_rejected += o.assignments_rejected;
+        self.events_emitted += o.events_emitted;
+        self.conflicts += o.conflicts;
+    }
 }
 
 pub struct EngineConfig {
-    pub balance: Usd,
-    pub seed: u64,
+    /// Seeds entity ids: fixed for a reproducible local run; None (a
+    /// deployment, where several processes share one store) seeds from the
+    /// OS so two processes never make the same ids.
+    pub seed: Option<u64>,
     /// The requester's customer id in notification documents.
     pub customer_id: String,
     /// The AWS account in notification documents.
@@ -55,44 +83,65 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig {
-            balance: Usd::from_cents(1_000_000),
-            seed: 1,
-            customer_id: "A1HITLOOPLOCAL".into(),
-            account_id: "123456789012".into(),
-        }
+        EngineConfig { seed: Some(1), customer_id: "A1HITLOOPLOCAL".into(), account_id: "123456789012".into() }
     }
 }
 
+/// Runs `$body` (an async expression using `$tx: &mut Tx`) as one
+/// transaction of `$engine`, deciding again on a fresh snapshot while its
+/// commit loses races.
+macro_rules! transact {
+    ($engine:expr, |$tx:ident| $body:expr) => {{
+        let engine: &$crate::engine::Engine = $engine;
+        let mut attempt = 0u32;
+        loop {
+            let mut tx = engine.begin();
+            let out = {
+                let $tx = &mut tx;
+                $body.await
+            };
+            match engine.finish(tx, out, &mut attempt).await {
+                ::std::ops::ControlFlow::Break(r) => break r,
+                ::std::ops::ControlFlow::Continue(()) => continue,
+            }
+        }
+    }};
+}
+pub(crate) use transact;
+
 pub struct Engine {
-    store: Box<dyn Store>,
-    now_ms: i64,
-    rng: ChaCha8Rng,
+    store: Arc<dyn Store>,
+    now_ms: AtomicI64,
+    rng: Mutex<ChaCha8Rng>,
     /// The last due entry done: the clock only moves forward, so the next
     /// is after it (an entry that became due at an earlier moment since is
     /// placed after it too, by the order it became due in).
-    done_through: Option<DueKey>,
+    done_through: Mutex<Option<DueKey>>,
     notify: Option<UnboundedSender<Delivery>>,
-    profiles: HashMap<String, WorkerProfile>,
-    pub stats: Stats,
+    profiles: Mutex<HashMap<String, WorkerProfile>>,
+    stats: Mutex<Stats>,
     pub customer_id: String,
     pub account_id: String,
 }
 
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Engine {
-    pub fn new(store: Box<dyn Store>, config: EngineConfig, now_ms: i64) -> Self {
-        let mut store = store;
-        let mut account = store.account();
-        account.funds = config.balance;
-        store.put_account(account);
+    pub fn new(store: Arc<dyn Store>, config: EngineConfig, now_ms: i64) -> Self {
+        let rng = match config.seed {
+            Some(seed) => ChaCha8Rng::seed_from_u64(seed),
+            None => ChaCha8Rng::from_os_rng(),
+        };
         Engine {
             store,
-            now_ms,
-            rng: ChaCha8Rng::seed_from_u64(config.seed),
-            done_through: None,
+            now_ms: AtomicI64::new(now_ms),
+            rng: Mutex::new(rng),
+            done_through: Mutex::new(None),
             notify: None,
-            profiles: HashMap::new(),
-            stats: Stats::default(),
+            profiles: Mutex::new(HashMap::new()),
+            stats: Mutex::new(Stats::default()),
             customer_id: config.customer_id,
             account_id: config.account_id,
         }
@@ -104,81 +153,139 @@ impl Engine {
     }
 
     pub fn now_ms(&self) -> i64 {
-        self.now_ms
+        self.now_ms.load(Ordering::SeqCst)
     }
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
 
+    pub fn stats(&self) -> Stats {
+        locked(&self.stats).clone()
+    }
+
+    // ---- transactions -----------------------------------------------------
+
+    /// A unit of work at the engine's now.
+    pub fn begin(&self) -> Tx {
+        Tx::new(self.store.clone(), self.now_ms())
+    }
+
+    /// Ends one attempt of a transaction: an error is returned as is (nothing
+    /// was written), a decision is committed; a commit that lost a race asks
+    /// for another attempt, a few times, then for the caller to retry.
+    pub async fn finish<T>(&self, tx: Tx, out: ApiResult<T>, attempt: &mut u32) -> ControlFlow<ApiResult<T>> {
+        let value = match out {
+            Ok(v) => v,
+            Err(e) => return ControlFlow::Break(Err(e)),
+        };
+        let (changes, stats) = tx.into_changes();
+        if !changes.is_empty() {
+            match self.store.commit(&changes).await {
+                Ok(()) => {}
+                Err(CommitError::Conflict) => {
+                    locked(&self.stats).conflicts += 1;
+                    *attempt += 1;
+                    if *attempt >= MAX_ATTEMPTS {
+                        tracing::warn!(attempts = *attempt, "gave up deciding again after lost races");
+                        return ControlFlow::Break(Err(ApiError::service_fault()));
+                    }
+                    // Spread the racers out before they read again.
+                    let pause = 1 + self.random_below(4u64 << (*attempt).min(5));
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    return ControlFlow::Continue(());
+                }
+                Err(CommitError::Store(e)) => return ControlFlow::Break(Err(e.into())),
+            }
+        }
+        locked(&self.stats).add(&stats);
+        for d in changes.outbox {
+            self.send(d);
+        }
+        ControlFlow::Break(Ok(value))
+    }
+
+    fn random_below(&self, n: u64) -> u64 {
+        use rand::Rng;
+        locked(&self.rng).random_range(0..n.max(1))
+    }
+
     // ---- time ----------------------------------------------------------
 
     /// When the next thing is due, if anything is.
-    pub fn next_due(&self) -> Option<i64> {
-        self.store.next_due_after(self.done_through).map(|((at, _), _)| at)
+    pub async fn next_due(&self) -> StoreResult<Option<i64>> {
+        let after = locked(&self.done_through).clone();
+        Ok(self.store.next_due_after(after.as_ref()).await?.map(|((at, _), _)| at))
     }
 
     /// Does the earliest thing due (at its own time, or now if that passed).
-    pub fn fire_next(&mut self) {
-        if let Some((key, due)) = self.store.next_due_after(self.done_through) {
-            self.done_through = Some(key);
-            self.now_ms = self.now_ms.max(key.0);
-            self.fire(due);
+    pub async fn fire_next(&self) -> StoreResult<()> {
+        let after = locked(&self.done_through).clone();
+        if let Some((key, due)) = self.store.next_due_after(after.as_ref()).await? {
+            self.set_now(key.0);
+            *locked(&self.done_through) = Some(key);
+            let r: ApiResult<()> = transact!(self, |tx| self.fire(tx, &due));
+            if let Err(e) = r {
+                tracing::warn!(?due, error = %e, "could not do what was due");
+            }
         }
+        Ok(())
     }
 
     /// Moves the clock to `t`, doing everything due by then in order.
-    pub fn advance_to(&mut self, t: i64) {
-        while self.next_due().is_some_and(|due| due <= t) {
-            self.fire_next();
+    pub async fn advance_to(&self, t: i64) -> StoreResult<()> {
+        while self.next_due().await?.is_some_and(|due| due <= t) {
+            self.fire_next().await?;
         }
         self.set_now(t);
+        Ok(())
     }
 
-    /// Sets the clock without doing what is due (the caller does it).
-    pub fn set_now(&mut self, t: i64) {
-        self.now_ms = self.now_ms.max(t);
+    /// Sets the clock without doing what is due (the caller does it); it
+    /// never moves back.
+    pub fn set_now(&self, t: i64) {
+        self.now_ms.fetch_max(t, Ordering::SeqCst);
     }
 
-    fn fire(&mut self, due: Due) {
+    async fn fire(&self, tx: &mut Tx, due: &Due) -> ApiResult<()> {
         match due {
-            Due::HitExpiry(id) => self.on_hit_expiry(&id),
-            Due::AssignmentDeadline(id) => self.on_deadline(&id),
-            Due::AutoApprove(id) => self.on_auto_approve(&id),
-            Due::AutoDispose(id) => self.on_auto_dispose(&id),
+            Due::HitExpiry(id) => self.on_hit_expiry(tx, id).await,
+            Due::AssignmentDeadline(id) => self.on_deadline(tx, id).await,
+            Due::AutoApprove(id) => self.on_auto_approve(tx, id).await,
+            Due::AutoDispose(id) => self.on_auto_dispose(tx, id).await,
         }
     }
 
     // ---- shared helpers --------------------------------------------------
 
-    fn new_id(&mut self) -> String {
-        crate::ids::entity_id(&mut self.rng)
+    fn new_id(&self) -> String {
+        crate::ids::entity_id(&mut *locked(&self.rng))
     }
 
     /// A HIT the requester can still see (not disposed).
-    fn live_hit(&self, id: &str) -> ApiResult<Hit> {
-        match self.store.hit(id) {
+    async fn live_hit(&self, tx: &mut Tx, id: &str) -> ApiResult<Hit> {
+        match tx.hit(id).await? {
             Some(h) if h.status != HitStatus::Disposed => Ok(h),
             _ => Err(ApiError::hit_does_not_exist(id)),
         }
     }
 
-    fn hit_type_of(&self, hit: &Hit) -> ApiResult<HitType> {
-        self.store.hit_type(&hit.hit_type_id).ok_or_else(ApiError::service_fault)
+    async fn hit_type_of(&self, tx: &mut Tx, hit: &Hit) -> ApiResult<HitType> {
+        tx.hit_type(&hit.hit_type_id).await?.ok_or_else(ApiError::service_fault)
     }
 
     /// What approving one assignment of this HIT costs.
-    fn unit_cost(&self, hit: &Hit) -> Usd {
-        match self.store.hit_type(&hit.hit_type_id) {
+    async fn unit_cost(&self, tx: &mut Tx, hit: &Hit) -> ApiResult<Usd> {
+        Ok(match tx.hit_type(&hit.hit_type_id).await? {
             Some(t) => fees::assignment_cost(t.reward, hit.max_assignments, t.requires_masters()),
             None => Usd::ZERO,
-        }
+        })
     }
 
     /// Recomputes a HIT's status and liability after any change, emits
-    /// HITReviewable on entering Reviewable, and stores it.
-    fn settle(&mut self, hit: &mut Hit) {
-        let now = self.now_ms;
+    /// HITReviewable on entering Reviewable, and writes it.
+    async fn settle(&self, tx: &mut Tx, hit: &mut Hit) -> ApiResult<()> {
+        let now = tx.now_ms;
         if hit.status != HitStatus::Disposed {
             let available = hit.available(now);
             let next = if available > 0 {
@@ -193,26 +300,27 @@ impl Engine {
             let entered_reviewable = next == HitStatus::Reviewable && hit.status != HitStatus::Reviewable;
             hit.status = next;
             if entered_reviewable {
-                self.emit("HITReviewable", hit, None);
+                self.emit(tx, "HITReviewable", hit, None).await?;
             }
         }
         let liability = if hit.status == HitStatus::Disposed {
             Usd::ZERO
         } else {
-            self.unit_cost(hit).times(hit.pending + hit.submitted + hit.available(now))
+            self.unit_cost(tx, hit).await?.times(hit.pending + hit.submitted + hit.available(now))
         };
-        let mut account = self.store.account();
-        account.on_hold = account.on_hold - hit.liability + liability;
-        self.store.put_account(account);
+        if liability != hit.liability {
+            tx.move_money(AccountDelta { on_hold: liability - hit.liability, ..Default::default() });
+        }
         hit.liability = liability;
-        self.store.put_hit(hit.clone());
+        tx.put_hit(hit.clone());
+        Ok(())
     }
 
     /// Refuses a UniqueRequestToken used in the last 24 hours.
-    fn check_token(&self, scope: &str, token: Option<&str>) -> ApiResult<()> {
+    async fn check_token(&self, tx: &mut Tx, scope: &str, token: Option<&str>) -> ApiResult<()> {
         let Some(token) = token else { return Ok(()) };
-        if let Some(used) = self.store.token(scope, token) {
-            if self.now_ms - used.used_ms < TOKEN_TTL_MS {
+        if let Some(used) = tx.store().token(scope, token).await? {
+            if tx.now_ms - used.used_ms < TOKEN_TTL_MS {
                 let mut message = format!("The idempotency token \"{token}\" has already been processed.");
                 match &used.hit_id {
                     Some(hit) if scope == "CreateHIT" => {
@@ -231,42 +339,58 @@ impl Engine {
         Ok(())
     }
 
-    fn remember_token(&mut self, scope: &str, token: Option<&str>, hit_id: Option<&str>) {
+    /// Records a token's use in the operation's commit, which holds only if
+    /// no other request used it in the last 24 hours meanwhile.
+    fn remember_token(&self, tx: &mut Tx, scope: &str, token: Option<&str>, hit_id: Option<&str>) {
         if let Some(token) = token {
             let request_id = uuid::Uuid::new_v4().to_string();
-            let used = TokenUse { used_ms: self.now_ms, hit_id: hit_id.map(str::to_string), request_id };
-            self.store.put_token(scope, token, used);
+            let used = TokenUse { used_ms: tx.now_ms, hit_id: hit_id.map(str::to_string), request_id };
+            tx.push(Write::Token {
+                scope: scope.into(),
+                token: token.into(),
+                used,
+                free_before_ms: tx.now_ms - TOKEN_TTL_MS,
+            });
         }
     }
 
-    fn charge(&mut self, cost: Usd) {
-        let mut account = self.store.account();
-        account.spent += cost;
-        self.store.put_account(account);
+    fn charge(&self, tx: &mut Tx, cost: Usd) {
+        tx.move_money(AccountDelta { spent: cost, ..Default::default() });
     }
 
     /// Funds left once payments are made: what an approval can draw on.
-    fn unspent(&self) -> Usd {
-        let a = self.store.account();
-        a.funds - a.spent
+    async fn unspent(&self, tx: &mut Tx) -> ApiResult<Usd> {
+        let a = tx.account().await?;
+        Ok(a.funds - a.spent)
     }
 
     /// Money paid into the account (the requester topping it up).
-    pub fn deposit(&mut self, amount: Usd) {
-        let mut account = self.store.account();
-        account.funds += amount;
-        self.store.put_account(account);
+    pub async fn deposit(&self, amount: Usd) -> ApiResult<()> {
+        transact!(self, |tx| async {
+            tx.move_money(AccountDelta { funds: amount, ..Default::default() });
+            Ok(())
+        })
     }
 
     /// A summary of the whole state, for the control endpoint.
-    pub fn summary(&self) -> Value {
-        let account = self.store.account();
-        let hits: serde_json::Map<String, Value> =
-            self.store.hit_count_by_status().into_iter().map(|(s, n)| (s.as_str().to_string(), n.into())).collect();
-        let assignments: serde_json::Map<String, Value> =
-            self.store.assignment_count_by_status().into_iter().map(|(s, n)| (s.to_string(), n.into())).collect();
-        serde_json::json!({
-            "Now": self.now_ms,
+    pub async fn summary(&self) -> StoreResult<Value> {
+        let account = self.store.account().await?;
+        let hits: serde_json::Map<String, Value> = self
+            .store
+            .hit_count_by_status()
+            .await?
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_string(), n.into()))
+            .collect();
+        let assignments: serde_json::Map<String, Value> = self
+            .store
+            .assignment_count_by_status()
+            .await?
+            .into_iter()
+            .map(|(s, n)| (s.to_string(), n.into()))
+            .collect();
+        Ok(serde_json::json!({
+            "Now": self.now_ms(),
             "Account": {
                 "Funds": account.funds,
                 "Spent": account.spent,
@@ -275,8 +399,8 @@ impl Engine {
             },
             "HITs": hits,
             "Assignments": assignments,
-            "Stats": self.stats,
-            "PendingTimers": self.store.due_count(),
-        })
+            "Stats": self.stats(),
+            "PendingTimers": self.store.due_count().await?,
+        }))
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::Engine;
+use super::{Engine, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 use crate::params::Params;
@@ -91,9 +91,9 @@ fn parse_spec(v: &Value, allow_ping: bool) -> ApiResult<NotificationSpec> {
 }
 
 impl Engine {
-    pub fn update_notification_settings(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn update_notification_settings(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let type_id = p.entity_id("HITTypeId")?;
-        let mut t = self.store.hit_type(type_id).ok_or_else(|| {
+        let mut t = tx.hit_type(type_id).await?.ok_or_else(|| {
             ApiError::request("AWS.MechanicalTurk.HITTypeDoesNotExist", format!("HITType {type_id} does not exist."))
         })?;
         let spec = p.raw("Notification").map(|v| parse_spec(v, false)).transpose()?;
@@ -113,11 +113,11 @@ impl Engine {
         } else if let Some(active) = active {
             t.notification_active = active;
         }
-        self.store.put_hit_type(t);
+        tx.put_hit_type(t, false);
         Ok(json!({}))
     }
 
-    pub fn send_test_event_notification(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn send_test_event_notification(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let spec = parse_spec(
             p.raw("Notification").ok_or_else(|| {
                 ApiError::validation(
@@ -135,12 +135,12 @@ impl Engine {
         let placeholder = "0".repeat(30);
         let event = EventRecord {
             event_type: event_type.into(),
-            timestamp_ms: self.now_ms,
+            timestamp_ms: tx.now_ms,
             hit_id: placeholder.clone(),
             hit_type_id: placeholder.clone(),
             assignment_id: event_type.starts_with("Assignment").then_some(placeholder),
         };
-        self.deliver(Delivery {
+        tx.deliver(Delivery {
             destination: spec.destination,
             transport: spec.transport,
             version: spec.version,
@@ -152,30 +152,38 @@ impl Engine {
 
     /// Emits an event about a HIT to its type's notification destination, if
     /// one is active and subscribed to this event type.
-    pub(super) fn emit(&mut self, event_type: &str, hit: &Hit, assignment_id: Option<&str>) {
-        self.stats.events_emitted += 1;
-        let Some(t) = self.store.hit_type(&hit.hit_type_id) else { return };
-        let Some(spec) = t.notification.filter(|_| t.notification_active) else { return };
+    pub(super) async fn emit(
+        &self,
+        tx: &mut Tx,
+        event_type: &str,
+        hit: &Hit,
+        assignment_id: Option<&str>,
+    ) -> ApiResult<()> {
+        tx.stats.events_emitted += 1;
+        let Some(t) = tx.hit_type(&hit.hit_type_id).await? else { return Ok(()) };
+        let Some(spec) = t.notification.filter(|_| t.notification_active) else { return Ok(()) };
         if !spec.event_types.iter().any(|e| e == event_type) {
-            return;
+            return Ok(());
         }
         let event = EventRecord {
             event_type: event_type.into(),
-            timestamp_ms: self.now_ms,
+            timestamp_ms: tx.now_ms,
             hit_id: hit.id.clone(),
             hit_type_id: hit.hit_type_id.clone(),
             assignment_id: assignment_id.map(str::to_string),
         };
-        self.deliver(Delivery {
+        tx.deliver(Delivery {
             destination: spec.destination,
             transport: spec.transport,
             version: spec.version,
             events: vec![event],
             test: false,
         });
+        Ok(())
     }
 
-    fn deliver(&mut self, d: Delivery) {
+    /// Hands a delivery to the dispatcher (after its commit held).
+    pub(super) fn send(&self, d: Delivery) {
         if let Some(tx) = &self.notify {
             if tx.send(d).is_err() {
                 tracing::warn!("notification dispatcher has stopped; event dropped");

@@ -4,11 +4,12 @@
 
 use serde_json::{json, Value};
 
-use super::Engine;
+use super::{locked, transact, Engine, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 use crate::params::{encode_token, Params};
 use crate::quals::{self, Held};
+use crate::store::{StoreResult, Write};
 use crate::{ids, question, wire};
 
 /// What the marketplace knows of a worker beyond granted qualifications: the
@@ -35,70 +36,73 @@ impl Default for WorkerProfile {
 }
 
 impl Engine {
-    pub fn register_worker(&mut self, worker_id: &str, profile: WorkerProfile) {
-        self.profiles.insert(worker_id.to_string(), profile);
+    pub fn register_worker(&self, worker_id: &str, profile: WorkerProfile) {
+        locked(&self.profiles).insert(worker_id.to_string(), profile);
     }
 
-    fn held(&self, worker_id: &str, type_id: &str) -> Option<Held> {
-        let default_profile = WorkerProfile::default();
-        let profile = self.profiles.get(worker_id).unwrap_or(&default_profile);
-        match type_id {
+    async fn held(&self, tx: &mut Tx, worker_id: &str, type_id: &str) -> StoreResult<Option<Held>> {
+        let profile = locked(&self.profiles).get(worker_id).cloned().unwrap_or_default();
+        Ok(match type_id {
             quals::WORKER_LOCALE => Some(Held::Locale(profile.locale.clone())),
             quals::PERCENT_APPROVED => Some(Held::Int(profile.percent_approved)),
             quals::NUMBER_HITS_APPROVED => Some(Held::Int(profile.hits_approved)),
             quals::ADULT => Some(Held::Int(i64::from(profile.adult))),
             quals::MASTERS_PRODUCTION | quals::MASTERS_SANDBOX => profile.masters.then_some(Held::Int(1)),
-            _ => self
-                .store
-                .qualification(type_id, worker_id)
-                .filter(|q| q.granted)
-                .map(|q| Held::Int(q.integer_value))
-                .or_else(|| {
-                    let t = self.store.qualification_type(type_id)?;
-                    t.auto_granted.then(|| Held::Int(t.auto_granted_value.unwrap_or(1)))
-                }),
-        }
+            _ => match tx.store().qualification(type_id, worker_id).await?.filter(|q| q.granted) {
+                Some(q) => Some(Held::Int(q.integer_value)),
+                None => tx
+                    .store()
+                    .qualification_type(type_id)
+                    .await?
+                    .filter(|t| t.auto_granted)
+                    .map(|t| Held::Int(t.auto_granted_value.unwrap_or(1))),
+            },
+        })
     }
 
     /// Why `worker_id` may not accept `hit` now, or None if they may.
-    pub fn refusal(&self, worker_id: &str, hit: &Hit) -> Option<String> {
-        if self.store.block(worker_id).is_some() {
-            return Some("the requester has blocked this worker".into());
+    pub async fn refusal(&self, tx: &mut Tx, worker_id: &str, hit: &Hit) -> StoreResult<Option<String>> {
+        if tx.store().block(worker_id).await?.is_some() {
+            return Ok(Some("the requester has blocked this worker".into()));
         }
-        if hit.status != HitStatus::Assignable || hit.available(self.now_ms) == 0 {
-            return Some(format!("the HIT is {} with no assignment available", hit.status.as_str()));
+        if hit.status != HitStatus::Assignable || hit.available(tx.now_ms) == 0 {
+            return Ok(Some(format!("the HIT is {} with no assignment available", hit.status.as_str())));
         }
-        if self.store.worker_has_assignment(worker_id, &hit.id) {
-            return Some("the worker already has an assignment for this HIT".into());
+        if tx.store().worker_has_assignment(worker_id, &hit.id).await? {
+            return Ok(Some("the worker already has an assignment for this HIT".into()));
         }
-        let t = self.store.hit_type(&hit.hit_type_id)?;
+        let Some(t) = tx.hit_type(&hit.hit_type_id).await? else { return Ok(None) };
         for r in &t.qualification_requirements {
-            if !quals::meets(r, self.held(worker_id, &r.qualification_type_id).as_ref()) {
-                return Some(format!("the worker does not meet qualification {}", r.qualification_type_id));
+            if !quals::meets(r, self.held(tx, worker_id, &r.qualification_type_id).await?.as_ref()) {
+                return Ok(Some(format!("the worker does not meet qualification {}", r.qualification_type_id)));
             }
         }
-        None
+        Ok(None)
     }
 
     /// Accepts a HIT for a worker: a new assignment, one slot fewer available.
-    pub fn accept(&mut self, hit_id: &str, worker_id: &str) -> ApiResult<String> {
+    pub async fn accept(&self, hit_id: &str, worker_id: &str) -> ApiResult<String> {
+        transact!(self, |tx| self.accept_in(tx, hit_id, worker_id))
+    }
+
+    async fn accept_in(&self, tx: &mut Tx, hit_id: &str, worker_id: &str) -> ApiResult<String> {
         if !ids::is_worker_id(worker_id) {
             return Err(ApiError::validation(format!(
                 "The value \"{worker_id}\" is not valid for the parameter WorkerId."
             )));
         }
-        let mut hit = self.live_hit(hit_id)?;
-        if let Some(why) = self.refusal(worker_id, &hit) {
+        let mut hit = self.live_hit(tx, hit_id).await?;
+        if let Some(why) = self.refusal(tx, worker_id, &hit).await? {
             return Err(ApiError::request(
                 "AWS.MechanicalTurk.NotEligible",
                 format!("Cannot accept HIT {hit_id}: {why}."),
             ));
         }
-        let t = self.hit_type_of(&hit)?;
-        let now = self.now_ms;
+        let t = self.hit_type_of(tx, &hit).await?;
+        let now = tx.now_ms;
         let a = Assignment {
             id: self.new_id(),
-            seq: self.store.next_seq(),
+            version: 0,
             hit_id: hit.id.clone(),
             worker_id: worker_id.into(),
             status: AssignmentStatus::Accepted,
@@ -112,104 +116,110 @@ impl Engine {
             requester_feedback: None,
         };
         hit.pending += 1;
-        self.store.put_assignment(a.clone());
-        self.stats.assignments_accepted += 1;
-        self.settle(&mut hit);
-        self.emit("AssignmentAccepted", &hit, Some(&a.id));
+        tx.push(Write::WorkerHit { worker_id: worker_id.into(), hit_id: hit.id.clone() });
+        tx.put_assignment(a.clone());
+        tx.stats.assignments_accepted += 1;
+        self.settle(tx, &mut hit).await?;
+        self.emit(tx, "AssignmentAccepted", &hit, Some(&a.id)).await?;
         Ok(a.id)
     }
 
     /// Submits an accepted assignment with its QuestionFormAnswers XML.
-    pub fn submit(&mut self, assignment_id: &str, answer_xml: String) -> ApiResult<()> {
-        self.submit_checked(assignment_id, answer_xml, true)
+    pub async fn submit(&self, assignment_id: &str, answer_xml: String) -> ApiResult<()> {
+        self.submit_checked(assignment_id, answer_xml, true).await
     }
 
     /// `check: false` stores the answer as it comes, as a marketplace that
     /// does not validate answers would (for testing what requesters do with
     /// hostile XML).
-    pub fn submit_checked(&mut self, assignment_id: &str, answer_xml: String, check: bool) -> ApiResult<()> {
-        let Some(mut a) = self.store.assignment(assignment_id) else {
+    pub async fn submit_checked(&self, assignment_id: &str, answer_xml: String, check: bool) -> ApiResult<()> {
+        transact!(self, |tx| self.submit_in(tx, assignment_id, &answer_xml, check))
+    }
+
+    async fn submit_in(&self, tx: &mut Tx, assignment_id: &str, answer_xml: &str, check: bool) -> ApiResult<()> {
+        let Some(mut a) = tx.assignment(assignment_id).await? else {
             return Err(ApiError::assignment_does_not_exist(assignment_id));
         };
         if a.status != AssignmentStatus::Accepted {
             return Err(ApiError::invalid_assignment_state("Accepted"));
         }
-        if self.now_ms > a.deadline_ms {
+        if tx.now_ms > a.deadline_ms {
             return Err(ApiError::request(
                 "AWS.MechanicalTurk.AssignmentExpired",
                 "The time allotted for this assignment has passed.",
             ));
         }
         if check {
-            hitloop_core::xml::parse(&answer_xml, &hitloop_core::xml::Limits::ANSWER).map_err(|e| {
+            hitloop_core::xml::parse(answer_xml, &hitloop_core::xml::Limits::ANSWER).map_err(|e| {
                 ApiError::request("AWS.MechanicalTurk.XMLParseError", format!("The answer is not valid: {e}"))
             })?;
         }
-        let Some(mut hit) = self.store.hit(&a.hit_id) else { return Err(ApiError::hit_does_not_exist(&a.hit_id)) };
-        let t = self.hit_type_of(&hit)?;
-        let now = self.now_ms;
+        let Some(mut hit) = tx.hit(&a.hit_id).await? else { return Err(ApiError::hit_does_not_exist(&a.hit_id)) };
+        let t = self.hit_type_of(tx, &hit).await?;
+        let now = tx.now_ms;
         a.status = AssignmentStatus::Submitted;
         a.submit_ms = Some(now);
         let auto = now + t.key.auto_approval_delay_s * 1000;
         a.auto_approval_ms = Some(auto);
-        a.answer = Some(answer_xml);
+        a.answer = Some(answer_xml.to_string());
         hit.pending -= 1;
         hit.submitted += 1;
-        self.store.put_assignment(a.clone());
-        self.stats.assignments_submitted += 1;
-        self.emit("AssignmentSubmitted", &hit, Some(&a.id));
-        self.settle(&mut hit);
+        tx.put_assignment(a.clone());
+        tx.stats.assignments_submitted += 1;
+        self.emit(tx, "AssignmentSubmitted", &hit, Some(&a.id)).await?;
+        self.settle(tx, &mut hit).await?;
         if auto <= now {
-            self.on_auto_approve(&a.id);
+            self.on_auto_approve(tx, &a.id).await?;
         }
         Ok(())
     }
 
     /// A worker gives an accepted assignment back; the slot reopens.
-    pub fn return_assignment(&mut self, assignment_id: &str) -> ApiResult<()> {
-        self.release(assignment_id, AssignmentStatus::Returned)
+    pub async fn return_assignment(&self, assignment_id: &str) -> ApiResult<()> {
+        transact!(self, |tx| self.release(tx, assignment_id, AssignmentStatus::Returned))
     }
 
-    fn release(&mut self, assignment_id: &str, to: AssignmentStatus) -> ApiResult<()> {
-        let Some(mut a) = self.store.assignment(assignment_id) else {
+    async fn release(&self, tx: &mut Tx, assignment_id: &str, to: AssignmentStatus) -> ApiResult<()> {
+        let Some(mut a) = tx.assignment(assignment_id).await? else {
             return Err(ApiError::assignment_does_not_exist(assignment_id));
         };
         if a.status != AssignmentStatus::Accepted {
             return Err(ApiError::invalid_assignment_state("Accepted"));
         }
-        let Some(mut hit) = self.store.hit(&a.hit_id) else { return Err(ApiError::hit_does_not_exist(&a.hit_id)) };
+        let Some(mut hit) = tx.hit(&a.hit_id).await? else { return Err(ApiError::hit_does_not_exist(&a.hit_id)) };
         a.status = to;
         hit.pending -= 1;
-        self.store.put_assignment(a.clone());
+        tx.put_assignment(a.clone());
         let event = if to == AssignmentStatus::Returned { "AssignmentReturned" } else { "AssignmentAbandoned" };
-        self.emit(event, &hit, Some(&a.id));
-        self.settle(&mut hit);
-        Ok(())
+        self.emit(tx, event, &hit, Some(&a.id)).await?;
+        self.settle(tx, &mut hit).await
     }
 
-    pub(super) fn on_deadline(&mut self, id: &str) {
-        if let Some(a) = self.store.assignment(id) {
-            if a.status == AssignmentStatus::Accepted && self.now_ms >= a.deadline_ms {
-                let _ = self.release(id, AssignmentStatus::Abandoned);
+    pub(super) async fn on_deadline(&self, tx: &mut Tx, id: &str) -> ApiResult<()> {
+        match tx.assignment(id).await? {
+            Some(a) if a.status == AssignmentStatus::Accepted && tx.now_ms >= a.deadline_ms => {
+                self.release(tx, id, AssignmentStatus::Abandoned).await
             }
+            _ => Ok(()),
         }
     }
 
     /// Assignable HITs this worker could accept now, oldest first, at most
     /// `limit` of them, looking at no more than `scan` HITs.
-    pub fn open_hits_for(&self, worker_id: &str, limit: usize, scan: usize) -> Vec<Hit> {
+    pub async fn open_hits_for(&self, worker_id: &str, limit: usize, scan: usize) -> StoreResult<Vec<Hit>> {
+        let mut tx = self.begin();
         let mut out = Vec::new();
-        let mut after = None;
+        let mut after: Option<String> = None;
         let mut seen = 0;
         while out.len() < limit && seen < scan {
-            let batch = self.store.hits_with_status(HitStatus::Assignable, after, 200);
+            let batch = tx.store().hits(Some(HitStatus::Assignable), after.as_deref(), 200).await?;
             if batch.is_empty() {
                 break;
             }
-            for h in batch {
+            for (cursor, h) in batch {
                 seen += 1;
-                after = Some(h.seq);
-                if self.refusal(worker_id, &h).is_none() {
+                after = Some(cursor);
+                if self.refusal(&mut tx, worker_id, &h).await?.is_none() {
                     out.push(h);
                     if out.len() == limit {
                         break;
@@ -217,7 +227,13 @@ impl Engine {
                 }
             }
         }
-        out
+        Ok(out)
+    }
+
+    /// Why `worker_id` may not accept `hit` now, or None if they may (a
+    /// read of its own).
+    pub async fn refusal_now(&self, worker_id: &str, hit: &Hit) -> StoreResult<Option<String>> {
+        self.refusal(&mut self.begin(), worker_id, hit).await
     }
 
     /// The question of a HIT, parsed (for workers and the worker page).
@@ -225,41 +241,40 @@ impl Engine {
         question::validate(&hit.question).ok()
     }
 
-    pub fn hit_and_type(&self, hit_id: &str) -> Option<(Hit, HitType)> {
-        let h = self.store.hit(hit_id)?;
-        let t = self.store.hit_type(&h.hit_type_id)?;
-        Some((h, t))
+    pub async fn hit_and_type(&self, hit_id: &str) -> StoreResult<Option<(Hit, HitType)>> {
+        let Some(h) = self.store.hit(hit_id).await? else { return Ok(None) };
+        Ok(self.store.hit_type(&h.hit_type_id).await?.map(|t| (h, t)))
     }
 
     // ---- requester operations: blocks -------------------------------------
 
-    pub fn create_worker_block(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn create_worker_block(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let worker = p.worker_id("WorkerId")?;
         let reason = p.str_len("Reason", 1, 4096)?;
-        self.store.put_block(worker, reason);
+        tx.push(Write::Block { worker_id: worker.into(), reason: Some(reason.into()) });
         Ok(json!({}))
     }
 
-    pub fn delete_worker_block(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn delete_worker_block(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let worker = p.worker_id("WorkerId").map_err(|_| ApiError::validation("WorkerId is invalid."))?;
         p.opt_str_len("Reason", 0, 4096)?;
-        self.store.delete_block(worker);
+        tx.push(Write::Block { worker_id: worker.into(), reason: None });
         Ok(json!({}))
     }
 
-    pub fn list_worker_blocks(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn list_worker_blocks(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let limit = p.max_results()?;
-        let mut rows = self.store.blocks_after(p.next_token()?, limit + 1);
+        let mut rows = tx.store().blocks(p.next_token()?, limit + 1).await?;
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let next = if more { rows.last().map(|(seq, _, _)| encode_token(*seq)) } else { None };
-        let items = rows.into_iter().map(|(_, w, r)| json!({ "WorkerId": w, "Reason": r })).collect();
+        let next = if more { rows.last().map(|(cursor, _)| encode_token(cursor)) } else { None };
+        let items = rows.into_iter().map(|(_, (w, r))| json!({ "WorkerId": w, "Reason": r })).collect();
         Ok(wire::page("WorkerBlocks", items, next))
     }
 
     // ---- requester operations: qualifications -----------------------------
 
-    pub fn create_qualification_type(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn create_qualification_type(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let name = p.str_len("Name", 1, 200)?;
         let description = p.str_len("Description", 1, 2000)?;
         let keywords = p.opt_str_len("Keywords", 0, 1000)?;
@@ -284,7 +299,7 @@ impl Engine {
         if let Some(t) = test {
             question::validate(t)?;
         }
-        if self.store.qualification_type_by_name(name).is_some() {
+        if tx.store().qualification_type_by_name(name).await?.is_some() {
             return Err(ApiError::request(
                 "AWS.MechanicalTurk.QualificationTypeAlreadyExists",
                 "You have already created a QualificationType with this name. A QualificationType's name must be unique among all of the QualificationTypes created by the same user.",
@@ -292,7 +307,7 @@ impl Engine {
         }
         let q = QualificationType {
             id: self.new_id(),
-            created_ms: self.now_ms,
+            created_ms: tx.now_ms,
             name: name.into(),
             description: description.into(),
             keywords: keywords.map(str::to_string),
@@ -304,28 +319,28 @@ impl Engine {
             auto_granted,
             auto_granted_value: auto_granted.then_some(auto_value.unwrap_or(1)),
         };
-        self.store.put_qualification_type(q.clone());
+        tx.push(Write::QualificationType(q.clone()));
         Ok(json!({ "QualificationType": wire::qualification_type(&q) }))
     }
 
-    pub fn associate_qualification_with_worker(&mut self, p: &Params) -> ApiResult<Value> {
+    pub async fn associate_qualification_with_worker(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let type_id = p.entity_id("QualificationTypeId")?;
         let worker = p.worker_id("WorkerId")?;
         let value = p.opt_i64("IntegerValue")?.unwrap_or(1);
         p.opt_bool("SendNotification")?;
-        if self.store.qualification_type(type_id).is_none() {
+        if tx.store().qualification_type(type_id).await?.is_none() {
             return Err(ApiError::request(
                 "AWS.MechanicalTurk.QualificationTypeDoesNotExist",
                 format!("QualificationType {type_id} does not exist."),
             ));
         }
-        self.store.put_qualification(Qualification {
+        tx.push(Write::Qualification(Qualification {
             qualification_type_id: type_id.into(),
             worker_id: worker.into(),
-            granted_ms: self.now_ms,
+            granted_ms: tx.now_ms,
             integer_value: value,
             granted: true,
-        });
+        }));
         Ok(json!({}))
     }
 }

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::answer::{question_form_answers, AnswerValue};
 use crate::model::AssignmentStatus;
-use crate::question::Question;
+use crate::question::{self, Question};
 use crate::server::Shared;
 use auth::WorkerAuth;
 use pages::{esc, url_param};
@@ -79,23 +79,38 @@ struct Notice {
 
 async fn list(State(site): State<WorkerSite>, headers: HeaderMap, Query(q): Query<Notice>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return page(StatusCode::OK, pages::sign_in(None)) };
-    let html = site.shared.with_world(|w| {
-        let engine = &w.engine;
-        let now = engine.now_ms();
-        let mut groups: Vec<(crate::model::HitType, Vec<crate::model::Hit>)> = Vec::new();
-        for hit in engine.open_hits_for(&worker, 500, 20_000) {
-            match groups.iter_mut().find(|(t, _)| t.id == hit.hit_type_id) {
-                Some((_, hits)) => hits.push(hit),
-                None => {
-                    if let Some(t) = engine.store().hit_type(&hit.hit_type_id) {
-                        groups.push((t, vec![hit]));
-                    }
-                }
-            }
+    let w = site.shared.world().await;
+    let engine = &w.engine;
+    let now = engine.now_ms();
+    let mut groups: Vec<(crate::model::HitType, Vec<crate::model::Hit>)> = Vec::new();
+    let open = match engine.open_hits_for(&worker, 500, 20_000).await {
+        Ok(open) => open,
+        Err(e) => return unavailable(&worker, e),
+    };
+    for hit in open {
+        match groups.iter_mut().find(|(t, _)| t.id == hit.hit_type_id) {
+            Some((_, hits)) => hits.push(hit),
+            None => match engine.store().hit_type(&hit.hit_type_id).await {
+                Ok(Some(t)) => groups.push((t, vec![hit])),
+                Ok(None) => {}
+                Err(e) => return unavailable(&worker, e),
+            },
         }
-        pages::hit_list(&worker, &groups, now, q.notice.as_deref())
-    });
-    page(StatusCode::OK, html)
+    }
+    page(StatusCode::OK, pages::hit_list(&worker, &groups, now, q.notice.as_deref()))
+}
+
+/// The page for a store that could not answer: try again shortly.
+fn unavailable(worker: &str, e: crate::store::StoreError) -> Response {
+    tracing::error!(error = %e, "worker page: store failed");
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::message(
+            "Try again",
+            Some(worker),
+            "The service could not answer just now; reload the page in a moment.",
+        ),
+    )
 }
 
 #[derive(Deserialize)]
@@ -148,36 +163,53 @@ fn frame_height(question: &Question) -> i64 {
 async fn preview(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id): Path<String>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
     let base = submit_base(&headers);
-    let html = site.shared.with_world(|w| {
-        let engine = &w.engine;
-        let Some((hit, t)) = engine.hit_and_type(&hit_id) else {
-            return Err(pages::message("No such HIT", Some(&worker), &format!("There is no HIT {hit_id}.")));
-        };
-        let Some(q) = engine.question_of(&hit) else {
-            return Err(pages::message("Cannot show this HIT", Some(&worker), "Its question cannot be read."));
-        };
-        let refusal = engine.refusal(&worker, &hit);
-        let view = pages::TaskView {
-            worker: &worker,
-            hit: &hit,
-            hit_type: &t,
-            frame_src: frame_src(&q, &hit.id, NOT_ACCEPTED, &worker, &base),
-            frame_height: frame_height(&q),
-            assignment: None,
-            now_ms: engine.now_ms(),
-            error: refusal.as_deref(),
-        };
-        Ok(pages::task(&view))
-    });
+    let w = site.shared.world().await;
+    let engine = &w.engine;
+    let html = match engine.hit_and_type(&hit_id).await {
+        Err(e) => return unavailable(&worker, e),
+        Ok(None) => Err(pages::message("No such HIT", Some(&worker), &format!("There is no HIT {hit_id}."))),
+        Ok(Some((hit, t))) => match engine.question_of(&hit) {
+            None => Err(pages::message("Cannot show this HIT", Some(&worker), "Its question cannot be read.")),
+            Some(q) => {
+                let refusal = match engine.refusal_now(&worker, &hit).await {
+                    Ok(r) => r,
+                    Err(e) => return unavailable(&worker, e),
+                };
+                Ok(preview_page(&worker, &hit, &t, &q, refusal.as_deref(), &base, engine.now_ms()))
+            }
+        },
+    };
     match html {
         Ok(h) => page(StatusCode::OK, h),
         Err(h) => page(StatusCode::NOT_FOUND, h),
     }
 }
 
+fn preview_page(
+    worker: &str,
+    hit: &crate::model::Hit,
+    hit_type: &crate::model::HitType,
+    q: &Question,
+    refusal: Option<&str>,
+    base: &str,
+    now_ms: i64,
+) -> String {
+    pages::task(&pages::TaskView {
+        worker,
+        hit,
+        hit_type,
+        frame_src: frame_src(q, &hit.id, NOT_ACCEPTED, worker, base),
+        frame_height: frame_height(q),
+        assignment: None,
+        now_ms,
+        error: refusal,
+    })
+}
+
 async fn accept(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id): Path<String>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
-    match site.shared.with_world(|w| w.engine.accept(&hit_id, &worker)) {
+    let accepted = site.shared.world().await.engine.accept(&hit_id, &worker).await;
+    match accepted {
         Ok(assignment_id) => {
             Redirect::to(&format!("/worker/assignments/{}", url_param(&assignment_id))).into_response()
         }
@@ -188,18 +220,28 @@ async fn accept(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id)
 async fn working(State(site): State<WorkerSite>, headers: HeaderMap, Path(assignment_id): Path<String>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
     let base = submit_base(&headers);
-    let html = site.shared.with_world(|w| {
-        let engine = &w.engine;
-        let Some(a) = engine.store().assignment(&assignment_id).filter(|a| a.worker_id == worker) else {
+    let w = site.shared.world().await;
+    let engine = &w.engine;
+    let a = match engine.store().assignment(&assignment_id).await {
+        Ok(a) => a.filter(|a| a.worker_id == worker),
+        Err(e) => return unavailable(&worker, e),
+    };
+    let hit_and_type = match &a {
+        Some(a) => match engine.hit_and_type(&a.hit_id).await {
+            Ok(ht) => ht,
+            Err(e) => return unavailable(&worker, e),
+        },
+        None => None,
+    };
+    let html = (|| {
+        let Some(a) = a else {
             return Err(pages::message("No such assignment", Some(&worker), "This is not one of your assignments."));
         };
         if a.status != AssignmentStatus::Accepted {
             let text = format!("This assignment is {}: there is nothing more to do here.", a.status.as_str());
             return Err(pages::message("Assignment closed", Some(&worker), &text));
         }
-        let Some((hit, t, q)) =
-            engine.hit_and_type(&a.hit_id).and_then(|(h, t)| engine.question_of(&h).map(|q| (h, t, q)))
-        else {
+        let Some((hit, t, q)) = hit_and_type.and_then(|(h, t)| engine.question_of(&h).map(|q| (h, t, q))) else {
             return Err(pages::message("Cannot show this HIT", Some(&worker), "Its question cannot be read."));
         };
         let view = pages::TaskView {
@@ -213,7 +255,7 @@ async fn working(State(site): State<WorkerSite>, headers: HeaderMap, Path(assign
             error: None,
         };
         Ok(pages::task(&view))
-    });
+    })();
     match html {
         Ok(h) => page(StatusCode::OK, h),
         Err(h) => page(StatusCode::NOT_FOUND, h),
@@ -222,13 +264,12 @@ async fn working(State(site): State<WorkerSite>, headers: HeaderMap, Path(assign
 
 async fn give_back(State(site): State<WorkerSite>, headers: HeaderMap, Path(assignment_id): Path<String>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
-    let result = site.shared.with_world(|w| {
-        match w.engine.store().assignment(&assignment_id) {
-            Some(a) if a.worker_id == worker => {}
-            _ => return Err("This is not one of your assignments.".to_string()),
-        }
-        w.engine.return_assignment(&assignment_id).map_err(|e| e.message)
-    });
+    let w = site.shared.world().await;
+    let result = match w.engine.store().assignment(&assignment_id).await {
+        Err(e) => return unavailable(&worker, e),
+        Ok(Some(a)) if a.worker_id == worker => w.engine.return_assignment(&assignment_id).await.map_err(|e| e.message),
+        Ok(_) => Err("This is not one of your assignments.".to_string()),
+    };
     match result {
         Ok(()) => Redirect::to("/worker/?notice=You+returned+the+HIT.").into_response(),
         Err(m) => page(StatusCode::CONFLICT, pages::message("Not returned", Some(&worker), &m)),
@@ -239,13 +280,18 @@ async fn give_back(State(site): State<WorkerSite>, headers: HeaderMap, Path(assi
 /// the crowd elements points here instead of at AWS. The frame is sandboxed
 /// (no same-origin), and so is this document when opened on its own.
 async fn task_document(State(site): State<WorkerSite>, Path(hit_id): Path<String>) -> Response {
-    let content = site.shared.with_world(|w| {
-        let hit = w.engine.store().hit(&hit_id)?;
-        match w.engine.question_of(&hit)? {
-            Question::Html { content, .. } => Some(content),
+    let hit = site.shared.world().await.engine.store().hit(&hit_id).await;
+    let content = match hit {
+        Ok(Some(hit)) => match question::validate(&hit.question) {
+            Ok(Question::Html { content, .. }) => Some(content),
             _ => None,
+        },
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "task page: store failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
         }
-    });
+    };
     let Some(content) = content else {
         return page(StatusCode::NOT_FOUND, pages::message("No such task", None, "This HIT has no HTML task page."));
     };
@@ -286,7 +332,8 @@ async fn external_submit(State(site): State<WorkerSite>, Form(fields): Form<Vec<
         return page(StatusCode::BAD_REQUEST, pages::submitted(false, "The form carried no answer."));
     }
     let xml = question_form_answers(&answers);
-    match site.shared.with_world(|w| w.engine.submit(&assignment_id, xml)) {
+    let submitted = site.shared.world().await.engine.submit(&assignment_id, xml).await;
+    match submitted {
         Ok(()) => page(StatusCode::OK, pages::submitted(true, "Thank you: your answer was submitted.")),
         Err(e) => {
             tracing::info!(assignment_id = %esc(&assignment_id), error = %e.message, "externalSubmit refused");
