@@ -33,6 +33,11 @@ cargo test --workspace --all-targets --locked --no-run
 phase "cargo test"
 cargo test --workspace --all-targets --locked
 
+# The workforce service's contract suite again, every engine behaviour on
+# the DynamoDB store (moto) instead of the memory store (tests/common).
+phase "cargo test: the workforce service on the DynamoDB store"
+HITLOOP_WORKFORCE_STORE=dynamodb cargo test -p hitloop-workforce --tests --locked
+
 phase "pytest"
 export HITLOOP_MTURK_BIN="$CARGO_TARGET_DIR/debug/hitloop-mturk"
 .venv/bin/python -m pytest tests/python -q -p no:cacheprovider

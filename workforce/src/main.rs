@@ -160,6 +160,7 @@ async fn main() {
             batch_max: args.batch_max,
         },
         requesters,
+        store: None,
     };
     let running = start(config).await.unwrap_or_else(|e| fail(format!("cannot listen: {e}")));
     // The first line of output is the URL, so scripts can read it.

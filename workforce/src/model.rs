@@ -135,6 +135,10 @@ pub struct Hit {
     pub version: u64,
     pub hit_type_id: String,
     pub created_ms: i64,
+    /// Orders HITs one process created in the same millisecond (a counter
+    /// of the process, not a stored one: no global counter).
+    #[serde(default)]
+    pub created_tiebreak: u64,
     pub expiration_ms: i64,
     /// The expiration for which HITExpired has been handled, so that a timer
     /// firing twice (or late) does not emit it twice.
@@ -178,6 +182,11 @@ pub struct Assignment {
     /// Bumped by every write: a write holds only on the version it read.
     #[serde(default)]
     pub version: u64,
+    /// Its place among its HIT's assignments: the HIT's version when it was
+    /// accepted (each acceptance writes the HIT on the version it read, so no
+    /// two share one).
+    #[serde(default)]
+    pub order_in_hit: u64,
     pub hit_id: String,
     pub worker_id: String,
     pub status: AssignmentStatus,

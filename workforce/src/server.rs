@@ -15,7 +15,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::faults::{FaultInjector, RequestFaults};
 use crate::model::Account;
 use crate::notify::{Control, Dispatcher, Identity, NotificationFaults, NotifyStats, Sinks};
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, Store};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -33,6 +33,19 @@ pub struct ServerConfig {
     pub notification_faults: NotificationFaults,
     /// Who may call the API.
     pub requesters: Requesters,
+    /// Where the marketplace keeps its records: None, a new memory store
+    /// holding `balance`; or a store given (the durable one), as it is.
+    pub store: Option<GivenStore>,
+}
+
+/// A store the caller made (the DynamoDB store, from its own crate).
+#[derive(Clone)]
+pub struct GivenStore(pub Arc<dyn Store>);
+
+impl std::fmt::Debug for GivenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GivenStore")
+    }
 }
 
 /// Who may call the requester API.
@@ -71,6 +84,7 @@ impl Default for ServerConfig {
             notification_faults: NotificationFaults::default(),
             // On unless a caller opens it: the tests sign as a real client does.
             requesters: Requesters::Key(LocalKey::generate()),
+            store: None,
         }
     }
 }
@@ -152,8 +166,11 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
     let clock = SimClock::new(config.speed);
     let engine_config = EngineConfig { seed: Some(config.seed), ..Default::default() };
     let who = Identity { customer_id: engine_config.customer_id.clone(), account_id: engine_config.account_id.clone() };
-    let store = MemoryStore::new(Account { funds: config.balance, ..Default::default() });
-    let mut engine = Engine::new(Arc::new(store), engine_config, clock.now_ms());
+    let store: Arc<dyn Store> = match &config.store {
+        Some(GivenStore(store)) => store.clone(),
+        None => Arc::new(MemoryStore::new(Account { funds: config.balance, ..Default::default() })),
+    };
+    let mut engine = Engine::new(store, engine_config, clock.now_ms());
 
     let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
     let (control_tx, control_rx) = mpsc::unbounded_channel();

@@ -263,8 +263,10 @@ async fn delivery_faults_duplicate_drop_reorder_and_batch() {
 
     // batched: several events in one document
     s.set_faults(json!({ "Notifications": { "batch_max": 10 } })).await;
-    let id = s.hit(3, "0.05").await.hit_id.unwrap();
-    s.work(&id, WORKER_1, "a").await; // HITCreated was sent already; accept+submit arrive together
+    let id = s.hit(1, "0.05").await.hit_id.unwrap();
+    // The submit that makes the HIT reviewable sends two events at once
+    // (AssignmentSubmitted, HITReviewable): they arrive in one document.
+    s.work(&id, WORKER_1, "a").await;
     s.flush().await;
     let bodies = drain(&sqs, &url).await;
     let per_doc: Vec<usize> =

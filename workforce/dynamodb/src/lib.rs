@@ -7,7 +7,9 @@
 pub mod listings;
 pub mod marketplace;
 pub mod requester_keys;
+pub mod store;
 pub mod table;
 
 pub use marketplace::DynamoMarketplace;
 pub use requester_keys::DynamoKeys;
+pub use store::DynamoStore;

@@ -15,8 +15,8 @@ pub struct Listing {
 }
 
 impl Listing {
-    pub fn new(hit_id: &str, created_ms: i64) -> Self {
-        Listing { month: month_of(created_ms), created_sk: format!("{created_ms:013}#{hit_id}") }
+    pub fn new(hit_id: &str, created_ms: i64, tiebreak: u64) -> Self {
+        Listing { month: month_of(created_ms), created_sk: format!("{created_ms:013}#{tiebreak:010}#{hit_id}") }
     }
 
     /// The attributes that place a HIT of `status` in both indexes.
@@ -30,19 +30,19 @@ impl Listing {
     }
 }
 
-fn month_of(ms: i64) -> String {
+pub(crate) fn month_of(ms: i64) -> String {
     Utc.timestamp_millis_opt(ms).single().map(|t| format!("{:04}-{:02}", t.year(), t.month())).unwrap_or_default()
 }
 
-fn next_month(month: &str) -> Option<String> {
+pub(crate) fn next_month(month: &str) -> Option<String> {
     let (y, m) = month.split_once('-')?;
     let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
     Some(if m >= 12 { format!("{:04}-01", y + 1) } else { format!("{y:04}-{:02}", m + 1) })
 }
 
 /// The HIT id a sort key ends in.
-fn hit_of(created_sk: &str) -> Option<&str> {
-    created_sk.split_once('#').map(|(_, id)| id).filter(|id| !id.is_empty())
+pub(crate) fn hit_of(created_sk: &str) -> Option<&str> {
+    created_sk.rsplit_once('#').map(|(_, id)| id).filter(|id| !id.is_empty())
 }
 
 /// One page of HIT ids, and where the next starts (None: no more).
@@ -189,8 +189,8 @@ mod tests {
         assert_eq!(next_month("2026-12").as_deref(), Some("2027-01"));
         assert_eq!(next_month("2026-09").as_deref(), Some("2026-10"));
         assert_eq!(next_month("garbage"), None);
-        let l = Listing::new("3ABC", 1_800_000_000_000);
-        assert_eq!(l.created_sk, "1800000000000#3ABC");
+        let l = Listing::new("3ABC", 1_800_000_000_000, 7);
+        assert_eq!(l.created_sk, "1800000000000#0000000007#3ABC");
         assert_eq!(hit_of(&l.created_sk), Some("3ABC"));
         assert_eq!(hit_of("1800000000000#"), None);
         assert!(

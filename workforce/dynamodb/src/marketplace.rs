@@ -213,7 +213,7 @@ impl DynamoMarketplace {
         now_ms: i64,
     ) -> Outcome {
         let mut item = with_key(hit_key(hit_id), slots)?;
-        let listing = crate::listings::Listing::new(hit_id, now_ms);
+        let listing = crate::listings::Listing::new(hit_id, now_ms, 0);
         item.extend(listing.attributes("Assignable"));
         let mut parts = vec![self.put_new(item)?];
         parts.push(self.debit(liability_cents, Some(&listing.month))?);

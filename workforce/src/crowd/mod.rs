@@ -311,12 +311,13 @@ impl World {
     /// Runs everything due by `t` (what the records have due and worker
     /// actions, earliest first), then sets the clock to `t`.
     pub async fn advance_to(&mut self, t: i64) -> StoreResult<()> {
+        let mut after = None;
         loop {
-            let e = self.engine.next_due().await?.filter(|d| *d <= t);
+            let e = self.engine.due_by(t, after.as_ref()).await?;
             let w = self.workforce.as_ref().and_then(Workforce::next_due).filter(|d| *d <= t);
             match (e, w) {
-                (Some(e), Some(w)) if w < e => self.fire_worker(w).await,
-                (Some(_), _) => self.engine.fire_next().await?,
+                (Some((k, _)), Some(w)) if w < k.0 => self.fire_worker(w).await,
+                (Some((key, due)), _) => self.engine.do_due(&key, &due, &mut after).await?,
                 (None, Some(w)) => self.fire_worker(w).await,
                 (None, None) => break,
             }

@@ -131,6 +131,7 @@ impl Engine {
             version: 0,
             hit_type_id: type_id,
             created_ms: now,
+            created_tiebreak: self.next_tiebreak(),
             expiration_ms: now + lifetime * 1000,
             expiry_handled_ms: None,
             question: question.to_string(),
@@ -169,7 +170,7 @@ impl Engine {
 
     pub async fn list_hits(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let limit = p.max_results()?;
-        let hits = tx.store().hits(None, p.next_token()?, limit).await?;
+        let hits = tx.store().hits(None, p.next_token()?, limit, tx.now_ms).await?;
         let more = hits.len() == limit;
         self.hits_page(tx, hits, more).await
     }
@@ -191,7 +192,7 @@ impl Engine {
         let mut hits = Vec::new();
         // Filter by type while paging through the status index.
         loop {
-            let batch = tx.store().hits(Some(status), after.as_deref(), 500).await?;
+            let batch = tx.store().hits(Some(status), after.as_deref(), 500, tx.now_ms).await?;
             let exhausted = batch.len() < 500;
             for (cursor, h) in batch {
                 after = Some(cursor.clone());

@@ -113,10 +113,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     now_ms: AtomicI64,
     rng: Mutex<ChaCha8Rng>,
-    /// The last due entry done: the clock only moves forward, so the next
-    /// is after it (an entry that became due at an earlier moment since is
-    /// placed after it too, by the order it became due in).
-    done_through: Mutex<Option<DueKey>>,
+    tiebreak: std::sync::atomic::AtomicU64,
     notify: Option<UnboundedSender<Delivery>>,
     profiles: Mutex<HashMap<String, WorkerProfile>>,
     stats: Mutex<Stats>,
@@ -138,7 +135,7 @@ impl Engine {
             store,
             now_ms: AtomicI64::new(now_ms),
             rng: Mutex::new(rng),
-            done_through: Mutex::new(None),
+            tiebreak: std::sync::atomic::AtomicU64::new(0),
             notify: None,
             profiles: Mutex::new(HashMap::new()),
             stats: Mutex::new(Stats::default()),
@@ -212,30 +209,33 @@ impl Engine {
 
     // ---- time ----------------------------------------------------------
 
-    /// When the next thing is due, if anything is.
-    pub async fn next_due(&self) -> StoreResult<Option<i64>> {
-        let after = locked(&self.done_through).clone();
-        Ok(self.store.next_due_after(after.as_ref()).await?.map(|((at, _), _)| at))
+    /// The earliest entry due by `t`, after `after` (from the start: None).
+    pub async fn due_by(&self, t: i64, after: Option<&DueKey>) -> StoreResult<Option<(DueKey, Due)>> {
+        Ok(self.store.next_due_after(after).await?.filter(|(k, _)| k.0 <= t))
     }
 
-    /// Does the earliest thing due (at its own time, or now if that passed).
-    pub async fn fire_next(&self) -> StoreResult<()> {
-        let after = locked(&self.done_through).clone();
-        if let Some((key, due)) = self.store.next_due_after(after.as_ref()).await? {
-            self.set_now(key.0);
-            *locked(&self.done_through) = Some(key);
-            let r: ApiResult<()> = transact!(self, |tx| self.fire(tx, &due));
-            if let Err(e) = r {
-                tracing::warn!(?due, error = %e, "could not do what was due");
-            }
+    /// Does one due entry at its moment (or now, if that has passed). Doing
+    /// it changes its record, which takes it out of the index; one that
+    /// failed is still there, and `after` steps past it so that it cannot
+    /// hold the clock up (it is tried again on the next pass).
+    pub async fn do_due(&self, key: &DueKey, due: &Due, after: &mut Option<DueKey>) -> StoreResult<()> {
+        self.set_now(key.0);
+        let r: ApiResult<()> = transact!(self, |tx| self.fire(tx, due));
+        if let Err(e) = r {
+            tracing::warn!(?due, error = %e, "could not do what was due");
+        }
+        if self.store.next_due_after(after.as_ref()).await?.is_some_and(|(k, _)| &k == key) {
+            *after = Some(key.clone());
         }
         Ok(())
     }
 
-    /// Moves the clock to `t`, doing everything due by then in order.
+    /// Moves the clock to `t`, doing everything due by then in order (the
+    /// scheduled function's pass, and the local marketplace's clock).
     pub async fn advance_to(&self, t: i64) -> StoreResult<()> {
-        while self.next_due().await?.is_some_and(|due| due <= t) {
-            self.fire_next().await?;
+        let mut after = None;
+        while let Some((key, due)) = self.due_by(t, after.as_ref()).await? {
+            self.do_due(&key, &due, &mut after).await?;
         }
         self.set_now(t);
         Ok(())
@@ -257,6 +257,10 @@ impl Engine {
     }
 
     // ---- shared helpers --------------------------------------------------
+
+    fn next_tiebreak(&self) -> u64 {
+        self.tiebreak.fetch_add(1, Ordering::SeqCst)
+    }
 
     fn new_id(&self) -> String {
         crate::ids::entity_id(&mut *locked(&self.rng))

@@ -103,6 +103,7 @@ impl Engine {
         let a = Assignment {
             id: self.new_id(),
             version: 0,
+            order_in_hit: hit.version,
             hit_id: hit.id.clone(),
             worker_id: worker_id.into(),
             status: AssignmentStatus::Accepted,
@@ -212,7 +213,7 @@ impl Engine {
         let mut after: Option<String> = None;
         let mut seen = 0;
         while out.len() < limit && seen < scan {
-            let batch = tx.store().hits(Some(HitStatus::Assignable), after.as_deref(), 200).await?;
+            let batch = tx.store().hits(Some(HitStatus::Assignable), after.as_deref(), 200, tx.now_ms).await?;
             if batch.is_empty() {
                 break;
             }

@@ -17,8 +17,8 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct State {
-    /// Creation order of HITs, assignments and blocks (one process, so a
-    /// counter in memory is enough; the durable store orders by time).
+    /// Creation order of HITs (one process, so a counter in memory is
+    /// enough; the durable store orders by creation time).
     seq: u64,
     hit_types: HashMap<String, HitType>,
     hit_type_keys: HashMap<HitTypeKey, String>,
@@ -30,7 +30,7 @@ struct State {
     worker_hits: HashSet<(String, String)>,
     tokens: HashMap<(String, String), TokenUse>,
     account: Account,
-    blocks: BTreeMap<String, (u64, String)>,
+    blocks: BTreeMap<String, String>,
     quals: HashMap<String, QualificationType>,
     qual_names: HashMap<String, String>,
     qualifications: HashMap<(String, String), Qualification>,
@@ -143,8 +143,7 @@ impl State {
                 self.tokens.insert((scope.clone(), token.clone()), used.clone());
             }
             Write::Block { worker_id, reason: Some(reason) } => {
-                self.seq += 1;
-                self.blocks.insert(worker_id.clone(), (self.seq, reason.clone()));
+                self.blocks.insert(worker_id.clone(), reason.clone());
             }
             Write::Block { worker_id, reason: None } => {
                 self.blocks.remove(worker_id);
@@ -201,7 +200,13 @@ impl Store for MemoryStore {
         Ok(self.state().hits.get(id).map(|(_, h)| h.clone()))
     }
 
-    async fn hits(&self, status: Option<HitStatus>, after: Option<&str>, limit: usize) -> StoreResult<Listed<Hit>> {
+    async fn hits(
+        &self,
+        status: Option<HitStatus>,
+        after: Option<&str>,
+        limit: usize,
+        _now_ms: i64,
+    ) -> StoreResult<Listed<Hit>> {
         let start = parse_cursor(after)?;
         let s = self.state();
         let listed =
@@ -264,20 +269,16 @@ impl Store for MemoryStore {
     }
 
     async fn block(&self, worker_id: &str) -> StoreResult<Option<String>> {
-        Ok(self.state().blocks.get(worker_id).map(|(_, r)| r.clone()))
+        Ok(self.state().blocks.get(worker_id).cloned())
     }
 
     async fn blocks(&self, after: Option<&str>, limit: usize) -> StoreResult<Listed<(String, String)>> {
-        let start = parse_cursor(after)?;
-        let mut all: Vec<_> = self
-            .state()
-            .blocks
-            .iter()
-            .filter(|(_, (seq, _))| *seq >= start)
-            .map(|(w, (seq, r))| (*seq, w.clone(), r.clone()))
-            .collect();
-        all.sort();
-        Ok(all.into_iter().take(limit).map(|(seq, w, r)| (cursor(seq), (w, r))).collect())
+        let s = self.state();
+        let range = match after {
+            Some(worker) => s.blocks.range::<str, _>((std::ops::Bound::Excluded(worker), std::ops::Bound::Unbounded)),
+            None => s.blocks.range::<str, _>(..),
+        };
+        Ok(range.take(limit).map(|(w, r)| (w.clone(), (w.clone(), r.clone()))).collect())
     }
 
     async fn qualification_type(&self, id: &str) -> StoreResult<Option<QualificationType>> {

@@ -218,8 +218,14 @@ pub trait Store: Send + Sync {
 
     async fn hit(&self, id: &str) -> StoreResult<Option<Hit>>;
     /// HITs oldest first after `after` (a cursor this store handed out): of
-    /// one status, or (None) every HIT not disposed of.
-    async fn hits(&self, status: Option<HitStatus>, after: Option<&str>, limit: usize) -> StoreResult<Listed<Hit>>;
+    /// one status, or (None) every HIT not disposed of, created by `now_ms`.
+    async fn hits(
+        &self,
+        status: Option<HitStatus>,
+        after: Option<&str>,
+        limit: usize,
+        now_ms: i64,
+    ) -> StoreResult<Listed<Hit>>;
     async fn hit_count_by_status(&self) -> StoreResult<BTreeMap<HitStatus, usize>>;
 
     async fn assignment(&self, id: &str) -> StoreResult<Option<Assignment>>;
@@ -232,7 +238,7 @@ pub trait Store: Send + Sync {
     async fn account(&self) -> StoreResult<Account>;
 
     async fn block(&self, worker_id: &str) -> StoreResult<Option<String>>;
-    /// Blocks in the order they were made, as (worker, reason).
+    /// Blocks by worker id, as (worker, reason).
     async fn blocks(&self, after: Option<&str>, limit: usize) -> StoreResult<Listed<(String, String)>>;
 
     async fn qualification_type(&self, id: &str) -> StoreResult<Option<QualificationType>>;
@@ -258,6 +264,7 @@ pub(crate) mod tests {
             version: 0,
             hit_type_id: "T".into(),
             created_ms: 0,
+            created_tiebreak: 0,
             expiration_ms,
             expiry_handled_ms: None,
             question: String::new(),
@@ -277,6 +284,7 @@ pub(crate) mod tests {
         Assignment {
             id: "A".into(),
             version: 0,
+            order_in_hit: 0,
             hit_id: "H".into(),
             worker_id: "W".into(),
             status,

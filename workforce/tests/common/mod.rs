@@ -3,7 +3,7 @@
 //! HTTP, plus the control endpoints for the worker side and the clock.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use hitloop_workforce::server::{start, Running, ServerConfig};
+use hitloop_workforce::server::{start, GivenStore, Running, ServerConfig};
 use serde_json::{json, Value};
 
 pub const HTML_NS: &str =
@@ -25,8 +25,35 @@ pub async fn mturk_client_as(url: &str, credentials: aws_credential_types::Crede
     aws_sdk_mturk::Client::new(&hitloop_aws::local_sdk_config_as(url, credentials).await)
 }
 
+/// Which store the suite runs on: `HITLOOP_WORKFORCE_STORE=dynamodb` runs
+/// every test on the DynamoDB store (a fresh table on moto for each service),
+/// otherwise on the memory store. `make test` runs both.
+pub fn on_dynamodb() -> bool {
+    std::env::var("HITLOOP_WORKFORCE_STORE").is_ok_and(|v| v == "dynamodb")
+}
+
+/// A fresh DynamoDB store holding `balance`, on the moto server the tests use.
+pub async fn dynamodb_store(balance: hitloop_core::money::Usd) -> GivenStore {
+    use hitloop_workforce::store::{AccountDelta, Changes, Store};
+    let endpoint =
+        std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("HITLOOP_TEST_AWS_ENDPOINT (moto) for the DynamoDB store");
+    let ddb = aws_sdk_dynamodb::Client::new(&hitloop_aws::local_sdk_config(&endpoint).await);
+    let table = format!("workforce-{}", uuid::Uuid::new_v4());
+    hitloop_workforce_dynamodb::table::create(&ddb, &table).await.expect("table");
+    let store = hitloop_workforce_dynamodb::DynamoStore::new(ddb, &table);
+    let deposit = Changes { account: AccountDelta { funds: balance, ..Default::default() }, ..Default::default() };
+    store.commit(&deposit).await.expect("deposit");
+    GivenStore(std::sync::Arc::new(store))
+}
+
 /// A service on a frozen clock (speed 0) unless the config says otherwise.
-pub async fn service(config: ServerConfig) -> Service {
+/// A service with a simulated crowd stays on the memory store: the crowd is
+/// the local stack's, it makes thousands of requests per simulated hour, and
+/// its tests are about the crowd, not the store.
+pub async fn service(mut config: ServerConfig) -> Service {
+    if on_dynamodb() && config.store.is_none() && config.workforce.is_none() {
+        config.store = Some(dynamodb_store(config.balance).await);
+    }
     let running = start(config).await.expect("service starts");
     let mturk = mturk_client(&running).await;
     Service { running, mturk, http: reqwest::Client::new() }
