@@ -36,7 +36,11 @@ cargo test --workspace --all-targets --locked
 # The workforce service's contract suite again, every engine behaviour on
 # the DynamoDB store (moto) instead of the memory store (tests/common).
 phase "cargo test: the workforce service on the DynamoDB store"
-HITLOOP_WORKFORCE_STORE=dynamodb cargo test -p hitloop-workforce --tests --locked
+# Selected by target name within the workspace build: `-p hitloop-workforce`
+# would resolve features anew and compile the SDK crates a second time.
+workforce_tests=()
+for f in workforce/tests/*.rs; do workforce_tests+=(--test "$(basename "$f" .rs)"); done
+HITLOOP_WORKFORCE_STORE=dynamodb cargo test --workspace --locked "${workforce_tests[@]}"
 
 phase "pytest"
 export HITLOOP_MTURK_BIN="$CARGO_TARGET_DIR/debug/hitloop-mturk"
