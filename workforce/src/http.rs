@@ -108,8 +108,8 @@ async fn mturk(
         }
     };
     let (result, now) = {
-        let world = shared.world().await;
-        let r = api::call(&world.engine, operation, &input).await;
+        let world = shared.turn().await;
+        let r = api::call(world.engine, operation, &input).await;
         (r, world.engine.now_ms())
     };
     if let Some(wait) = late {
@@ -130,9 +130,9 @@ fn control_error(e: &ApiError, now: i64) -> Response {
 
 async fn state(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let mut summary = {
-        let w = shared.world().await;
+        let w = shared.turn().await;
         let mut s = w.engine.summary().await.unwrap_or_else(|e| json!({ "Error": e.to_string() }));
-        if let Some(wf) = &w.workforce {
+        if let Some(wf) = w.workforce() {
             s["Workforce"] = json!({ "Workers": wf.worker_ids(), "Stats": wf.stats });
         }
         s
@@ -143,7 +143,7 @@ async fn state(State(shared): State<Arc<Shared>>) -> Json<Value> {
 }
 
 async fn clock(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let now = shared.world().await.engine.now_ms();
+    let now = shared.turn().await.engine.now_ms();
     Json(json!({ "Now": now, "Speed": shared.clock.speed() }))
 }
 
@@ -155,7 +155,8 @@ struct AdvanceBody {
 
 async fn advance(State(shared): State<Arc<Shared>>, Json(body): Json<AdvanceBody>) -> Json<Value> {
     shared.clock.advance_ms((body.seconds * 1000.0) as i64);
-    let now = shared.world().await.engine.now_ms();
+    shared.pass().await;
+    let now = shared.engine.now_ms();
     Json(json!({ "Now": now }))
 }
 
@@ -202,7 +203,7 @@ async fn deposit(State(shared): State<Arc<Shared>>, Json(body): Json<DepositBody
     if body.amount.cents() <= 0 {
         return control_error(&ApiError::validation("Amount must be more than 0"), now);
     }
-    let w = shared.world().await;
+    let w = shared.turn().await;
     if let Err(e) = w.engine.deposit(body.amount).await {
         return control_error(&e, now);
     }
@@ -222,7 +223,7 @@ struct AcceptBody {
 
 async fn accept(State(shared): State<Arc<Shared>>, Json(body): Json<AcceptBody>) -> Response {
     let (result, now) = {
-        let w = shared.world().await;
+        let w = shared.turn().await;
         (w.engine.accept(&body.hit_id, &body.worker_id).await, w.engine.now_ms())
     };
     match result {
@@ -252,7 +253,7 @@ async fn submit(State(shared): State<Arc<Shared>>, Json(body): Json<SubmitBody>)
         question_form_answers(&answers)
     });
     let (result, now) = {
-        let w = shared.world().await;
+        let w = shared.turn().await;
         (w.engine.submit_checked(&body.assignment_id, xml, !body.unchecked).await, w.engine.now_ms())
     };
     match result {
@@ -269,7 +270,7 @@ struct ReturnBody {
 
 async fn return_assignment(State(shared): State<Arc<Shared>>, Json(body): Json<ReturnBody>) -> Response {
     let (result, now) = {
-        let w = shared.world().await;
+        let w = shared.turn().await;
         (w.engine.return_assignment(&body.assignment_id).await, w.engine.now_ms())
     };
     match result {

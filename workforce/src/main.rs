@@ -10,7 +10,7 @@ use hitloop_workforce::auth::LocalKey;
 use hitloop_workforce::crowd::{Truth, WorkforceConfig};
 use hitloop_workforce::faults::RequestFaults;
 use hitloop_workforce::notify::NotificationFaults;
-use hitloop_workforce::server::{start, Requesters, ServerConfig};
+use hitloop_workforce::server::{start, Requesters, ServerConfig, Turns};
 
 /// An Amazon Mechanical Turk Requester API (2017-01-17) compatible service,
 /// with a simulated workforce on a simulated clock.
@@ -88,6 +88,11 @@ struct Args {
     /// on this machine: anyone who reaches the port can spend the balance.
     #[arg(long)]
     no_auth: bool,
+    /// Serve requests at once, as a deployment does, instead of one at a time
+    /// in simulated-time order; what falls due is then done by a pass every
+    /// second. Not with --workforce (the crowd needs its turns).
+    #[arg(long, conflicts_with = "workforce")]
+    concurrent: bool,
 }
 
 /// Where the requester key comes from: the environment, never the command
@@ -161,6 +166,10 @@ async fn main() {
         },
         requesters,
         store: None,
+        turns: match args.concurrent {
+            true => Turns::Concurrent { pass_every: std::time::Duration::from_secs(1) },
+            false => Turns::Simulated,
+        },
     };
     let running = start(config).await.unwrap_or_else(|e| fail(format!("cannot listen: {e}")));
     // The first line of output is the URL, so scripts can read it.

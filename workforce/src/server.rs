@@ -36,6 +36,21 @@ pub struct ServerConfig {
     /// Where the marketplace keeps its records: None, a new memory store
     /// holding `balance`; or a store given (the durable one), as it is.
     pub store: Option<GivenStore>,
+    /// How requests take turns. A simulated crowd needs `Simulated`.
+    pub turns: Turns,
+}
+
+/// How requests take turns with each other and with what falls due.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Turns {
+    /// One at a time, in simulated-time order: before each request the
+    /// marketplace is brought up to the clock (what fell due, the crowd's
+    /// actions). A run is reproducible; the local stack's choice.
+    Simulated,
+    /// All at once, as a deployment serves them (the store's conditions
+    /// settle races); what falls due is done by a pass every `pass_every`,
+    /// as the scheduled function does, and whenever the clock is advanced.
+    Concurrent { pass_every: Duration },
 }
 
 /// A store the caller made (the DynamoDB store, from its own crate).
@@ -85,16 +100,17 @@ impl Default for ServerConfig {
             // On unless a caller opens it: the tests sign as a real client does.
             requesters: Requesters::Key(LocalKey::generate()),
             store: None,
+            turns: Turns::Simulated,
         }
     }
 }
 
 /// State every request handler shares.
 pub struct Shared {
-    /// The local marketplace runs one thing at a time in simulated-time
-    /// order (requests, what falls due, the crowd's actions), so a run is
-    /// reproducible; the engine itself needs no lock.
-    pub world: tokio::sync::Mutex<World>,
+    pub engine: Engine,
+    /// The simulated crowd, and the turn every request waits for when turns
+    /// are simulated; None when they are concurrent.
+    world: Option<tokio::sync::Mutex<World>>,
     pub clock: SimClock,
     pub faults: Mutex<FaultInjector>,
     pub notification_faults: Mutex<NotificationFaults>,
@@ -103,14 +119,42 @@ pub struct Shared {
     pub auth: RequesterAuth,
 }
 
+/// A request's turn at the marketplace: the engine at the clock's now, and
+/// (simulated turns) the world, held until the turn drops.
+pub struct Turn<'a> {
+    pub engine: &'a Engine,
+    world: Option<tokio::sync::MutexGuard<'a, World>>,
+}
+
+impl Turn<'_> {
+    pub fn workforce(&self) -> Option<&crate::crowd::Workforce> {
+        self.world.as_ref().and_then(|w| w.workforce.as_ref())
+    }
+}
+
 impl Shared {
-    /// The world, brought up to the clock's now, held until the guard drops.
-    pub async fn world(&self) -> tokio::sync::MutexGuard<'_, World> {
-        let mut world = self.world.lock().await;
-        if let Err(e) = world.advance_to(self.clock.now_ms()).await {
+    /// Waits for a turn (simulated turns: the world, brought up to now;
+    /// concurrent: at once, the engine's clock set to now).
+    pub async fn turn(&self) -> Turn<'_> {
+        let now = self.clock.now_ms();
+        let Some(world) = &self.world else {
+            self.engine.set_now(now);
+            return Turn { engine: &self.engine, world: None };
+        };
+        let mut world = world.lock().await;
+        if let Err(e) = world.advance_to(&self.engine, now).await {
             tracing::error!(error = %e, "could not bring the marketplace up to now");
         }
-        world
+        Turn { engine: &self.engine, world: Some(world) }
+    }
+
+    /// Does everything due by now: the scheduled function's pass.
+    pub async fn pass(&self) {
+        if self.world.is_some() {
+            drop(self.turn().await);
+        } else if let Err(e) = self.engine.advance_to(self.clock.now_ms()).await {
+            tracing::error!(error = %e, "the pass over what is due stopped");
+        }
     }
 }
 
@@ -181,8 +225,16 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
     tokio::spawn(dispatcher.run(delivery_rx, control_rx));
 
     let workforce = config.workforce.map(|wf| Workforce::new(wf, config.truth, &engine));
+    let world = match config.turns {
+        Turns::Simulated => Some(tokio::sync::Mutex::new(World { workforce })),
+        Turns::Concurrent { .. } if workforce.is_some() => {
+            return Err(std::io::Error::other("a simulated crowd needs simulated turns"))
+        }
+        Turns::Concurrent { .. } => None,
+    };
     let shared = Arc::new(Shared {
-        world: tokio::sync::Mutex::new(World { engine, workforce }),
+        engine,
+        world,
         clock,
         faults: Mutex::new(FaultInjector::new(config.request_faults, config.seed)),
         notification_faults: Mutex::new(config.notification_faults),
@@ -200,14 +252,19 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
     });
 
     // A running clock moves the world on even when nobody calls the API.
+    let every = match config.turns {
+        Turns::Simulated => Duration::from_millis(20),
+        Turns::Concurrent { pass_every } => pass_every.max(Duration::from_millis(10)),
+    };
     if config.speed > 0.0 {
         let ticker = Arc::downgrade(&shared);
         tokio::spawn(async move {
-            let mut interval = tokio::time::interval(Duration::from_millis(20));
+            let mut interval = tokio::time::interval(every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
                 let Some(shared) = ticker.upgrade() else { break };
-                drop(shared.world().await);
+                shared.pass().await;
             }
         });
     }

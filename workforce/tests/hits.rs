@@ -211,6 +211,47 @@ async fn pages_through_hits_with_next_token() {
 }
 
 #[tokio::test]
+async fn pages_run_across_months_with_none_in_between() {
+    // The DynamoDB store lists HITs one month partition at a time: a page
+    // may end in one month and the next start two months later.
+    let s = frozen().await;
+    let mut created = Vec::new();
+    for i in 0..25 {
+        if i == 10 {
+            s.advance(62.0 * 24.0 * 3600.0).await;
+        }
+        let hit = s
+            .mturk
+            .create_hit()
+            .max_assignments(1)
+            .lifetime_in_seconds(365 * 24 * 3600)
+            .assignment_duration_in_seconds(300)
+            .reward("0.01")
+            .title("Label a flower")
+            .description("Pick the species")
+            .question(plain_question("flower"))
+            .send()
+            .await
+            .unwrap();
+        created.push(hit.hit.unwrap().hit_id.unwrap());
+    }
+    let mut seen = Vec::new();
+    let mut token = None;
+    let mut pages = 0;
+    loop {
+        let page = s.mturk.list_hits().max_results(10).set_next_token(token).send().await.unwrap();
+        seen.extend(page.hits().iter().map(|h| h.hit_id().unwrap().to_string()));
+        pages += 1;
+        token = page.next_token().map(str::to_string);
+        if token.is_none() || pages > 5 {
+            break;
+        }
+    }
+    assert_eq!(seen, created, "every HIT once, oldest first");
+    assert!(pages <= 4, "{pages} pages for 25 HITs");
+}
+
+#[tokio::test]
 async fn expiry_makes_a_hit_reviewable_and_extension_reopens_it() {
     let s = frozen().await;
     let hit = s.hit(2, "0.05").await;

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::listings::{hit_of, month_of, next_month, Listing};
 use crate::table::{CREATED_SK, HITS_BY_MONTH, HITS_BY_STATUS, MONTH_PK, PK, SK, STATUS_PK};
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 const ACCOUNT: &str = "ACCOUNT";
 /// Every due entry is one item of this partition, sorted by moment: the
@@ -51,7 +51,7 @@ fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([(PK.to_string(), AttributeValue::S(pk.into())), (SK.to_string(), AttributeValue::S(sk.into()))])
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 

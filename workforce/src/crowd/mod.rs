@@ -301,35 +301,34 @@ impl Workforce {
     }
 }
 
-/// The engine and the workforce, advanced together in time order.
+/// The simulated crowd, advanced together with the engine in time order.
 pub struct World {
-    pub engine: Engine,
     pub workforce: Option<Workforce>,
 }
 
 impl World {
     /// Runs everything due by `t` (what the records have due and worker
-    /// actions, earliest first), then sets the clock to `t`.
-    pub async fn advance_to(&mut self, t: i64) -> StoreResult<()> {
+    /// actions, earliest first), then sets the engine's clock to `t`.
+    pub async fn advance_to(&mut self, engine: &Engine, t: i64) -> StoreResult<()> {
         let mut after = None;
         loop {
-            let e = self.engine.due_by(t, after.as_ref()).await?;
+            let e = engine.due_by(t, after.as_ref()).await?;
             let w = self.workforce.as_ref().and_then(Workforce::next_due).filter(|d| *d <= t);
             match (e, w) {
-                (Some((k, _)), Some(w)) if w < k.0 => self.fire_worker(w).await,
-                (Some((key, due)), _) => self.engine.do_due(&key, &due, &mut after).await?,
-                (None, Some(w)) => self.fire_worker(w).await,
+                (Some((k, _)), Some(w)) if w < k.0 => self.fire_worker(engine, w).await,
+                (Some((key, due)), _) => engine.do_due(&key, &due, &mut after).await?,
+                (None, Some(w)) => self.fire_worker(engine, w).await,
                 (None, None) => break,
             }
         }
-        self.engine.set_now(t);
+        engine.set_now(t);
         Ok(())
     }
 
-    async fn fire_worker(&mut self, at: i64) {
-        self.engine.set_now(at);
+    async fn fire_worker(&mut self, engine: &Engine, at: i64) {
+        engine.set_now(at);
         if let Some(wf) = self.workforce.as_mut() {
-            wf.fire_next(&self.engine).await;
+            wf.fire_next(engine).await;
         }
     }
 }

@@ -79,7 +79,7 @@ struct Notice {
 
 async fn list(State(site): State<WorkerSite>, headers: HeaderMap, Query(q): Query<Notice>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return page(StatusCode::OK, pages::sign_in(None)) };
-    let w = site.shared.world().await;
+    let w = site.shared.turn().await;
     let engine = &w.engine;
     let now = engine.now_ms();
     let mut groups: Vec<(crate::model::HitType, Vec<crate::model::Hit>)> = Vec::new();
@@ -163,7 +163,7 @@ fn frame_height(question: &Question) -> i64 {
 async fn preview(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id): Path<String>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
     let base = submit_base(&headers);
-    let w = site.shared.world().await;
+    let w = site.shared.turn().await;
     let engine = &w.engine;
     let html = match engine.hit_and_type(&hit_id).await {
         Err(e) => return unavailable(&worker, e),
@@ -208,7 +208,7 @@ fn preview_page(
 
 async fn accept(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id): Path<String>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
-    let accepted = site.shared.world().await.engine.accept(&hit_id, &worker).await;
+    let accepted = site.shared.turn().await.engine.accept(&hit_id, &worker).await;
     match accepted {
         Ok(assignment_id) => {
             Redirect::to(&format!("/worker/assignments/{}", url_param(&assignment_id))).into_response()
@@ -220,7 +220,7 @@ async fn accept(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id)
 async fn working(State(site): State<WorkerSite>, headers: HeaderMap, Path(assignment_id): Path<String>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
     let base = submit_base(&headers);
-    let w = site.shared.world().await;
+    let w = site.shared.turn().await;
     let engine = &w.engine;
     let a = match engine.store().assignment(&assignment_id).await {
         Ok(a) => a.filter(|a| a.worker_id == worker),
@@ -264,7 +264,7 @@ async fn working(State(site): State<WorkerSite>, headers: HeaderMap, Path(assign
 
 async fn give_back(State(site): State<WorkerSite>, headers: HeaderMap, Path(assignment_id): Path<String>) -> Response {
     let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
-    let w = site.shared.world().await;
+    let w = site.shared.turn().await;
     let result = match w.engine.store().assignment(&assignment_id).await {
         Err(e) => return unavailable(&worker, e),
         Ok(Some(a)) if a.worker_id == worker => w.engine.return_assignment(&assignment_id).await.map_err(|e| e.message),
@@ -280,7 +280,7 @@ async fn give_back(State(site): State<WorkerSite>, headers: HeaderMap, Path(assi
 /// the crowd elements points here instead of at AWS. The frame is sandboxed
 /// (no same-origin), and so is this document when opened on its own.
 async fn task_document(State(site): State<WorkerSite>, Path(hit_id): Path<String>) -> Response {
-    let hit = site.shared.world().await.engine.store().hit(&hit_id).await;
+    let hit = site.shared.turn().await.engine.store().hit(&hit_id).await;
     let content = match hit {
         Ok(Some(hit)) => match question::validate(&hit.question) {
             Ok(Question::Html { content, .. }) => Some(content),
@@ -332,7 +332,7 @@ async fn external_submit(State(site): State<WorkerSite>, Form(fields): Form<Vec<
         return page(StatusCode::BAD_REQUEST, pages::submitted(false, "The form carried no answer."));
     }
     let xml = question_form_answers(&answers);
-    let submitted = site.shared.world().await.engine.submit(&assignment_id, xml).await;
+    let submitted = site.shared.turn().await.engine.submit(&assignment_id, xml).await;
     match submitted {
         Ok(()) => page(StatusCode::OK, pages::submitted(true, "Thank you: your answer was submitted.")),
         Err(e) => {

@@ -3,7 +3,7 @@
 //! HTTP, plus the control endpoints for the worker side and the clock.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use hitloop_workforce::server::{start, GivenStore, Running, ServerConfig};
+use hitloop_workforce::server::{start, GivenStore, Running, ServerConfig, Turns};
 use serde_json::{json, Value};
 
 pub const HTML_NS: &str =
@@ -46,13 +46,18 @@ pub async fn dynamodb_store(balance: hitloop_core::money::Usd) -> GivenStore {
     GivenStore(std::sync::Arc::new(store))
 }
 
-/// A service on a frozen clock (speed 0) unless the config says otherwise.
-/// A service with a simulated crowd stays on the memory store: the crowd is
+/// A service as the config says. Without a simulated crowd it serves
+/// requests at once, as a deployment does (concurrent turns, what is due done
+/// by a pass); on the DynamoDB store when the suite runs there. A service
+/// with a crowd stays on simulated turns and the memory store: the crowd is
 /// the local stack's, it makes thousands of requests per simulated hour, and
 /// its tests are about the crowd, not the store.
 pub async fn service(mut config: ServerConfig) -> Service {
-    if on_dynamodb() && config.store.is_none() && config.workforce.is_none() {
-        config.store = Some(dynamodb_store(config.balance).await);
+    if config.workforce.is_none() {
+        config.turns = Turns::Concurrent { pass_every: std::time::Duration::from_millis(50) };
+        if on_dynamodb() && config.store.is_none() {
+            config.store = Some(dynamodb_store(config.balance).await);
+        }
     }
     let running = start(config).await.expect("service starts");
     let mturk = mturk_client(&running).await;
