@@ -7,6 +7,7 @@ import csv
 import os
 import pathlib
 import secrets
+import shlex
 import subprocess
 
 import sys
@@ -47,11 +48,17 @@ def mturk_endpoint(tmp_path_factory, iris, mturk_credentials):
         w = csv.writer(f)
         w.writerow(["key", "label"])
         w.writerows(iris)
+    # HITLOOP_MTURK_ARGS: what the binary needs besides (make test's DynamoDB
+    # pass: hitloop-mturk-dynamodb with its table and the moto endpoint).
+    extra = shlex.split(os.environ.get("HITLOOP_MTURK_ARGS", ""))
     proc = subprocess.Popen(
         [
             str(_binary()),
+            *extra,
             "--port", "0",
-            "--speed", "120",  # two simulated minutes a second
+            # two simulated minutes a second (HITLOOP_MTURK_SPEED: slower for
+            # a store that answers slower, so the crowd keeps up with the clock)
+            "--speed", os.environ.get("HITLOOP_MTURK_SPEED", "120"),
             "--workforce", str(ROOT / "workforce/workforces/iris.toml"),
             "--truth", str(truth),
         ],

@@ -11,6 +11,7 @@
 pub mod answer;
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod crowd;
 pub mod engine;

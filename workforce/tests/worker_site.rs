@@ -132,6 +132,9 @@ async fn a_late_worker_cannot_submit_and_a_return_frees_the_slot() {
     assert_eq!((status, location.as_deref()), (303, Some("/worker/?notice=You+returned+the+HIT.")));
     let (_, list) = page(&s, "/worker/", Some(WORKER_2)).await;
     assert!(list.contains(hit_id));
+    // but not for the worker who returned it: once per HIT, as on MTurk
+    let (_, list) = page(&s, "/worker/", Some(WORKER_1)).await;
+    assert!(!list.contains(hit_id), "{list}");
     // accepted, then the 5 minutes pass: too late
     let (_, _, location) = post(&s, &format!("/worker/hits/{hit_id}/accept"), Some(WORKER_2), &[]).await;
     let assignment_id = location.unwrap().rsplit('/').next().unwrap().to_string();

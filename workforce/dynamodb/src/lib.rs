@@ -10,4 +10,4 @@ pub mod store;
 pub mod table;
 
 pub use requester_keys::DynamoKeys;
-pub use store::DynamoStore;
+pub use store::{Calls, DynamoStore};

@@ -24,8 +24,8 @@ impl Listing {
     pub fn attributes(&self, status: &str) -> Item {
         Item::from([
             ("status".to_string(), s(status)),
-            (STATUS_PK.to_string(), s(&format!("STATUS#{status}"))),
-            (MONTH_PK.to_string(), s(&format!("HITS#{}", self.month))),
+            (STATUS_PK.to_string(), s(format!("STATUS#{status}"))),
+            (MONTH_PK.to_string(), s(format!("HITS#{}", self.month))),
             (CREATED_SK.to_string(), s(&self.created_sk)),
         ])
     }

@@ -9,12 +9,13 @@
 //! record, the listing attributes on HITs, the balances on the account.
 //! Keys and indexes: workforce/README.md, "The durable store".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, Select, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update};
 use hitloop_core::money::Usd;
 use hitloop_workforce::model::*;
 use hitloop_workforce::store::{
@@ -41,10 +42,51 @@ const BONUSES_PK: &str = "BONUSES";
 /// Attempts of a commit that lost to another transaction on the same items
 /// (TransactionConflict) before the engine is asked to decide again.
 const CONFLICT_ATTEMPTS: u32 = 4;
+/// Keys one BatchGetItem may ask for.
+const BATCH_GET_MAX: usize = 100;
 
 pub struct DynamoStore {
     ddb: aws_sdk_dynamodb::Client,
     table: String,
+    calls: CallCounters,
+}
+
+/// DynamoDB requests a store has made, by kind (what the bench reports per
+/// API operation: requests are what a deployment pays for).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Calls {
+    pub get_item: u64,
+    pub query: u64,
+    pub batch_get_item: u64,
+    pub transact_write_items: u64,
+}
+
+impl Calls {
+    pub fn total(&self) -> u64 {
+        self.get_item + self.query + self.batch_get_item + self.transact_write_items
+    }
+
+    /// What was made between `earlier` and this count.
+    pub fn since(&self, earlier: &Calls) -> Calls {
+        Calls {
+            get_item: self.get_item - earlier.get_item,
+            query: self.query - earlier.query,
+            batch_get_item: self.batch_get_item - earlier.batch_get_item,
+            transact_write_items: self.transact_write_items - earlier.transact_write_items,
+        }
+    }
+}
+
+#[derive(Default)]
+struct CallCounters {
+    get_item: AtomicU64,
+    query: AtomicU64,
+    batch_get_item: AtomicU64,
+    transact_write_items: AtomicU64,
+}
+
+fn count(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
 }
 
 fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
@@ -187,10 +229,22 @@ fn due_changes(before: Vec<(i64, Due)>, after: Vec<(i64, Due)>, parts: &mut Vec<
 
 impl DynamoStore {
     pub fn new(ddb: aws_sdk_dynamodb::Client, table: &str) -> Self {
-        DynamoStore { ddb, table: table.to_string() }
+        DynamoStore { ddb, table: table.to_string(), calls: CallCounters::default() }
+    }
+
+    /// The requests made so far.
+    pub fn calls(&self) -> Calls {
+        let c = &self.calls;
+        Calls {
+            get_item: c.get_item.load(Ordering::Relaxed),
+            query: c.query.load(Ordering::Relaxed),
+            batch_get_item: c.batch_get_item.load(Ordering::Relaxed),
+            transact_write_items: c.transact_write_items.load(Ordering::Relaxed),
+        }
     }
 
     async fn get(&self, key: Item) -> StoreResult<Option<Item>> {
+        count(&self.calls.get_item);
         let out = self
             .ddb
             .get_item()
@@ -226,6 +280,7 @@ impl DynamoStore {
                     .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                     .expression_attribute_values(":prefix", s(prefix))
             };
+            count(&self.calls.query);
             let page = request
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
@@ -258,6 +313,7 @@ impl DynamoStore {
             k
         });
         loop {
+            count(&self.calls.query);
             let page = self
                 .ddb
                 .query()
@@ -284,17 +340,48 @@ impl DynamoStore {
     /// The HITs an index listed, read from the table (an index is eventually
     /// consistent: a HIT that left the listing since is dropped).
     async fn hits_of(&self, keys: Vec<String>, status: Option<HitStatus>) -> StoreResult<Listed<Hit>> {
+        let ids: Vec<(String, String)> =
+            keys.into_iter().filter_map(|sk| hit_of(&sk).map(|id| (sk.clone(), id.to_string()))).collect();
+        let mut found: HashMap<String, Hit> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH_GET_MAX) {
+            for item in self.batch_get(chunk.iter().map(|(_, id)| hit_key(id)).collect()).await? {
+                let h: Hit = from_doc(&item)?;
+                found.insert(h.id.clone(), h);
+            }
+        }
+        // In the index's order; a HIT whose status moved since the index
+        // was read is left out, as a read a moment later would.
+        Ok(ids
+            .into_iter()
+            .filter_map(|(sk, id)| found.remove(&id).map(|h| (sk, h)))
+            .filter(|(_, h)| match status {
+                Some(st) => h.status == st,
+                None => h.status != HitStatus::Disposed,
+            })
+            .collect())
+    }
+
+    /// The items of `keys` (at most 100), read consistently, in any order;
+    /// keys DynamoDB leaves unprocessed (throughput) are asked for again
+    /// after a pause.
+    async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
         let mut out = Vec::with_capacity(keys.len());
-        for created_sk in keys {
-            let Some(id) = hit_of(&created_sk) else { continue };
-            if let Some(h) = self.get_doc::<Hit>(hit_key(id)).await? {
-                let listed = match status {
-                    Some(st) => h.status == st,
-                    None => h.status != HitStatus::Disposed,
-                };
-                if listed {
-                    out.push((created_sk, h));
-                }
+        let mut pending = Some(keys);
+        let mut pause_ms = 10;
+        while let Some(keys) = pending.take().filter(|k| !k.is_empty()) {
+            let wanted = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            count(&self.calls.batch_get_item);
+            let answer =
+                self.ddb.batch_get_item().request_items(&self.table, wanted).send().await.map_err(unavailable)?;
+            out.extend(answer.responses().and_then(|r| r.get(&self.table)).into_iter().flatten().cloned());
+            pending = answer.unprocessed_keys().and_then(|u| u.get(&self.table)).map(|k| k.keys().to_vec());
+            if pending.as_ref().is_some_and(|k| !k.is_empty()) {
+                tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+                pause_ms = (pause_ms * 2).min(1_000);
             }
         }
         Ok(out)
@@ -355,11 +442,19 @@ impl DynamoStore {
                         &mut parts,
                     );
                 }
-                Write::WorkerHit { worker_id, hit_id } => parts.push(Part::Put {
-                    item: key(format!("HIT#{hit_id}"), format!("WORKER#{worker_id}")),
-                    condition: Some("attribute_not_exists(pk)".into()),
-                    values: Item::new(),
-                }),
+                Write::WorkerHit { worker_id, hit_id } => {
+                    parts.push(Part::Put {
+                        item: key(format!("HIT#{hit_id}"), format!("WORKER#{worker_id}")),
+                        condition: Some("attribute_not_exists(pk)".into()),
+                        values: Item::new(),
+                    });
+                    // The same fact the other way round: a worker's HITs in one Query.
+                    parts.push(Part::Put {
+                        item: key(format!("WORKER#{worker_id}"), format!("HIT#{hit_id}")),
+                        condition: None,
+                        values: Item::new(),
+                    });
+                }
                 Write::Token { scope, token, used, free_before_ms } => {
                     let mut item = token_key(scope, token);
                     item.insert("used_ms".into(), n(used.used_ms));
@@ -558,6 +653,7 @@ impl Store for DynamoStore {
             let mut start = None;
             let mut total = 0usize;
             loop {
+                count(&self.calls.query);
                 let page = self
                     .ddb
                     .query()
@@ -593,6 +689,16 @@ impl Store for DynamoStore {
 
     async fn worker_has_assignment(&self, worker_id: &str, hit_id: &str) -> StoreResult<bool> {
         Ok(self.get(key(format!("HIT#{hit_id}"), format!("WORKER#{worker_id}"))).await?.is_some())
+    }
+
+    async fn hits_of_worker(&self, worker_id: &str) -> StoreResult<HashSet<String>> {
+        let items = self.query(&format!("WORKER#{worker_id}"), "HIT#", None, None).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| i.get(SK).and_then(|v| v.as_s().ok()))
+            .filter_map(|sk| sk.strip_prefix("HIT#"))
+            .map(str::to_string)
+            .collect())
     }
 
     /// Counts for the control endpoint: a Query per HIT would be needed, so
@@ -677,6 +783,7 @@ impl Store for DynamoStore {
         let items: Vec<TransactWriteItem> =
             parts.into_iter().map(|p| self.transact_item(p)).collect::<StoreResult<_>>()?;
         for attempt in 0..CONFLICT_ATTEMPTS {
+            count(&self.calls.transact_write_items);
             let result = self.ddb.transact_write_items().set_transact_items(Some(items.clone())).send().await;
             match result {
                 Ok(_) => return Ok(()),

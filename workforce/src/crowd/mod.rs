@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
 
 use crate::answer::{crowd_form_answer, question_form_answers, AnswerValue};
-use crate::engine::{Engine, WorkerProfile};
+use crate::engine::{DuePass, Engine, WorkerProfile};
 use crate::model::{Hit, Locale};
 use crate::question::{answer_shape, AnswerShape};
 use crate::store::StoreResult;
@@ -310,13 +310,13 @@ impl World {
     /// Runs everything due by `t` (what the records have due and worker
     /// actions, earliest first), then sets the engine's clock to `t`.
     pub async fn advance_to(&mut self, engine: &Engine, t: i64) -> StoreResult<()> {
-        let mut after = None;
+        let mut pass = DuePass::default();
         loop {
-            let e = engine.due_by(t, after.as_ref()).await?;
+            let e = engine.due_by(t, &mut pass).await?;
             let w = self.workforce.as_ref().and_then(Workforce::next_due).filter(|d| *d <= t);
             match (e, w) {
                 (Some((k, _)), Some(w)) if w < k.0 => self.fire_worker(engine, w).await,
-                (Some((key, due)), _) => engine.do_due(&key, &due, &mut after).await?,
+                (Some((key, due)), _) => engine.do_due(&key, &due, &mut pass).await,
                 (None, Some(w)) => self.fire_worker(engine, w).await,
                 (None, None) => break,
             }

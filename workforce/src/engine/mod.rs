@@ -109,6 +109,14 @@ macro_rules! transact {
 }
 pub(crate) use transact;
 
+/// Where one pass over the due index stands: the entries it stepped past
+/// (before `after`) and the one it did last.
+#[derive(Debug, Default)]
+pub struct DuePass {
+    after: Option<DueKey>,
+    last_done: Option<DueKey>,
+}
+
 pub struct Engine {
     store: Arc<dyn Store>,
     now_ms: AtomicI64,
@@ -209,33 +217,36 @@ impl Engine {
 
     // ---- time ----------------------------------------------------------
 
-    /// The earliest entry due by `t`, after `after` (from the start: None).
-    pub async fn due_by(&self, t: i64, after: Option<&DueKey>) -> StoreResult<Option<(DueKey, Due)>> {
-        Ok(self.store.next_due_after(after).await?.filter(|(k, _)| k.0 <= t))
+    /// The earliest entry due by `t` that this pass has not stepped past.
+    /// Doing an entry changes its record, which takes it out of the index;
+    /// an entry still there after it was done (it failed) is stepped past,
+    /// so that it cannot hold the pass up (the next pass tries it again).
+    pub async fn due_by(&self, t: i64, pass: &mut DuePass) -> StoreResult<Option<(DueKey, Due)>> {
+        loop {
+            let next = self.store.next_due_after(pass.after.as_ref()).await?;
+            match next {
+                Some((key, _)) if pass.last_done.as_ref() == Some(&key) => pass.after = Some(key),
+                next => return Ok(next.filter(|(k, _)| k.0 <= t)),
+            }
+        }
     }
 
-    /// Does one due entry at its moment (or now, if that has passed). Doing
-    /// it changes its record, which takes it out of the index; one that
-    /// failed is still there, and `after` steps past it so that it cannot
-    /// hold the clock up (it is tried again on the next pass).
-    pub async fn do_due(&self, key: &DueKey, due: &Due, after: &mut Option<DueKey>) -> StoreResult<()> {
+    /// Does one due entry at its moment (or now, if that has passed).
+    pub async fn do_due(&self, key: &DueKey, due: &Due, pass: &mut DuePass) {
         self.set_now(key.0);
         let r: ApiResult<()> = transact!(self, |tx| self.fire(tx, due));
         if let Err(e) = r {
             tracing::warn!(?due, error = %e, "could not do what was due");
         }
-        if self.store.next_due_after(after.as_ref()).await?.is_some_and(|(k, _)| &k == key) {
-            *after = Some(key.clone());
-        }
-        Ok(())
+        pass.last_done = Some(key.clone());
     }
 
     /// Moves the clock to `t`, doing everything due by then in order (the
     /// scheduled function's pass, and the local marketplace's clock).
     pub async fn advance_to(&self, t: i64) -> StoreResult<()> {
-        let mut after = None;
-        while let Some((key, due)) = self.due_by(t, after.as_ref()).await? {
-            self.do_due(&key, &due, &mut after).await?;
+        let mut pass = DuePass::default();
+        while let Some((key, due)) = self.due_by(t, &mut pass).await? {
+            self.do_due(&key, &due, &mut pass).await;
         }
         self.set_now(t);
         Ok(())

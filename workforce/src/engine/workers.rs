@@ -65,10 +65,22 @@ impl Engine {
         if tx.store().block(worker_id).await?.is_some() {
             return Ok(Some("the requester has blocked this worker".into()));
         }
+        self.hit_refusal(tx, worker_id, hit, true).await
+    }
+
+    /// Why `worker_id`, who is not blocked, may not accept `hit` now
+    /// (whether they had it before: when `check_worked`).
+    async fn hit_refusal(
+        &self,
+        tx: &mut Tx,
+        worker_id: &str,
+        hit: &Hit,
+        check_worked: bool,
+    ) -> StoreResult<Option<String>> {
         if hit.status != HitStatus::Assignable || hit.available(tx.now_ms) == 0 {
             return Ok(Some(format!("the HIT is {} with no assignment available", hit.status.as_str())));
         }
-        if tx.store().worker_has_assignment(worker_id, &hit.id).await? {
+        if check_worked && tx.store().worker_has_assignment(worker_id, &hit.id).await? {
             return Ok(Some("the worker already has an assignment for this HIT".into()));
         }
         let Some(t) = tx.hit_type(&hit.hit_type_id).await? else { return Ok(None) };
@@ -210,17 +222,24 @@ impl Engine {
     pub async fn open_hits_for(&self, worker_id: &str, limit: usize, scan: usize) -> StoreResult<Vec<Hit>> {
         let mut tx = self.begin();
         let mut out = Vec::new();
+        if tx.store().block(worker_id).await?.is_some() {
+            return Ok(out);
+        }
+        let worked = tx.store().hits_of_worker(worker_id).await?;
         let mut after: Option<String> = None;
         let mut seen = 0;
         while out.len() < limit && seen < scan {
-            let batch = tx.store().hits(Some(HitStatus::Assignable), after.as_deref(), 200, tx.now_ms).await?;
+            // Pages a little larger than what is wanted: each HIT listed is
+            // read in full (on DynamoDB, a BatchGetItem of its record).
+            let page = (limit * 2).clamp(20, 200);
+            let batch = tx.store().hits(Some(HitStatus::Assignable), after.as_deref(), page, tx.now_ms).await?;
             if batch.is_empty() {
                 break;
             }
             for (cursor, h) in batch {
                 seen += 1;
                 after = Some(cursor);
-                if self.refusal(&mut tx, worker_id, &h).await?.is_none() {
+                if !worked.contains(&h.id) && self.hit_refusal(&mut tx, worker_id, &h, false).await?.is_none() {
                     out.push(h);
                     if out.len() == limit {
                         break;

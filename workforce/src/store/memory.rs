@@ -252,6 +252,11 @@ impl Store for MemoryStore {
         Ok(self.state().worker_hits.contains(&(worker_id.to_string(), hit_id.to_string())))
     }
 
+    async fn hits_of_worker(&self, worker_id: &str) -> StoreResult<HashSet<String>> {
+        let s = self.state();
+        Ok(s.worker_hits.iter().filter(|(w, _)| w == worker_id).map(|(_, h)| h.clone()).collect())
+    }
+
     async fn assignment_count_by_status(&self) -> StoreResult<BTreeMap<&'static str, usize>> {
         let mut counts = BTreeMap::new();
         for a in self.state().assignments.values() {

@@ -18,7 +18,7 @@
 
 mod memory;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
 use hitloop_core::money::Usd;
@@ -232,6 +232,9 @@ pub trait Store: Send + Sync {
     /// A HIT's assignments in the order they were accepted.
     async fn assignments_of_hit(&self, hit_id: &str) -> StoreResult<Vec<Assignment>>;
     async fn worker_has_assignment(&self, worker_id: &str, hit_id: &str) -> StoreResult<bool>;
+    /// Every HIT this worker has ever had an assignment of (what a worker's
+    /// list of open HITs leaves out, in one read).
+    async fn hits_of_worker(&self, worker_id: &str) -> StoreResult<HashSet<String>>;
     async fn assignment_count_by_status(&self) -> StoreResult<BTreeMap<&'static str, usize>>;
 
     async fn token(&self, scope: &str, token: &str) -> StoreResult<Option<TokenUse>>;
