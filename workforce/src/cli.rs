@@ -167,9 +167,10 @@ impl ServeArgs {
             requesters,
             store: None,
             turns: match self.concurrent {
-                true => Turns::Concurrent { pass_every: std::time::Duration::from_secs(1) },
+                true => Turns::Concurrent { pass_every: Some(std::time::Duration::from_secs(1)) },
                 false => Turns::Simulated,
             },
+            reply_after_delivery: false,
         };
         Ok(config)
     }

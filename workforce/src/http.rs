@@ -21,10 +21,21 @@ use crate::server::Shared;
 
 const JSON_1_1: &str = "application/x-amz-json-1.1";
 
-pub fn router(shared: Arc<Shared>) -> Router {
+/// What a deployment serves: the MTurk API (every request signed) and a
+/// health check. No control endpoint and no worker site: those trust
+/// whoever calls them (the annotators' site signs people in; issue 14).
+pub fn api_router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", post(mturk))
         .route("/_hitloop/health", get(|| async { Json(json!({ "ok": true })) }))
+        .with_state(shared)
+}
+
+/// What the local service serves: the API, the control endpoints (clock,
+/// state, faults, the simulated workers' actions) and the worker site with
+/// the local sign-in (anyone may be any worker).
+pub fn router(shared: Arc<Shared>) -> Router {
+    let control = Router::new()
         .route("/_hitloop/state", get(state))
         .route("/_hitloop/clock", get(clock))
         .route("/_hitloop/clock/advance", post(advance))
@@ -34,7 +45,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_hitloop/workers/accept", post(accept))
         .route("/_hitloop/workers/submit", post(submit))
         .route("/_hitloop/workers/return", post(return_assignment))
-        .with_state(shared.clone())
+        .with_state(shared.clone());
+    api_router(shared.clone())
+        .merge(control)
         .merge(crate::worker::router(shared, Arc::new(crate::worker::auth::LocalSignIn)))
 }
 
@@ -112,6 +125,9 @@ async fn mturk(
         let r = api::call(world.engine, operation, &input).await;
         (r, world.engine.now_ms())
     };
+    if shared.reply_after_delivery {
+        shared.delivered().await;
+    }
     if let Some(wait) = late {
         tokio::time::sleep(wait).await;
     }
@@ -185,10 +201,7 @@ async fn put_faults(State(shared): State<Arc<Shared>>, Json(body): Json<FaultsBo
 }
 
 async fn flush(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    if shared.notify_control.send(crate::notify::Control::Flush(tx)).is_ok() {
-        let _ = rx.await;
-    }
+    shared.delivered().await;
     Json(shared.notify_stats.snapshot())
 }
 

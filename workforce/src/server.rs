@@ -38,6 +38,9 @@ pub struct ServerConfig {
     pub store: Option<GivenStore>,
     /// How requests take turns. A simulated crowd needs `Simulated`.
     pub turns: Turns,
+    /// Answer an API request only once the notifications it caused are sent
+    /// (on Lambda, where nothing runs after the answer).
+    pub reply_after_delivery: bool,
 }
 
 /// How requests take turns with each other and with what falls due.
@@ -48,9 +51,11 @@ pub enum Turns {
     /// actions). A run is reproducible; the local stack's choice.
     Simulated,
     /// All at once, as a deployment serves them (the store's conditions
-    /// settle races); what falls due is done by a pass every `pass_every`,
-    /// as the scheduled function does, and whenever the clock is advanced.
-    Concurrent { pass_every: Duration },
+    /// settle races; ids are seeded from the OS, since other processes may
+    /// serve the same store); what falls due is done by a pass every
+    /// `pass_every` (None: by the scheduled function only) and whenever the
+    /// clock is advanced.
+    Concurrent { pass_every: Option<Duration> },
 }
 
 /// A store the caller made (the DynamoDB store, from its own crate).
@@ -101,6 +106,7 @@ impl Default for ServerConfig {
             requesters: Requesters::Key(LocalKey::generate()),
             store: None,
             turns: Turns::Simulated,
+            reply_after_delivery: false,
         }
     }
 }
@@ -117,6 +123,7 @@ pub struct Shared {
     pub notify_stats: Arc<NotifyStats>,
     pub notify_control: mpsc::UnboundedSender<Control>,
     pub auth: RequesterAuth,
+    pub reply_after_delivery: bool,
 }
 
 /// A request's turn at the marketplace: the engine at the clock's now, and
@@ -146,6 +153,16 @@ impl Shared {
             tracing::error!(error = %e, "could not bring the marketplace up to now");
         }
         Turn { engine: &self.engine, world: Some(world) }
+    }
+
+    /// Waits until every notification decided so far has been sent (a
+    /// Lambda function's work must be done before it answers: it is frozen
+    /// after).
+    pub async fn delivered(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.notify_control.send(Control::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Does everything due by now: the scheduled function's pass.
@@ -193,7 +210,8 @@ impl Running {
     }
 }
 
-async fn aws_sinks(endpoint: &Option<String>, region: &str) -> Sinks {
+/// SQS and SNS clients at `endpoint` (moto locally); None: nothing is sent.
+pub async fn aws_sinks(endpoint: &Option<String>, region: &str) -> Sinks {
     let Some(endpoint) = endpoint else { return Sinks { sqs: None, sns: None } };
     let mut loader =
         hitloop_aws::loader().region(aws_sdk_sqs::config::Region::new(region.to_string())).endpoint_url(endpoint);
@@ -207,8 +225,39 @@ async fn aws_sinks(endpoint: &Option<String>, region: &str) -> Sinks {
 
 /// Starts the service on `config.bind` and returns once it is listening.
 pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
+    let sinks = aws_sinks(&config.aws_endpoint, &config.region).await;
+    let bind = config.bind;
+    let requester_key = match &config.requesters {
+        Requesters::Key(k) => Some(k.clone()),
+        Requesters::Open | Requesters::Store(_) => None,
+    };
+    let shared = build(config, sinks)?;
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = crate::http::router(shared.clone());
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = shutdown_rx.await;
+        });
+        if let Err(e) = served.await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { url: format!("http://{addr}"), addr, shared, requester_key, shutdown: Some(shutdown_tx), task })
+}
+
+/// The service without a listener: the engine on its store, the
+/// notification dispatcher sending to `sinks`, and (when the clock runs and
+/// turns are simulated or have a `pass_every`) the task that moves it on.
+/// What a Lambda function serves (`http::api_router`) or runs (`Shared::pass`).
+pub fn build(config: ServerConfig, sinks: Sinks) -> std::io::Result<Arc<Shared>> {
     let clock = SimClock::new(config.speed);
-    let engine_config = EngineConfig { seed: Some(config.seed), ..Default::default() };
+    let seed = match config.turns {
+        Turns::Simulated => Some(config.seed),
+        Turns::Concurrent { .. } => None,
+    };
+    let engine_config = EngineConfig { seed, ..Default::default() };
     let who = Identity { customer_id: engine_config.customer_id.clone(), account_id: engine_config.account_id.clone() };
     let store: Arc<dyn Store> = match &config.store {
         Some(GivenStore(store)) => store.clone(),
@@ -220,17 +269,16 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     engine.set_notifier(delivery_tx);
     let stats = Arc::new(NotifyStats::default());
-    let sinks = aws_sinks(&config.aws_endpoint, &config.region).await;
     let dispatcher = Dispatcher::new(sinks, config.notification_faults.clone(), config.seed, who, stats.clone());
     tokio::spawn(dispatcher.run(delivery_rx, control_rx));
 
     let workforce = config.workforce.map(|wf| Workforce::new(wf, config.truth, &engine));
-    let world = match config.turns {
-        Turns::Simulated => Some(tokio::sync::Mutex::new(World { workforce })),
+    let (world, every) = match config.turns {
+        Turns::Simulated => (Some(tokio::sync::Mutex::new(World { workforce })), Some(Duration::from_millis(20))),
         Turns::Concurrent { .. } if workforce.is_some() => {
             return Err(std::io::Error::other("a simulated crowd needs simulated turns"))
         }
-        Turns::Concurrent { .. } => None,
+        Turns::Concurrent { pass_every } => (None, pass_every.map(|d| d.max(Duration::from_millis(10)))),
     };
     let shared = Arc::new(Shared {
         engine,
@@ -249,14 +297,11 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
             ))),
             Requesters::Store(keys) => RequesterAuth::Keys(keys.clone()),
         },
+        reply_after_delivery: config.reply_after_delivery,
     });
 
     // A running clock moves the world on even when nobody calls the API.
-    let every = match config.turns {
-        Turns::Simulated => Duration::from_millis(20),
-        Turns::Concurrent { pass_every } => pass_every.max(Duration::from_millis(10)),
-    };
-    if config.speed > 0.0 {
+    if let (true, Some(every)) = (config.speed > 0.0, every) {
         let ticker = Arc::downgrade(&shared);
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(every);
@@ -268,22 +313,5 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
             }
         });
     }
-
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
-    let addr = listener.local_addr()?;
-    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = crate::http::router(shared.clone());
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = shutdown_rx.await;
-        });
-        if let Err(e) = served.await {
-            tracing::error!(error = %e, "server stopped");
-        }
-    });
-    let requester_key = match config.requesters {
-        Requesters::Key(k) => Some(k),
-        Requesters::Open | Requesters::Store(_) => None,
-    };
-    Ok(Running { url: format!("http://{addr}"), addr, shared, requester_key, shutdown: Some(shutdown_tx), task })
+    Ok(shared)
 }

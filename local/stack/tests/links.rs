@@ -1,5 +1,6 @@
 //! Each function links the SDK of every AWS service it calls and no other,
-//! and reads exactly the variables the SAM template gives it. "Calls" is
+//! and reads exactly the variables the SAM template gives it (the pipeline's
+//! `infra/template.yaml` and the workforce service's `infra/workforce.yaml`). "Calls" is
 //! what its IAM policy in the template allows; "links" is what `cargo tree`
 //! says of its crate; "reads" is its `Config::VARIABLES`, and the template's
 //! variables must build its configuration. No server needed.
@@ -13,13 +14,17 @@ use hitloop_local::template::{scalar, Template};
 use serde_yaml_ng::Value as Yaml;
 
 /// The SDK crate of each service an IAM action prefix names.
-const SDK_OF: [(&str, &str); 5] = [
+const SDK_OF: [(&str, &str); 7] = [
     ("dynamodb", "aws-sdk-dynamodb"),
     ("s3", "aws-sdk-s3"),
     ("sqs", "aws-sdk-sqs"),
     ("mechanicalturk", "aws-sdk-mturk"),
     ("sagemaker", "aws-sdk-sagemaker"),
+    ("kms", "aws-sdk-kms"),
+    ("sns", "aws-sdk-sns"),
 ];
+
+const WORKFORCE_TEMPLATE: &str = include_str!("../../../infra/workforce.yaml");
 
 /// SDK crates aws-config brings for credentials (STS for assumed roles and
 /// web identity): no function calls them itself.
@@ -32,7 +37,12 @@ struct Function {
 }
 
 fn functions() -> Vec<Function> {
-    let t = Template::load().unwrap();
+    let pipeline = Template::load().unwrap();
+    let workforce = Template::parse(WORKFORCE_TEMPLATE).unwrap();
+    [pipeline, workforce].iter().flat_map(functions_of).collect()
+}
+
+fn functions_of(t: &Template) -> Vec<Function> {
     t.of_kind("AWS::Serverless::Function")
         .map(|f| {
             let binary = f.metadata.get("BuildProperties").and_then(|b| b.get("Binary")).and_then(scalar).unwrap();
@@ -83,7 +93,7 @@ fn linked_sdks(binary: &str) -> BTreeSet<String> {
 #[test]
 fn every_function_links_the_sdks_of_the_services_it_calls_and_no_other() {
     let functions = functions();
-    assert_eq!(functions.len(), 5);
+    assert_eq!(functions.len(), 7);
     for f in &functions {
         let linked = linked_sdks(&f.binary);
         assert_eq!(linked, f.services, "{}: linked SDKs (left) against its IAM policy's services (right)", f.binary);
@@ -101,6 +111,8 @@ fn every_function_reads_what_the_template_gives_it() {
             "collect" => collect::config::Config::VARIABLES,
             "sweep" => sweep::config::Config::VARIABLES,
             "train" => train::config::Config::VARIABLES,
+            "workforce-api" => workforce_api::config::Config::VARIABLES,
+            "workforce-pass" => workforce_pass::config::Config::VARIABLES,
             other => panic!("a function the test does not know: {other}"),
         }
         .iter()
@@ -116,6 +128,8 @@ fn every_function_reads_what_the_template_gives_it() {
             "publish" => publish::config::Config::from(&vars).map(|_| ()),
             "collect" => collect::config::Config::from(&vars).map(|_| ()),
             "sweep" => sweep::config::Config::from(&vars).map(|_| ()),
+            "workforce-api" => workforce_api::config::Config::from(&vars).map(|_| ()),
+            "workforce-pass" => workforce_pass::config::Config::from(&vars).map(|_| ()),
             _ => train::config::Config::from(&vars).map(|_| ()),
         };
         assert!(built.is_ok(), "{}: {built:?}", f.binary);

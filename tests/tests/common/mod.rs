@@ -23,7 +23,7 @@ use hitloop_pipeline::ports::{all_items, Crowd, Items, Jobs};
 use hitloop_workforce::crowd::{Truth, WorkforceConfig};
 use hitloop_workforce::faults::RequestFaults;
 use hitloop_workforce::notify::NotificationFaults;
-use hitloop_workforce::server::{start, Running, ServerConfig};
+use hitloop_workforce::server::{start, GivenStore, Running, ServerConfig};
 use serde_json::{json, Value};
 
 pub const SPECIES: [&str; 3] = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"];
@@ -196,6 +196,23 @@ impl Default for Options {
     }
 }
 
+/// Where the MTurk-compatible service keeps its records: its memory store,
+/// or with `HITLOOP_WORKFORCE_STORE=dynamodb` a fresh DynamoDB table on moto
+/// holding `balance` (make test runs the iris job on both).
+async fn workforce_store(endpoint: &str, balance: hitloop_core::money::Usd) -> Option<GivenStore> {
+    use hitloop_workforce::store::{AccountDelta, Changes, Store};
+    if !std::env::var("HITLOOP_WORKFORCE_STORE").is_ok_and(|v| v == "dynamodb") {
+        return None;
+    }
+    let ddb = aws_sdk_dynamodb::Client::new(&hitloop_aws::local_sdk_config(endpoint).await);
+    let table = format!("workforce-{}", uuid::Uuid::new_v4());
+    hitloop_workforce_dynamodb::table::create(&ddb, &table).await.unwrap();
+    let store = hitloop_workforce_dynamodb::DynamoStore::new(ddb, &table);
+    let deposit = Changes { account: AccountDelta { funds: balance, ..Default::default() }, ..Default::default() };
+    store.commit(&deposit).await.unwrap();
+    Some(GivenStore(Arc::new(store)))
+}
+
 impl Stack {
     pub async fn new(options: Options) -> Stack {
         let _ = tracing_subscriber::fmt()
@@ -204,12 +221,14 @@ impl Stack {
             .try_init();
         let endpoint = aws_endpoint();
         let truth = Truth::from_pairs(iris().into_iter().map(|(_, url, species, _)| (url, species)));
+        let balance = options.balance.parse().unwrap();
         let mturk = start(ServerConfig {
+            store: workforce_store(&endpoint, balance).await,
             speed: 0.0,
             aws_endpoint: Some(endpoint.clone()),
             workforce: options.crowd.map(|c| WorkforceConfig::parse(c).unwrap()),
             truth,
-            balance: options.balance.parse().unwrap(),
+            balance,
             request_faults: options.request_faults,
             notification_faults: options.notification_faults,
             ..Default::default()

@@ -4,6 +4,7 @@
 //! (`store`, with where HITs are listed in `listings`), and the requester
 //! keys (`requester_keys`), their secrets encrypted with KMS.
 
+pub mod deployment;
 pub mod listings;
 pub mod requester_keys;
 pub mod store;

@@ -54,7 +54,7 @@ pub async fn dynamodb_store(balance: hitloop_core::money::Usd) -> GivenStore {
 /// its tests are about the crowd, not the store.
 pub async fn service(mut config: ServerConfig) -> Service {
     if config.workforce.is_none() {
-        config.turns = Turns::Concurrent { pass_every: std::time::Duration::from_millis(50) };
+        config.turns = Turns::Concurrent { pass_every: Some(std::time::Duration::from_millis(50)) };
         if on_dynamodb() && config.store.is_none() {
             config.store = Some(dynamodb_store(config.balance).await);
         }
