@@ -26,6 +26,8 @@ case "$what" in
     "$BENCH" collect --binary "$CARGO_TARGET_DIR/release/collect" "$@"
     ;;
   workforce)
+    start_moto
+    trap stop_moto EXIT
     "$BENCH" workforce "$@"
     ;;
   cold-start)

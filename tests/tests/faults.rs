@@ -178,6 +178,7 @@ async fn notification_documents_of_every_shape() {
             duplicate_rate: 0.5,
             reorder_rate: 0.5,
             batch_max: 4,
+            ..Default::default()
         },
         ..Default::default()
     })

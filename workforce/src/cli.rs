@@ -163,6 +163,7 @@ impl ServeArgs {
                 duplicate_rate: self.duplicate_rate,
                 reorder_rate: self.reorder_rate,
                 batch_max: self.batch_max,
+                ..Default::default()
             },
             requesters,
             store: None,

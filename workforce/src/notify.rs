@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{Delivery, EventRecord};
+use crate::store::Store;
 
 /// Faults applied to notification deliveries (not to test events).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -27,6 +28,10 @@ pub struct NotificationFaults {
     pub reorder_rate: f64,
     /// Up to this many events of one destination go in one document (1 = none).
     pub batch_max: usize,
+    /// Share of deliveries lost between their commit and their sending, as
+    /// if the process had died there: their outbox records stay, and the
+    /// pass sends them.
+    pub crash_rate: f64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -37,6 +42,8 @@ pub struct NotifyStats {
     pub duplicated: AtomicU64,
     pub reordered: AtomicU64,
     pub failed: AtomicU64,
+    /// Deliveries lost to `crash_rate` (left in the outbox).
+    pub crashed: AtomicU64,
 }
 
 impl NotifyStats {
@@ -48,6 +55,7 @@ impl NotifyStats {
             "Duplicated": self.duplicated.load(Ordering::SeqCst),
             "Reordered": self.reordered.load(Ordering::SeqCst),
             "Failed": self.failed.load(Ordering::SeqCst),
+            "Crashed": self.crashed.load(Ordering::SeqCst),
         })
     }
 }
@@ -104,6 +112,8 @@ fn iso(ms: i64) -> String {
 
 #[derive(Clone)]
 struct Doc {
+    /// The outbox records it carries, as (decided at, id).
+    from: Vec<(i64, String)>,
     destination: String,
     transport: String,
     body: String,
@@ -113,6 +123,8 @@ struct Doc {
 
 pub struct Dispatcher {
     sinks: Sinks,
+    /// Where the deliveries' outbox records are removed once handed over.
+    outbox: Option<Arc<dyn Store>>,
     faults: NotificationFaults,
     rng: ChaCha8Rng,
     who: Identity,
@@ -122,7 +134,14 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(sinks: Sinks, faults: NotificationFaults, seed: u64, who: Identity, stats: Arc<NotifyStats>) -> Self {
-        Dispatcher { sinks, faults, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6e6f74), who, held: vec![], stats }
+        let rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6e6f74);
+        Dispatcher { sinks, outbox: None, faults, rng, who, held: vec![], stats }
+    }
+
+    /// Removes each delivery's outbox record from `store` once it is handed over.
+    pub fn with_outbox(mut self, store: Arc<dyn Store>) -> Self {
+        self.outbox = Some(store);
+        self
     }
 
     /// Runs until both channels close.
@@ -161,7 +180,14 @@ impl Dispatcher {
         }
     }
 
-    async fn process(&mut self, batch: Vec<Delivery>) {
+    async fn process(&mut self, mut batch: Vec<Delivery>) {
+        if self.faults.crash_rate > 0.0 {
+            let rate = self.faults.crash_rate;
+            let rng = &mut self.rng;
+            let before = batch.len();
+            batch.retain(|d| d.test || rng.random::<f64>() >= rate);
+            self.stats.crashed.fetch_add((before - batch.len()) as u64, Ordering::SeqCst);
+        }
         let released_later = std::mem::take(&mut self.held);
         let mut docs = Vec::new();
         let mut i = 0;
@@ -170,6 +196,7 @@ impl Dispatcher {
             let d = &batch[i];
             // Gather following deliveries to the same place into one document.
             let mut events = d.events.clone();
+            let mut from = vec![(d.at_ms, d.id.clone())];
             let mut j = i + 1;
             if !d.test {
                 while j < batch.len()
@@ -180,15 +207,22 @@ impl Dispatcher {
                     && batch[j].version == d.version
                 {
                     events.extend(batch[j].events.iter().cloned());
+                    from.push((batch[j].at_ms, batch[j].id.clone()));
                     j += 1;
                 }
             }
-            let doc_id = crate::ids::event_doc_id(&mut self.rng);
+            // Drawn either way, so that the faults' draws stay as they were.
+            let drawn = crate::ids::event_doc_id(&mut self.rng);
+            let doc_id = if d.test || d.id.is_empty() { drawn } else { d.id.clone() };
+            if d.test {
+                from.clear();
+            }
             let body = document(&events, &d.version, &doc_id, &self.who);
             let subject = events.first().map(|e| e.timestamp_ms.to_string()).unwrap_or_default();
             docs.push((
                 d.test,
                 Doc {
+                    from,
                     destination: d.destination.clone(),
                     transport: d.transport.clone(),
                     body,
@@ -204,7 +238,9 @@ impl Dispatcher {
                 continue;
             }
             if self.rng.random::<f64>() < self.faults.drop_rate {
+                // Lost after it was handed over (as SQS could lose it).
                 self.stats.dropped.fetch_add(1, Ordering::SeqCst);
+                self.handed_over(&doc).await;
                 continue;
             }
             if self.rng.random::<f64>() < self.faults.duplicate_rate {
@@ -263,15 +299,34 @@ impl Dispatcher {
             },
             other => Err(format!("transport {other} cannot be delivered")),
         };
+        let nowhere = match doc.transport.as_str() {
+            "SQS" => self.sinks.sqs.is_none(),
+            "SNS" => self.sinks.sns.is_none(),
+            _ => true,
+        };
         match result {
             Ok(()) => {
                 self.stats.documents_sent.fetch_add(1, Ordering::SeqCst);
                 self.stats.events_sent.fetch_add(doc.events as u64, Ordering::SeqCst);
+                self.handed_over(doc).await;
             }
             Err(e) => {
                 self.stats.failed.fetch_add(1, Ordering::SeqCst);
                 tracing::warn!(destination = %doc.destination, error = %e, "notification delivery failed");
+                // Kept for the pass to try again, unless it can never go anywhere.
+                if nowhere {
+                    self.handed_over(doc).await;
+                }
             }
+        }
+    }
+
+    /// The document's outbox records are done with.
+    async fn handed_over(&self, doc: &Doc) {
+        let (Some(store), false) = (&self.outbox, doc.from.is_empty()) else { return };
+        if let Err(e) = store.outbox_sent(&doc.from).await {
+            // Left in the outbox: the pass sends it again, with the same EventDocId.
+            tracing::warn!(error = %e, "could not clear a sent notification from the outbox");
         }
     }
 }

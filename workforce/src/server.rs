@@ -111,6 +111,10 @@ impl Default for ServerConfig {
     }
 }
 
+/// How long a delivery may sit in the outbox before the pass takes it for
+/// lost to a crash: far longer than the dispatcher takes to send one.
+pub const OUTBOX_GRACE_MS: i64 = 60_000;
+
 /// State every request handler shares.
 pub struct Shared {
     pub engine: Engine,
@@ -165,12 +169,19 @@ impl Shared {
         }
     }
 
-    /// Does everything due by now: the scheduled function's pass.
+    /// Does everything due by now: the scheduled function's pass (with
+    /// concurrent turns, it also sends what a crash left in the outbox).
     pub async fn pass(&self) {
         if self.world.is_some() {
             drop(self.turn().await);
-        } else if let Err(e) = self.engine.advance_to(self.clock.now_ms()).await {
+            return;
+        }
+        let now = self.clock.now_ms();
+        if let Err(e) = self.engine.advance_to(now).await {
             tracing::error!(error = %e, "the pass over what is due stopped");
+        }
+        if let Err(e) = self.engine.resend_outbox(now - OUTBOX_GRACE_MS).await {
+            tracing::error!(error = %e, "the pass could not read the outbox");
         }
     }
 }
@@ -263,13 +274,14 @@ pub fn build(config: ServerConfig, sinks: Sinks) -> std::io::Result<Arc<Shared>>
         Some(GivenStore(store)) => store.clone(),
         None => Arc::new(MemoryStore::new(Account { funds: config.balance, ..Default::default() })),
     };
-    let mut engine = Engine::new(store, engine_config, clock.now_ms());
+    let mut engine = Engine::new(store.clone(), engine_config, clock.now_ms());
 
     let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     engine.set_notifier(delivery_tx);
     let stats = Arc::new(NotifyStats::default());
-    let dispatcher = Dispatcher::new(sinks, config.notification_faults.clone(), config.seed, who, stats.clone());
+    let dispatcher =
+        Dispatcher::new(sinks, config.notification_faults.clone(), config.seed, who, stats.clone()).with_outbox(store);
     tokio::spawn(dispatcher.run(delivery_rx, control_rx));
 
     let workforce = config.workforce.map(|wf| Workforce::new(wf, config.truth, &engine));

@@ -289,3 +289,48 @@ async fn delivery_faults_duplicate_drop_reorder_and_batch() {
     assert_eq!(sorted_received, sorted_sent, "nothing lost");
     assert!(s.state().await["Notifications"]["Reordered"].as_u64().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn notifications_a_crash_left_unsent_are_sent_by_the_pass_once() {
+    let config = sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let url = queue(&sqs, "outbox").await;
+    let s = service(ServerConfig { speed: 0.0, aws_endpoint: Some(aws_endpoint()), ..Default::default() }).await;
+    subscribe_all(&s, &url, "SQS").await;
+    // The process "dies" between each commit and its sending.
+    s.set_faults(json!({ "Notifications": { "crash_rate": 1.0 } })).await;
+    let id = s.hit(1, "0.05").await.hit_id.unwrap();
+    let a = s.accept(&id, WORKER_1).await.unwrap();
+    s.submit(&a, &[("label", "setosa")]).await.unwrap();
+    let stats = s.flush().await;
+    assert!(drain(&sqs, &url).await.is_empty());
+    assert_eq!(stats["Crashed"], 4, "HITCreated, AssignmentAccepted, AssignmentSubmitted, HITReviewable: {stats}");
+
+    // A process that lives: within the grace the pass leaves them (the
+    // dispatcher could still be sending them); after it, sends each once.
+    s.set_faults(json!({ "Notifications": { "crash_rate": 0.0 } })).await;
+    s.advance(30.0).await;
+    s.flush().await;
+    assert!(drain(&sqs, &url).await.is_empty(), "not yet: within the grace");
+    s.advance(31.0).await;
+    s.flush().await;
+    let bodies = drain(&sqs, &url).await;
+    let mut kinds: Vec<String> = events(&bodies).iter().map(|e| e["EventType"].as_str().unwrap().to_string()).collect();
+    kinds.sort(); // the outbox keeps no order within a millisecond (nor does a standard queue)
+    assert_eq!(kinds, ["AssignmentAccepted", "AssignmentSubmitted", "HITCreated", "HITReviewable"]);
+    s.advance(120.0).await;
+    s.flush().await;
+    assert!(drain(&sqs, &url).await.is_empty(), "each sent once");
+
+    // A delivery sent again carries its first EventDocId: the same event, the same id.
+    let ids: Vec<String> = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<Value>(b).unwrap()["EventDocId"].as_str().unwrap().into())
+        .collect();
+    assert!(ids.iter().all(|i| i.len() == 40), "{ids:?}");
+    let approved = s.mturk.approve_assignment().assignment_id(&a).send().await;
+    assert!(approved.is_ok());
+    s.flush().await;
+    let again = drain(&sqs, &url).await;
+    assert_eq!(events(&again)[0]["EventType"], "AssignmentApproved", "sent at once when nothing crashes");
+}

@@ -39,6 +39,8 @@ const ACCOUNT: &str = "ACCOUNT";
 const DUE_PK: &str = "DUE";
 const BLOCKS_PK: &str = "BLOCKS";
 const BONUSES_PK: &str = "BONUSES";
+/// Notifications decided and not yet handed over, sorted by moment.
+const OUTBOX_PK: &str = "OUTBOX";
 /// Attempts of a commit that lost to another transaction on the same items
 /// (TransactionConflict) before the engine is asked to decide again.
 const CONFLICT_ATTEMPTS: u32 = 4;
@@ -59,11 +61,13 @@ pub struct Calls {
     pub query: u64,
     pub batch_get_item: u64,
     pub transact_write_items: u64,
+    /// The dispatcher removing an outbox record once it is handed over.
+    pub delete_item: u64,
 }
 
 impl Calls {
     pub fn total(&self) -> u64 {
-        self.get_item + self.query + self.batch_get_item + self.transact_write_items
+        self.get_item + self.query + self.batch_get_item + self.transact_write_items + self.delete_item
     }
 
     /// What was made between `earlier` and this count.
@@ -73,6 +77,7 @@ impl Calls {
             query: self.query - earlier.query,
             batch_get_item: self.batch_get_item - earlier.batch_get_item,
             transact_write_items: self.transact_write_items - earlier.transact_write_items,
+            delete_item: self.delete_item - earlier.delete_item,
         }
     }
 }
@@ -83,6 +88,7 @@ struct CallCounters {
     query: AtomicU64,
     batch_get_item: AtomicU64,
     transact_write_items: AtomicU64,
+    delete_item: AtomicU64,
 }
 
 fn count(counter: &AtomicU64) {
@@ -103,6 +109,10 @@ fn n(v: i64) -> AttributeValue {
 
 fn hit_key(id: &str) -> Item {
     key(format!("HIT#{id}"), "HIT")
+}
+
+fn outbox_key(at_ms: i64, id: &str) -> Item {
+    key(OUTBOX_PK, format!("{at_ms:013}#{id}"))
 }
 
 fn assignment_key(id: &str) -> Item {
@@ -240,6 +250,7 @@ impl DynamoStore {
             query: c.query.load(Ordering::Relaxed),
             batch_get_item: c.batch_get_item.load(Ordering::Relaxed),
             transact_write_items: c.transact_write_items.load(Ordering::Relaxed),
+            delete_item: c.delete_item.load(Ordering::Relaxed),
         }
     }
 
@@ -538,6 +549,11 @@ impl DynamoStore {
             let condition = (!floors.is_empty()).then(|| floors.join(" AND "));
             parts.push(Part::Update { key: key(ACCOUNT, ACCOUNT), expression, condition, values: vals });
         }
+        for d in changes.outbox.iter().filter(|d| !d.test) {
+            let mut item = outbox_key(d.at_ms, &d.id);
+            item.insert("doc".into(), doc(d)?);
+            parts.push(Part::Put { item, condition: None, values: Item::new() });
+        }
         Ok(parts)
     }
 
@@ -769,6 +785,37 @@ impl Store for DynamoStore {
         let sk = str_attr(item, SK)?;
         let (at, due) = due_of_sk(sk).ok_or_else(|| corrupt(item, "due entry"))?;
         Ok(Some(((at, sk.to_string()), due)))
+    }
+
+    async fn outbox_before(
+        &self,
+        before_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<hitloop_workforce::engine::Delivery>> {
+        let items = self.query(OUTBOX_PK, "", None, Some(limit)).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let d: hitloop_workforce::engine::Delivery = from_doc(item)?;
+            if d.at_ms >= before_ms {
+                break;
+            }
+            out.push(d);
+        }
+        Ok(out)
+    }
+
+    async fn outbox_sent(&self, sent: &[(i64, String)]) -> StoreResult<()> {
+        for (at_ms, id) in sent {
+            count(&self.calls.delete_item);
+            self.ddb
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(outbox_key(*at_ms, id)))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
     }
 
     async fn due_count(&self) -> StoreResult<usize> {

@@ -28,7 +28,7 @@ pub const EVENT_TYPES: &[&str] = &[
 /// the current docs and real payloads say 2014-08-15).
 const VERSIONS: &[&str] = &["2014-08-15", "2006-05-05"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventRecord {
     pub event_type: String,
     pub timestamp_ms: i64,
@@ -37,9 +37,30 @@ pub struct EventRecord {
     pub assignment_id: Option<String>,
 }
 
+/// A delivery's id: 40 hex digits (an EventDocId's shape) of a digest of
+/// what the event is and where it goes.
+fn outbox_id(e: &EventRecord, destination: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let what = format!(
+        "{}|{}|{}|{}|{}|{destination}",
+        e.event_type,
+        e.timestamp_ms,
+        e.hit_id,
+        e.hit_type_id,
+        e.assignment_id.as_deref().unwrap_or("")
+    );
+    Sha256::digest(what.as_bytes()).iter().take(20).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Events bound for one destination.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Delivery {
+    /// The outbox record's id, and the document's EventDocId: the same
+    /// delivery sent again (the pass, after a crash) carries the same id.
+    /// Derived from the event, so every process names it alike.
+    pub id: String,
+    /// When it was decided: the outbox is read oldest first.
+    pub at_ms: i64,
     pub destination: String,
     pub transport: String,
     pub version: String,
@@ -141,6 +162,8 @@ impl Engine {
             assignment_id: event_type.starts_with("Assignment").then_some(placeholder),
         };
         tx.deliver(Delivery {
+            id: String::new(),
+            at_ms: tx.now_ms,
             destination: spec.destination,
             transport: spec.transport,
             version: spec.version,
@@ -173,6 +196,8 @@ impl Engine {
             assignment_id: assignment_id.map(str::to_string),
         };
         tx.deliver(Delivery {
+            id: outbox_id(&event, &spec.destination),
+            at_ms: tx.now_ms,
             destination: spec.destination,
             transport: spec.transport,
             version: spec.version,
@@ -180,6 +205,21 @@ impl Engine {
             test: false,
         });
         Ok(())
+    }
+
+    /// Hands deliveries a crash left in the outbox (decided before
+    /// `before_ms` and still there) to the dispatcher again: the pass's work.
+    /// Returns how many.
+    pub async fn resend_outbox(&self, before_ms: i64) -> crate::store::StoreResult<usize> {
+        let left = self.store.outbox_before(before_ms, 1_000).await?;
+        let n = left.len();
+        if n > 0 {
+            tracing::warn!(deliveries = n, "sending notifications a crash left in the outbox");
+        }
+        for d in left {
+            self.send(d);
+        }
+        Ok(n)
     }
 
     /// Hands a delivery to the dispatcher (after its commit held).

@@ -36,6 +36,7 @@ struct State {
     qualifications: HashMap<(String, String), Qualification>,
     bonuses: Vec<Bonus>,
     due: DueIndex,
+    outbox: BTreeMap<(i64, String), crate::engine::Delivery>,
 }
 
 impl MemoryStore {
@@ -328,6 +329,22 @@ impl Store for MemoryStore {
             s.apply(w);
         }
         s.account = changes.account.applied_to(s.account);
+        for d in changes.outbox.iter().filter(|d| !d.test) {
+            s.outbox.insert((d.at_ms, d.id.clone()), d.clone());
+        }
+        Ok(())
+    }
+
+    async fn outbox_before(&self, before_ms: i64, limit: usize) -> StoreResult<Vec<crate::engine::Delivery>> {
+        let s = self.state();
+        Ok(s.outbox.iter().take_while(|((at, _), _)| *at < before_ms).take(limit).map(|(_, d)| d.clone()).collect())
+    }
+
+    async fn outbox_sent(&self, sent: &[(i64, String)]) -> StoreResult<()> {
+        let mut s = self.state();
+        for key in sent {
+            s.outbox.remove(key);
+        }
         Ok(())
     }
 }

@@ -163,7 +163,10 @@ impl AccountDelta {
 pub struct Changes {
     pub writes: Vec<Write>,
     pub account: AccountDelta,
-    /// Notifications to send once the commit holds.
+    /// Notifications to send once the commit holds. The store keeps each
+    /// (but a test event) as an outbox record in the same commit, until the
+    /// dispatcher has handed it over (`outbox_sent`): a crash between the
+    /// commit and the send leaves it there for the pass.
     pub outbox: Vec<crate::engine::Delivery>,
 }
 
@@ -252,6 +255,12 @@ pub trait Store: Send + Sync {
     /// The first entry due after `after` (everything when None).
     async fn next_due_after(&self, after: Option<&DueKey>) -> StoreResult<Option<(DueKey, Due)>>;
     async fn due_count(&self) -> StoreResult<usize>;
+
+    /// Outbox records decided before `before_ms`, oldest first.
+    async fn outbox_before(&self, before_ms: i64, limit: usize) -> StoreResult<Vec<crate::engine::Delivery>>;
+    /// Removes outbox records once their deliveries were handed over, as
+    /// (decided at, id); one already gone is no error.
+    async fn outbox_sent(&self, sent: &[(i64, String)]) -> StoreResult<()>;
 
     /// Applies every change or none (see the module's documentation).
     async fn commit(&self, changes: &Changes) -> Result<(), CommitError>;

@@ -36,9 +36,12 @@ enum Command {
     },
     /// the MTurk-compatible service: requests/s and p50/p99 latency per operation
     Workforce {
-        /// Requests per operation (ListReviewableHITs: a tenth as many pages).
+        /// Requests per operation on the memory store (ListReviewableHITs: a tenth as many pages).
         #[arg(long, default_value_t = 2000)]
         requests: usize,
+        /// Requests per operation on the DynamoDB store (moto serves one at a time).
+        #[arg(long, default_value_t = 400)]
+        dynamodb_requests: usize,
         /// Requests in flight at once.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
@@ -79,9 +82,15 @@ async fn main() {
         Command::Collect { binary, items } => {
             bench::collect::run(&binary, &endpoint(), items).await.map(|r| print!("{}", r.render()))
         }
-        Command::Workforce { requests, concurrency } => bench::workforce::run(requests, concurrency)
-            .await
-            .map(|f| print!("{}", bench::workforce::render(&f, concurrency))),
+        Command::Workforce { requests, dynamodb_requests, concurrency } => {
+            use bench::workforce::{render, run, BenchStore};
+            match run(requests, concurrency, BenchStore::Memory).await {
+                Ok(memory) => run(dynamodb_requests, concurrency, BenchStore::DynamoDb(endpoint()))
+                    .await
+                    .map(|dynamodb| print!("{}", render(&memory, &dynamodb, concurrency))),
+                Err(e) => Err(e),
+            }
+        }
         Command::ColdStart { binaries, against, runs } => {
             let mut builds = vec![binaries.as_path()];
             builds.extend(against.as_deref());
