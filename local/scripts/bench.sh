@@ -31,7 +31,8 @@ case "$what" in
     "$BENCH" workforce "$@"
     ;;
   cold-start)
-    cargo build --release --locked "${FUNCTIONS[@]}"
+    cargo build --release --locked "${FUNCTIONS[@]}" -p workforce-api -p workforce-pass
+    cargo build --release --locked -p workforce-api --example lambda-http-hello
     "$BENCH" cold-start --binaries "$CARGO_TARGET_DIR/release" "$@"
     ;;
   *)

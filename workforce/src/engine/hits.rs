@@ -190,10 +190,15 @@ impl Engine {
         };
         let mut after = p.next_token()?.map(str::to_string);
         let mut hits = Vec::new();
-        // Filter by type while paging through the status index.
+        // Filter by type while paging through the status index; without a
+        // type, one page of the index is the answer (each HIT listed is read
+        // in full: on DynamoDB a BatchGetItem per hundred).
+        let page = if type_filter.is_some() { 500 } else { limit };
         loop {
-            let batch = tx.store().hits(Some(status), after.as_deref(), 500, tx.now_ms).await?;
-            let exhausted = batch.len() < 500;
+            let batch = tx.store().hits(Some(status), after.as_deref(), page, tx.now_ms).await?;
+            // A short batch may only have lost HITs whose status moved since
+            // the index was read: the end is where nothing more comes.
+            let exhausted = batch.is_empty();
             for (cursor, h) in batch {
                 after = Some(cursor.clone());
                 if type_filter.is_none_or(|t| t == h.hit_type_id) {

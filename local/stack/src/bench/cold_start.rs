@@ -11,6 +11,19 @@ use super::process::{aws_env, FunctionProcess};
 
 pub const FUNCTIONS: [&str; 5] = ["ingest", "publish", "collect", "sweep", "train"];
 
+/// The workforce service's functions, and beside them a minimal lambda_http
+/// function built the same way (`functions/workforce-api/examples`): what
+/// any HTTP function pays before its first request. Measured where built.
+pub const WORKFORCE: [&str; 3] = ["workforce-api", "workforce-pass", "lambda-http-hello"];
+
+/// Where a build keeps `name`'s binary (the hello-world is an example).
+fn binary_of(dir: &Path, name: &str) -> std::path::PathBuf {
+    match name {
+        "lambda-http-hello" => dir.join("examples").join(name),
+        _ => dir.join(name),
+    }
+}
+
 pub struct ColdStart {
     pub function: String,
     pub bytes: u64,
@@ -30,6 +43,8 @@ fn variables() -> BTreeMap<String, String> {
         ("TRAINING_QUEUE_URL", "http://127.0.0.1:9/123456789012/training"),
         ("MTURK_ENDPOINT", "http://127.0.0.1:9"),
         ("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/bench"),
+        ("HITLOOP_WORKFORCE_TABLE", "bench-workforce"),
+        ("HITLOOP_WORKFORCE_KMS_KEY", "alias/bench-workforce"),
     ] {
         env.insert(k.into(), v.into());
     }
@@ -54,15 +69,18 @@ fn summary(name: &str, binary: &Path, mut times: Vec<Duration>) -> Result<ColdSt
 pub async fn measure(builds: &[&Path], runs: usize) -> Result<Vec<Vec<ColdStart>>, String> {
     let env = variables();
     let mut out: Vec<Vec<ColdStart>> = builds.iter().map(|_| Vec::new()).collect();
-    for name in FUNCTIONS {
+    for name in FUNCTIONS.iter().chain(&WORKFORCE) {
+        // A pipeline function must be in every build; the others where built.
+        let present: Vec<bool> =
+            builds.iter().map(|dir| FUNCTIONS.contains(name) || binary_of(dir, name).exists()).collect();
         let mut times: Vec<Vec<Duration>> = builds.iter().map(|_| Vec::with_capacity(runs)).collect();
         for _ in 0..runs.max(1) {
-            for (b, dir) in builds.iter().enumerate() {
-                times[b].push(start_once(&dir.join(name), name, &env).await?);
+            for (b, dir) in builds.iter().enumerate().filter(|(b, _)| present[*b]) {
+                times[b].push(start_once(&binary_of(dir, name), name, &env).await?);
             }
         }
-        for (b, dir) in builds.iter().enumerate() {
-            out[b].push(summary(name, &dir.join(name), std::mem::take(&mut times[b]))?);
+        for (b, dir) in builds.iter().enumerate().filter(|(b, _)| present[*b]) {
+            out[b].push(summary(name, &binary_of(dir, name), std::mem::take(&mut times[b]))?);
         }
     }
     Ok(out)

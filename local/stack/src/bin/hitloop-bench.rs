@@ -98,12 +98,12 @@ async fn main() {
                 for (build, results) in builds.iter().zip(all) {
                     println!("{}", build.display());
                     println!(
-                        "  {:<8} {:>10} {:>22} {:>12}",
+                        "  {:<17} {:>10} {:>22} {:>12}",
                         "function", "binary MB", "cold start ms, median", "fastest"
                     );
                     for c in results {
                         println!(
-                            "  {:<8} {:>10.1} {:>22.1} {:>12.1}   ({} starts)",
+                            "  {:<17} {:>10.1} {:>22.1} {:>12.1}   ({} starts)",
                             c.function,
                             c.bytes as f64 / 1_048_576.0,
                             c.median.as_secs_f64() * 1000.0,
