@@ -130,13 +130,13 @@ impl ServeArgs {
         if self.speed < 0.0 {
             return Err("--speed cannot be negative".into());
         }
-        let requesters = match (self.no_auth, std::env::var(KEY_VARIABLE).ok()) {
-            (true, _) => Requesters::Open,
-            (false, _) if keys.is_some() => Requesters::Store(keys.ok_or("no keys")?),
-            (false, Some(text)) => Requesters::Key(
+        let requesters = match (self.no_auth, keys, std::env::var(KEY_VARIABLE).ok()) {
+            (true, _, _) => Requesters::Open,
+            (false, Some(keys), _) => Requesters::Store(keys),
+            (false, None, Some(text)) => Requesters::Key(
                 LocalKey::parse(&text).ok_or_else(|| format!("{KEY_VARIABLE} must be ACCESS_KEY_ID:SECRET"))?,
             ),
-            (false, None) => return Err(format!(
+            (false, None, None) => return Err(format!(
                 "requests must be signed: put the key clients sign with in {KEY_VARIABLE} (ACCESS_KEY_ID:SECRET), or run with --no-auth on a machine nobody else reaches"
             )),
         };

@@ -171,7 +171,7 @@ struct AdvanceBody {
 
 async fn advance(State(shared): State<Arc<Shared>>, Json(body): Json<AdvanceBody>) -> Json<Value> {
     shared.clock.advance_ms((body.seconds * 1000.0) as i64);
-    shared.pass().await;
+    shared.pass_logged().await;
     let now = shared.engine.now_ms();
     Json(json!({ "Now": now }))
 }

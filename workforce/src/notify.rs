@@ -273,36 +273,19 @@ impl Dispatcher {
     }
 
     async fn send(&self, doc: &Doc) {
-        let result = match doc.transport.as_str() {
-            "SQS" => match &self.sinks.sqs {
-                Some(sqs) => sqs
-                    .send_message()
-                    .queue_url(&doc.destination)
-                    .message_body(&doc.body)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("{e:?}")),
-                None => Err("no AWS endpoint configured for SQS".to_string()),
-            },
-            "SNS" => match &self.sinks.sns {
-                Some(sns) => sns
-                    .publish()
-                    .topic_arn(&doc.destination)
-                    .message(&doc.body)
-                    .subject(&doc.subject)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("{e:?}")),
-                None => Err("no AWS endpoint configured for SNS".to_string()),
-            },
-            other => Err(format!("transport {other} cannot be delivered")),
-        };
-        let nowhere = match doc.transport.as_str() {
-            "SQS" => self.sinks.sqs.is_none(),
-            "SNS" => self.sinks.sns.is_none(),
-            _ => true,
+        // Err((why, worth trying again)): a send that failed may succeed
+        // later; one with nowhere to go never will.
+        let result = match (doc.transport.as_str(), &self.sinks.sqs, &self.sinks.sns) {
+            ("SQS", Some(sqs), _) => {
+                let sent = sqs.send_message().queue_url(&doc.destination).message_body(&doc.body).send().await;
+                sent.map(|_| ()).map_err(|e| (format!("{e:?}"), true))
+            }
+            ("SNS", _, Some(sns)) => {
+                let publish = sns.publish().topic_arn(&doc.destination).message(&doc.body).subject(&doc.subject);
+                publish.send().await.map(|_| ()).map_err(|e| (format!("{e:?}"), true))
+            }
+            ("SQS" | "SNS", _, _) => Err((format!("no AWS endpoint configured for {}", doc.transport), false)),
+            (other, _, _) => Err((format!("transport {other} cannot be delivered"), false)),
         };
         match result {
             Ok(()) => {
@@ -310,11 +293,11 @@ impl Dispatcher {
                 self.stats.events_sent.fetch_add(doc.events as u64, Ordering::SeqCst);
                 self.handed_over(doc).await;
             }
-            Err(e) => {
+            Err((e, retry)) => {
                 self.stats.failed.fetch_add(1, Ordering::SeqCst);
                 tracing::warn!(destination = %doc.destination, error = %e, "notification delivery failed");
-                // Kept for the pass to try again, unless it can never go anywhere.
-                if nowhere {
+                // Kept in the outbox for the pass to try again, if that can help.
+                if !retry {
                     self.handed_over(doc).await;
                 }
             }

@@ -15,7 +15,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::faults::{FaultInjector, RequestFaults};
 use crate::model::Account;
 use crate::notify::{Control, Dispatcher, Identity, NotificationFaults, NotifyStats, Sinks};
-use crate::store::{MemoryStore, Store};
+use crate::store::{MemoryStore, Store, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -169,19 +169,26 @@ impl Shared {
         }
     }
 
-    /// Does everything due by now: the scheduled function's pass (with
-    /// concurrent turns, it also sends what a crash left in the outbox).
-    pub async fn pass(&self) {
+    /// Does everything due by now: the scheduled function's pass. With
+    /// concurrent turns it also hands over again what a crash left in the
+    /// outbox, and returns how many deliveries that was.
+    pub async fn pass(&self) -> StoreResult<usize> {
         if self.world.is_some() {
             drop(self.turn().await);
-            return;
+            return Ok(0);
         }
         let now = self.clock.now_ms();
-        if let Err(e) = self.engine.advance_to(now).await {
+        // The outbox is read even when the walk stopped: one need not wait for the other.
+        let walked = self.engine.advance_to(now).await;
+        let resent = self.engine.resend_outbox(now - OUTBOX_GRACE_MS).await;
+        walked.and(resent)
+    }
+
+    /// The pass, for the local timer and the clock's control endpoint: what
+    /// stops it is logged, and the next pass tries again.
+    pub async fn pass_logged(&self) {
+        if let Err(e) = self.pass().await {
             tracing::error!(error = %e, "the pass over what is due stopped");
-        }
-        if let Err(e) = self.engine.resend_outbox(now - OUTBOX_GRACE_MS).await {
-            tracing::error!(error = %e, "the pass could not read the outbox");
         }
     }
 }
@@ -321,7 +328,7 @@ pub fn build(config: ServerConfig, sinks: Sinks) -> std::io::Result<Arc<Shared>>
             loop {
                 interval.tick().await;
                 let Some(shared) = ticker.upgrade() else { break };
-                shared.pass().await;
+                shared.pass_logged().await;
             }
         });
     }

@@ -222,7 +222,7 @@ async fn the_pass_running_ten_times_at_once_abandons_once_and_gives_the_slot_bac
     s.running.shared.clock.advance_ms(301_000);
     race(10, |_| {
         let s = s.clone();
-        async move { s.running.shared.pass().await }
+        async move { s.running.shared.pass().await.unwrap() }
     })
     .await;
     let h = s.mturk.get_hit().hit_id(&hit).send().await.unwrap().hit.unwrap();

@@ -9,15 +9,16 @@ use std::sync::Arc;
 
 use hitloop_workforce::auth::RequesterKeys;
 use hitloop_workforce::server::Shared;
-use hitloop_workforce::store::{AccountDelta, Changes, Store};
+use hitloop_workforce::store::Store;
 use hitloop_workforce_dynamodb::deployment::Deployment;
-use hitloop_workforce_dynamodb::{table, DynamoKeys, DynamoStore};
+use hitloop_workforce_dynamodb::{DynamoKeys, DynamoStore};
 use lambda_http::tower::ServiceExt;
 
 struct Deployed {
     sdk: hitloop_aws::SdkConfig,
     deployment: Deployment,
     service: Arc<Shared>,
+    store: DynamoStore,
 }
 
 /// A table and a KMS key on moto, and the service the function builds on them.
@@ -26,11 +27,11 @@ async fn deployed() -> Deployed {
     let sdk = hitloop_aws::local_sdk_config(&endpoint).await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let name = format!("workforce-{}", uuid::Uuid::new_v4());
-    table::create(&ddb, &name).await.unwrap();
+    let store = DynamoStore::create_funded(ddb, &name, "25.00".parse().unwrap()).await.unwrap();
     let key = aws_sdk_kms::Client::new(&sdk).create_key().description("hitloop test").send().await.unwrap();
     let deployment = Deployment { table: name, kms_key: key.key_metadata.unwrap().key_id };
     let service = deployment.service(&sdk).unwrap();
-    Deployed { sdk, deployment, service }
+    Deployed { sdk, deployment, service, store }
 }
 
 impl Deployed {
@@ -58,12 +59,7 @@ async fn client(url: &str, id: &str, secret: &str) -> aws_sdk_mturk::Client {
 async fn an_issued_key_works_the_table_and_nothing_else_is_served() {
     let d = deployed().await;
     let issued = d.keys().issue("pipeline", 0).await.unwrap();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&d.sdk), &d.deployment.table);
-    let deposit = Changes {
-        account: AccountDelta { funds: "25.00".parse().unwrap(), ..Default::default() },
-        ..Default::default()
-    };
-    store.commit(&deposit).await.unwrap();
+    let store = &d.store;
     let url = d.serve().await;
 
     let mturk = client(&url, &issued.key.access_key_id, &issued.secret_access_key).await;

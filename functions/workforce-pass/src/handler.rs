@@ -7,14 +7,13 @@
 
 use hitloop_core::error::Error;
 use hitloop_lambda::Failure;
-use hitloop_workforce::server::{Shared, OUTBOX_GRACE_MS};
+use hitloop_workforce::server::Shared;
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
 
 pub async fn handle(service: &Shared, _event: LambdaEvent<Value>) -> Result<Value, Failure> {
     let now = service.clock.now_ms();
-    service.engine.advance_to(now).await.map_err(Error::retryable)?;
-    let resent = service.engine.resend_outbox(now - OUTBOX_GRACE_MS).await.map_err(Error::retryable)?;
+    let resent = service.pass().await.map_err(Error::retryable)?;
     service.delivered().await;
     let left = service.engine.store().due_count().await.map_err(Error::retryable)?;
     let stats = service.engine.stats();

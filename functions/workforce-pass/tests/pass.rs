@@ -9,8 +9,7 @@ use std::sync::Arc;
 use hitloop_workforce::api;
 use hitloop_workforce::notify::Sinks;
 use hitloop_workforce::server::{build, GivenStore, Requesters, ServerConfig, Shared, Turns};
-use hitloop_workforce::store::{AccountDelta, Changes, Store};
-use hitloop_workforce_dynamodb::{table, DynamoStore};
+use hitloop_workforce_dynamodb::DynamoStore;
 use serde_json::{json, Value};
 
 fn event() -> lambda_runtime::LambdaEvent<Value> {
@@ -25,13 +24,7 @@ fn event() -> lambda_runtime::LambdaEvent<Value> {
 async fn service(sdk: &hitloop_aws::SdkConfig) -> Arc<Shared> {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let name = format!("workforce-{}", uuid::Uuid::new_v4());
-    table::create(&ddb, &name).await.unwrap();
-    let store = DynamoStore::new(ddb, &name);
-    let deposit = Changes {
-        account: AccountDelta { funds: "10.00".parse().unwrap(), ..Default::default() },
-        ..Default::default()
-    };
-    store.commit(&deposit).await.unwrap();
+    let store = DynamoStore::create_funded(ddb, &name, "10.00".parse().unwrap()).await.unwrap();
     let config = ServerConfig {
         speed: 0.0,
         store: Some(GivenStore(Arc::new(store))),

@@ -200,16 +200,12 @@ impl Default for Options {
 /// or with `HITLOOP_WORKFORCE_STORE=dynamodb` a fresh DynamoDB table on moto
 /// holding `balance` (make test runs the iris job on both).
 async fn workforce_store(endpoint: &str, balance: hitloop_core::money::Usd) -> Option<GivenStore> {
-    use hitloop_workforce::store::{AccountDelta, Changes, Store};
     if !std::env::var("HITLOOP_WORKFORCE_STORE").is_ok_and(|v| v == "dynamodb") {
         return None;
     }
     let ddb = aws_sdk_dynamodb::Client::new(&hitloop_aws::local_sdk_config(endpoint).await);
     let table = format!("workforce-{}", uuid::Uuid::new_v4());
-    hitloop_workforce_dynamodb::table::create(&ddb, &table).await.unwrap();
-    let store = hitloop_workforce_dynamodb::DynamoStore::new(ddb, &table);
-    let deposit = Changes { account: AccountDelta { funds: balance, ..Default::default() }, ..Default::default() };
-    store.commit(&deposit).await.unwrap();
+    let store = hitloop_workforce_dynamodb::DynamoStore::create_funded(ddb, &table, balance).await.unwrap();
     Some(GivenStore(Arc::new(store)))
 }
 

@@ -19,8 +19,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, Se
 use hitloop_core::money::Usd;
 use hitloop_workforce::model::*;
 use hitloop_workforce::store::{
-    due_of_assignment, due_of_hit, Changes, CommitError, Due, DueKey, Listed, Store, StoreError, StoreResult, TokenUse,
-    Versioned, Write,
+    due_of_assignment, due_of_hit, AccountDelta, Changes, CommitError, Due, DueKey, Listed, Store, StoreError,
+    StoreResult, TokenUse, Versioned, Write,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -240,6 +240,17 @@ fn due_changes(before: Vec<(i64, Due)>, after: Vec<(i64, Due)>, parts: &mut Vec<
 impl DynamoStore {
     pub fn new(ddb: aws_sdk_dynamodb::Client, table: &str) -> Self {
         DynamoStore { ddb, table: table.to_string(), calls: CallCounters::default() }
+    }
+
+    /// Creates the table and pays `funds` into its account: a local run's
+    /// or a test's store (a deployment's table comes from the template and
+    /// its money from the admin).
+    pub async fn create_funded(ddb: aws_sdk_dynamodb::Client, table: &str, funds: Usd) -> Result<DynamoStore, String> {
+        crate::table::create(&ddb, table).await?;
+        let store = DynamoStore::new(ddb, table);
+        let deposit = Changes { account: AccountDelta { funds, ..Default::default() }, ..Default::default() };
+        store.commit(&deposit).await.map_err(|e| format!("cannot pay {funds} into {table}: {e:?}"))?;
+        Ok(store)
     }
 
     /// The requests made so far.

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use hitloop_core::money::Usd;
 use hitloop_workforce::api;
 use hitloop_workforce::engine::{Engine, EngineConfig};
-use hitloop_workforce::store::{AccountDelta, Changes, Store};
-use hitloop_workforce_dynamodb::{table, DynamoStore};
+use hitloop_workforce::store::Store;
+use hitloop_workforce_dynamodb::DynamoStore;
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_800_000_000_000;
@@ -20,13 +20,7 @@ async fn engine(balance: &str) -> (Arc<Engine>, Arc<DynamoStore>) {
     let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
     let ddb = aws_sdk_dynamodb::Client::new(&hitloop_aws::local_sdk_config(&endpoint).await);
     let name = format!("engine-{}", uuid::Uuid::new_v4().simple());
-    table::create(&ddb, &name).await.unwrap();
-    let store = Arc::new(DynamoStore::new(ddb, &name));
-    let funds: Usd = balance.parse().unwrap();
-    store
-        .commit(&Changes { account: AccountDelta { funds, ..Default::default() }, ..Default::default() })
-        .await
-        .unwrap();
+    let store = Arc::new(DynamoStore::create_funded(ddb, &name, balance.parse().unwrap()).await.unwrap());
     let config = EngineConfig { seed: None, ..Default::default() };
     (Arc::new(Engine::new(store.clone(), config, NOW)), store)
 }

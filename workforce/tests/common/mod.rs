@@ -34,15 +34,11 @@ pub fn on_dynamodb() -> bool {
 
 /// A fresh DynamoDB store holding `balance`, on the moto server the tests use.
 pub async fn dynamodb_store(balance: hitloop_core::money::Usd) -> GivenStore {
-    use hitloop_workforce::store::{AccountDelta, Changes, Store};
     let endpoint =
         std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("HITLOOP_TEST_AWS_ENDPOINT (moto) for the DynamoDB store");
     let ddb = aws_sdk_dynamodb::Client::new(&hitloop_aws::local_sdk_config(&endpoint).await);
     let table = format!("workforce-{}", uuid::Uuid::new_v4());
-    hitloop_workforce_dynamodb::table::create(&ddb, &table).await.expect("table");
-    let store = hitloop_workforce_dynamodb::DynamoStore::new(ddb, &table);
-    let deposit = Changes { account: AccountDelta { funds: balance, ..Default::default() }, ..Default::default() };
-    store.commit(&deposit).await.expect("deposit");
+    let store = hitloop_workforce_dynamodb::DynamoStore::create_funded(ddb, &table, balance).await.expect("table");
     GivenStore(std::sync::Arc::new(store))
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use hitloop_workforce::server::{start, GivenStore, ServerConfig, Turns};
-use hitloop_workforce::store::{AccountDelta, Changes, Store};
+use hitloop_workforce::store::Store;
 use hitloop_workforce_dynamodb::{Calls, DynamoStore};
 use serde_json::{json, Value};
 
@@ -94,11 +94,8 @@ async fn dynamodb_store(endpoint: &str) -> Result<Arc<DynamoStore>, String> {
     let ddb = aws_sdk_dynamodb::Client::new(&hitloop_aws::local_sdk_config(endpoint).await);
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let table = format!("bench-workforce-{stamp}");
-    hitloop_workforce_dynamodb::table::create(&ddb, &table).await?;
-    let store = Arc::new(DynamoStore::new(ddb, &table));
     let funds = "1000000.00".parse().map_err(|e| format!("{e}"))?;
-    let deposit = Changes { account: AccountDelta { funds, ..Default::default() }, ..Default::default() };
-    store.commit(&deposit).await.map_err(|e| format!("{e:?}"))?;
+    let store = Arc::new(DynamoStore::create_funded(ddb, &table, funds).await?);
     Ok(store)
 }
 

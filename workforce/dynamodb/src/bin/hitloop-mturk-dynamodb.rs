@@ -7,8 +7,7 @@ use clap::Parser;
 use hitloop_workforce::auth::RequesterKeys;
 use hitloop_workforce::cli::{init_logging, serve, ServeArgs};
 use hitloop_workforce::server::GivenStore;
-use hitloop_workforce::store::{AccountDelta, Changes, Store};
-use hitloop_workforce_dynamodb::{table, DynamoKeys, DynamoStore};
+use hitloop_workforce_dynamodb::{DynamoKeys, DynamoStore};
 
 /// The MTurk-compatible service with its records in a DynamoDB table: what
 /// `hitloop-mturk` is, made durable. Several processes may serve one table.
@@ -53,13 +52,10 @@ async fn main() {
         Arc::new(keys) as Arc<dyn RequesterKeys>
     });
     let mut config = args.serve.config_with_keys(keys).unwrap_or_else(|e| fail(e));
-    let store = DynamoStore::new(ddb.clone(), &args.table);
-    if args.create_table {
-        table::create(&ddb, &args.table).await.unwrap_or_else(|e| fail(format!("cannot create the table: {e}")));
-        let deposit =
-            Changes { account: AccountDelta { funds: config.balance, ..Default::default() }, ..Default::default() };
-        store.commit(&deposit).await.unwrap_or_else(|e| fail(format!("cannot pay the balance in: {e:?}")));
-    }
+    let store = match args.create_table {
+        true => DynamoStore::create_funded(ddb, &args.table, config.balance).await.unwrap_or_else(|e| fail(e)),
+        false => DynamoStore::new(ddb, &args.table),
+    };
     config.store = Some(GivenStore(Arc::new(store)));
     serve(config).await.unwrap_or_else(|e| fail(e));
 }
