@@ -96,8 +96,12 @@ async fn crowd_in_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crowd_on_the_mturk_compatible_service() {
     let service = start(ServerConfig { speed: 0.0, ..Default::default() }).await.unwrap();
-    let sdk = hitloop_local::local_sdk_for(&aws_endpoint(), &service).await;
-    let crowd = MturkCrowd::new(&sdk, &service.url, std::time::Duration::from_secs(10));
+    // Signing as the functions do: with the key in a Secrets Manager secret.
+    let sdk = hitloop_local::local_sdk(&aws_endpoint()).await;
+    let stack = format!("contract{}", uuid::Uuid::new_v4().simple());
+    let marketplace = hitloop_local::marketplace::Marketplace::of(&sdk, &stack, &service).await.unwrap();
+    let signing = hitloop_secrets::signing_with_key_in(&sdk, &marketplace.key_secret);
+    let crowd = MturkCrowd::new(&signing, &service.url, std::time::Duration::from_secs(10));
     let (http, url) = (reqwest::Client::new(), service.url.clone());
     let work: contracts::crowd::Work = Box::new(move |hit, who, answer| {
         let (http, url) = (http.clone(), url.clone());

@@ -25,16 +25,22 @@ const REGION: &str = "us-east-1";
 /// retry, not a killed invocation.
 pub const ATTEMPT_TIMEOUT_MS: u64 = 10_000;
 
-/// Where the marketplace is and how long a request may take: what the
-/// functions that call it read from their variables (MTURK_ENDPOINT,
-/// MTURK_ATTEMPT_TIMEOUT_MS).
+/// Where the marketplace is, how long a request may take and which secret
+/// holds the key requests are signed with: what the functions that call it
+/// read from their variables (MTURK_ENDPOINT, MTURK_ATTEMPT_TIMEOUT_MS,
+/// MTURK_KEY_SECRET).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MturkSettings {
     pub endpoint: String,
+    /// The Secrets Manager secret (ARN or name) holding the requester key
+    /// the service issued: `hitloop-secrets` makes the SDK configuration
+    /// that signs with it, which `crowd` is then given.
+    pub key_secret: String,
     pub attempt_timeout_ms: u64,
 }
 
 impl MturkSettings {
+    /// A client signing with `sdk`'s credentials.
     pub fn crowd(&self, sdk: &hitloop_aws::SdkConfig) -> MturkCrowd {
         MturkCrowd::new(sdk, &self.endpoint, Duration::from_millis(self.attempt_timeout_ms))
     }

@@ -11,6 +11,7 @@ use hitloop_pipeline::steps::reconcile::CollectDeps;
 use hitloop_pipeline::steps::sweep::SweepDeps;
 use hitloop_pipeline::steps::train::TrainDeps;
 
+use crate::marketplace::Marketplace;
 use crate::resources::StackResources;
 
 #[derive(Clone)]
@@ -32,8 +33,8 @@ pub struct Configs {
 }
 
 impl Configs {
-    pub fn of(resources: &StackResources, mturk_endpoint: &str) -> Result<Configs> {
-        let env = |binary: &str| resources.env_of(binary, mturk_endpoint);
+    pub fn of(resources: &StackResources, marketplace: &Marketplace) -> Result<Configs> {
+        let env = |binary: &str| resources.env_of(binary, marketplace);
         Ok(Configs {
             ingest: ingest::config::Config::from(&Vars::Map(&env("ingest")))?,
             publish: publish::config::Config::from(&Vars::Map(&env("publish")))?,
@@ -55,8 +56,12 @@ impl Configs {
 }
 
 impl Functions {
-    /// The functions of the stack whose marketplace is at `mturk_endpoint`.
-    pub fn of(resources: &StackResources, mturk_endpoint: &str, sdk: &hitloop_aws::SdkConfig) -> Result<Functions> {
-        Ok(Configs::of(resources, mturk_endpoint)?.functions(sdk))
+    /// The functions of the stack that uses `marketplace`.
+    pub fn of(
+        resources: &StackResources,
+        marketplace: &Marketplace,
+        sdk: &hitloop_aws::SdkConfig,
+    ) -> Result<Functions> {
+        Ok(Configs::of(resources, marketplace)?.functions(sdk))
     }
 }

@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod cli;
 pub mod functions;
+pub mod marketplace;
 pub mod resources;
 pub mod router;
 pub mod template;
@@ -15,10 +16,4 @@ pub mod trainer;
 /// credentials.
 pub async fn local_sdk(endpoint: &str) -> hitloop_aws::SdkConfig {
     hitloop_aws::local_sdk_config(endpoint).await
-}
-
-/// The same, signing as the requester of the MTurk-compatible service
-/// `mturk`, so that the functions built from it can call it.
-pub async fn local_sdk_for(endpoint: &str, mturk: &hitloop_workforce::server::Running) -> hitloop_aws::SdkConfig {
-    hitloop_aws::local_sdk_config_as(endpoint, mturk.credentials()).await
 }

@@ -13,6 +13,7 @@ use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml_ng::Value as Yaml;
 
+use crate::marketplace::Marketplace;
 use crate::template::{intrinsic, scalar, to_json, Intrinsic, Template};
 
 use std::collections::BTreeMap;
@@ -42,12 +43,17 @@ pub struct StackResources {
 }
 
 impl StackResources {
-    /// The environment of the function `binary`, with the MTurk-compatible
-    /// service's URL for the MTurkEndpoint parameter.
-    pub fn env_of(&self, binary: &str, mturk_endpoint: &str) -> BTreeMap<String, String> {
+    /// The environment of the function `binary`, with the marketplace's
+    /// URL and key secret for the MTurkEndpoint and MTurkKeySecret
+    /// parameters.
+    pub fn env_of(&self, binary: &str, marketplace: &Marketplace) -> BTreeMap<String, String> {
         let mut env = self.functions.get(binary).cloned().unwrap_or_default();
         for v in env.values_mut() {
-            *v = v.replace("${MTurkEndpoint}", mturk_endpoint);
+            for name in ["MTurkEndpoint", "MTurkKeySecret"] {
+                if let Some(value) = marketplace.parameter(name) {
+                    *v = v.replace(&format!("${{{name}}}"), value);
+                }
+            }
         }
         env
     }

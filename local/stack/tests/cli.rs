@@ -67,8 +67,8 @@ async fn submit_status_and_export_against_the_local_stack() {
     })
     .await
     .unwrap();
-    let signed = hitloop_local::local_sdk_for(&endpoint, &mturk).await;
-    let router = Router::new(Functions::of(&resources, &mturk.url, &signed).unwrap(), resources.clone(), &sdk);
+    let marketplace = hitloop_local::marketplace::Marketplace::of(&sdk, &name, &mturk).await.unwrap();
+    let router = Router::new(Functions::of(&resources, &marketplace, &sdk).unwrap(), resources.clone(), &sdk);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let routing = tokio::spawn(async move {
         router.run(stopped, Duration::from_secs(5), hitloop_local::cli::up::scaled_sweep_limits(600.0)).await

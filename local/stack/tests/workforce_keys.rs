@@ -68,3 +68,63 @@ async fn an_admin_issues_lists_and_revokes_a_requester_key() {
     assert!(!ok && err.contains("there is no key AKHLNOSUCHKEY0000000"), "{err}");
     service.stop().await;
 }
+
+/// What the secret `name` holds now.
+async fn stored(sdk: &hitloop_aws::SdkConfig, name: &str) -> hitloop_secrets::StoredKey {
+    let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    let text = secrets.get_secret_value().secret_id(name).send().await.unwrap().secret_string.unwrap();
+    hitloop_secrets::StoredKey::parse(&text).unwrap()
+}
+
+/// GetAccountBalance from a client that signs with the key in `secret`, as
+/// the pipeline's functions do.
+async fn balance_signed_from(sdk: &hitloop_aws::SdkConfig, url: &str, secret: &str) -> Result<(), Option<String>> {
+    let signing = hitloop_secrets::signing_with_key_in(sdk, secret);
+    let mturk =
+        aws_sdk_mturk::Client::from_conf(aws_sdk_mturk::config::Builder::from(&signing).endpoint_url(url).build());
+    mturk.get_account_balance().send().await.map(|_| ()).map_err(|e| e.code().map(str::to_string))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_goes_into_the_pipelines_secret_unseen_and_a_second_one_rotates_it() {
+    let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
+    let sdk = hitloop_local::local_sdk(&endpoint).await;
+    let (ddb, kms) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk));
+    let name = format!("workforce-secret-{}", std::process::id());
+    table::create(&ddb, &name).await.unwrap();
+    let kms_key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let secret_name = format!("{name}/mturk-key");
+
+    let (ok, out, err) =
+        keys(&endpoint, &name, &kms_key, &["create", "--description", "pipeline", "--secret", &secret_name]);
+    assert!(ok, "{err}");
+    let first = stored(&sdk, &secret_name).await;
+    assert_eq!(field(&out, "AccessKeyId:"), first.access_key_id);
+    assert!(!out.contains(&first.secret_access_key) && out.contains("MTurkKeySecret=arn:aws:secretsmanager:"), "{out}");
+
+    // The functions' way in: signing with whatever the secret holds.
+    let store = Arc::new(DynamoKeys::new(ddb.clone(), kms.clone(), &name, &kms_key));
+    let service =
+        start(ServerConfig { speed: 0.0, requesters: Requesters::Store(store), ..Default::default() }).await.unwrap();
+    assert_eq!(balance_signed_from(&sdk, &service.url, &secret_name).await, Ok(()));
+
+    // Rotation: a second key into the same secret, the first revoked.
+    let (ok, _, err) =
+        keys(&endpoint, &name, &kms_key, &["create", "--description", "pipeline 2", "--secret", &secret_name]);
+    assert!(ok, "{err}");
+    let second = stored(&sdk, &secret_name).await;
+    assert_ne!(second.access_key_id, first.access_key_id);
+    let (ok, _, err) = keys(&endpoint, &name, &kms_key, &["revoke", &first.access_key_id]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        balance_signed_from(&sdk, &service.url, &secret_name).await,
+        Ok(()),
+        "a client made now reads the new key"
+    );
+
+    let (ok, out, err) = keys(&endpoint, &name, &kms_key, &["create", "--json"]);
+    assert!(ok, "{err}");
+    let printed = hitloop_secrets::StoredKey::parse(out.trim()).unwrap();
+    assert!(printed.access_key_id.starts_with("AKHL"));
+    service.stop().await;
+}

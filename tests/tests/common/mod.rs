@@ -17,6 +17,7 @@ use hitloop_core::plan::sweep::SweepLimits;
 use hitloop_core::records::{AnswerRecord, Item, Job};
 use hitloop_dynamodb::DynamoStore;
 use hitloop_local::functions::{Configs, Functions};
+use hitloop_local::marketplace::Marketplace;
 use hitloop_local::resources::{self, StackResources};
 use hitloop_local::router::Router;
 use hitloop_pipeline::ports::{all_items, Crowd, Items, Jobs};
@@ -231,10 +232,11 @@ impl Stack {
         })
         .await
         .unwrap();
-        let sdk = hitloop_local::local_sdk_for(&endpoint, &mturk).await;
+        let sdk = hitloop_local::local_sdk(&endpoint).await;
         let name = format!("hl{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let resources = resources::create(&sdk, &name).await.unwrap();
-        let mut configs = Configs::of(&resources, &mturk.url).unwrap();
+        let marketplace = Marketplace::of(&sdk, &name, &mturk).await.unwrap();
+        let mut configs = Configs::of(&resources, &marketplace).unwrap();
         if let Some(ms) = options.mturk_attempt_timeout_ms {
             configs.publish.mturk.attempt_timeout_ms = ms;
             configs.collect.mturk.attempt_timeout_ms = ms;

@@ -42,6 +42,7 @@ fn variables() -> BTreeMap<String, String> {
         ("NOTIFICATION_QUEUE_URL", "http://127.0.0.1:9/123456789012/notifications"),
         ("TRAINING_QUEUE_URL", "http://127.0.0.1:9/123456789012/training"),
         ("MTURK_ENDPOINT", "http://127.0.0.1:9"),
+        ("MTURK_KEY_SECRET", "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-mturk-key-AbCdEf"),
         ("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/bench"),
         ("HITLOOP_WORKFORCE_TABLE", "bench-workforce"),
         ("HITLOOP_WORKFORCE_KMS_KEY", "alias/bench-workforce"),

@@ -19,6 +19,7 @@ use serde_json::json;
 use super::process::{aws_env, FunctionProcess};
 use super::proxy::{CountingProxy, Counts};
 use crate::functions::Functions;
+use crate::marketplace::Marketplace;
 use crate::resources;
 use crate::router::Router;
 
@@ -78,12 +79,13 @@ pub async fn run(binary: &Path, aws_endpoint: &str, items: usize) -> Result<Repo
     let market = CountingProxy::start(&mturk.url).await.map_err(|e| e.to_string())?;
 
     // ingest and publish in-process; collect (and train) left to the binary and to nobody.
-    let functions = Functions::of(&stack, &mturk.url, &sdk).map_err(|e| e.to_string())?;
+    let marketplace = Marketplace::of(&sdk, &stack.name, &mturk).await.map_err(|e| e.to_string())?;
+    let functions = Functions::of(&stack, &marketplace, &sdk).map_err(|e| e.to_string())?;
     let mut routed = stack.clone();
     routed.consumers.retain(|_, f| f == "publish");
     let router = Router::new(functions, routed, &sdk);
     let mut env = aws_env(&aws.url);
-    env.extend(stack.env_of("collect", &market.url));
+    env.extend(stack.env_of("collect", &Marketplace { endpoint: market.url.clone(), ..marketplace.clone() }));
     let collect = FunctionProcess::start(binary, "collect", &env).await.map_err(|e| e.to_string())?;
     let cold_start = collect.cold_start().await.ok_or("collect never asked for an event")?;
     let cpu_at_start = collect.cpu_seconds().unwrap_or(0.0);

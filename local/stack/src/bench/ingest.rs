@@ -8,6 +8,7 @@ use hitloop_lambda::env::Vars;
 use hitloop_workforce::server::{start, Requesters, ServerConfig};
 
 use crate::functions::Functions;
+use crate::marketplace::Marketplace;
 use crate::resources::{self, StackResources};
 use crate::router::Router;
 
@@ -77,7 +78,8 @@ pub async fn run(
                 .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
         }
         let (peak_kb, ingest_s) = ingest_in_child(&res, endpoint)?;
-        let publish_rate = publish_rate(sdk, &res, &mturk.url, Duration::from_secs(publish_seconds)).await?;
+        let marketplace = Marketplace::of(sdk, &name, &mturk).await.map_err(|e| e.to_string())?;
+        let publish_rate = publish_rate(sdk, &res, &marketplace, Duration::from_secs(publish_seconds)).await?;
         println!(
             "{rows:>8} | {:>14.1} | {:>16.0} | {:>17.1}",
             peak_kb as f64 / 1024.0,
@@ -113,10 +115,10 @@ fn ingest_in_child(res: &StackResources, endpoint: &str) -> Result<(u64, f64), S
 async fn publish_rate(
     sdk: &hitloop_aws::SdkConfig,
     res: &StackResources,
-    mturk_url: &str,
+    marketplace: &Marketplace,
     budget: Duration,
 ) -> Result<f64, String> {
-    let functions = Functions::of(res, mturk_url, sdk).map_err(|e| e.to_string())?;
+    let functions = Functions::of(res, marketplace, sdk).map_err(|e| e.to_string())?;
     let router = Router::new(functions, res.clone(), sdk);
     let started = Instant::now();
     let mut published = 0usize;

@@ -88,6 +88,13 @@ enum KeysCommand {
         /// Who or what will use it (shown by `list`).
         #[arg(long, default_value = "")]
         description: String,
+        /// Put the key in this Secrets Manager secret (made, or given a new
+        /// version) instead of showing it: the pipeline's MTurkKeySecret.
+        #[arg(long, value_name = "NAME", conflicts_with = "json")]
+        secret: Option<String>,
+        /// Print {"AccessKeyId", "SecretAccessKey"}, what such a secret holds.
+        #[arg(long)]
+        json: bool,
     },
     /// Every key, without secrets.
     List,
@@ -190,9 +197,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Workforce { command: WorkforceCommand::Keys { table, kms_key, command } } => {
-            let keys = workforce::KeyStore { table, kms_key }.open().await;
+            let sdk = hitloop_aws::loader().load().await;
+            let keys = workforce::KeyStore { table, kms_key }.open(&sdk);
             let text = match command {
-                KeysCommand::Create { description } => workforce::create(&keys, &description).await?,
+                KeysCommand::Create { description, secret, json } => {
+                    let to = match (secret, json) {
+                        (Some(name), _) => workforce::KeyDestination::Secret(name),
+                        (None, true) => workforce::KeyDestination::Json,
+                        (None, false) => workforce::KeyDestination::Terminal,
+                    };
+                    workforce::create(&keys, &description, &to, &sdk).await?
+                }
                 KeysCommand::List => workforce::list(&keys).await?,
                 KeysCommand::Revoke { access_key_id } => workforce::revoke(&keys, &access_key_id).await?,
             };

@@ -15,6 +15,7 @@ use hitloop_workforce::server::{start, Requesters, ServerConfig};
 
 use super::target::LocalState;
 use crate::functions::Functions;
+use crate::marketplace::Marketplace;
 use crate::router::Router;
 use crate::trainer::LocalTrainer;
 
@@ -122,7 +123,8 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
     .await
     .map_err(|e| format!("cannot start the MTurk-compatible service: {e}"))?;
 
-    let functions = Functions::of(&resources, &mturk.url, &sdk).map_err(|e| e.to_string())?;
+    let marketplace = Marketplace::of(&sdk, "hitloop", &mturk).await.map_err(|e| e.to_string())?;
+    let functions = Functions::of(&resources, &marketplace, &sdk).map_err(|e| e.to_string())?;
     let router = Router::new(functions, resources.clone(), &sdk);
     let state = LocalState {
         aws_endpoint: aws_endpoint.clone(),

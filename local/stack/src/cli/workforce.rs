@@ -2,8 +2,11 @@
 //! keeps them in DynamoDB, for the team's admin (whose AWS credentials may
 //! read the table and use the KMS key; nobody else's need to).
 
+use hitloop_secrets::StoredKey;
 use hitloop_workforce::auth::{RequesterKey, RequesterKeys};
 use hitloop_workforce_dynamodb::DynamoKeys;
+
+use crate::marketplace::store_key;
 
 /// Where a workforce service keeps its keys.
 #[derive(Debug, Clone)]
@@ -13,9 +16,9 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
-    pub async fn open(&self) -> DynamoKeys {
-        let sdk = hitloop_aws::loader().load().await;
-        DynamoKeys::new(aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk), &self.table, &self.kms_key)
+    /// The keys, read and written with the admin's credentials in `sdk`.
+    pub fn open(&self, sdk: &hitloop_aws::SdkConfig) -> DynamoKeys {
+        DynamoKeys::new(aws_sdk_dynamodb::Client::new(sdk), aws_sdk_kms::Client::new(sdk), &self.table, &self.kms_key)
     }
 }
 
@@ -23,13 +26,49 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Issues a key; the text shows its secret, this once.
-pub async fn create(keys: &dyn RequesterKeys, description: &str) -> Result<String, String> {
+/// Where `keys create` puts the secret of the key it issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyDestination {
+    /// Shown on the terminal, this once.
+    Terminal,
+    /// Printed as the JSON a key secret holds, for a tool to store.
+    Json,
+    /// Put in this Secrets Manager secret (made, or given a new version),
+    /// never shown: what the pipeline's `MTurkKeySecret` names.
+    Secret(String),
+}
+
+/// Issues a key and puts its secret where `to` says; what to print.
+pub async fn create(
+    keys: &dyn RequesterKeys,
+    description: &str,
+    to: &KeyDestination,
+    sdk: &hitloop_aws::SdkConfig,
+) -> Result<String, String> {
     let issued = keys.issue(description, now_ms()).await.map_err(|e| e.to_string())?;
-    Ok(format!(
-        "AccessKeyId:     {}\nSecretAccessKey: {}\n\nThe secret is shown this once: put it where your MTurk client reads its credentials\n(boto3: aws_access_key_id / aws_secret_access_key). Revoke: hitloop workforce keys revoke {}\n",
-        issued.key.access_key_id, issued.secret_access_key, issued.key.access_key_id
-    ))
+    let id = issued.key.access_key_id.clone();
+    let key = StoredKey { access_key_id: id.clone(), secret_access_key: issued.secret_access_key };
+    Ok(match to {
+        KeyDestination::Terminal => format!(
+            "AccessKeyId:     {id}\nSecretAccessKey: {}\n\nThe secret is shown this once: put it where your MTurk client reads its credentials\n(boto3: aws_access_key_id / aws_secret_access_key). Revoke: hitloop workforce keys revoke {id}\n",
+            key.secret_access_key
+        ),
+        KeyDestination::Json => format!("{}\n", key.to_json()),
+        KeyDestination::Secret(name) => {
+            let arn = match store_key(sdk, name, &key).await {
+                Ok(arn) => arn,
+                Err(e) => {
+                    // The key exists but nobody holds its secret: take it back.
+                    let _ = keys.revoke(&id).await;
+                    return Err(format!("{e}; the key {id} was revoked"));
+                }
+            };
+            format!(
+                "AccessKeyId: {id}\nstored in {arn} (the secret was not shown)\n\nDeploy the pipeline with MTurkKeySecret={arn}; functions already running read it again\nwithin {} minutes. Then revoke the key it replaces: hitloop workforce keys revoke <old id>\n",
+                hitloop_secrets::REREAD_AFTER.as_secs() / 60
+            )
+        }
+    })
 }
 
 pub async fn list(keys: &dyn RequesterKeys) -> Result<String, String> {
