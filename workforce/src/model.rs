@@ -1,6 +1,8 @@
 //! The service's records: what MTurk keeps about HIT types, HITs, assignments,
 //! qualifications, blocks and notification settings.
 
+use std::collections::BTreeMap;
+
 use hitloop_core::money::Usd;
 use serde::{Deserialize, Serialize};
 
@@ -147,8 +149,12 @@ pub struct Hit {
     pub requester_annotation: Option<String>,
     pub max_assignments: i64,
     pub status: HitStatus,
-    /// Accepted and neither submitted, returned nor abandoned.
-    pub pending: i64,
+    /// The deadline of each accepted assignment not yet submitted, returned
+    /// or abandoned (assignment id -> ms). One whose deadline has passed
+    /// holds no slot from that moment on, before anything records the
+    /// abandonment: counts and status read at any time follow from these.
+    #[serde(default)]
+    pub pending_until: BTreeMap<String, i64>,
     pub submitted: i64,
     pub approved: i64,
     pub rejected: i64,
@@ -162,8 +168,24 @@ impl Hit {
         now_ms >= self.expiration_ms
     }
 
-    pub fn used_slots(&self) -> i64 {
-        self.pending + self.submitted + self.approved + self.rejected
+    /// Assignments being worked on at `now_ms`: accepted, and their time not
+    /// yet up.
+    pub fn pending_at(&self, now_ms: i64) -> i64 {
+        self.pending_until.values().filter(|deadline| now_ms < **deadline).count() as i64
+    }
+
+    /// Accepted assignments whose time is up at `now_ms` and whose
+    /// abandonment is not yet recorded: (deadline, assignment id), earliest
+    /// first.
+    pub fn overdue(&self, now_ms: i64) -> Vec<(i64, String)> {
+        let mut due: Vec<(i64, String)> =
+            self.pending_until.iter().filter(|(_, d)| now_ms >= **d).map(|(id, d)| (*d, id.clone())).collect();
+        due.sort();
+        due
+    }
+
+    pub fn used_slots(&self, now_ms: i64) -> i64 {
+        self.pending_at(now_ms) + self.submitted + self.approved + self.rejected
     }
 
     /// Slots a worker could still accept now.
@@ -171,7 +193,25 @@ impl Hit {
         if self.status == HitStatus::Disposed || self.is_expired(now_ms) {
             0
         } else {
-            (self.max_assignments - self.used_slots()).max(0)
+            (self.max_assignments - self.used_slots(now_ms)).max(0)
+        }
+    }
+
+    /// The status at `now_ms`: what the record says, brought up to what
+    /// fell due since (its expiry, its assignments' deadlines). The rule
+    /// every change settles a HIT with, so a read between the pass's runs
+    /// already shows what the pass will record.
+    pub fn status_at(&self, now_ms: i64) -> HitStatus {
+        if self.status == HitStatus::Disposed {
+            HitStatus::Disposed
+        } else if self.available(now_ms) > 0 {
+            HitStatus::Assignable
+        } else if self.pending_at(now_ms) > 0 {
+            HitStatus::Unassignable
+        } else if self.status == HitStatus::Reviewing {
+            HitStatus::Reviewing
+        } else {
+            HitStatus::Reviewable
         }
     }
 }

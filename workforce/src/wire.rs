@@ -35,7 +35,7 @@ pub fn hit(h: &Hit, t: &HitType, now_ms: i64) -> Value {
     put(&mut m, "Description", t.key.description.as_str());
     put_opt(&mut m, "Keywords", t.key.keywords.as_deref());
     put(&mut m, "Question", h.question.as_str());
-    put(&mut m, "HITStatus", h.status.as_str());
+    put(&mut m, "HITStatus", h.status_at(now_ms).as_str());
     put(&mut m, "MaxAssignments", h.max_assignments);
     put(&mut m, "Reward", t.reward.to_string());
     put(&mut m, "AutoApprovalDelayInSeconds", t.key.auto_approval_delay_s);
@@ -50,7 +50,7 @@ pub fn hit(h: &Hit, t: &HitType, now_ms: i64) -> Value {
         );
     }
     put(&mut m, "HITReviewStatus", "NotReviewed");
-    put(&mut m, "NumberOfAssignmentsPending", h.pending);
+    put(&mut m, "NumberOfAssignmentsPending", h.pending_at(now_ms));
     put(&mut m, "NumberOfAssignmentsAvailable", h.available(now_ms));
     put(&mut m, "NumberOfAssignmentsCompleted", h.approved + h.rejected);
     Value::Object(m)

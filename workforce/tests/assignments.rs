@@ -245,6 +245,64 @@ async fn returned_and_abandoned_assignments_reopen_their_slot() {
     assert_eq!(s.balance().await.1, "0.06", "one submitted, unpaid assignment on hold");
 }
 
+/// (status, pending, available) as GetHIT answers now.
+async fn counts(s: &Service, id: &str) -> (HitStatus, i32, i32) {
+    let h = s.mturk.get_hit().hit_id(id).send().await.unwrap().hit.unwrap();
+    let n = |v: Option<i32>| v.unwrap();
+    (h.hit_status().unwrap().clone(), n(h.number_of_assignments_pending()), n(h.number_of_assignments_available()))
+}
+
+#[tokio::test]
+async fn an_overdue_assignment_gives_its_slot_back_before_any_pass_records_it() {
+    let s = frozen_between_passes().await;
+    let id = s.hit(1, "0.05").await.hit_id.unwrap();
+    let late = s.accept(&id, WORKER_1).await.unwrap();
+    assert_eq!(counts(&s, &id).await, (HitStatus::Unassignable, 1, 0));
+    // The 300 s are up; no pass has run.
+    s.running.shared.clock.advance_ms(300_000);
+    assert_eq!(counts(&s, &id).await, (HitStatus::Assignable, 0, 1), "read from the stored deadline");
+    assert_eq!(s.balance().await.1, "0.06", "the slot is held once, not twice");
+    assert!(s.submit(&late, &[("label", "late")]).await.is_err(), "its time is up at the deadline");
+    // Another worker takes the slot: that commit records the abandonment too.
+    let emitted = s.running.shared.engine.stats().events_emitted;
+    let next = s.accept(&id, WORKER_2).await.unwrap();
+    assert_eq!(counts(&s, &id).await, (HitStatus::Unassignable, 1, 0));
+    assert_eq!(s.running.shared.engine.stats().events_emitted, emitted + 2, "AssignmentAbandoned, AssignmentAccepted");
+    // The pass finds nothing left to do for it.
+    s.running.shared.pass().await.unwrap();
+    assert_eq!(s.running.shared.engine.stats().events_emitted, emitted + 2);
+    s.submit(&next, &[("label", "on time")]).await.unwrap();
+    assert_eq!(counts(&s, &id).await, (HitStatus::Reviewable, 0, 0));
+}
+
+#[tokio::test]
+async fn an_expired_hit_reads_expired_and_can_be_deleted_before_any_pass() {
+    let s = frozen_between_passes().await;
+    let id = s.hit(2, "0.05").await.hit_id.unwrap();
+    s.work(&id, WORKER_1, "cat").await;
+    s.running.shared.clock.advance_ms(3_600_000);
+    // One submitted, one slot that can no longer be taken.
+    assert_eq!(counts(&s, &id).await, (HitStatus::Reviewable, 0, 0));
+    // The account is what the last commit left: the lapsed slot stays held
+    // (never less than is owed) until a commit records the expiry.
+    assert_eq!(s.balance().await.1, "0.12");
+    let refused = s.accept(&id, WORKER_2).await.unwrap_err();
+    assert!(refused.to_string().contains("Reviewable"), "{refused}");
+    let listed = s.mturk.list_assignments_for_hit().hit_id(&id).send().await.unwrap();
+    let a = listed.assignments()[0].assignment_id().unwrap().to_string();
+    let emitted = s.running.shared.engine.stats().events_emitted;
+    s.mturk.approve_assignment().assignment_id(&a).send().await.unwrap();
+    // The first commit on the HIT after its expiry records it, in order:
+    // HITExpired, then HITReviewable (with AssignmentApproved); the lapsed
+    // slot's hold goes back.
+    assert_eq!(s.running.shared.engine.stats().events_emitted, emitted + 3);
+    assert_eq!(s.balance().await, ("9999.94".to_string(), "0.00".to_string()));
+    s.mturk.delete_hit().hit_id(&id).send().await.unwrap();
+    assert_eq!(s.running.shared.engine.stats().events_emitted, emitted + 4, "HITDisposed");
+    s.running.shared.pass().await.unwrap();
+    assert_eq!(s.running.shared.engine.stats().events_emitted, emitted + 4, "nothing left for the pass");
+}
+
 #[tokio::test]
 async fn assignments_page_with_next_token() {
     let s = frozen().await;

@@ -76,7 +76,7 @@ async fn fifty_workers_accepting_three_slots_get_three_assignments() {
     assert_eq!(won.iter().filter(|w| **w).count(), 3);
     assert_eq!(store.assignments_of_hit(&hit_id).await.unwrap().len(), 3);
     let h = store.hit(&hit_id).await.unwrap().unwrap();
-    assert_eq!((h.pending, h.used_slots()), (3, 3));
+    assert_eq!((h.pending_until.len(), h.used_slots(e.now_ms())), (3, 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

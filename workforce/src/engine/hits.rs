@@ -138,7 +138,7 @@ impl Engine {
             requester_annotation: annotation.map(str::to_string),
             max_assignments,
             status: HitStatus::Assignable,
-            pending: 0,
+            pending_until: Default::default(),
             submitted: 0,
             approved: 0,
             rejected: 0,
@@ -217,7 +217,7 @@ impl Engine {
     pub async fn update_expiration_for_hit(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let id = p.entity_id("HITId")?;
         let expire_at = p.timestamp_ms("ExpireAt")?;
-        let mut hit = self.live_hit(tx, id).await?;
+        let mut hit = self.current_hit(tx, id).await?;
         let now = tx.now_ms;
         let token = format!("{id}{expire_at}");
         self.check_token(tx, "UpdateExpirationForHIT", Some(&token)).await?;
@@ -232,7 +232,7 @@ impl Engine {
                 )));
             }
             let unit = self.unit_cost(tx, &hit).await?;
-            let reopening = (hit.max_assignments - hit.used_slots()).max(0) - hit.available(now);
+            let reopening = (hit.max_assignments - hit.used_slots(now)).max(0) - hit.available(now);
             let needed = unit.times(reopening);
             let available = tx.account().await?.available();
             if needed > available {
@@ -250,7 +250,7 @@ impl Engine {
     }
 
     pub async fn update_hit_review_status(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
-        let mut hit = self.live_hit(tx, p.entity_id("HITId")?).await?;
+        let mut hit = self.current_hit(tx, p.entity_id("HITId")?).await?;
         let revert = p.opt_bool("Revert")?.unwrap_or(false);
         match (revert, hit.status) {
             (false, HitStatus::Reviewable) => hit.status = HitStatus::Reviewing,
@@ -263,7 +263,7 @@ impl Engine {
     }
 
     pub async fn delete_hit(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
-        let mut hit = self.live_hit(tx, p.entity_id("HITId")?).await?;
+        let mut hit = self.current_hit(tx, p.entity_id("HITId")?).await?;
         if !matches!(hit.status, HitStatus::Reviewable | HitStatus::Reviewing) || hit.submitted > 0 {
             return Err(ApiError::invalid_hit_state(hit.status.as_str(), "Reviewing, Reviewable"));
         }
@@ -282,7 +282,7 @@ impl Engine {
         let id = p.entity_id("HITId")?;
         let n = p.i64_range("NumberOfAdditionalAssignments", 1, 1_000_000_000)?;
         let token = p.idempotency_token()?;
-        let mut hit = self.live_hit(tx, id).await?;
+        let mut hit = self.current_hit(tx, id).await?;
         self.check_token(tx, "CreateAdditionalAssignmentsForHIT", token).await?;
         let large = fees::LARGE_HIT_ASSIGNMENTS;
         if hit.max_assignments < large && hit.max_assignments + n >= large {
@@ -317,11 +317,7 @@ impl Engine {
         {
             return Ok(());
         }
-        hit.expiry_handled_ms = Some(hit.expiration_ms);
-        let unfinished = hit.max_assignments > hit.submitted + hit.approved + hit.rejected;
-        if unfinished {
-            self.emit(tx, "HITExpired", &hit, None).await?;
-        }
+        // settle records the expiry (HITExpired if work was left undone).
         self.settle(tx, &mut hit).await
     }
 

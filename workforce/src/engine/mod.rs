@@ -285,6 +285,31 @@ impl Engine {
         }
     }
 
+    /// A HIT an operation is about to change, with what fell due for it done
+    /// first in the same commit, as the pass would have done it: its overdue
+    /// assignments abandoned and its expiry handled, in the order they fell
+    /// due (with their notifications). The pass then finds nothing left.
+    async fn current_hit(&self, tx: &mut Tx, id: &str) -> ApiResult<Hit> {
+        let hit = self.live_hit(tx, id).await?;
+        let now = tx.now_ms;
+        let mut due: Vec<(i64, Option<String>)> =
+            hit.overdue(now).into_iter().map(|(at, assignment)| (at, Some(assignment))).collect();
+        if hit.is_expired(now) && hit.expiry_handled_ms != Some(hit.expiration_ms) {
+            due.push((hit.expiration_ms, None));
+        }
+        if due.is_empty() {
+            return Ok(hit);
+        }
+        due.sort();
+        for (_, what) in due {
+            match what {
+                Some(assignment) => self.on_deadline(tx, &assignment).await?,
+                None => self.on_hit_expiry(tx, id).await?,
+            }
+        }
+        self.live_hit(tx, id).await
+    }
+
     async fn hit_type_of(&self, tx: &mut Tx, hit: &Hit) -> ApiResult<HitType> {
         tx.hit_type(&hit.hit_type_id).await?.ok_or_else(ApiError::service_fault)
     }
@@ -298,20 +323,19 @@ impl Engine {
     }
 
     /// Recomputes a HIT's status and liability after any change, emits
-    /// HITReviewable on entering Reviewable, and writes it.
+    /// HITReviewable on entering Reviewable, and writes it. An expiry that
+    /// has passed unrecorded is recorded first (HITExpired), whichever
+    /// commit gets there first: the pass, or an operation on the HIT.
     async fn settle(&self, tx: &mut Tx, hit: &mut Hit) -> ApiResult<()> {
         let now = tx.now_ms;
         if hit.status != HitStatus::Disposed {
-            let available = hit.available(now);
-            let next = if available > 0 {
-                HitStatus::Assignable
-            } else if hit.pending > 0 {
-                HitStatus::Unassignable
-            } else if hit.status == HitStatus::Reviewing {
-                HitStatus::Reviewing
-            } else {
-                HitStatus::Reviewable
-            };
+            if hit.is_expired(now) && hit.expiry_handled_ms != Some(hit.expiration_ms) {
+                hit.expiry_handled_ms = Some(hit.expiration_ms);
+                if hit.max_assignments > hit.submitted + hit.approved + hit.rejected {
+                    self.emit(tx, "HITExpired", hit, None).await?;
+                }
+            }
+            let next = hit.status_at(now);
             let entered_reviewable = next == HitStatus::Reviewable && hit.status != HitStatus::Reviewable;
             hit.status = next;
             if entered_reviewable {
@@ -321,7 +345,7 @@ impl Engine {
         let liability = if hit.status == HitStatus::Disposed {
             Usd::ZERO
         } else {
-            self.unit_cost(tx, hit).await?.times(hit.pending + hit.submitted + hit.available(now))
+            self.unit_cost(tx, hit).await?.times(hit.pending_at(now) + hit.submitted + hit.available(now))
         };
         if liability != hit.liability {
             tx.move_money(AccountDelta { on_hold: liability - hit.liability, ..Default::default() });

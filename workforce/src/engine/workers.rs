@@ -77,8 +77,9 @@ impl Engine {
         hit: &Hit,
         check_worked: bool,
     ) -> StoreResult<Option<String>> {
-        if hit.status != HitStatus::Assignable || hit.available(tx.now_ms) == 0 {
-            return Ok(Some(format!("the HIT is {} with no assignment available", hit.status.as_str())));
+        let status = hit.status_at(tx.now_ms);
+        if status != HitStatus::Assignable || hit.available(tx.now_ms) == 0 {
+            return Ok(Some(format!("the HIT is {} with no assignment available", status.as_str())));
         }
         if check_worked && tx.store().worker_has_assignment(worker_id, &hit.id).await? {
             return Ok(Some("the worker already has an assignment for this HIT".into()));
@@ -103,7 +104,7 @@ impl Engine {
                 "The value \"{worker_id}\" is not valid for the parameter WorkerId."
             )));
         }
-        let mut hit = self.live_hit(tx, hit_id).await?;
+        let mut hit = self.current_hit(tx, hit_id).await?;
         if let Some(why) = self.refusal(tx, worker_id, &hit).await? {
             return Err(ApiError::request(
                 "AWS.MechanicalTurk.NotEligible",
@@ -128,7 +129,7 @@ impl Engine {
             answer: None,
             requester_feedback: None,
         };
-        hit.pending += 1;
+        hit.pending_until.insert(a.id.clone(), a.deadline_ms);
         tx.push(Write::WorkerHit { worker_id: worker_id.into(), hit_id: hit.id.clone() });
         tx.put_assignment(a.clone());
         tx.stats.assignments_accepted += 1;
@@ -156,7 +157,8 @@ impl Engine {
         if a.status != AssignmentStatus::Accepted {
             return Err(ApiError::invalid_assignment_state("Accepted"));
         }
-        if tx.now_ms > a.deadline_ms {
+        // Its time is up from the deadline on: the slot is no longer its.
+        if tx.now_ms >= a.deadline_ms {
             return Err(ApiError::request(
                 "AWS.MechanicalTurk.AssignmentExpired",
                 "The time allotted for this assignment has passed.",
@@ -175,7 +177,7 @@ impl Engine {
         let auto = now + t.key.auto_approval_delay_s * 1000;
         a.auto_approval_ms = Some(auto);
         a.answer = Some(answer_xml.to_string());
-        hit.pending -= 1;
+        hit.pending_until.remove(&a.id);
         hit.submitted += 1;
         tx.put_assignment(a.clone());
         tx.stats.assignments_submitted += 1;
@@ -201,7 +203,7 @@ impl Engine {
         }
         let Some(mut hit) = tx.hit(&a.hit_id).await? else { return Err(ApiError::hit_does_not_exist(&a.hit_id)) };
         a.status = to;
-        hit.pending -= 1;
+        hit.pending_until.remove(&a.id);
         tx.put_assignment(a.clone());
         let event = if to == AssignmentStatus::Returned { "AssignmentReturned" } else { "AssignmentAbandoned" };
         self.emit(tx, event, &hit, Some(&a.id)).await?;

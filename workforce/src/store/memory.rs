@@ -396,7 +396,7 @@ mod tests {
         let mut a = assignment(AssignmentStatus::Accepted, None);
         a.version = 1;
         let mut changed = read.clone();
-        changed.pending = 1;
+        changed.pending_until.insert(a.id.clone(), a.deadline_ms);
         changed.version = read.version + 1;
         let accept = Changes {
             writes: vec![

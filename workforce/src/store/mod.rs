@@ -283,7 +283,7 @@ pub(crate) mod tests {
             requester_annotation: None,
             max_assignments: 1,
             status: HitStatus::Assignable,
-            pending: 0,
+            pending_until: Default::default(),
             submitted: 0,
             approved: 0,
             rejected: 0,

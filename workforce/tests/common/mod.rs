@@ -64,6 +64,21 @@ pub async fn frozen() -> Service {
     service(ServerConfig { speed: 0.0, ..Default::default() }).await
 }
 
+/// A frozen service whose pass runs only when a test calls it
+/// (`running.shared.pass()`), and whose clock the test moves without one
+/// (`running.shared.clock.advance_ms`): what is read between two runs of
+/// the scheduled function.
+pub async fn frozen_between_passes() -> Service {
+    let mut config = ServerConfig { speed: 0.0, ..Default::default() };
+    if on_dynamodb() {
+        config.store = Some(dynamodb_store(config.balance).await);
+    }
+    config.turns = Turns::Concurrent { pass_every: None };
+    let running = start(config).await.expect("service starts");
+    let mturk = mturk_client(&running).await;
+    Service { running, mturk, http: reqwest::Client::new() }
+}
+
 impl Service {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.running.url, path)
