@@ -32,6 +32,10 @@ pub struct NotificationFaults {
     /// if the process had died there: their outbox records stay, and the
     /// pass sends them.
     pub crash_rate: f64,
+    /// Share of documents sent whose outbox records are then not cleared, as
+    /// if the process had died right after sending: the pass sends them
+    /// again, with the same EventDocId.
+    pub crash_after_send_rate: f64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -44,6 +48,8 @@ pub struct NotifyStats {
     pub failed: AtomicU64,
     /// Deliveries lost to `crash_rate` (left in the outbox).
     pub crashed: AtomicU64,
+    /// Documents sent but left in the outbox by `crash_after_send_rate`.
+    pub crashed_after_send: AtomicU64,
 }
 
 impl NotifyStats {
@@ -56,6 +62,7 @@ impl NotifyStats {
             "Reordered": self.reordered.load(Ordering::SeqCst),
             "Failed": self.failed.load(Ordering::SeqCst),
             "Crashed": self.crashed.load(Ordering::SeqCst),
+            "CrashedAfterSend": self.crashed_after_send.load(Ordering::SeqCst),
         })
     }
 }
@@ -119,6 +126,8 @@ struct Doc {
     body: String,
     events: usize,
     subject: String,
+    /// Sent, and then its outbox records left behind (`crash_after_send_rate`).
+    dies_after_send: bool,
 }
 
 pub struct Dispatcher {
@@ -219,6 +228,9 @@ impl Dispatcher {
             }
             let body = document(&events, &d.version, &doc_id, &self.who);
             let subject = events.first().map(|e| e.timestamp_ms.to_string()).unwrap_or_default();
+            // Drawn only when asked for, so that other faults' draws stay as they were.
+            let rate = self.faults.crash_after_send_rate;
+            let dies_after_send = !d.test && rate > 0.0 && self.rng.random::<f64>() < rate;
             docs.push((
                 d.test,
                 Doc {
@@ -228,6 +240,7 @@ impl Dispatcher {
                     body,
                     events: events.len(),
                     subject,
+                    dies_after_send,
                 },
             ));
             i = j;
@@ -291,6 +304,10 @@ impl Dispatcher {
             Ok(()) => {
                 self.stats.documents_sent.fetch_add(1, Ordering::SeqCst);
                 self.stats.events_sent.fetch_add(doc.events as u64, Ordering::SeqCst);
+                if doc.dies_after_send {
+                    self.stats.crashed_after_send.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
                 self.handed_over(doc).await;
             }
             Err((e, retry)) => {

@@ -334,3 +334,40 @@ async fn notifications_a_crash_left_unsent_are_sent_by_the_pass_once() {
     let again = drain(&sqs, &url).await;
     assert_eq!(events(&again)[0]["EventType"], "AssignmentApproved", "sent at once when nothing crashes");
 }
+
+#[tokio::test]
+async fn notifications_a_crash_left_in_the_outbox_after_sending_come_twice_with_one_id() {
+    let config = sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let url = queue(&sqs, "outbox-after-send").await;
+    let s = service(ServerConfig { speed: 0.0, aws_endpoint: Some(aws_endpoint()), ..Default::default() }).await;
+    subscribe_all(&s, &url, "SQS").await;
+    // The process "dies" after each send, before clearing the outbox record.
+    s.set_faults(json!({ "Notifications": { "crash_after_send_rate": 1.0 } })).await;
+    let id = s.hit(1, "0.05").await.hit_id.unwrap();
+    let a = s.accept(&id, WORKER_1).await.unwrap();
+    let stats = s.flush().await;
+    let first = drain(&sqs, &url).await;
+    assert_eq!(first.len(), 2, "HITCreated, AssignmentAccepted: sent at once");
+    assert_eq!(stats["CrashedAfterSend"], 2, "{stats}");
+
+    s.set_faults(json!({ "Notifications": { "crash_after_send_rate": 0.0 } })).await;
+    s.advance(61.0).await;
+    s.flush().await;
+    let again = drain(&sqs, &url).await;
+    let doc_ids = |bodies: &[String]| {
+        let mut ids: Vec<String> = bodies
+            .iter()
+            .map(|b| serde_json::from_str::<Value>(b).unwrap()["EventDocId"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(doc_ids(&again), doc_ids(&first), "the same documents again, under the same EventDocIds");
+    s.advance(120.0).await;
+    s.flush().await;
+    assert!(drain(&sqs, &url).await.is_empty(), "then cleared: no third copy");
+    s.submit(&a, &[("label", "setosa")]).await.unwrap();
+    s.flush().await;
+    assert_eq!(drain(&sqs, &url).await.len(), 2, "AssignmentSubmitted, HITReviewable, once each");
+}

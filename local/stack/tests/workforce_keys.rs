@@ -14,9 +14,21 @@ use hitloop_workforce_dynamodb::{table, DynamoKeys};
 
 /// Runs `hitloop workforce keys <args>` as an admin would, against moto.
 fn keys(endpoint: &str, table: &str, kms_key: &str, args: &[&str]) -> (bool, String, String) {
+    keys_with(endpoint, table, kms_key, args, &[])
+}
+
+/// The same with more environment variables.
+fn keys_with(
+    endpoint: &str,
+    table: &str,
+    kms_key: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hitloop"))
         .args(["workforce", "keys", "--table", table, "--kms-key", kms_key])
         .args(args)
+        .envs(env.iter().copied())
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "admin")
@@ -127,4 +139,24 @@ async fn a_key_goes_into_the_pipelines_secret_unseen_and_a_second_one_rotates_it
     let printed = hitloop_secrets::StoredKey::parse(out.trim()).unwrap();
     assert!(printed.access_key_id.starts_with("AKHL"));
     service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_whose_secret_cannot_be_stored_is_revoked_not_left_active() {
+    let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
+    let sdk = hitloop_local::local_sdk(&endpoint).await;
+    let (ddb, kms) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk));
+    let name = format!("workforce-unstored-{}", std::process::id());
+    table::create(&ddb, &name).await.unwrap();
+    let kms_key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    // Secrets Manager is out of reach (its own endpoint, nothing listening)
+    // after the key was issued: the step between the two writes fails.
+    let unreachable = [("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9"), ("AWS_MAX_ATTEMPTS", "1")];
+    let args = ["create", "--description", "lost", "--secret", "hitloop/unreachable"];
+    let (ok, out, err) = keys_with(&endpoint, &name, &kms_key, &args, &unreachable);
+    assert!(!ok, "{out}");
+    assert!(err.contains("hitloop/unreachable") && err.contains("was revoked"), "{err}");
+    let (_, listed, _) = keys(&endpoint, &name, &kms_key, &["list"]);
+    let row = listed.lines().find(|l| l.contains("lost")).unwrap_or_else(|| panic!("{listed}"));
+    assert!(row.contains("Revoked"), "no usable key is left behind that nobody holds: {row}");
 }
