@@ -83,13 +83,18 @@ fn events(bodies: &[String]) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn lifecycle_events_reach_an_sqs_queue_in_the_documented_format() {
-    let config = sdk().await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let url = queue(&sqs, "mturk-events").await;
+/// A frozen service sending every event type of its HITs to a new queue.
+async fn subscribed_to_a_queue(name: &str) -> (Service, aws_sdk_sqs::Client, String) {
+    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+    let url = queue(&sqs, name).await;
     let s = service(ServerConfig { speed: 0.0, aws_endpoint: Some(aws_endpoint()), ..Default::default() }).await;
     subscribe_all(&s, &url, "SQS").await;
+    (s, sqs, url)
+}
+
+#[tokio::test]
+async fn lifecycle_events_reach_an_sqs_queue_in_the_documented_format() {
+    let (s, sqs, url) = subscribed_to_a_queue("mturk-events").await;
     let id = s.hit(1, "0.05").await.hit_id.unwrap(); // same attributes: same type
     let a = s.work(&id, WORKER_1, "setosa").await;
     s.mturk.approve_assignment().assignment_id(&a).send().await.unwrap();
@@ -292,11 +297,7 @@ async fn delivery_faults_duplicate_drop_reorder_and_batch() {
 
 #[tokio::test]
 async fn notifications_a_crash_left_unsent_are_sent_by_the_pass_once() {
-    let config = sdk().await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let url = queue(&sqs, "outbox").await;
-    let s = service(ServerConfig { speed: 0.0, aws_endpoint: Some(aws_endpoint()), ..Default::default() }).await;
-    subscribe_all(&s, &url, "SQS").await;
+    let (s, sqs, url) = subscribed_to_a_queue("outbox").await;
     // The process "dies" between each commit and its sending.
     s.set_faults(json!({ "Notifications": { "crash_rate": 1.0 } })).await;
     let id = s.hit(1, "0.05").await.hit_id.unwrap();
@@ -337,11 +338,7 @@ async fn notifications_a_crash_left_unsent_are_sent_by_the_pass_once() {
 
 #[tokio::test]
 async fn notifications_a_crash_left_in_the_outbox_after_sending_come_twice_with_one_id() {
-    let config = sdk().await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let url = queue(&sqs, "outbox-after-send").await;
-    let s = service(ServerConfig { speed: 0.0, aws_endpoint: Some(aws_endpoint()), ..Default::default() }).await;
-    subscribe_all(&s, &url, "SQS").await;
+    let (s, sqs, url) = subscribed_to_a_queue("outbox-after-send").await;
     // The process "dies" after each send, before clearing the outbox record.
     s.set_faults(json!({ "Notifications": { "crash_after_send_rate": 1.0 } })).await;
     let id = s.hit(1, "0.05").await.hit_id.unwrap();

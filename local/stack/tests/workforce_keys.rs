@@ -38,18 +38,33 @@ fn keys_with(
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
+/// A workforce service's table and KMS key on moto, as its stack makes them.
+struct Workforce {
+    endpoint: String,
+    sdk: hitloop_aws::SdkConfig,
+    ddb: aws_sdk_dynamodb::Client,
+    kms: aws_sdk_kms::Client,
+    name: String,
+    kms_key: String,
+}
+
+async fn workforce(tag: &str) -> Workforce {
+    let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
+    let sdk = hitloop_local::local_sdk(&endpoint).await;
+    let (ddb, kms) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk));
+    let name = format!("workforce-{tag}-{}", std::process::id());
+    table::create(&ddb, &name).await.unwrap();
+    let kms_key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    Workforce { endpoint, sdk, ddb, kms, name, kms_key }
+}
+
 fn field<'a>(text: &'a str, name: &str) -> &'a str {
     text.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_issues_lists_and_revokes_a_requester_key() {
-    let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
-    let sdk = hitloop_local::local_sdk(&endpoint).await;
-    let (ddb, kms) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk));
-    let name = format!("workforce-keys-{}", std::process::id());
-    table::create(&ddb, &name).await.unwrap();
-    let kms_key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let Workforce { endpoint, ddb, kms, name, kms_key, .. } = workforce("keys").await;
 
     let (ok, out, err) = keys(&endpoint, &name, &kms_key, &["create", "--description", "the ci pipeline"]);
     assert!(ok, "{err}");
@@ -99,12 +114,7 @@ async fn balance_signed_from(sdk: &hitloop_aws::SdkConfig, url: &str, secret: &s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_goes_into_the_pipelines_secret_unseen_and_a_second_one_rotates_it() {
-    let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
-    let sdk = hitloop_local::local_sdk(&endpoint).await;
-    let (ddb, kms) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk));
-    let name = format!("workforce-secret-{}", std::process::id());
-    table::create(&ddb, &name).await.unwrap();
-    let kms_key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let Workforce { endpoint, sdk, ddb, kms, name, kms_key } = workforce("secret").await;
     let secret_name = format!("{name}/mturk-key");
 
     let (ok, out, err) =
@@ -143,12 +153,7 @@ async fn a_key_goes_into_the_pipelines_secret_unseen_and_a_second_one_rotates_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_whose_secret_cannot_be_stored_is_revoked_not_left_active() {
-    let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
-    let sdk = hitloop_local::local_sdk(&endpoint).await;
-    let (ddb, kms) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk));
-    let name = format!("workforce-unstored-{}", std::process::id());
-    table::create(&ddb, &name).await.unwrap();
-    let kms_key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let Workforce { endpoint, name, kms_key, .. } = workforce("unstored").await;
     // Secrets Manager is out of reach (its own endpoint, nothing listening)
     // after the key was issued: the step between the two writes fails.
     let unreachable = [("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9"), ("AWS_MAX_ATTEMPTS", "1")];
