@@ -216,6 +216,33 @@ impl Hit {
     }
 }
 
+impl Assignment {
+    /// Is it approved by now without having been reviewed: submitted, and
+    /// its auto-approval time come?
+    pub fn auto_approved_by(&self, now_ms: i64) -> bool {
+        self.status == AssignmentStatus::Submitted && self.auto_approval_ms.is_some_and(|t| now_ms >= t)
+    }
+
+    /// The status at `now_ms`: a submitted assignment whose auto-approval
+    /// time has come reads Approved (at that time) before the pass records
+    /// the approval and its payment.
+    pub fn status_at(&self, now_ms: i64) -> AssignmentStatus {
+        if self.auto_approved_by(now_ms) {
+            AssignmentStatus::Approved
+        } else {
+            self.status
+        }
+    }
+
+    pub fn approval_ms_at(&self, now_ms: i64) -> Option<i64> {
+        if self.auto_approved_by(now_ms) {
+            self.auto_approval_ms
+        } else {
+            self.approval_ms
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Assignment {
     pub id: String,

@@ -56,12 +56,14 @@ pub fn hit(h: &Hit, t: &HitType, now_ms: i64) -> Value {
     Value::Object(m)
 }
 
-pub fn assignment(a: &Assignment) -> Value {
+/// An assignment as the API shows it at `now_ms` (an auto-approval that
+/// has come reads as done).
+pub fn assignment(a: &Assignment, now_ms: i64) -> Value {
     let mut m = Map::new();
     put(&mut m, "AssignmentId", a.id.as_str());
     put(&mut m, "WorkerId", a.worker_id.as_str());
     put(&mut m, "HITId", a.hit_id.as_str());
-    put(&mut m, "AssignmentStatus", a.status.as_str());
+    put(&mut m, "AssignmentStatus", a.status_at(now_ms).as_str());
     if let Some(t) = a.auto_approval_ms {
         m.insert("AutoApprovalTime".into(), timestamp(t));
     }
@@ -69,7 +71,7 @@ pub fn assignment(a: &Assignment) -> Value {
     if let Some(t) = a.submit_ms {
         m.insert("SubmitTime".into(), timestamp(t));
     }
-    if let Some(t) = a.approval_ms {
+    if let Some(t) = a.approval_ms_at(now_ms) {
         m.insert("ApprovalTime".into(), timestamp(t));
     }
     if let Some(t) = a.rejection_ms {

@@ -8,6 +8,7 @@ mod common;
 use aws_sdk_mturk::operation::approve_assignment::ApproveAssignmentError;
 use aws_sdk_mturk::operation::create_hit::CreateHITError;
 use aws_sdk_mturk::operation::get_assignment::GetAssignmentError;
+use aws_sdk_mturk::operation::reject_assignment::RejectAssignmentError;
 use aws_sdk_mturk::types::{AssignmentStatus, HitStatus};
 use common::*;
 use hitloop_workforce::server::ServerConfig;
@@ -301,6 +302,59 @@ async fn an_expired_hit_reads_expired_and_can_be_deleted_before_any_pass() {
     assert_eq!(s.running.shared.engine.stats().events_emitted, emitted + 4, "HITDisposed");
     s.running.shared.pass().await.unwrap();
     assert_eq!(s.running.shared.engine.stats().events_emitted, emitted + 4, "nothing left for the pass");
+}
+
+#[tokio::test]
+async fn a_due_auto_approval_reads_approved_before_the_pass_pays_it() {
+    let s = frozen_between_passes().await;
+    let created = s
+        .mturk
+        .create_hit()
+        .max_assignments(1)
+        .lifetime_in_seconds(3600)
+        .assignment_duration_in_seconds(300)
+        .auto_approval_delay_in_seconds(60)
+        .reward("0.05")
+        .title("Label a flower")
+        .description("Pick the species")
+        .question(plain_question("flower-1"))
+        .send()
+        .await
+        .unwrap();
+    let id = created.hit.unwrap().hit_id.unwrap();
+    let a = s.work(&id, WORKER_1, "setosa").await;
+    s.running.shared.clock.advance_ms(60_000);
+    let read = s.mturk.get_assignment().assignment_id(&a).send().await.unwrap().assignment.unwrap();
+    assert_eq!(read.assignment_status(), Some(&AssignmentStatus::Approved), "approved from its auto-approval time");
+    assert_eq!(read.approval_time(), read.auto_approval_time());
+    let listed = |status: AssignmentStatus| {
+        let s = &s;
+        let id = id.clone();
+        async move {
+            let page = s.mturk.list_assignments_for_hit().hit_id(&id).assignment_statuses(status).send().await.unwrap();
+            page.assignments().len()
+        }
+    };
+    assert_eq!((listed(AssignmentStatus::Submitted).await, listed(AssignmentStatus::Approved).await), (0, 1));
+    // Refused as for any approved assignment.
+    let approve = turk_code!(s.mturk.approve_assignment().assignment_id(&a).send().await, ApproveAssignmentError);
+    let reject = turk_code!(
+        s.mturk.reject_assignment().assignment_id(&a).requester_feedback("no").send().await,
+        RejectAssignmentError
+    );
+    assert_eq!(
+        (approve.as_str(), reject.as_str()),
+        ("AWS.MechanicalTurk.InvalidAssignmentState", "AWS.MechanicalTurk.InvalidAssignmentState")
+    );
+    // The money moves when the approval is recorded (the pass): AvailableBalance
+    // already excludes it, OnHoldBalance still shows it until then.
+    assert_eq!(s.balance().await, ("9999.94".to_string(), "0.06".to_string()));
+    let emitted = s.running.shared.engine.stats().events_emitted;
+    s.running.shared.pass().await.unwrap();
+    assert_eq!(s.running.shared.engine.stats().events_emitted, emitted + 1, "AssignmentApproved, once");
+    assert_eq!(s.balance().await, ("9999.94".to_string(), "0.00".to_string()));
+    let recorded = s.mturk.get_assignment().assignment_id(&a).send().await.unwrap().assignment.unwrap();
+    assert_eq!(recorded.approval_time(), read.approval_time(), "recorded as it was read");
 }
 
 #[tokio::test]

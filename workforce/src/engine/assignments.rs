@@ -36,7 +36,7 @@ impl Engine {
     pub async fn get_assignment(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let (a, hit) = self.visible_assignment(tx, p.entity_id("AssignmentId")?).await?;
         let t = self.hit_type_of(tx, &hit).await?;
-        Ok(json!({ "Assignment": wire::assignment(&a), "HIT": wire::hit(&hit, &t, tx.now_ms) }))
+        Ok(json!({ "Assignment": wire::assignment(&a, tx.now_ms), "HIT": wire::hit(&hit, &t, tx.now_ms) }))
     }
 
     pub async fn list_assignments_for_hit(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
@@ -62,11 +62,12 @@ impl Engine {
             let at = all.iter().position(|a| a.id == last).ok_or(crate::store::StoreError::BadToken)?;
             all.drain(..=at);
         }
-        let mut matching: Vec<Assignment> = all.into_iter().filter(|a| statuses.contains(&a.status)).collect();
+        let now = tx.now_ms;
+        let mut matching: Vec<Assignment> = all.into_iter().filter(|a| statuses.contains(&a.status_at(now))).collect();
         let more = matching.len() > limit;
         matching.truncate(limit);
         let next = if more { matching.last().map(|a| encode_token(&a.id)) } else { None };
-        Ok(wire::page("Assignments", matching.iter().map(wire::assignment).collect(), next))
+        Ok(wire::page("Assignments", matching.iter().map(|a| wire::assignment(a, now)).collect(), next))
     }
 
     pub async fn approve_assignment(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
@@ -75,7 +76,8 @@ impl Engine {
         let override_rejection = p.opt_bool("OverrideRejection")?.unwrap_or(false);
         let Some(a) = tx.assignment(id).await? else { return Err(ApiError::assignment_does_not_exist(id)) };
         let hit = self.hit_of(tx, &a).await?;
-        match a.status {
+        // An auto-approval that has come is an approval, recorded or not.
+        match a.status_at(tx.now_ms) {
             AssignmentStatus::Submitted => {}
             AssignmentStatus::Rejected if override_rejection => {
                 let submitted = a.submit_ms.unwrap_or(a.accept_ms);
@@ -97,17 +99,20 @@ impl Engine {
         if cost > can_pay {
             return Err(ApiError::insufficient_funds(cost, can_pay));
         }
-        self.approve(tx, a, hit, feedback.map(str::to_string)).await?;
+        let now = tx.now_ms;
+        self.approve(tx, a, hit, feedback.map(str::to_string), now).await?;
         Ok(json!({}))
     }
 
-    /// Approves and pays (explicitly or by auto-approval).
+    /// Approves and pays (explicitly or by auto-approval), as approved at
+    /// `at_ms` (now, or the auto-approval time).
     pub(super) async fn approve(
         &self,
         tx: &mut Tx,
         mut a: Assignment,
         mut hit: Hit,
         feedback: Option<String>,
+        at_ms: i64,
     ) -> ApiResult<()> {
         let cost = self.unit_cost(tx, &hit).await?;
         self.charge(tx, cost);
@@ -119,7 +124,7 @@ impl Engine {
         }
         hit.approved += 1;
         a.status = AssignmentStatus::Approved;
-        a.approval_ms = Some(tx.now_ms);
+        a.approval_ms = Some(at_ms);
         if feedback.is_some() {
             a.requester_feedback = feedback;
         }
@@ -134,7 +139,7 @@ impl Engine {
         let feedback = p.str_len("RequesterFeedback", 1, 1024)?;
         let Some(mut a) = tx.assignment(id).await? else { return Err(ApiError::assignment_does_not_exist(id)) };
         let mut hit = self.hit_of(tx, &a).await?;
-        if a.status != AssignmentStatus::Submitted {
+        if a.status_at(tx.now_ms) != AssignmentStatus::Submitted {
             let shown = if a.status.is_visible() { "Submitted" } else { "null" };
             return Err(ApiError::invalid_assignment_state(shown));
         }
@@ -196,11 +201,9 @@ impl Engine {
 
     pub(super) async fn on_auto_approve(&self, tx: &mut Tx, id: &str) -> ApiResult<()> {
         let Some(a) = tx.assignment(id).await? else { return Ok(()) };
-        if a.status != AssignmentStatus::Submitted || a.auto_approval_ms.is_none_or(|t| tx.now_ms < t) {
-            return Ok(());
-        }
+        let Some(at) = a.auto_approval_ms.filter(|_| a.auto_approved_by(tx.now_ms)) else { return Ok(()) };
         let Some(hit) = tx.hit(&a.hit_id).await? else { return Ok(()) };
         tx.stats.assignments_auto_approved += 1;
-        self.approve(tx, a, hit, None).await
+        self.approve(tx, a, hit, None, at).await
     }
 }
