@@ -10,8 +10,11 @@ mod common;
 use common::*;
 use hitloop_workforce::server::ServerConfig;
 
+/// Any 32 hex digits: the form token is whatever the browser's cookie holds.
+const CSRF: &str = "0123456789abcdef0123456789abcdef";
+
 fn cookie(worker: &str) -> String {
-    format!("hitloop_worker={worker}")
+    format!("hitloop_worker={worker}; hitloop_csrf={CSRF}")
 }
 
 async fn page(s: &Service, path: &str, worker: Option<&str>) -> (u16, String) {
@@ -23,11 +26,20 @@ async fn page(s: &Service, path: &str, worker: Option<&str>) -> (u16, String) {
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
+/// A form posted as the page's own would be: with the token, in its
+/// cookie and in the form.
 async fn post(s: &Service, path: &str, worker: Option<&str>, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+    let mut form = form.to_vec();
+    form.push(("csrf", CSRF));
+    let cookies = worker.map(cookie).unwrap_or_else(|| format!("hitloop_csrf={CSRF}"));
+    post_raw(s, path, &cookies, &form).await
+}
+
+async fn post_raw(s: &Service, path: &str, cookies: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let mut req = client.post(s.url(path)).form(form);
-    if let Some(w) = worker {
-        req = req.header("cookie", cookie(w));
+    if !cookies.is_empty() {
+        req = req.header("cookie", cookies);
     }
     let resp = req.send().await.unwrap();
     let location = resp.headers().get("location").map(|l| l.to_str().unwrap().to_string());
@@ -142,4 +154,37 @@ async fn a_late_worker_cannot_submit_and_a_return_frees_the_slot() {
     let (status, body, _) =
         post(&s, "/mturk/externalSubmit", None, &[("assignmentId", &assignment_id), ("label", "a")]).await;
     assert_eq!(status, 409, "{body}");
+}
+
+#[tokio::test]
+async fn every_form_of_the_site_needs_its_token() {
+    let s = service(ServerConfig { speed: 0.0, ..Default::default() }).await;
+    let id = s.hit(1, "0.05").await.hit_id.unwrap();
+    // The first page gives the browser its token, in a cookie another site
+    // can neither read nor send, and in every form.
+    let resp = s.http.get(s.url("/worker/")).send().await.unwrap();
+    let set = resp.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(set.starts_with("hitloop_csrf=") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(!set.contains("Secure"), "plain HTTP on loopback: {set}");
+    let token = set.trim_start_matches("hitloop_csrf=").split(';').next().unwrap().to_string();
+    let body = resp.text().await.unwrap();
+    assert!(body.contains(&format!(r#"name="csrf" value="{token}""#)), "{body}");
+
+    let accept = format!("/worker/hits/{id}/accept");
+    let signed_in = format!("hitloop_worker={WORKER_1}; hitloop_csrf={token}");
+    let forged = [
+        (signed_in.as_str(), vec![]), // no token in the form
+        (signed_in.as_str(), vec![("csrf", "ffffffffffffffffffffffffffffffff")]), // another token
+        (&*format!("hitloop_worker={WORKER_1}"), vec![("csrf", token.as_str())]), // no cookie to match
+    ];
+    for (cookies, form) in forged {
+        let (status, body, _) = post_raw(&s, &accept, cookies, &form).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("did not come from this site"), "{body}");
+    }
+    let (status, _, _) = post_raw(&s, "/worker/sign-in", "", &[("worker_id", WORKER_1)]).await;
+    assert_eq!(status, 403, "signing in needs the token too");
+    assert!(s.running.shared.engine.stats().assignments_accepted == 0, "nothing was accepted");
+    let (status, _, location) = post_raw(&s, &accept, &signed_in, &[("csrf", token.as_str())]).await;
+    assert_eq!((status, location.unwrap().starts_with("/worker/assignments/")), (303, true));
 }

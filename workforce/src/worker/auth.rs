@@ -1,17 +1,42 @@
-//! Who a request comes from. Locally a worker signs in with a worker id and
-//! nothing else (a cookie holds it); a deployed worker site puts real
-//! authentication behind the same interface.
+//! Who is signed in to the worker site. `LocalSignIn` is the local
+//! sandbox's: a worker id and nothing else (a cookie holds it), labelled as
+//! such on the page. A deployed site signs people in with a Cognito user
+//! pool (`hitloop-workforce-cognito`) behind the same trait.
 
+use async_trait::async_trait;
 use axum::http::{HeaderMap, HeaderValue};
 
+use super::cookies::{self, SameSite};
+use super::pages::SignInForm;
+
+/// Where a sign-in attempt stands.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Signed in: the cookies to set.
+    Done(Vec<HeaderValue>),
+    /// The person must choose a password first (an invitation's first
+    /// sign-in): the page asks for it, carrying these.
+    ChoosePassword { email: String, session: String },
+    /// Not signed in, and why (shown to the person).
+    Refused(String),
+}
+
+#[async_trait]
 pub trait WorkerAuth: Send + Sync {
-    /// The signed-in worker's id, if any.
-    fn worker(&self, headers: &HeaderMap) -> Option<String>;
-    /// The Set-Cookie (or other) header value that signs `worker_id` in, or
-    /// why they may not.
-    fn sign_in(&self, worker_id: &str) -> Result<HeaderValue, String>;
-    /// The header value that signs the worker out.
-    fn sign_out(&self) -> HeaderValue;
+    /// The signed-in worker's id, if the request carries a valid session.
+    async fn worker(&self, headers: &HeaderMap) -> Option<String>;
+    /// What the sign-in page asks for.
+    fn form(&self) -> SignInForm;
+    /// Signs in with the sign-in form's fields (or the choose-password
+    /// form's). `secure`: the cookies are for HTTPS only.
+    async fn sign_in(&self, fields: &[(String, String)], secure: bool) -> SignIn;
+    /// Ends the request's session: the cookies that clear it.
+    async fn sign_out(&self, headers: &HeaderMap, secure: bool) -> Vec<HeaderValue>;
+}
+
+/// The value of field `name`.
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Local sign-in: any well-formed worker id, no password. Fine on loopback
@@ -20,31 +45,31 @@ pub struct LocalSignIn;
 
 const COOKIE: &str = "hitloop_worker";
 
+#[async_trait]
 impl WorkerAuth for LocalSignIn {
-    fn worker(&self, headers: &HeaderMap) -> Option<String> {
-        headers
-            .get_all("cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
-            .map(|(_, value)| value.to_string())
-            .filter(|id| crate::ids::is_worker_id(id))
+    async fn worker(&self, headers: &HeaderMap) -> Option<String> {
+        cookies::get(headers, COOKIE).filter(|id| crate::ids::is_worker_id(id))
     }
 
-    fn sign_in(&self, worker_id: &str) -> Result<HeaderValue, String> {
+    fn form(&self) -> SignInForm {
+        SignInForm::WorkerId
+    }
+
+    async fn sign_in(&self, fields: &[(String, String)], secure: bool) -> SignIn {
+        let worker_id = field(fields, "worker_id").unwrap_or_default().trim();
         if !crate::ids::is_worker_id(worker_id) {
-            return Err(format!(
+            return SignIn::Refused(format!(
                 "{worker_id:?} is not a worker id: use an A followed by capital letters and digits, like A1B2C3D4E5F6G7"
             ));
         }
-        HeaderValue::from_str(&format!("{COOKIE}={worker_id}; Path=/; HttpOnly; SameSite=Lax"))
-            .map_err(|e| e.to_string())
+        match cookies::set(COOKIE, worker_id, SameSite::Lax, secure, None) {
+            Some(cookie) => SignIn::Done(vec![cookie]),
+            None => SignIn::Refused("that worker id cannot be kept in a cookie".into()),
+        }
     }
 
-    fn sign_out(&self) -> HeaderValue {
-        HeaderValue::from_static("hitloop_worker=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+    async fn sign_out(&self, _headers: &HeaderMap, secure: bool) -> Vec<HeaderValue> {
+        cookies::clear(COOKIE, secure).into_iter().collect()
     }
 }
 
@@ -52,16 +77,18 @@ impl WorkerAuth for LocalSignIn {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_cookie_names_the_worker() {
+    #[tokio::test]
+    async fn the_cookie_names_the_worker() {
         let auth = LocalSignIn;
-        let cookie = auth.sign_in("A1B2C3").unwrap();
+        let SignIn::Done(cookies) = auth.sign_in(&[("worker_id".into(), "A1B2C3".into())], false).await else {
+            panic!("a well-formed id signs in");
+        };
         let mut headers = HeaderMap::new();
-        let value = cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+        let value = cookies[0].to_str().unwrap().split(';').next().unwrap().to_string();
         headers.insert("cookie", HeaderValue::from_str(&format!("other=1; {value}")).unwrap());
-        assert_eq!(auth.worker(&headers).as_deref(), Some("A1B2C3"));
-        assert!(auth.sign_in("<script>").is_err());
+        assert_eq!(auth.worker(&headers).await.as_deref(), Some("A1B2C3"));
+        assert!(matches!(auth.sign_in(&[("worker_id".into(), "<script>".into())], false).await, SignIn::Refused(_)));
         headers.insert("cookie", HeaderValue::from_static("hitloop_worker=<b>"));
-        assert_eq!(auth.worker(&headers), None, "a forged cookie with markup is no worker");
+        assert_eq!(auth.worker(&headers).await, None, "a forged cookie with markup is no worker");
     }
 }

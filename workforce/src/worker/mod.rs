@@ -10,11 +10,13 @@
 //! answer is indistinguishable from a simulated worker's downstream.
 
 pub mod auth;
+pub mod cookies;
+pub mod csrf;
 pub mod pages;
 
 use std::sync::Arc;
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,8 +27,9 @@ use crate::answer::{question_form_answers, AnswerValue};
 use crate::model::AssignmentStatus;
 use crate::question::{self, Question};
 use crate::server::Shared;
-use auth::WorkerAuth;
-use pages::{esc, url_param};
+use auth::{SignIn, WorkerAuth};
+use csrf::Csrf;
+use pages::{esc, url_param, Viewer};
 
 /// What the task page gets instead of an assignment id in preview (MTurk's value).
 pub const NOT_ACCEPTED: &str = "ASSIGNMENT_ID_NOT_AVAILABLE";
@@ -54,6 +57,7 @@ pub fn router(shared: Arc<Shared>, auth: Arc<dyn WorkerAuth>) -> Router {
         .route("/worker/task/{hit_id}", get(task_document))
         .route("/worker/assets/{name}", get(asset))
         .route("/mturk/externalSubmit", post(external_submit))
+        .layer(axum::middleware::from_fn(csrf::guard))
         .with_state(WorkerSite { shared, auth })
 }
 
@@ -77,15 +81,23 @@ struct Notice {
     notice: Option<String>,
 }
 
-async fn list(State(site): State<WorkerSite>, headers: HeaderMap, Query(q): Query<Notice>) -> Response {
-    let Some(worker) = site.auth.worker(&headers) else { return page(StatusCode::OK, pages::sign_in(None)) };
+async fn list(
+    State(site): State<WorkerSite>,
+    Extension(Csrf(csrf)): Extension<Csrf>,
+    headers: HeaderMap,
+    Query(q): Query<Notice>,
+) -> Response {
+    let Some(worker) = site.auth.worker(&headers).await else {
+        return page(StatusCode::OK, pages::sign_in(Viewer::anonymous(&csrf), site.auth.form(), None));
+    };
+    let viewer = Viewer::signed_in(&worker, &csrf);
     let w = site.shared.turn().await;
     let engine = &w.engine;
     let now = engine.now_ms();
     let mut groups: Vec<(crate::model::HitType, Vec<crate::model::Hit>)> = Vec::new();
     let open = match engine.open_hits_for(&worker, 500, 20_000).await {
         Ok(open) => open,
-        Err(e) => return unavailable(&worker, e),
+        Err(e) => return unavailable(viewer, e),
     };
     for hit in open {
         match groups.iter_mut().find(|(t, _)| t.id == hit.hit_type_id) {
@@ -93,45 +105,58 @@ async fn list(State(site): State<WorkerSite>, headers: HeaderMap, Query(q): Quer
             None => match engine.store().hit_type(&hit.hit_type_id).await {
                 Ok(Some(t)) => groups.push((t, vec![hit])),
                 Ok(None) => {}
-                Err(e) => return unavailable(&worker, e),
+                Err(e) => return unavailable(viewer, e),
             },
         }
     }
-    page(StatusCode::OK, pages::hit_list(&worker, &groups, now, q.notice.as_deref()))
+    page(StatusCode::OK, pages::hit_list(viewer, &groups, now, q.notice.as_deref()))
 }
 
 /// The page for a store that could not answer: try again shortly.
-fn unavailable(worker: &str, e: crate::store::StoreError) -> Response {
+fn unavailable(viewer: Viewer<'_>, e: crate::store::StoreError) -> Response {
     tracing::error!(error = %e, "worker page: store failed");
     page(
         StatusCode::SERVICE_UNAVAILABLE,
-        pages::message(
-            "Try again",
-            Some(worker),
-            "The service could not answer just now; reload the page in a moment.",
-        ),
+        pages::message("Try again", viewer, "The service could not answer just now; reload the page in a moment."),
     )
 }
 
-#[derive(Deserialize)]
-struct SignIn {
-    worker_id: String,
-}
-
-async fn sign_in(State(site): State<WorkerSite>, Form(form): Form<SignIn>) -> Response {
-    match site.auth.sign_in(form.worker_id.trim()) {
-        Ok(cookie) => {
+/// The sign-in form, or the choose-password form of a first sign-in.
+async fn sign_in(
+    State(site): State<WorkerSite>,
+    Extension(Csrf(csrf)): Extension<Csrf>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let viewer = Viewer::anonymous(&csrf);
+    let secure = !cookies::on_loopback(&headers);
+    match site.auth.sign_in(&fields, secure).await {
+        SignIn::Done(set) => {
             let mut r = Redirect::to("/worker/").into_response();
-            r.headers_mut().insert(header::SET_COOKIE, cookie);
+            for cookie in set {
+                r.headers_mut().append(header::SET_COOKIE, cookie);
+            }
             r
         }
-        Err(why) => page(StatusCode::BAD_REQUEST, pages::sign_in(Some(&why))),
+        SignIn::ChoosePassword { email, session } => {
+            page(StatusCode::OK, pages::choose_password(viewer, &email, &session, None))
+        }
+        SignIn::Refused(why) => match (auth::field(&fields, "email"), auth::field(&fields, "session")) {
+            // A new password the pool refused: ask again, in the same session.
+            (Some(email), Some(session)) => {
+                page(StatusCode::BAD_REQUEST, pages::choose_password(viewer, email, session, Some(&why)))
+            }
+            _ => page(StatusCode::BAD_REQUEST, pages::sign_in(viewer, site.auth.form(), Some(&why))),
+        },
     }
 }
 
-async fn sign_out(State(site): State<WorkerSite>) -> Response {
+async fn sign_out(State(site): State<WorkerSite>, headers: HeaderMap) -> Response {
+    let secure = !cookies::on_loopback(&headers);
     let mut r = Redirect::to("/worker/").into_response();
-    r.headers_mut().insert(header::SET_COOKIE, site.auth.sign_out());
+    for cookie in site.auth.sign_out(&headers, secure).await {
+        r.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     r
 }
 
@@ -160,22 +185,28 @@ fn frame_height(question: &Question) -> i64 {
     }
 }
 
-async fn preview(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id): Path<String>) -> Response {
-    let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
+async fn preview(
+    State(site): State<WorkerSite>,
+    Extension(Csrf(csrf)): Extension<Csrf>,
+    headers: HeaderMap,
+    Path(hit_id): Path<String>,
+) -> Response {
+    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
+    let viewer = Viewer::signed_in(&worker, &csrf);
     let base = submit_base(&headers);
     let w = site.shared.turn().await;
     let engine = &w.engine;
     let html = match engine.hit_and_type(&hit_id).await {
-        Err(e) => return unavailable(&worker, e),
-        Ok(None) => Err(pages::message("No such HIT", Some(&worker), &format!("There is no HIT {hit_id}."))),
+        Err(e) => return unavailable(viewer, e),
+        Ok(None) => Err(pages::message("No such HIT", viewer, &format!("There is no HIT {hit_id}."))),
         Ok(Some((hit, t))) => match engine.question_of(&hit) {
-            None => Err(pages::message("Cannot show this HIT", Some(&worker), "Its question cannot be read.")),
+            None => Err(pages::message("Cannot show this HIT", viewer, "Its question cannot be read.")),
             Some(q) => {
                 let refusal = match engine.refusal_now(&worker, &hit).await {
                     Ok(r) => r,
-                    Err(e) => return unavailable(&worker, e),
+                    Err(e) => return unavailable(viewer, e),
                 };
-                Ok(preview_page(&worker, &hit, &t, &q, refusal.as_deref(), &base, engine.now_ms()))
+                Ok(preview_page(viewer, &hit, &t, &q, refusal.as_deref(), &base, engine.now_ms()))
             }
         },
     };
@@ -186,7 +217,7 @@ async fn preview(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id
 }
 
 fn preview_page(
-    worker: &str,
+    viewer: Viewer<'_>,
     hit: &crate::model::Hit,
     hit_type: &crate::model::HitType,
     q: &Question,
@@ -195,10 +226,10 @@ fn preview_page(
     now_ms: i64,
 ) -> String {
     pages::task(&pages::TaskView {
-        worker,
+        viewer,
         hit,
         hit_type,
-        frame_src: frame_src(q, &hit.id, NOT_ACCEPTED, worker, base),
+        frame_src: frame_src(q, &hit.id, NOT_ACCEPTED, viewer.worker.unwrap_or_default(), base),
         frame_height: frame_height(q),
         assignment: None,
         now_ms,
@@ -206,46 +237,58 @@ fn preview_page(
     })
 }
 
-async fn accept(State(site): State<WorkerSite>, headers: HeaderMap, Path(hit_id): Path<String>) -> Response {
-    let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
+async fn accept(
+    State(site): State<WorkerSite>,
+    Extension(Csrf(csrf)): Extension<Csrf>,
+    headers: HeaderMap,
+    Path(hit_id): Path<String>,
+) -> Response {
+    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
+    let viewer = Viewer::signed_in(&worker, &csrf);
     let accepted = site.shared.turn().await.engine.accept(&hit_id, &worker).await;
     match accepted {
         Ok(assignment_id) => {
             Redirect::to(&format!("/worker/assignments/{}", url_param(&assignment_id))).into_response()
         }
-        Err(e) => page(StatusCode::CONFLICT, pages::message("Not accepted", Some(&worker), &e.message)),
+        Err(e) => page(StatusCode::CONFLICT, pages::message("Not accepted", viewer, &e.message)),
     }
 }
 
-async fn working(State(site): State<WorkerSite>, headers: HeaderMap, Path(assignment_id): Path<String>) -> Response {
-    let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
+async fn working(
+    State(site): State<WorkerSite>,
+    Extension(Csrf(csrf)): Extension<Csrf>,
+    headers: HeaderMap,
+    Path(assignment_id): Path<String>,
+) -> Response {
+    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
+    let viewer = Viewer::signed_in(&worker, &csrf);
     let base = submit_base(&headers);
     let w = site.shared.turn().await;
     let engine = &w.engine;
     let a = match engine.store().assignment(&assignment_id).await {
         Ok(a) => a.filter(|a| a.worker_id == worker),
-        Err(e) => return unavailable(&worker, e),
+        Err(e) => return unavailable(viewer, e),
     };
     let hit_and_type = match &a {
         Some(a) => match engine.hit_and_type(&a.hit_id).await {
             Ok(ht) => ht,
-            Err(e) => return unavailable(&worker, e),
+            Err(e) => return unavailable(viewer, e),
         },
         None => None,
     };
     let html = (|| {
         let Some(a) = a else {
-            return Err(pages::message("No such assignment", Some(&worker), "This is not one of your assignments."));
+            return Err(pages::message("No such assignment", viewer, "This is not one of your assignments."));
         };
         if a.status != AssignmentStatus::Accepted {
             let text = format!("This assignment is {}: there is nothing more to do here.", a.status.as_str());
-            return Err(pages::message("Assignment closed", Some(&worker), &text));
+            return Err(pages::message("Assignment closed", viewer, &text));
         }
         let Some((hit, t, q)) = hit_and_type.and_then(|(h, t)| engine.question_of(&h).map(|q| (h, t, q))) else {
-            return Err(pages::message("Cannot show this HIT", Some(&worker), "Its question cannot be read."));
+            return Err(pages::message("Cannot show this HIT", viewer, "Its question cannot be read."));
         };
         let view = pages::TaskView {
-            worker: &worker,
+            viewer,
             hit: &hit,
             hit_type: &t,
             frame_src: frame_src(&q, &hit.id, &a.id, &worker, &base),
@@ -262,17 +305,23 @@ async fn working(State(site): State<WorkerSite>, headers: HeaderMap, Path(assign
     }
 }
 
-async fn give_back(State(site): State<WorkerSite>, headers: HeaderMap, Path(assignment_id): Path<String>) -> Response {
-    let Some(worker) = site.auth.worker(&headers) else { return Redirect::to("/worker/").into_response() };
+async fn give_back(
+    State(site): State<WorkerSite>,
+    Extension(Csrf(csrf)): Extension<Csrf>,
+    headers: HeaderMap,
+    Path(assignment_id): Path<String>,
+) -> Response {
+    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
+    let viewer = Viewer::signed_in(&worker, &csrf);
     let w = site.shared.turn().await;
     let result = match w.engine.store().assignment(&assignment_id).await {
-        Err(e) => return unavailable(&worker, e),
+        Err(e) => return unavailable(viewer, e),
         Ok(Some(a)) if a.worker_id == worker => w.engine.return_assignment(&assignment_id).await.map_err(|e| e.message),
         Ok(_) => Err("This is not one of your assignments.".to_string()),
     };
     match result {
         Ok(()) => Redirect::to("/worker/?notice=You+returned+the+HIT.").into_response(),
-        Err(m) => page(StatusCode::CONFLICT, pages::message("Not returned", Some(&worker), &m)),
+        Err(m) => page(StatusCode::CONFLICT, pages::message("Not returned", viewer, &m)),
     }
 }
 
@@ -293,7 +342,10 @@ async fn task_document(State(site): State<WorkerSite>, Path(hit_id): Path<String
         }
     };
     let Some(content) = content else {
-        return page(StatusCode::NOT_FOUND, pages::message("No such task", None, "This HIT has no HTML task page."));
+        return page(
+            StatusCode::NOT_FOUND,
+            pages::message("No such task", Viewer::anonymous(""), "This HIT has no HTML task page."),
+        );
     };
     let mut r = page(StatusCode::OK, content.replace(CROWD_ELEMENTS_URL, CROWD_ELEMENTS_LOCAL));
     r.headers_mut().remove("x-frame-options");

@@ -27,13 +27,42 @@ fn duration(seconds: i64) -> String {
     }
 }
 
+/// Who a page is rendered for: the signed-in worker, if any, and the token
+/// every form on it repeats (`csrf.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer<'a> {
+    pub worker: Option<&'a str>,
+    pub csrf: &'a str,
+}
+
+impl<'a> Viewer<'a> {
+    pub fn signed_in(worker: &'a str, csrf: &'a str) -> Self {
+        Viewer { worker: Some(worker), csrf }
+    }
+
+    pub fn anonymous(csrf: &'a str) -> Self {
+        Viewer { worker: None, csrf }
+    }
+}
+
+/// A form that posts to `action`, carrying the token.
+pub fn post_form(action: &str, class: &str, csrf: &str, inner: &str) -> String {
+    format!(
+        r#"<form method="post" action="{}" class="{}">{}{inner}</form>"#,
+        esc(action),
+        esc(class),
+        super::csrf::field(csrf)
+    )
+}
+
 /// The frame around every page.
-pub fn layout(title: &str, worker: Option<&str>, body: &str) -> String {
-    let who = match worker {
+pub fn layout(title: &str, viewer: Viewer<'_>, body: &str) -> String {
+    let who = match viewer.worker {
         Some(w) => format!(
             r#"<p class="who">Signed in as <strong>{}</strong>
-<form method="post" action="/worker/sign-out" class="inline"><button type="submit">Sign out</button></form></p>"#,
-            esc(w)
+{}</p>"#,
+            esc(w),
+            post_form("/worker/sign-out", "inline", viewer.csrf, r#"<button type="submit">Sign out</button>"#)
         ),
         None => String::new(),
     };
@@ -58,27 +87,62 @@ pub fn layout(title: &str, worker: Option<&str>, body: &str) -> String {
     )
 }
 
-pub fn sign_in(message: Option<&str>) -> String {
+/// What the sign-in form asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInForm {
+    /// The local sandbox: a worker id, no password (not an authentication).
+    WorkerId,
+    /// A deployed site: the email the team lead invited and a password.
+    EmailPassword,
+}
+
+pub fn sign_in(viewer: Viewer<'_>, form: SignInForm, message: Option<&str>) -> String {
     let message = message.map(|m| format!(r#"<p class="error" role="alert">{}</p>"#, esc(m))).unwrap_or_default();
-    layout(
-        "Sign in",
-        None,
-        &format!(
-            r#"<h1>Sign in</h1>
-{message}
-<p>This MTurk-compatible service runs locally: a worker id is all it asks for.</p>
-<form method="post" action="/worker/sign-in" class="card">
-<label for="worker-id">Worker id</label>
+    let (intro, fields) = match form {
+        SignInForm::WorkerId => (
+            r#"<p class="local">Local sandbox: this service runs on your machine and asks only for a worker id. A deployed workforce signs people in with their email and password.</p>"#,
+            r#"<label for="worker-id">Worker id</label>
 <input id="worker-id" name="worker_id" required autocomplete="username" pattern="A[A-Z0-9]+" placeholder="A1B2C3D4E5F6G7" aria-describedby="worker-id-help">
 <p id="worker-id-help" class="help">An A followed by capital letters and digits.</p>
-<button type="submit">Sign in</button>
-</form>"#
+<button type="submit">Sign in</button>"#,
         ),
-    )
+        SignInForm::EmailPassword => (
+            r#"<p>Sign in with the email your team lead invited and your password. The first time, use the temporary password from the invitation: you will choose your own next.</p>"#,
+            r#"<label for="email">Email</label>
+<input id="email" name="email" type="email" required autocomplete="username">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" required autocomplete="current-password">
+<button type="submit">Sign in</button>"#,
+        ),
+    };
+    let body =
+        format!("<h1>Sign in</h1>\n{message}\n{intro}\n{}", post_form("/worker/sign-in", "card", viewer.csrf, fields));
+    layout("Sign in", viewer, &body)
+}
+
+/// The first sign-in of an invited person: their own password.
+pub fn choose_password(viewer: Viewer<'_>, email: &str, session: &str, message: Option<&str>) -> String {
+    let message = message.map(|m| format!(r#"<p class="error" role="alert">{}</p>"#, esc(m))).unwrap_or_default();
+    let fields = format!(
+        r#"<input type="hidden" name="email" value="{email}">
+<input type="hidden" name="session" value="{session}">
+<label for="new-password">New password</label>
+<input id="new-password" name="new_password" type="password" required minlength="12" autocomplete="new-password" aria-describedby="new-password-help">
+<p id="new-password-help" class="help">At least 12 characters, with capitals, small letters and digits.</p>
+<button type="submit">Set password and sign in</button>"#,
+        email = esc(email),
+        session = esc(session)
+    );
+    let body = format!(
+        "<h1>Choose your password</h1>\n{message}\n<p>Signing in as <strong>{}</strong> for the first time.</p>\n{}",
+        esc(email),
+        post_form("/worker/sign-in", "card", viewer.csrf, &fields)
+    );
+    layout("Choose your password", viewer, &body)
 }
 
 /// The HITs a worker could accept, grouped by HIT type.
-pub fn hit_list(worker: &str, groups: &[(HitType, Vec<Hit>)], now_ms: i64, notice: Option<&str>) -> String {
+pub fn hit_list(viewer: Viewer<'_>, groups: &[(HitType, Vec<Hit>)], now_ms: i64, notice: Option<&str>) -> String {
     let notice = notice.map(|m| format!(r#"<p class="notice" role="status">{}</p>"#, esc(m))).unwrap_or_default();
     let mut body = format!("<h1>HITs available to you</h1>\n{notice}\n");
     if groups.is_empty() {
@@ -114,13 +178,13 @@ pub fn hit_list(worker: &str, groups: &[(HitType, Vec<Hit>)], now_ms: i64, notic
         }
         body.push_str("</tbody></table>\n</section>\n");
     }
-    layout("HITs", Some(worker), &body)
+    layout("HITs", viewer, &body)
 }
 
 /// What the worker sees of one HIT: its facts, the task in a frame, and the
 /// actions (accept in preview; return while working).
 pub struct TaskView<'a> {
-    pub worker: &'a str,
+    pub viewer: Viewer<'a>,
     pub hit: &'a Hit,
     pub hit_type: &'a HitType,
     /// The frame's URL (the task page with MTurk's parameters).
@@ -139,18 +203,26 @@ pub fn task(v: &TaskView<'_>) -> String {
         None => (
             "Preview",
             format!(
-                r#"<form method="post" action="/worker/hits/{id}/accept" class="inline"><button type="submit" class="primary">Accept this HIT</button></form>
-<a href="/worker/">Back to the list</a>"#,
-                id = esc(&v.hit.id)
+                "{}\n<a href=\"/worker/\">Back to the list</a>",
+                post_form(
+                    &format!("/worker/hits/{}/accept", url_param(&v.hit.id)),
+                    "inline",
+                    v.viewer.csrf,
+                    r#"<button type="submit" class="primary">Accept this HIT</button>"#
+                )
             ),
         ),
         Some((assignment_id, deadline_ms)) => (
             "Working",
             format!(
-                r#"<p>Submit your answer with the task's own button below before <strong>{deadline}</strong>.</p>
-<form method="post" action="/worker/assignments/{aid}/return" class="inline"><button type="submit">Return this HIT</button></form>"#,
+                "<p>Submit your answer with the task's own button below before <strong>{deadline}</strong>.</p>\n{form}",
                 deadline = when(deadline_ms),
-                aid = esc(assignment_id)
+                form = post_form(
+                    &format!("/worker/assignments/{}/return", url_param(assignment_id)),
+                    "inline",
+                    v.viewer.csrf,
+                    r#"<button type="submit">Return this HIT</button>"#
+                )
             ),
         ),
     };
@@ -169,14 +241,14 @@ pub fn task(v: &TaskView<'_>) -> String {
         src = esc(&v.frame_src),
         height = v.frame_height.clamp(100, 4000),
     );
-    layout(heading, Some(v.worker), &body)
+    layout(heading, v.viewer, &body)
 }
 
 /// A page that only says something (a refusal, an unknown HIT).
-pub fn message(title: &str, worker: Option<&str>, text: &str) -> String {
+pub fn message(title: &str, viewer: Viewer<'_>, text: &str) -> String {
     layout(
         title,
-        worker,
+        viewer,
         &format!(
             r#"<h1>{}</h1><p role="alert">{}</p><p><a href="/worker/">Back to the list</a></p>"#,
             esc(title),
@@ -205,7 +277,7 @@ mod tests {
     fn everything_shown_is_escaped() {
         assert_eq!(esc(r#"<a href="x" onclick='y'>&"#), "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;");
         assert_eq!(esc("`"), "&#96;");
-        let page = message("<b>", Some("A1"), "<script>alert(1)</script>");
+        let page = message("<b>", Viewer::signed_in("A1", "t"), "<script>alert(1)</script>");
         assert!(!page.contains("<script>alert") && page.contains("&lt;script&gt;"));
         assert_eq!(url_param("a b&c=d/é"), "a+b%26c%3Dd%2F%C3%A9");
     }
