@@ -172,6 +172,7 @@ impl ServeArgs {
                 false => Turns::Simulated,
             },
             reply_after_delivery: false,
+            worker_sign_in: None,
         };
         Ok(config)
     }

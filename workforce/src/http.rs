@@ -31,6 +31,13 @@ pub fn api_router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// What a deployment with a worker site serves: the API, health, and the
+/// worker site with real sign-in (`auth`). No control endpoints: they would
+/// let anyone act for any worker.
+pub fn site_router(shared: Arc<Shared>, auth: Arc<dyn crate::worker::auth::WorkerAuth>) -> Router {
+    api_router(shared.clone()).merge(crate::worker::router(shared, auth))
+}
+
 /// What the local service serves: the API, the control endpoints (clock,
 /// state, faults, the simulated workers' actions) and the worker site with
 /// the local sign-in (anyone may be any worker).

@@ -41,6 +41,21 @@ pub struct ServerConfig {
     /// Answer an API request only once the notifications it caused are sent
     /// (on Lambda, where nothing runs after the answer).
     pub reply_after_delivery: bool,
+    /// Who signs in to the worker site. None: the local sandbox (anyone may
+    /// be any worker, and the control endpoints are served). Some: people
+    /// sign in for real, and nothing unauthenticated acts for a worker (no
+    /// control endpoints).
+    pub worker_sign_in: Option<GivenSignIn>,
+}
+
+/// A worker sign-in the caller made (the user pool's, from its own crate).
+#[derive(Clone)]
+pub struct GivenSignIn(pub Arc<dyn crate::worker::auth::WorkerAuth>);
+
+impl std::fmt::Debug for GivenSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GivenSignIn")
+    }
 }
 
 /// How requests take turns with each other and with what falls due.
@@ -107,6 +122,7 @@ impl Default for ServerConfig {
             store: None,
             turns: Turns::Simulated,
             reply_after_delivery: false,
+            worker_sign_in: None,
         }
     }
 }
@@ -249,11 +265,15 @@ pub async fn start(config: ServerConfig) -> std::io::Result<Running> {
         Requesters::Key(k) => Some(k.clone()),
         Requesters::Open | Requesters::Store(_) => None,
     };
+    let sign_in = config.worker_sign_in.clone();
     let shared = build(config, sinks)?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = crate::http::router(shared.clone());
+    let app = match sign_in {
+        None => crate::http::router(shared.clone()),
+        Some(GivenSignIn(auth)) => crate::http::site_router(shared.clone(), auth),
+    };
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(async {
             let _ = shutdown_rx.await;

@@ -12,11 +12,13 @@
 
 pub mod directory;
 pub mod jwks;
+pub mod sign_in;
 pub mod tokens;
 pub mod worker_id;
 
 pub use directory::{CognitoDirectory, DirectoryError, Invited, SignInStep, Tokens};
 pub use jwks::Jwks;
+pub use sign_in::CognitoSignIn;
 pub use tokens::{Person, TokenError, TokenVerifier};
 pub use worker_id::worker_id_of;
 

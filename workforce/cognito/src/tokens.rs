@@ -25,6 +25,8 @@ pub struct Person {
     pub signed_in_s: i64,
     /// When the token stops being accepted, seconds.
     pub expires_s: i64,
+    /// The token's own id (`jti`): what signing out revokes.
+    pub session_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +68,8 @@ struct Claims {
     auth_time: Option<i64>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    jti: Option<String>,
 }
 
 pub struct TokenVerifier {
@@ -124,7 +128,13 @@ impl TokenVerifier {
         if claims.iat > now_s + LEEWAY_S {
             return Err(TokenError::NotYetValid);
         }
+        // Every Cognito ID token has a jti; a digest of the token otherwise.
+        let session_id = claims.jti.unwrap_or_else(|| {
+            use sha2::{Digest, Sha256};
+            Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        });
         Ok(Person {
+            session_id,
             worker_id: worker_id_of(&claims.sub),
             sub: claims.sub,
             email: claims.email,

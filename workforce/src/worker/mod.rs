@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cookies;
 pub mod csrf;
 pub mod pages;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -57,7 +58,7 @@ pub fn router(shared: Arc<Shared>, auth: Arc<dyn WorkerAuth>) -> Router {
         .route("/worker/task/{hit_id}", get(task_document))
         .route("/worker/assets/{name}", get(asset))
         .route("/mturk/externalSubmit", post(external_submit))
-        .layer(axum::middleware::from_fn(csrf::guard))
+        .route_layer(axum::middleware::from_fn(csrf::guard))
         .with_state(WorkerSite { shared, auth })
 }
 
