@@ -5,6 +5,6 @@ use workforce_api::config::Config;
 async fn main() -> Result<(), Error> {
     hitloop_lambda::init_logging();
     let config = Config::from(&hitloop_lambda::env::Vars::Process)?;
-    let service = config.service(&hitloop_aws::sdk_config().await)?;
-    run(workforce_api::handler::app(service)).await
+    let (service, sign_in) = config.build(&hitloop_aws::sdk_config().await)?;
+    run(workforce_api::handler::app(service, sign_in)).await
 }

@@ -1,7 +1,8 @@
 //! The API function as deployed, on moto: the service on a DynamoDB table,
-//! requests verified against keys issued into it (secrets under KMS), served
-//! through the function's router; and a Function URL event as Lambda
-//! delivers it, through lambda_http's own conversion.
+//! requests verified against keys issued into it (secrets under KMS), the
+//! worker site signing people in through a user pool, served through the
+//! function's router; and a Function URL event as Lambda delivers it,
+//! through lambda_http's own conversion.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
@@ -10,6 +11,8 @@ use std::sync::Arc;
 use hitloop_workforce::auth::RequesterKeys;
 use hitloop_workforce::server::Shared;
 use hitloop_workforce::store::Store;
+use hitloop_workforce::worker::auth::WorkerAuth;
+use hitloop_workforce_cognito::UserPool;
 use hitloop_workforce_dynamodb::deployment::Deployment;
 use hitloop_workforce_dynamodb::{DynamoKeys, DynamoStore};
 use lambda_http::tower::ServiceExt;
@@ -18,6 +21,7 @@ struct Deployed {
     sdk: hitloop_aws::SdkConfig,
     deployment: Deployment,
     service: Arc<Shared>,
+    sign_in: Arc<dyn WorkerAuth>,
     store: DynamoStore,
 }
 
@@ -29,9 +33,14 @@ async fn deployed() -> Deployed {
     let name = format!("workforce-{}", uuid::Uuid::new_v4());
     let store = DynamoStore::create_funded(ddb, &name, "25.00".parse().unwrap()).await.unwrap();
     let key = aws_sdk_kms::Client::new(&sdk).create_key().description("hitloop test").send().await.unwrap();
+    let idp = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let pool = idp.create_user_pool().pool_name(&name).send().await.unwrap().user_pool.unwrap().id.unwrap();
+    let client = idp.create_user_pool_client().user_pool_id(&pool).client_name("worker-site").send().await.unwrap();
+    let user_pool = UserPool { pool_id: pool, client_id: client.user_pool_client.unwrap().client_id.unwrap() };
     let deployment = Deployment { table: name, kms_key: key.key_metadata.unwrap().key_id };
-    let service = deployment.service(&sdk).unwrap();
-    Deployed { sdk, deployment, service, store }
+    let config = workforce_api::config::Config { deployment: deployment.clone(), user_pool };
+    let (service, sign_in) = config.build(&sdk).unwrap();
+    Deployed { sdk, deployment, service, sign_in, store }
 }
 
 impl Deployed {
@@ -44,7 +53,7 @@ impl Deployed {
     async fn serve(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = workforce_api::handler::app(self.service.clone());
+        let app = workforce_api::handler::app(self.service.clone(), self.sign_in.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         url
     }
@@ -56,7 +65,7 @@ async fn client(url: &str, id: &str, secret: &str) -> aws_sdk_mturk::Client {
 }
 
 #[tokio::test]
-async fn an_issued_key_works_the_table_and_nothing_else_is_served() {
+async fn an_issued_key_works_the_table_and_the_site_asks_people_to_sign_in() {
     let d = deployed().await;
     let issued = d.keys().issue("pipeline", 0).await.unwrap();
     let store = &d.store;
@@ -90,9 +99,12 @@ async fn an_issued_key_works_the_table_and_nothing_else_is_served() {
     d.keys().revoke(&issued.key.access_key_id).await.unwrap();
     assert!(mturk.get_account_balance().send().await.is_err(), "a revoked key is refused at once");
 
-    // No control endpoint, no local worker site: they trust whoever calls.
+    // No control endpoint: they trust whoever calls. The worker site asks
+    // for an email and a password (the user pool's sign-in).
     let http = reqwest::Client::new();
-    for path in ["/_hitloop/state", "/_hitloop/clock", "/worker/"] {
+    let site = http.get(format!("{url}/worker/")).send().await.unwrap().text().await.unwrap();
+    assert!(site.contains(r#"name="email""#) && site.contains(r#"type="password""#), "{site}");
+    for path in ["/_hitloop/state", "/_hitloop/clock"] {
         assert_eq!(http.get(format!("{url}{path}")).send().await.unwrap().status().as_u16(), 404, "{path}");
     }
     for path in ["/_hitloop/account/deposit", "/_hitloop/workers/accept", "/_hitloop/clock/advance"] {
@@ -112,7 +124,7 @@ async fn a_function_url_event_reaches_the_router_through_lambda_http() {
     .unwrap();
     let request = lambda_http::request::from_str(&event).unwrap();
     assert_eq!(request.uri().path(), "/");
-    let response = workforce_api::handler::app(d.service.clone()).oneshot(request).await.unwrap();
+    let response = workforce_api::handler::app(d.service.clone(), d.sign_in.clone()).oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap();
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();

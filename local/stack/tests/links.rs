@@ -14,7 +14,7 @@ use hitloop_local::template::{scalar, Template};
 use serde_yaml_ng::Value as Yaml;
 
 /// The SDK crate of each service an IAM action prefix names.
-const SDK_OF: [(&str, &str); 8] = [
+const SDK_OF: [(&str, &str); 9] = [
     ("dynamodb", "aws-sdk-dynamodb"),
     ("s3", "aws-sdk-s3"),
     ("sqs", "aws-sdk-sqs"),
@@ -23,6 +23,7 @@ const SDK_OF: [(&str, &str); 8] = [
     ("kms", "aws-sdk-kms"),
     ("sns", "aws-sdk-sns"),
     ("secretsmanager", "aws-sdk-secretsmanager"),
+    ("cognito-idp", "aws-sdk-cognitoidentityprovider"),
 ];
 
 const WORKFORCE_TEMPLATE: &str = include_str!("../../../infra/workforce.yaml");

@@ -46,6 +46,8 @@ fn variables() -> BTreeMap<String, String> {
         ("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/bench"),
         ("HITLOOP_WORKFORCE_TABLE", "bench-workforce"),
         ("HITLOOP_WORKFORCE_KMS_KEY", "alias/bench-workforce"),
+        ("HITLOOP_WORKFORCE_USER_POOL", "us-east-1_bench"),
+        ("HITLOOP_WORKFORCE_USER_POOL_CLIENT", "benchclient"),
     ] {
         env.insert(k.into(), v.into());
     }

@@ -68,6 +68,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum WorkforceCommand {
+    /// Invites a person to label: the user pool emails them a temporary
+    /// password for the worker site; prints the worker id they will have.
+    Invite {
+        /// The annotators' user pool (the workforce stack's UserPoolId output).
+        #[arg(long, env = "HITLOOP_WORKFORCE_USER_POOL")]
+        user_pool: String,
+        email: String,
+    },
     /// Requester access keys: who may call the service's API.
     Keys {
         /// The service's DynamoDB table.
@@ -194,6 +202,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
             println!("{}", resume::resume(&t, &job, budget.as_deref()).await?);
             println!("follow it: hitloop status {job} --watch (a refusal would be in jobs/{job}/upload-refused.json)");
+            Ok(())
+        }
+        Command::Workforce { command: WorkforceCommand::Invite { user_pool, email } } => {
+            let sdk = hitloop_aws::loader().load().await;
+            print!("{}", workforce::invite(&sdk, &user_pool, &email).await?);
             Ok(())
         }
         Command::Workforce { command: WorkforceCommand::Keys { table, kms_key, command } } => {

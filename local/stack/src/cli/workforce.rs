@@ -1,6 +1,7 @@
-//! `hitloop workforce keys`: the requester keys of a workforce service that
-//! keeps them in DynamoDB, for the team's admin (whose AWS credentials may
-//! read the table and use the KMS key; nobody else's need to).
+//! `hitloop workforce`: for the team lead (whose AWS credentials may read
+//! the workforce table, use its KMS key and administer its user pool;
+//! nobody else's need to). `keys`: the requester keys of the service;
+//! `invite`: people into the annotators' user pool.
 
 use hitloop_secrets::StoredKey;
 use hitloop_workforce::auth::{RequesterKey, RequesterKeys};
@@ -98,4 +99,16 @@ pub async fn revoke(keys: &dyn RequesterKeys, access_key_id: &str) -> Result<Str
         true => Ok(format!("revoked {access_key_id}: requests signed with it are refused from now on\n")),
         false => Err(format!("there is no key {access_key_id} (hitloop workforce keys list shows them)")),
     }
+}
+
+/// Invites `email` into the user pool `pool_id`: Cognito emails them a
+/// temporary password. What to print.
+pub async fn invite(sdk: &hitloop_aws::SdkConfig, pool_id: &str, email: &str) -> Result<String, String> {
+    let pool = hitloop_workforce_cognito::UserPool { pool_id: pool_id.to_string(), client_id: String::new() };
+    let directory = hitloop_workforce_cognito::CognitoDirectory::new(sdk, pool);
+    let invited = directory.invite(email.trim(), None).await.map_err(|e| format!("{email}: {e}"))?;
+    Ok(format!(
+        "invited {email}: the user pool emails them a temporary password for the worker site\nworker id: {} (what requesters and hitloop will see; the email is never shown to them)\n",
+        hitloop_workforce_cognito::worker_id_of(&invited.sub)
+    ))
 }
