@@ -205,3 +205,80 @@ async fn people_do_an_iris_hit_in_a_browser_and_their_answers_decide_the_item() 
         assert!(std::fs::metadata(screenshots().join(shot)).unwrap().len() > 1000, "{shot} saved");
     }
 }
+
+/// The assignment id in the task frame's URL on the current page.
+async fn current_assignment(c: &Browser) -> Option<String> {
+    let frame = c.find(By::Css("iframe")).await.ok()?;
+    let src = frame.attr("src").await.ok()??;
+    src.split(['?', '&']).find_map(|p| p.strip_prefix("assignmentId=")).map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_labels_five_irises_in_the_stream_with_the_keyboard_only() {
+    let stack = Stack::new(Options { crowd: None, ..Default::default() }).await;
+    stack.submit("stream", &iris_job(), &iris_template(), "manifest.csv", &iris_manifest_every(30)).await;
+    stack.router.pump_until_idle(50).await;
+    let items = stack.items("stream").await;
+    assert_eq!(items.len(), 5);
+    let truth = iris_truth();
+    let label_of_hit = |hit: &str| {
+        let item = items.iter().find(|i| i.hit_id.as_deref() == Some(hit)).unwrap();
+        truth[&item.item_id].clone()
+    };
+    const SPECIES_ORDER: [&str; 3] = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"];
+
+    let driver = chromedriver().await;
+    let c = browser(&driver).await;
+    let base = stack.mturk.url.clone();
+    c.goto(&format!("{base}/worker/")).await.unwrap();
+    // Keys only: type the id and press Enter; then Enter on "Start working".
+    c.wait_for(By::Id("worker-id")).await.unwrap().send_keys("AKEYBOARDONLY\u{E007}").await.unwrap();
+    let start = c.wait_for(By::Css("form.start button")).await.unwrap();
+    start.send_keys("\u{E007}").await.unwrap();
+
+    let mut done = Vec::new();
+    for n in 0..5 {
+        // The next task's page (a new assignment in the frame).
+        let mut assignment = None;
+        for _ in 0..100 {
+            assignment = current_assignment(&c).await.filter(|a| !done.contains(a));
+            if assignment.is_some() && c.find(By::Css("form.stream-next")).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let assignment = assignment.unwrap_or_else(|| panic!("task {n} never came"));
+        let page = c.source().await.unwrap();
+        assert!(page.contains("Labeling") && page.contains("<kbd>Enter</kbd>"), "{page}");
+        let hit = page.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_string();
+        let label = label_of_hit(&hit);
+        let key = SPECIES_ORDER.iter().position(|s| *s == label).unwrap() + 1;
+        if n == 0 {
+            std::fs::write(screenshots().join("worker-stream.png"), c.screenshot().await.unwrap()).unwrap();
+        }
+        let frame = c.find(By::Css("iframe")).await.unwrap();
+        c.enter_frame(&frame).await.unwrap();
+        let first = c.wait_for(By::Css("input[type='radio']")).await.unwrap();
+        let hint = c.find(By::Css(".crowd-keys")).await.unwrap().text().await.unwrap();
+        assert!(hint.contains("1\u{2013}3 choose"), "{hint}");
+        first.send_keys(&key.to_string()).await.unwrap();
+        let chosen = c.execute("return document.querySelector('input[type=radio]:checked').value").await.unwrap();
+        assert_eq!(chosen.as_str(), Some(label.as_str()), "key {key} chose {chosen}");
+        first.send_keys("\u{E007}").await.unwrap();
+        c.enter_parent_frame().await.unwrap();
+        done.push(assignment);
+    }
+    // After the fifth, nothing of that kind is left: back to the list.
+    let notice = c.wait_for(By::Css("p.notice[role='status']")).await.unwrap();
+    assert!(notice.text().await.unwrap().contains("No more HITs"), "{}", c.source().await.unwrap());
+    c.close().await.unwrap();
+
+    stack.flush().await;
+    stack.router.pump_until_idle(50).await;
+    for item in stack.items("stream").await {
+        let answers = stack.answers("stream", &item.item_id).await;
+        assert_eq!(answers.len(), 1, "{}", item.item_id);
+        assert_eq!(answers[0].worker_id, "AKEYBOARDONLY");
+        assert_eq!(answers[0].label.as_deref(), Some(truth[&item.item_id].as_str()), "{}", item.item_id);
+    }
+}

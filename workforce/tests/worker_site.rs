@@ -188,3 +188,87 @@ async fn every_form_of_the_site_needs_its_token() {
     let (status, _, location) = post_raw(&s, &accept, &signed_in, &[("csrf", token.as_str())]).await;
     assert_eq!((status, location.unwrap().starts_with("/worker/assignments/")), (303, true));
 }
+
+/// The assignment a stream redirect names, and its HIT.
+async fn streamed(s: &Service, location: &str) -> (String, String) {
+    let assignment = location.trim_start_matches("/worker/assignments/").split('?').next().unwrap().to_string();
+    let a = s.running.shared.engine.store().assignment(&assignment).await.unwrap().unwrap();
+    (assignment, a.hit_id)
+}
+
+#[tokio::test]
+async fn the_labeling_stream_brings_one_task_after_another_never_the_same_twice() {
+    let s = service(ServerConfig { speed: 0.0, ..Default::default() }).await;
+    let hits: Vec<String> = hits_of_one_kind(&s, 3).await;
+    let hit_type = s.mturk.get_hit().hit_id(&hits[0]).send().await.unwrap().hit.unwrap().hit_type_id.unwrap();
+    // Another kind of HIT, which the stream never brings.
+    let other = s
+        .mturk
+        .create_hit()
+        .max_assignments(1)
+        .lifetime_in_seconds(3600)
+        .assignment_duration_in_seconds(300)
+        .reward("0.07")
+        .title("Something else")
+        .description("Another kind of task")
+        .question(plain_question("other"))
+        .send()
+        .await
+        .unwrap()
+        .hit
+        .unwrap()
+        .hit_id
+        .unwrap();
+
+    let (_, list) = page(&s, "/worker/", Some(WORKER_1)).await;
+    assert!(
+        list.contains(&format!(r#"action="/worker/types/{hit_type}/next""#)) && list.contains("Start working"),
+        "{list}"
+    );
+    let next = format!("/worker/types/{hit_type}/next");
+    let (status, _, location) = post(&s, &next, Some(WORKER_1), &[]).await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    assert!(location.ends_with(&format!("?stream={hit_type}")), "{location}");
+    let (first, first_hit) = streamed(&s, &location).await;
+    let (_, working) = page(&s, &location, Some(WORKER_1)).await;
+    assert!(
+        working.contains("Labeling") && working.contains("Skip this one") && working.contains("stream-next"),
+        "{working}"
+    );
+    assert!(working.contains(r#"id="time-left" data-seconds="300""#), "{working}");
+
+    // Submitted in the frame; the page asks for the next.
+    let (status, body, _) =
+        post_raw(&s, "/mturk/externalSubmit", "", &[("assignmentId", &first), ("label", "cat")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"data-submitted="true""#) && body.contains("submitted.js"), "{body}");
+    let (_, _, location) = post(&s, &next, Some(WORKER_1), &[]).await;
+    let (second, second_hit) = streamed(&s, &location.unwrap()).await;
+    assert_ne!(second_hit, first_hit);
+
+    // Skipping gives it back and brings the last one.
+    let (status, _, location) = post(&s, &format!("/worker/assignments/{second}/skip"), Some(WORKER_1), &[]).await;
+    assert_eq!(status, 303);
+    let (_, third_hit) = streamed(&s, &location.unwrap()).await;
+    let mut seen = vec![first_hit, second_hit.clone(), third_hit];
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 3, "three different HITs");
+    assert!(!seen.contains(&other));
+    // Nothing left of that kind (the skipped one is not shown again).
+    let (_, _, location) = post(&s, &next, Some(WORKER_1), &[]).await;
+    assert!(location.unwrap().starts_with("/worker/?notice=No+more"), "the stream ends");
+    // Someone else gets the skipped HIT.
+    let (_, _, location) = post(&s, &next, Some(WORKER_2), &[]).await;
+    assert_eq!(streamed(&s, &location.unwrap()).await.1, second_hit);
+}
+
+/// `n` HITs of one kind.
+async fn hits_of_one_kind(s: &Service, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(s.hit(1, "0.05").await.hit_id.unwrap());
+    }
+    out
+}

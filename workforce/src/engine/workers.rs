@@ -252,6 +252,21 @@ impl Engine {
         Ok(out)
     }
 
+    /// Accepts the next HIT of type `hit_type_id` open to `worker_id` (one
+    /// they never had: a task is never shown to the same person twice):
+    /// its assignment id, or None when there is none left. A HIT taken by
+    /// someone else meanwhile is passed over for the next.
+    pub async fn accept_next_of_type(&self, worker_id: &str, hit_type_id: &str) -> StoreResult<Option<String>> {
+        let open = self.open_hits_for(worker_id, 500, 20_000).await?;
+        for hit in open.iter().filter(|h| h.hit_type_id == hit_type_id).take(5) {
+            match self.accept(&hit.id, worker_id).await {
+                Ok(assignment_id) => return Ok(Some(assignment_id)),
+                Err(e) => tracing::info!(hit = %hit.id, error = %e.message, "next HIT taken meanwhile"),
+            }
+        }
+        Ok(None)
+    }
+
     /// Why `worker_id` may not accept `hit` now, or None if they may (a
     /// read of its own).
     pub async fn refusal_now(&self, worker_id: &str, hit: &Hit) -> StoreResult<Option<String>> {

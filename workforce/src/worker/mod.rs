@@ -55,6 +55,8 @@ pub fn router(shared: Arc<Shared>, auth: Arc<dyn WorkerAuth>) -> Router {
         .route("/worker/hits/{hit_id}/accept", post(accept))
         .route("/worker/assignments/{assignment_id}", get(working))
         .route("/worker/assignments/{assignment_id}/return", post(give_back))
+        .route("/worker/assignments/{assignment_id}/skip", post(skip))
+        .route("/worker/types/{hit_type_id}/next", post(next_of_type))
         .route("/worker/task/{hit_id}", get(task_document))
         .route("/worker/assets/{name}", get(asset))
         .route("/mturk/externalSubmit", post(external_submit))
@@ -235,6 +237,7 @@ fn preview_page(
         assignment: None,
         now_ms,
         error: refusal,
+        stream: None,
     })
 }
 
@@ -260,6 +263,7 @@ async fn working(
     Extension(Csrf(csrf)): Extension<Csrf>,
     headers: HeaderMap,
     Path(assignment_id): Path<String>,
+    Query(mode): Query<Stream>,
 ) -> Response {
     let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
     let viewer = Viewer::signed_in(&worker, &csrf);
@@ -297,6 +301,7 @@ async fn working(
             assignment: Some((&a.id, a.deadline_ms)),
             now_ms: engine.now_ms(),
             error: None,
+            stream: mode.stream.as_deref().filter(|t| *t == hit.hit_type_id),
         };
         Ok(pages::task(&view))
     })();
@@ -361,6 +366,8 @@ async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind) = match name.as_str() {
         "crowd-html-elements.js" => (include_str!("assets/crowd-html-elements.js"), "text/javascript; charset=utf-8"),
         "worker.css" => (include_str!("assets/worker.css"), "text/css; charset=utf-8"),
+        "stream.js" => (include_str!("assets/stream.js"), "text/javascript; charset=utf-8"),
+        "submitted.js" => (include_str!("assets/submitted.js"), "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
     let mut r = body.into_response();
@@ -392,5 +399,67 @@ async fn external_submit(State(site): State<WorkerSite>, Form(fields): Form<Vec<
             tracing::info!(assignment_id = %esc(&assignment_id), error = %e.message, "externalSubmit refused");
             page(StatusCode::CONFLICT, pages::submitted(false, &e.message))
         }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Stream {
+    /// Set on the pages of the labeling stream: the HIT type it goes through.
+    stream: Option<String>,
+}
+
+/// The labeling stream: accept the next HIT of this type open to the
+/// worker and show it; back to the list when there is none.
+async fn next_of_type(
+    State(site): State<WorkerSite>,
+    Extension(Csrf(csrf)): Extension<Csrf>,
+    headers: HeaderMap,
+    Path(hit_type_id): Path<String>,
+) -> Response {
+    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
+    let viewer = Viewer::signed_in(&worker, &csrf);
+    let next = site.shared.turn().await.engine.accept_next_of_type(&worker, &hit_type_id).await;
+    match next {
+        Ok(Some(assignment_id)) => Redirect::to(&format!(
+            "/worker/assignments/{}?stream={}",
+            url_param(&assignment_id),
+            url_param(&hit_type_id)
+        ))
+        .into_response(),
+        Ok(None) => Redirect::to("/worker/?notice=No+more+HITs+of+this+kind+for+you+right+now.").into_response(),
+        Err(e) => unavailable(viewer, e),
+    }
+}
+
+/// Gives the assignment back and goes on to the next HIT of its type.
+async fn skip(
+    State(site): State<WorkerSite>,
+    Extension(Csrf(csrf)): Extension<Csrf>,
+    headers: HeaderMap,
+    Path(assignment_id): Path<String>,
+) -> Response {
+    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
+    let viewer = Viewer::signed_in(&worker, &csrf);
+    let w = site.shared.turn().await;
+    let hit_type = match w.engine.store().assignment(&assignment_id).await {
+        Err(e) => return unavailable(viewer, e),
+        Ok(Some(a)) if a.worker_id == worker => match w.engine.return_assignment(&assignment_id).await {
+            Ok(()) => match w.engine.store().hit(&a.hit_id).await {
+                Ok(h) => h.map(|h| h.hit_type_id),
+                Err(e) => return unavailable(viewer, e),
+            },
+            Err(e) => return page(StatusCode::CONFLICT, pages::message("Not skipped", viewer, &e.message)),
+        },
+        Ok(_) => {
+            return page(
+                StatusCode::NOT_FOUND,
+                pages::message("Not skipped", viewer, "This is not one of your assignments."),
+            )
+        }
+    };
+    drop(w);
+    match hit_type {
+        Some(t) => next_of_type(State(site), Extension(Csrf(csrf)), headers, Path(t)).await,
+        None => Redirect::to("/worker/").into_response(),
     }
 }

@@ -156,6 +156,7 @@ pub fn hit_list(viewer: Viewer<'_>, groups: &[(HitType, Vec<Hit>)], now_ms: i64,
 <h2 id="group-{id}">{title}</h2>
 <p>{description}</p>
 <dl class="facts"><dt>Reward</dt><dd>${reward} per assignment</dd><dt>Time allotted</dt><dd>{allotted}</dd><dt>HITs</dt><dd>{n}</dd></dl>
+{start}
 <table><caption class="sr-only">HITs of {title}</caption>
 <thead><tr><th scope="col">HIT</th><th scope="col">Available</th><th scope="col">Expires</th><th scope="col"><span class="sr-only">Action</span></th></tr></thead>
 <tbody>
@@ -166,6 +167,15 @@ pub fn hit_list(viewer: Viewer<'_>, groups: &[(HitType, Vec<Hit>)], now_ms: i64,
             reward = t.reward,
             allotted = duration(t.key.assignment_duration_s),
             n = hits.len(),
+            start = post_form(
+                &format!("/worker/types/{}/next", url_param(&t.id)),
+                "start",
+                viewer.csrf,
+                &format!(
+                    r#"<button type="submit" class="primary">Start working<span class="sr-only"> on {}</span></button>"#,
+                    esc(&t.key.title)
+                )
+            ),
         ));
         for h in hits {
             body.push_str(&format!(
@@ -194,6 +204,9 @@ pub struct TaskView<'a> {
     pub assignment: Option<(&'a str, i64)>,
     pub now_ms: i64,
     pub error: Option<&'a str>,
+    /// In the labeling stream: the HIT type it goes through (each submit
+    /// brings the next task of it).
+    pub stream: Option<&'a str>,
 }
 
 pub fn task(v: &TaskView<'_>) -> String {
@@ -212,26 +225,58 @@ pub fn task(v: &TaskView<'_>) -> String {
                 )
             ),
         ),
-        Some((assignment_id, deadline_ms)) => (
-            "Working",
-            format!(
-                "<p>Submit your answer with the task's own button below before <strong>{deadline}</strong>.</p>\n{form}",
-                deadline = when(deadline_ms),
-                form = post_form(
-                    &format!("/worker/assignments/{}/return", url_param(assignment_id)),
-                    "inline",
-                    v.viewer.csrf,
-                    r#"<button type="submit">Return this HIT</button>"#
-                )
-            ),
-        ),
+        Some((assignment_id, deadline_ms)) => {
+            let left = (deadline_ms - v.now_ms).max(0) / 1000;
+            let time_left = format!(
+                r#"<p>Time left: <strong id="time-left" data-seconds="{left}" aria-live="off">{}</strong> (until {})</p>"#,
+                duration(left),
+                when(deadline_ms)
+            );
+            match v.stream {
+                None => (
+                    "Working",
+                    format!(
+                        "<p>Submit your answer with the task's own button below.</p>\n{time_left}\n{form}",
+                        form = post_form(
+                            &format!("/worker/assignments/{}/return", url_param(assignment_id)),
+                            "inline",
+                            v.viewer.csrf,
+                            r#"<button type="submit">Return this HIT</button>"#
+                        )
+                    ),
+                ),
+                Some(hit_type_id) => (
+                    "Labeling",
+                    format!(
+                        r#"<p id="keys-help">Keys in the task: <kbd>1</kbd>–<kbd>9</kbd> choose an answer, <kbd>Enter</kbd> submits; the next task follows by itself.</p>
+{time_left}
+{skip}
+{next}
+<a href="/worker/">Stop</a>"#,
+                        skip = post_form(
+                            &format!("/worker/assignments/{}/skip", url_param(assignment_id)),
+                            "inline",
+                            v.viewer.csrf,
+                            r#"<button type="submit">Skip this one</button>"#
+                        ),
+                        next = post_form(
+                            &format!("/worker/types/{}/next", url_param(hit_type_id)),
+                            "inline stream-next",
+                            v.viewer.csrf,
+                            r#"<button type="submit" class="sr-only" tabindex="-1">Next task</button>"#
+                        ),
+                    ),
+                ),
+            }
+        }
     };
     let body = format!(
         r#"<h1>{heading}: {title}</h1>
 {error}
 <dl class="facts"><dt>Reward</dt><dd>${reward}</dd><dt>Time allotted</dt><dd>{allotted}</dd><dt>Expires</dt><dd>{expires}</dd><dt>Available</dt><dd>{available}</dd><dt>HIT</dt><dd><code>{hit}</code></dd></dl>
 <div class="actions">{actions}</div>
-<iframe title="The task: {title}" src="{src}" height="{height}" sandbox="allow-scripts allow-forms" referrerpolicy="no-referrer"></iframe>"#,
+<iframe title="The task: {title}" src="{src}" height="{height}" sandbox="allow-scripts allow-forms" referrerpolicy="no-referrer"></iframe>
+<script src="/worker/assets/stream.js"></script>"#,
         title = esc(&t.key.title),
         reward = t.reward,
         allotted = duration(t.key.assignment_duration_s),
@@ -262,9 +307,11 @@ pub fn submitted(ok: bool, text: &str) -> String {
     let class = if ok { "notice" } else { "error" };
     format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title><link rel="stylesheet" href="/worker/assets/worker.css"></head>
-<body class="frame"><p class="{class}" role="status" id="submit-result">{text}</p>
+<body class="frame" data-submitted="{ok}"><p class="{class}" role="status" id="submit-result">{text}</p>
+<script src="/worker/assets/submitted.js"></script>
 <p><a href="/worker/" target="_top">Back to the list of HITs</a></p></body></html>"#,
         title = if ok { "Submitted" } else { "Not submitted" },
+        ok = ok,
         text = esc(text)
     )
 }

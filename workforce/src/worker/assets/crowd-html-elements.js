@@ -70,6 +70,11 @@
         full.remove();
       }
       if (short) short.remove();
+      var count = box.querySelectorAll('input[type="radio"]').length;
+      if (count > 0 && count <= 9 && !document.querySelector(".crowd-keys")) {
+        box.appendChild(element("p", { "class": "crowd-keys" },
+          "Keys: 1" + (count > 1 ? "\u2013" + count : "") + " choose, Enter submits."));
+      }
       this.appendChild(box);
       this._group = id;
       this._name = name;
@@ -141,6 +146,26 @@
     }
   }
 
+  // The keyboard: 1-9 choose that answer of the first classifier, Enter
+  // submits the form (not from a text box, where Enter is typing).
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var typing = event.target && /^(TEXTAREA|SELECT)$/.test(event.target.tagName) ||
+      (event.target && event.target.tagName === "INPUT" && !/^(radio|checkbox)$/.test(event.target.type));
+    if (typing) return;
+    var form = document.querySelector("crowd-form form");
+    if (!form) return;
+    if (/^[1-9]$/.test(event.key)) {
+      var radios = form.querySelectorAll('input[type="radio"]');
+      var pick = radios[parseInt(event.key, 10) - 1];
+      if (pick) { pick.checked = true; pick.focus(); pick.dispatchEvent(new Event("change", { bubbles: true })); event.preventDefault(); }
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  window.addEventListener("load", function () { window.focus(); });
+
   // A little style of its own, so a task page without any is readable.
   var style = document.createElement("style");
   style.textContent =
@@ -150,7 +175,8 @@
     ".crowd-choice{padding:.2rem 0}.crowd-choice input{width:1.1rem;height:1.1rem;vertical-align:middle}" +
     "crowd-form button{font:inherit;padding:.4rem 1rem;border-radius:4px;border:1px solid #0b57d0;background:#0b57d0;color:#fff}" +
     "crowd-form button:disabled{background:#e8e8e8;color:#4a4a4a;border-color:#888}" +
-    "crowd-form :focus{outline:3px solid #0b57d0;outline-offset:2px}";
+    "crowd-form :focus{outline:3px solid #0b57d0;outline-offset:2px}" +
+    ".crowd-keys{color:#4a4a4a;font-size:.9rem;margin:.5rem 0 0}";
   (document.head || document.documentElement).appendChild(style);
 
   customElements.define("crowd-classifier", CrowdClassifier);
