@@ -6,7 +6,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/hitloop-target
 export CARGO_TARGET_DIR
 VENV := .venv
 
-.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start bench-workforce clean-run
+.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start bench-workforce bench-stream clean-run
 
 ## demo: the whole job, locally (see README)
 demo: venv
@@ -45,6 +45,10 @@ bench-cold-start:
 ## bench-workforce: the MTurk-compatible service's requests/s and p50/p99 latency per operation
 bench-workforce:
 	local/scripts/bench.sh workforce
+
+## bench-stream: the worker site's labeling stream: HTTP requests and time from a submit to the next task
+bench-stream:
+	local/scripts/bench.sh stream
 
 ## build: every binary, compiled as make test and make demo compile them (see local/scripts/cargo-env.sh)
 build:

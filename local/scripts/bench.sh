@@ -4,6 +4,7 @@
 #   make bench-collect      collect's calls and CPU per notification (200-item iris job)
 #   make bench-cold-start   each function's binary size and cold start
 #   make bench-workforce    the MTurk-compatible service: requests/s, p50/p99 per operation
+#   make bench-stream       the worker site's labeling stream: requests and time per task
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}"
@@ -30,13 +31,18 @@ case "$what" in
     trap stop_moto EXIT
     "$BENCH" workforce "$@"
     ;;
+  stream)
+    start_moto
+    trap stop_moto EXIT
+    "$BENCH" stream "$@"
+    ;;
   cold-start)
     cargo build --release --locked "${FUNCTIONS[@]}" -p workforce-api -p workforce-pass
     cargo build --release --locked -p workforce-api --example lambda-http-hello
     "$BENCH" cold-start --binaries "$CARGO_TARGET_DIR/release" "$@"
     ;;
   *)
-    echo "bench.sh: ingest, collect, cold-start or workforce" >&2
+    echo "bench.sh: ingest, collect, cold-start, workforce or stream" >&2
     exit 2
     ;;
 esac

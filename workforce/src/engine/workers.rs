@@ -222,6 +222,17 @@ impl Engine {
     /// Assignable HITs this worker could accept now, oldest first, at most
     /// `limit` of them, looking at no more than `scan` HITs.
     pub async fn open_hits_for(&self, worker_id: &str, limit: usize, scan: usize) -> StoreResult<Vec<Hit>> {
+        self.open_hits_of_type_for(worker_id, None, limit, scan).await
+    }
+
+    /// The same, of one HIT type only (when `of_type` names one).
+    pub async fn open_hits_of_type_for(
+        &self,
+        worker_id: &str,
+        of_type: Option<&str>,
+        limit: usize,
+        scan: usize,
+    ) -> StoreResult<Vec<Hit>> {
         let mut tx = self.begin();
         let mut out = Vec::new();
         if tx.store().block(worker_id).await?.is_some() {
@@ -241,7 +252,8 @@ impl Engine {
             for (cursor, h) in batch {
                 seen += 1;
                 after = Some(cursor);
-                if !worked.contains(&h.id) && self.hit_refusal(&mut tx, worker_id, &h, false).await?.is_none() {
+                let wanted = of_type.is_none_or(|t| t == h.hit_type_id) && !worked.contains(&h.id);
+                if wanted && self.hit_refusal(&mut tx, worker_id, &h, false).await?.is_none() {
                     out.push(h);
                     if out.len() == limit {
                         break;
@@ -257,8 +269,8 @@ impl Engine {
     /// its assignment id, or None when there is none left. A HIT taken by
     /// someone else meanwhile is passed over for the next.
     pub async fn accept_next_of_type(&self, worker_id: &str, hit_type_id: &str) -> StoreResult<Option<String>> {
-        let open = self.open_hits_for(worker_id, 500, 20_000).await?;
-        for hit in open.iter().filter(|h| h.hit_type_id == hit_type_id).take(5) {
+        let open = self.open_hits_of_type_for(worker_id, Some(hit_type_id), 5, 20_000).await?;
+        for hit in &open {
             match self.accept(&hit.id, worker_id).await {
                 Ok(assignment_id) => return Ok(Some(assignment_id)),
                 Err(e) => tracing::info!(hit = %hit.id, error = %e.message, "next HIT taken meanwhile"),

@@ -10,4 +10,5 @@ pub mod ingest;
 pub mod process;
 pub mod proxy;
 pub mod runtime_api;
+pub mod stream;
 pub mod workforce;

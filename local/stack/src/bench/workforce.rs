@@ -90,7 +90,7 @@ async fn control(http: &reqwest::Client, url: &str, path: &str, body: Value) -> 
     }
 }
 
-async fn dynamodb_store(endpoint: &str) -> Result<Arc<DynamoStore>, String> {
+pub(crate) async fn dynamodb_store(endpoint: &str) -> Result<Arc<DynamoStore>, String> {
     let ddb = aws_sdk_dynamodb::Client::new(&hitloop_aws::local_sdk_config(endpoint).await);
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let table = format!("bench-workforce-{stamp}");

@@ -46,6 +46,15 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// the labeling stream: HTTP requests and time from a submit to the next task ready
+    Stream {
+        /// Tasks labeled on the memory store.
+        #[arg(long, default_value_t = 500)]
+        tasks: usize,
+        /// Tasks labeled on the DynamoDB store (moto).
+        #[arg(long, default_value_t = 100)]
+        dynamodb_tasks: usize,
+    },
     /// each function's binary size and cold start (no AWS needed)
     ColdStart {
         /// The directory with the five release binaries.
@@ -88,6 +97,16 @@ async fn main() {
                 Ok(memory) => run(dynamodb_requests, concurrency, BenchStore::DynamoDb(endpoint()))
                     .await
                     .map(|dynamodb| print!("{}", render(&memory, &dynamodb, concurrency))),
+                Err(e) => Err(e),
+            }
+        }
+        Command::Stream { tasks, dynamodb_tasks } => {
+            use bench::stream::{render, run};
+            use bench::workforce::BenchStore;
+            match run(tasks, BenchStore::Memory).await {
+                Ok(memory) => run(dynamodb_tasks, BenchStore::DynamoDb(endpoint()))
+                    .await
+                    .map(|dynamodb| print!("{}", render(&[memory, dynamodb]))),
                 Err(e) => Err(e),
             }
         }
