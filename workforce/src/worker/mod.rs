@@ -64,6 +64,31 @@ pub fn router(shared: Arc<Shared>, auth: Arc<dyn WorkerAuth>) -> Router {
         .with_state(WorkerSite { shared, auth })
 }
 
+/// The signed-in person a request comes from, and the token its page's
+/// forms carry; anyone else is sent to the sign-in page.
+struct SignedIn {
+    worker: String,
+    csrf: String,
+}
+
+impl SignedIn {
+    fn viewer(&self) -> Viewer<'_> {
+        Viewer::signed_in(&self.worker, &self.csrf)
+    }
+}
+
+impl axum::extract::FromRequestParts<WorkerSite> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, site: &WorkerSite) -> Result<Self, Response> {
+        let csrf = parts.extensions.get::<Csrf>().map(|c| c.0.clone()).unwrap_or_default();
+        match site.auth.worker(&parts.headers).await {
+            Some(worker) => Ok(SignedIn { worker, csrf }),
+            None => Err(Redirect::to("/worker/").into_response()),
+        }
+    }
+}
+
 fn page(status: StatusCode, html: String) -> Response {
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
@@ -190,12 +215,11 @@ fn frame_height(question: &Question) -> i64 {
 
 async fn preview(
     State(site): State<WorkerSite>,
-    Extension(Csrf(csrf)): Extension<Csrf>,
+    me: SignedIn,
     headers: HeaderMap,
     Path(hit_id): Path<String>,
 ) -> Response {
-    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
-    let viewer = Viewer::signed_in(&worker, &csrf);
+    let (worker, viewer) = (&me.worker, me.viewer());
     let base = submit_base(&headers);
     let w = site.shared.turn().await;
     let engine = &w.engine;
@@ -205,7 +229,7 @@ async fn preview(
         Ok(Some((hit, t))) => match engine.question_of(&hit) {
             None => Err(pages::message("Cannot show this HIT", viewer, "Its question cannot be read.")),
             Some(q) => {
-                let refusal = match engine.refusal_now(&worker, &hit).await {
+                let refusal = match engine.refusal_now(worker, &hit).await {
                     Ok(r) => r,
                     Err(e) => return unavailable(viewer, e),
                 };
@@ -241,15 +265,9 @@ fn preview_page(
     })
 }
 
-async fn accept(
-    State(site): State<WorkerSite>,
-    Extension(Csrf(csrf)): Extension<Csrf>,
-    headers: HeaderMap,
-    Path(hit_id): Path<String>,
-) -> Response {
-    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
-    let viewer = Viewer::signed_in(&worker, &csrf);
-    let accepted = site.shared.turn().await.engine.accept(&hit_id, &worker).await;
+async fn accept(State(site): State<WorkerSite>, me: SignedIn, Path(hit_id): Path<String>) -> Response {
+    let viewer = me.viewer();
+    let accepted = site.shared.turn().await.engine.accept(&hit_id, &me.worker).await;
     match accepted {
         Ok(assignment_id) => {
             Redirect::to(&format!("/worker/assignments/{}", url_param(&assignment_id))).into_response()
@@ -260,18 +278,17 @@ async fn accept(
 
 async fn working(
     State(site): State<WorkerSite>,
-    Extension(Csrf(csrf)): Extension<Csrf>,
+    me: SignedIn,
     headers: HeaderMap,
     Path(assignment_id): Path<String>,
     Query(mode): Query<Stream>,
 ) -> Response {
-    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
-    let viewer = Viewer::signed_in(&worker, &csrf);
+    let (worker, viewer) = (&me.worker, me.viewer());
     let base = submit_base(&headers);
     let w = site.shared.turn().await;
     let engine = &w.engine;
     let a = match engine.store().assignment(&assignment_id).await {
-        Ok(a) => a.filter(|a| a.worker_id == worker),
+        Ok(a) => a.filter(|a| &a.worker_id == worker),
         Err(e) => return unavailable(viewer, e),
     };
     let hit_and_type = match &a {
@@ -296,7 +313,7 @@ async fn working(
             viewer,
             hit: &hit,
             hit_type: &t,
-            frame_src: frame_src(&q, &hit.id, &a.id, &worker, &base),
+            frame_src: frame_src(&q, &hit.id, &a.id, worker, &base),
             frame_height: frame_height(&q),
             assignment: Some((&a.id, a.deadline_ms)),
             now_ms: engine.now_ms(),
@@ -311,18 +328,14 @@ async fn working(
     }
 }
 
-async fn give_back(
-    State(site): State<WorkerSite>,
-    Extension(Csrf(csrf)): Extension<Csrf>,
-    headers: HeaderMap,
-    Path(assignment_id): Path<String>,
-) -> Response {
-    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
-    let viewer = Viewer::signed_in(&worker, &csrf);
+async fn give_back(State(site): State<WorkerSite>, me: SignedIn, Path(assignment_id): Path<String>) -> Response {
+    let (worker, viewer) = (&me.worker, me.viewer());
     let w = site.shared.turn().await;
     let result = match w.engine.store().assignment(&assignment_id).await {
         Err(e) => return unavailable(viewer, e),
-        Ok(Some(a)) if a.worker_id == worker => w.engine.return_assignment(&assignment_id).await.map_err(|e| e.message),
+        Ok(Some(a)) if &a.worker_id == worker => {
+            w.engine.return_assignment(&assignment_id).await.map_err(|e| e.message)
+        }
         Ok(_) => Err("This is not one of your assignments.".to_string()),
     };
     match result {
@@ -410,40 +423,31 @@ struct Stream {
 
 /// The labeling stream: accept the next HIT of this type open to the
 /// worker and show it; back to the list when there is none.
-async fn next_of_type(
-    State(site): State<WorkerSite>,
-    Extension(Csrf(csrf)): Extension<Csrf>,
-    headers: HeaderMap,
-    Path(hit_type_id): Path<String>,
-) -> Response {
-    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
-    let viewer = Viewer::signed_in(&worker, &csrf);
-    let next = site.shared.turn().await.engine.accept_next_of_type(&worker, &hit_type_id).await;
+async fn next_of_type(State(site): State<WorkerSite>, me: SignedIn, Path(hit_type_id): Path<String>) -> Response {
+    next_for(&site, &me, &hit_type_id).await
+}
+
+async fn next_for(site: &WorkerSite, me: &SignedIn, hit_type_id: &str) -> Response {
+    let next = site.shared.turn().await.engine.accept_next_of_type(&me.worker, hit_type_id).await;
     match next {
         Ok(Some(assignment_id)) => Redirect::to(&format!(
             "/worker/assignments/{}?stream={}",
             url_param(&assignment_id),
-            url_param(&hit_type_id)
+            url_param(hit_type_id)
         ))
         .into_response(),
         Ok(None) => Redirect::to("/worker/?notice=No+more+HITs+of+this+kind+for+you+right+now.").into_response(),
-        Err(e) => unavailable(viewer, e),
+        Err(e) => unavailable(me.viewer(), e),
     }
 }
 
 /// Gives the assignment back and goes on to the next HIT of its type.
-async fn skip(
-    State(site): State<WorkerSite>,
-    Extension(Csrf(csrf)): Extension<Csrf>,
-    headers: HeaderMap,
-    Path(assignment_id): Path<String>,
-) -> Response {
-    let Some(worker) = site.auth.worker(&headers).await else { return Redirect::to("/worker/").into_response() };
-    let viewer = Viewer::signed_in(&worker, &csrf);
+async fn skip(State(site): State<WorkerSite>, me: SignedIn, Path(assignment_id): Path<String>) -> Response {
+    let viewer = me.viewer();
     let w = site.shared.turn().await;
     let hit_type = match w.engine.store().assignment(&assignment_id).await {
         Err(e) => return unavailable(viewer, e),
-        Ok(Some(a)) if a.worker_id == worker => match w.engine.return_assignment(&assignment_id).await {
+        Ok(Some(a)) if a.worker_id == me.worker => match w.engine.return_assignment(&assignment_id).await {
             Ok(()) => match w.engine.store().hit(&a.hit_id).await {
                 Ok(h) => h.map(|h| h.hit_type_id),
                 Err(e) => return unavailable(viewer, e),
@@ -459,7 +463,7 @@ async fn skip(
     };
     drop(w);
     match hit_type {
-        Some(t) => next_of_type(State(site), Extension(Csrf(csrf)), headers, Path(t)).await,
+        Some(t) => next_for(&site, &me, &t).await,
         None => Redirect::to("/worker/").into_response(),
     }
 }

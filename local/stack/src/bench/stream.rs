@@ -7,14 +7,11 @@
 //! service's time plus loopback). On the memory store and on the DynamoDB
 //! store (moto), with the DynamoDB requests the four made.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hitloop_workforce::server::{start, GivenStore, ServerConfig, Turns};
-use hitloop_workforce::store::Store;
 use hitloop_workforce_dynamodb::Calls;
 
-use super::workforce::{dynamodb_store, BenchStore};
+use super::workforce::{bench_service, BenchStore};
 
 const QUESTION: &str = r#"<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"><HTMLContent><![CDATA[<!DOCTYPE html><html><body><crowd-form><crowd-classifier name="label" categories="['a', 'b', 'c']" header="Which?"></crowd-classifier></crowd-form></body></html>]]></HTMLContent><FrameHeight>400</FrameHeight></HTMLQuestion>"#;
 
@@ -40,19 +37,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 pub async fn run(tasks: usize, store: BenchStore) -> Result<Report, String> {
-    let dynamodb = match &store {
-        BenchStore::Memory => None,
-        BenchStore::DynamoDb(endpoint) => Some(dynamodb_store(endpoint).await?),
-    };
-    let service = start(ServerConfig {
-        speed: 0.0,
-        balance: "1000000.00".parse().map_err(|e| format!("{e}"))?,
-        store: dynamodb.clone().map(|d| GivenStore(d as Arc<dyn Store>)),
-        turns: Turns::Concurrent { pass_every: None },
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    let (service, dynamodb) = bench_service(&store).await?;
     let mturk =
         aws_sdk_mturk::Client::new(&hitloop_aws::local_sdk_config_as(&service.url, service.credentials()).await);
     let mut hit_type = String::new();

@@ -99,8 +99,12 @@ pub(crate) async fn dynamodb_store(endpoint: &str) -> Result<Arc<DynamoStore>, S
     Ok(store)
 }
 
-pub async fn run(requests: usize, concurrency: usize, store: BenchStore) -> Result<Vec<Figures>, String> {
-    let dynamodb = match &store {
+/// The service as the benches run it: concurrent turns, a frozen clock, a
+/// large balance, on `store` (and that DynamoDB store, to count its calls).
+pub(crate) async fn bench_service(
+    store: &BenchStore,
+) -> Result<(hitloop_workforce::server::Running, Option<Arc<DynamoStore>>), String> {
+    let dynamodb = match store {
         BenchStore::Memory => None,
         BenchStore::DynamoDb(endpoint) => Some(dynamodb_store(endpoint).await?),
     };
@@ -113,6 +117,11 @@ pub async fn run(requests: usize, concurrency: usize, store: BenchStore) -> Resu
     })
     .await
     .map_err(|e| e.to_string())?;
+    Ok((service, dynamodb))
+}
+
+pub async fn run(requests: usize, concurrency: usize, store: BenchStore) -> Result<Vec<Figures>, String> {
+    let (service, dynamodb) = bench_service(&store).await?;
     // Each operation's DynamoDB requests: the store's count across it.
     let counted = |mut f: Figures, before: Option<Calls>| {
         if let (Some(d), Some(before)) = (&dynamodb, before) {
