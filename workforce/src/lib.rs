@@ -17,6 +17,7 @@ pub mod crowd;
 pub mod engine;
 pub mod error;
 pub mod faults;
+pub mod figures;
 pub mod http;
 pub mod ids;
 pub mod model;

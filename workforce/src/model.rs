@@ -265,6 +265,11 @@ pub struct Assignment {
     pub rejection_ms: Option<i64>,
     pub answer: Option<String>,
     pub requester_feedback: Option<String>,
+    /// The HIT's reward when it was accepted (what approval pays the
+    /// worker), so a worker's figures need no read of the HIT and its type.
+    /// None on records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward: Option<Usd>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -294,11 +299,25 @@ pub struct Qualification {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bonus {
+    /// Orders bonuses paid in the same millisecond (ListBonusPayments pages).
+    #[serde(default)]
+    pub id: String,
     pub worker_id: String,
     pub assignment_id: String,
     pub amount: Usd,
     pub reason: String,
     pub granted_ms: i64,
+}
+
+/// A message the requester sent a worker (NotifyWorkers), shown on the
+/// worker's "My work" page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerMessage {
+    pub id: String,
+    pub worker_id: String,
+    pub sent_ms: i64,
+    pub subject: String,
+    pub text: String,
 }
 
 /// The requester's money: prepaid funds, what has been paid out, and what is

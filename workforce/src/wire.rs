@@ -101,6 +101,26 @@ pub fn qualification_type(q: &QualificationType) -> Value {
     Value::Object(m)
 }
 
+pub fn qualification(q: &Qualification) -> Value {
+    json!({
+        "QualificationTypeId": q.qualification_type_id,
+        "WorkerId": q.worker_id,
+        "GrantTime": timestamp(q.granted_ms),
+        "IntegerValue": q.integer_value,
+        "Status": if q.granted { "Granted" } else { "Revoked" },
+    })
+}
+
+pub fn bonus_payment(b: &Bonus) -> Value {
+    json!({
+        "WorkerId": b.worker_id,
+        "BonusAmount": b.amount.to_string(),
+        "AssignmentId": b.assignment_id,
+        "Reason": b.reason,
+        "GrantTime": timestamp(b.granted_ms),
+    })
+}
+
 /// A page of results: `NumResults`, the items under `key`, and `NextToken`
 /// only when there is another page.
 pub fn page(key: &str, items: Vec<Value>, next: Option<String>) -> Value {

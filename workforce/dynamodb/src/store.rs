@@ -20,7 +20,7 @@ use hitloop_core::money::Usd;
 use hitloop_workforce::model::*;
 use hitloop_workforce::store::{
     due_of_assignment, due_of_hit, AccountDelta, Changes, CommitError, Due, DueKey, Listed, Store, StoreError,
-    StoreResult, TokenUse, Versioned, Write,
+    StoreResult, TokenUse, Versioned, Write, MESSAGE_KEPT_MS,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -38,7 +38,9 @@ const ACCOUNT: &str = "ACCOUNT";
 /// (and merge the shards' heads) before a workforce needs more.
 const DUE_PK: &str = "DUE";
 const BLOCKS_PK: &str = "BLOCKS";
-const BONUSES_PK: &str = "BONUSES";
+/// Every worker who has accepted a HIT, by worker id (the team lead's
+/// `hitloop workforce workers`).
+const WORKERS_PK: &str = "WORKERS";
 /// Notifications decided and not yet handed over, sorted by moment.
 const OUTBOX_PK: &str = "OUTBOX";
 /// Attempts of a commit that lost to another transaction on the same items
@@ -464,15 +466,20 @@ impl DynamoStore {
                         &mut parts,
                     );
                 }
-                Write::WorkerHit { worker_id, hit_id } => {
+                Write::WorkerHit { worker_id, hit_id, assignment_id } => {
                     parts.push(Part::Put {
                         item: key(format!("HIT#{hit_id}"), format!("WORKER#{worker_id}")),
                         condition: Some("attribute_not_exists(pk)".into()),
                         values: Item::new(),
                     });
-                    // The same fact the other way round: a worker's HITs in one Query.
+                    // The same fact the other way round: a worker's HITs,
+                    // and their assignments, in one Query.
+                    let mut by_worker = key(format!("WORKER#{worker_id}"), format!("HIT#{hit_id}"));
+                    by_worker.insert("assignment_id".into(), s(assignment_id));
+                    parts.push(Part::Put { item: by_worker, condition: None, values: Item::new() });
+                    // Written again by each acceptance: no condition to fail.
                     parts.push(Part::Put {
-                        item: key(format!("WORKER#{worker_id}"), format!("HIT#{hit_id}")),
+                        item: key(WORKERS_PK, format!("WORKER#{worker_id}")),
                         condition: None,
                         values: Item::new(),
                     });
@@ -522,8 +529,16 @@ impl DynamoStore {
                     parts.push(Part::Put { item, condition: None, values: Item::new() });
                 }
                 Write::Bonus(b) => {
-                    let mut item = key(BONUSES_PK, format!("{:013}#{}", b.granted_ms, uuid::Uuid::new_v4()));
+                    let sk = format!("BONUS#{:013}#{}", b.granted_ms, uuid::Uuid::new_v4());
+                    let mut item = key(format!("WORKER#{}", b.worker_id), sk);
                     item.insert("doc".into(), doc(b)?);
+                    parts.push(Part::Put { item, condition: None, values: Item::new() });
+                }
+                Write::Message(m) => {
+                    let mut item = key(format!("WORKER#{}", m.worker_id), format!("MSG#{:013}#{}", m.sent_ms, m.id));
+                    item.insert("doc".into(), doc(m)?);
+                    // DynamoDB's TTL removes it once it is no longer shown (in seconds).
+                    item.insert("expires_at".into(), n((m.sent_ms + MESSAGE_KEPT_MS) / 1000));
                     parts.push(Part::Put { item, condition: None, values: Item::new() });
                 }
             }
@@ -728,6 +743,38 @@ impl Store for DynamoStore {
             .collect())
     }
 
+    async fn assignments_of_worker(&self, worker_id: &str) -> StoreResult<Vec<Assignment>> {
+        let markers = self.query(&format!("WORKER#{worker_id}"), "HIT#", None, None).await?;
+        let mut keys = Vec::with_capacity(markers.len());
+        for m in &markers {
+            keys.push(assignment_key(str_attr(m, "assignment_id")?));
+        }
+        let mut assignments = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_MAX) {
+            for item in self.batch_get(chunk.to_vec()).await? {
+                assignments.push(from_doc::<Assignment>(&item)?);
+            }
+        }
+        assignments.sort_by(|a, b| a.accept_ms.cmp(&b.accept_ms).then_with(|| a.id.cmp(&b.id)));
+        Ok(assignments)
+    }
+
+    async fn has_worked(&self, worker_id: &str) -> StoreResult<bool> {
+        Ok(self.get(key(WORKERS_PK, format!("WORKER#{worker_id}"))).await?.is_some())
+    }
+
+    async fn workers(&self, after: Option<&str>, limit: usize) -> StoreResult<Listed<String>> {
+        let after = after.map(|w| format!("WORKER#{w}"));
+        let items = self.query(WORKERS_PK, "WORKER#", after.as_deref(), Some(limit)).await?;
+        items
+            .iter()
+            .map(|item| {
+                let worker = str_attr(item, SK)?.trim_start_matches("WORKER#").to_string();
+                Ok((worker.clone(), worker))
+            })
+            .collect()
+    }
+
     /// Counts for the control endpoint: a Query per HIT would be needed, so
     /// the durable store reports none (the deployed service has no control
     /// endpoint).
@@ -786,8 +833,34 @@ impl Store for DynamoStore {
         self.get_doc(key(format!("QUAL#{type_id}"), format!("WORKER#{worker_id}"))).await
     }
 
-    async fn bonuses(&self) -> StoreResult<Vec<Bonus>> {
-        self.query(BONUSES_PK, "", None, None).await?.iter().map(from_doc).collect()
+    async fn qualifications_of_type(
+        &self,
+        type_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Listed<Qualification>> {
+        let after = after.map(|w| format!("WORKER#{w}"));
+        let items = self.query(&format!("QUAL#{type_id}"), "WORKER#", after.as_deref(), Some(limit)).await?;
+        items
+            .iter()
+            .map(|item| {
+                let q: Qualification = from_doc(item)?;
+                Ok((q.worker_id.clone(), q))
+            })
+            .collect()
+    }
+
+    async fn bonuses_of_worker(&self, worker_id: &str) -> StoreResult<Vec<Bonus>> {
+        self.query(&format!("WORKER#{worker_id}"), "BONUS#", None, None).await?.iter().map(from_doc).collect()
+    }
+
+    async fn messages_of_worker(&self, worker_id: &str, since_ms: i64) -> StoreResult<Vec<WorkerMessage>> {
+        let items = self.query(&format!("WORKER#{worker_id}"), "MSG#", None, None).await?;
+        let mut messages = items.iter().map(from_doc).collect::<StoreResult<Vec<WorkerMessage>>>()?;
+        // TTL removes expired items within days, not at once.
+        messages.retain(|m| m.sent_ms >= since_ms);
+        messages.reverse();
+        Ok(messages)
     }
 
     async fn next_due_after(&self, after: Option<&DueKey>) -> StoreResult<Option<(DueKey, Due)>> {

@@ -183,6 +183,7 @@ impl Engine {
         self.charge(tx, cost);
         self.remember_token(tx, "SendBonus", token, Some(&a.hit_id));
         tx.push(Write::Bonus(Bonus {
+            id: self.new_id(),
             worker_id: worker.into(),
             assignment_id: assignment_id.into(),
             amount,

@@ -12,6 +12,8 @@
 mod assignments;
 mod hits;
 mod notifications;
+mod people;
+mod qualifications;
 mod tx;
 mod workers;
 

@@ -48,8 +48,9 @@ impl Engine {
             quals::NUMBER_HITS_APPROVED => Some(Held::Int(profile.hits_approved)),
             quals::ADULT => Some(Held::Int(i64::from(profile.adult))),
             quals::MASTERS_PRODUCTION | quals::MASTERS_SANDBOX => profile.masters.then_some(Held::Int(1)),
-            _ => match tx.store().qualification(type_id, worker_id).await?.filter(|q| q.granted) {
-                Some(q) => Some(Held::Int(q.integer_value)),
+            // A revoked qualification is not held, even of an auto-granted type.
+            _ => match tx.store().qualification(type_id, worker_id).await? {
+                Some(q) => q.granted.then_some(Held::Int(q.integer_value)),
                 None => tx
                     .store()
                     .qualification_type(type_id)
@@ -128,9 +129,10 @@ impl Engine {
             rejection_ms: None,
             answer: None,
             requester_feedback: None,
+            reward: Some(t.reward),
         };
         hit.pending_until.insert(a.id.clone(), a.deadline_ms);
-        tx.push(Write::WorkerHit { worker_id: worker_id.into(), hit_id: hit.id.clone() });
+        tx.push(Write::WorkerHit { worker_id: worker_id.into(), hit_id: hit.id.clone(), assignment_id: a.id.clone() });
         tx.put_assignment(a.clone());
         tx.stats.assignments_accepted += 1;
         self.settle(tx, &mut hit).await?;
@@ -319,77 +321,5 @@ impl Engine {
         let next = if more { rows.last().map(|(cursor, _)| encode_token(cursor)) } else { None };
         let items = rows.into_iter().map(|(_, (w, r))| json!({ "WorkerId": w, "Reason": r })).collect();
         Ok(wire::page("WorkerBlocks", items, next))
-    }
-
-    // ---- requester operations: qualifications -----------------------------
-
-    pub async fn create_qualification_type(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
-        let name = p.str_len("Name", 1, 200)?;
-        let description = p.str_len("Description", 1, 2000)?;
-        let keywords = p.opt_str_len("Keywords", 0, 1000)?;
-        let status = p.str("QualificationTypeStatus")?;
-        if !matches!(status, "Active" | "Inactive") {
-            return Err(ApiError::validation(format!(
-                "The value {status} is not valid for the parameter QualificationTypeStatus."
-            )));
-        }
-        let retry = p.opt_i64_range("RetryDelayInSeconds", 0, i64::MAX)?;
-        let test = p.opt_str_len("Test", 1, 65_535)?;
-        let answer_key = p.opt_str_len("AnswerKey", 1, 65_535)?;
-        let test_duration = p.opt_i64_range("TestDurationInSeconds", 1, 31_536_000)?;
-        let auto_granted = p.opt_bool("AutoGranted")?.unwrap_or(false);
-        let auto_value = p.opt_i64("AutoGrantedValue")?;
-        if test.is_some() && auto_granted {
-            return Err(ApiError::validation("A QualificationType cannot have both a Test and AutoGranted."));
-        }
-        if test.is_some() && test_duration.is_none() {
-            return Err(ApiError::validation("TestDurationInSeconds is required with a Test."));
-        }
-        if let Some(t) = test {
-            question::validate(t)?;
-        }
-        if tx.store().qualification_type_by_name(name).await?.is_some() {
-            return Err(ApiError::request(
-                "AWS.MechanicalTurk.QualificationTypeAlreadyExists",
-                "You have already created a QualificationType with this name. A QualificationType's name must be unique among all of the QualificationTypes created by the same user.",
-            ));
-        }
-        let q = QualificationType {
-            id: self.new_id(),
-            created_ms: tx.now_ms,
-            name: name.into(),
-            description: description.into(),
-            keywords: keywords.map(str::to_string),
-            status: status.into(),
-            retry_delay_s: retry,
-            test: test.map(str::to_string),
-            test_duration_s: test_duration,
-            answer_key: answer_key.map(str::to_string),
-            auto_granted,
-            auto_granted_value: auto_granted.then_some(auto_value.unwrap_or(1)),
-        };
-        tx.push(Write::QualificationType(q.clone()));
-        Ok(json!({ "QualificationType": wire::qualification_type(&q) }))
-    }
-
-    pub async fn associate_qualification_with_worker(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
-        let type_id = p.entity_id("QualificationTypeId")?;
-        let worker = p.worker_id("WorkerId")?;
-        let value = p.opt_i64("IntegerValue")?.unwrap_or(1);
-        p.opt_bool("SendNotification")?;
-        if tx.store().qualification_type(type_id).await?.is_none() {
-            return Err(ApiError::request(
-                "AWS.MechanicalTurk.QualificationTypeDoesNotExist",
-                format!("QualificationType {type_id} does not exist."),
-            ));
-        }
-        tx.push(Write::Qualification(Qualification {
-            qualification_type_id: type_id.into(),
-            worker_id: worker.into(),
-            granted_ms: tx.now_ms,
-            integer_value: value,
-            granted: true,
-        }));
-        Ok(json!({}))
     }
 }

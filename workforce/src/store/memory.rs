@@ -28,6 +28,8 @@ struct State {
     assignments: HashMap<String, Assignment>,
     assignments_by_hit: HashMap<String, Vec<String>>,
     worker_hits: HashSet<(String, String)>,
+    /// Each worker's assignments in the order they were accepted.
+    assignments_by_worker: BTreeMap<String, Vec<String>>,
     tokens: HashMap<(String, String), TokenUse>,
     account: Account,
     blocks: BTreeMap<String, String>,
@@ -35,6 +37,7 @@ struct State {
     qual_names: HashMap<String, String>,
     qualifications: HashMap<(String, String), Qualification>,
     bonuses: Vec<Bonus>,
+    messages: Vec<WorkerMessage>,
     due: DueIndex,
     outbox: BTreeMap<(i64, String), crate::engine::Delivery>,
 }
@@ -113,14 +116,14 @@ impl State {
                 Write::Assignment(v) => {
                     self.assignments.get(&v.record.id).map(|a| a.version) == version_of(v, |a: &Assignment| a.version)
                 }
-                Write::WorkerHit { worker_id, hit_id } => {
+                Write::WorkerHit { worker_id, hit_id, .. } => {
                     !self.worker_hits.contains(&(worker_id.clone(), hit_id.clone()))
                 }
                 Write::Token { scope, token, free_before_ms, .. } => {
                     self.tokens.get(&(scope.clone(), token.clone())).is_none_or(|used| used.used_ms < *free_before_ms)
                 }
                 Write::QualificationType(q) => !self.qual_names.contains_key(&q.name),
-                Write::Block { .. } | Write::Qualification(_) | Write::Bonus(_) => true,
+                Write::Block { .. } | Write::Qualification(_) | Write::Bonus(_) | Write::Message(_) => true,
             };
             if !ok {
                 return false;
@@ -137,8 +140,9 @@ impl State {
             }
             Write::Hit(v) => self.put_hit(v.record.clone()),
             Write::Assignment(v) => self.put_assignment(v.record.clone()),
-            Write::WorkerHit { worker_id, hit_id } => {
+            Write::WorkerHit { worker_id, hit_id, assignment_id } => {
                 self.worker_hits.insert((worker_id.clone(), hit_id.clone()));
+                self.assignments_by_worker.entry(worker_id.clone()).or_default().push(assignment_id.clone());
             }
             Write::Token { scope, token, used, .. } => {
                 self.tokens.insert((scope.clone(), token.clone()), used.clone());
@@ -157,6 +161,7 @@ impl State {
                 self.qualifications.insert((q.qualification_type_id.clone(), q.worker_id.clone()), q.clone());
             }
             Write::Bonus(b) => self.bonuses.push(b.clone()),
+            Write::Message(m) => self.messages.push(m.clone()),
         }
     }
 
@@ -258,6 +263,24 @@ impl Store for MemoryStore {
         Ok(s.worker_hits.iter().filter(|(w, _)| w == worker_id).map(|(_, h)| h.clone()).collect())
     }
 
+    async fn assignments_of_worker(&self, worker_id: &str) -> StoreResult<Vec<Assignment>> {
+        let s = self.state();
+        Ok(s.assignments_by_worker
+            .get(worker_id)
+            .map(|ids| ids.iter().filter_map(|id| s.assignments.get(id)).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn has_worked(&self, worker_id: &str) -> StoreResult<bool> {
+        Ok(self.state().assignments_by_worker.contains_key(worker_id))
+    }
+
+    async fn workers(&self, after: Option<&str>, limit: usize) -> StoreResult<Listed<String>> {
+        let s = self.state();
+        let after = after.unwrap_or("");
+        Ok(s.assignments_by_worker.keys().filter(|w| w.as_str() > after).take(limit).map(|w| (w.clone(), w.clone())).collect())
+    }
+
     async fn assignment_count_by_status(&self) -> StoreResult<BTreeMap<&'static str, usize>> {
         let mut counts = BTreeMap::new();
         for a in self.state().assignments.values() {
@@ -299,8 +322,30 @@ impl Store for MemoryStore {
         Ok(self.state().qualifications.get(&(type_id.to_string(), worker_id.to_string())).cloned())
     }
 
-    async fn bonuses(&self) -> StoreResult<Vec<Bonus>> {
-        Ok(self.state().bonuses.clone())
+    async fn qualifications_of_type(
+        &self,
+        type_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Listed<Qualification>> {
+        let s = self.state();
+        let after = after.unwrap_or("");
+        let mut of_type: Vec<&Qualification> = s
+            .qualifications
+            .values()
+            .filter(|q| q.qualification_type_id == type_id && q.worker_id.as_str() > after)
+            .collect();
+        of_type.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
+        Ok(of_type.into_iter().take(limit).map(|q| (q.worker_id.clone(), q.clone())).collect())
+    }
+
+    async fn bonuses_of_worker(&self, worker_id: &str) -> StoreResult<Vec<Bonus>> {
+        Ok(self.state().bonuses.iter().filter(|b| b.worker_id == worker_id).cloned().collect())
+    }
+
+    async fn messages_of_worker(&self, worker_id: &str, since_ms: i64) -> StoreResult<Vec<WorkerMessage>> {
+        let s = self.state();
+        Ok(s.messages.iter().rev().filter(|m| m.worker_id == worker_id && m.sent_ms >= since_ms).cloned().collect())
     }
 
     async fn next_due_after(&self, after: Option<&DueKey>) -> StoreResult<Option<(DueKey, Due)>> {
@@ -401,7 +446,7 @@ mod tests {
         let accept = Changes {
             writes: vec![
                 Write::Hit(Versioned { record: changed, prior: Some(read.clone()) }),
-                Write::WorkerHit { worker_id: "W".into(), hit_id: "H".into() },
+                Write::WorkerHit { worker_id: "W".into(), hit_id: "H".into(), assignment_id: "A".into() },
                 Write::Assignment(Versioned { record: a, prior: None }),
             ],
             ..Default::default()
@@ -413,7 +458,7 @@ mod tests {
         // a second worker's marker is fine, but this HIT version is stale: nothing applies
         let stale = Changes {
             writes: vec![
-                Write::WorkerHit { worker_id: "W2".into(), hit_id: "H".into() },
+                Write::WorkerHit { worker_id: "W2".into(), hit_id: "H".into(), assignment_id: "A2".into() },
                 Write::Hit(Versioned { record: read.clone(), prior: Some(read) }),
             ],
             ..Default::default()

@@ -98,9 +98,12 @@ pub enum Write {
     Hit(Versioned<Hit>),
     Assignment(Versioned<Assignment>),
     /// The one assignment a worker may have of a HIT: must not exist yet.
+    /// It also lists the worker (`workers`) and finds their assignments
+    /// (`assignments_of_worker`).
     WorkerHit {
         worker_id: String,
         hit_id: String,
+        assignment_id: String,
     },
     /// A UniqueRequestToken's use: unused, or last used before `free_before_ms`.
     Token {
@@ -118,7 +121,12 @@ pub enum Write {
     QualificationType(QualificationType),
     Qualification(Qualification),
     Bonus(Bonus),
+    /// A message to a worker (kept for `MESSAGE_KEPT_MS`).
+    Message(WorkerMessage),
 }
+
+/// How long a worker's messages are kept.
+pub const MESSAGE_KEPT_MS: i64 = 90 * 24 * 3600 * 1000;
 
 /// Money moved by a commit. The store keeps the balances from going below
 /// zero: a change that lowers what is available (funds less paid less held)
@@ -238,6 +246,12 @@ pub trait Store: Send + Sync {
     /// Every HIT this worker has ever had an assignment of (what a worker's
     /// list of open HITs leaves out, in one read).
     async fn hits_of_worker(&self, worker_id: &str) -> StoreResult<HashSet<String>>;
+    /// Every assignment this worker has had, in the order they were accepted.
+    async fn assignments_of_worker(&self, worker_id: &str) -> StoreResult<Vec<Assignment>>;
+    /// Has this worker ever accepted one of the account's HITs?
+    async fn has_worked(&self, worker_id: &str) -> StoreResult<bool>;
+    /// Every worker who has accepted a HIT, by worker id.
+    async fn workers(&self, after: Option<&str>, limit: usize) -> StoreResult<Listed<String>>;
     async fn assignment_count_by_status(&self) -> StoreResult<BTreeMap<&'static str, usize>>;
 
     async fn token(&self, scope: &str, token: &str) -> StoreResult<Option<TokenUse>>;
@@ -250,7 +264,17 @@ pub trait Store: Send + Sync {
     async fn qualification_type(&self, id: &str) -> StoreResult<Option<QualificationType>>;
     async fn qualification_type_by_name(&self, name: &str) -> StoreResult<Option<String>>;
     async fn qualification(&self, type_id: &str, worker_id: &str) -> StoreResult<Option<Qualification>>;
-    async fn bonuses(&self) -> StoreResult<Vec<Bonus>>;
+    /// A type's qualifications (granted and revoked) by worker id.
+    async fn qualifications_of_type(
+        &self,
+        type_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Listed<Qualification>>;
+    /// The bonuses paid to a worker, oldest first.
+    async fn bonuses_of_worker(&self, worker_id: &str) -> StoreResult<Vec<Bonus>>;
+    /// A worker's messages sent at or after `since_ms`, newest first.
+    async fn messages_of_worker(&self, worker_id: &str, since_ms: i64) -> StoreResult<Vec<WorkerMessage>>;
 
     /// The first entry due after `after` (everything when None).
     async fn next_due_after(&self, after: Option<&DueKey>) -> StoreResult<Option<(DueKey, Due)>>;
@@ -308,6 +332,7 @@ pub(crate) mod tests {
             rejection_ms: None,
             answer: None,
             requester_feedback: None,
+            reward: None,
         }
     }
 
