@@ -272,3 +272,44 @@ async fn hits_of_one_kind(s: &Service, n: usize) -> Vec<String> {
     }
     out
 }
+
+#[tokio::test]
+async fn my_work_shows_each_person_their_own_figures_and_messages_only() {
+    let s = service(ServerConfig { speed: 0.0, ..Default::default() }).await;
+    let hits = hits_of_one_kind(&s, 3).await;
+    let mut approved = Vec::new();
+    for h in &hits[..2] {
+        approved.push(s.work(h, WORKER_1, "setosa").await);
+    }
+    for a in &approved {
+        s.mturk.approve_assignment().assignment_id(a).send().await.unwrap();
+    }
+    s.mturk.send_bonus().worker_id(WORKER_1).assignment_id(&approved[0]).bonus_amount("0.30").reason("fast").send().await.unwrap();
+    let theirs = s.work(&hits[2], WORKER_2, "versicolor").await;
+    s.mturk.reject_assignment().assignment_id(&theirs).requester_feedback("no").send().await.unwrap();
+    s.mturk
+        .notify_workers()
+        .subject("Thanks <3")
+        .message_text("New irises on Monday")
+        .worker_ids(WORKER_1)
+        .send()
+        .await
+        .unwrap();
+
+    let (status, mine) = page(&s, "/worker/me", Some(WORKER_1)).await;
+    assert_eq!(status, 200);
+    // Two rewards of $0.05 and a bonus of $0.30.
+    assert!(mine.contains("You have earned <strong>$0.40</strong> here (2 approved)"), "{mine}");
+    assert!(mine.contains("<th scope=\"row\">Approved</th><td>2</td><td>2</td>"), "all time and this week");
+    assert!(mine.contains("Thanks &lt;3") && mine.contains("New irises on Monday"), "the message, escaped");
+    assert!(mine.contains(&hits[0]) && !mine.contains(&hits[2]), "their assignments, not another's");
+
+    let (_, theirs_page) = page(&s, "/worker/me", Some(WORKER_2)).await;
+    assert!(theirs_page.contains("You have earned <strong>$0.00</strong> here (0 approved)"), "{theirs_page}");
+    assert!(theirs_page.contains("<th scope=\"row\">Rejected</th><td>1</td>"));
+    assert!(!theirs_page.contains("New irises") && !theirs_page.contains(&hits[0]), "nothing of the other person's");
+
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let resp = client.get(s.url("/worker/me")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.headers()["location"].to_str().unwrap()), (303, "/worker/"), "signed out");
+}

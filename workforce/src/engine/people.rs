@@ -21,11 +21,18 @@ const NOTIFY_MAX_WORKERS: usize = 100;
 impl Engine {
     /// One worker's figures in `window`, as they read now.
     pub async fn worker_figures(&self, worker_id: &str, window: Window) -> StoreResult<WorkerFigures> {
+        let mut f = self.worker_figures_in(worker_id, &[window]).await?;
+        Ok(f.pop().unwrap_or_default())
+    }
+
+    /// One worker's figures in each window, from one read of their records.
+    pub async fn worker_figures_in(&self, worker_id: &str, windows: &[Window]) -> StoreResult<Vec<WorkerFigures>> {
         let assignments = self.store.assignments_of_worker(worker_id).await?;
         let bonuses = self.store.bonuses_of_worker(worker_id).await?;
         let rewards = self.rewards_of(&assignments).await?;
         let reward_of = |a: &Assignment| a.reward.or_else(|| rewards.get(&a.hit_id).copied()).unwrap_or_default();
-        Ok(figures_of(worker_id, &assignments, &bonuses, reward_of, window, self.now_ms()))
+        let now = self.now_ms();
+        Ok(windows.iter().map(|w| figures_of(worker_id, &assignments, &bonuses, reward_of, *w, now)).collect())
     }
 
     /// The rewards of the HITs of assignments written before assignments

@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod cookies;
 pub mod csrf;
+pub mod my_work;
 pub mod pages;
 pub mod sessions;
 
@@ -51,6 +52,7 @@ pub fn router(shared: Arc<Shared>, auth: Arc<dyn WorkerAuth>) -> Router {
         .route("/worker/", get(list))
         .route("/worker/sign-in", post(sign_in))
         .route("/worker/sign-out", post(sign_out))
+        .route("/worker/me", get(my_work_page))
         .route("/worker/hits/{hit_id}", get(preview))
         .route("/worker/hits/{hit_id}/accept", post(accept))
         .route("/worker/assignments/{assignment_id}", get(working))
@@ -147,6 +149,31 @@ fn unavailable(viewer: Viewer<'_>, e: crate::store::StoreError) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         pages::message("Try again", viewer, "The service could not answer just now; reload the page in a moment."),
     )
+}
+
+/// The signed-in person's own figures, messages and recent assignments.
+async fn my_work_page(State(site): State<WorkerSite>, me: SignedIn) -> Response {
+    let viewer = me.viewer();
+    let w = site.shared.turn().await;
+    let engine = &w.engine;
+    let now = engine.now_ms();
+    let week = crate::figures::Window { from_ms: now - 7 * crate::engine::DAY_MS, to_ms: i64::MAX };
+    let read = async {
+        let figures = engine.worker_figures_in(&me.worker, &[crate::figures::Window::ALL, week]).await?;
+        let messages = engine.worker_messages(&me.worker).await?;
+        let recent = engine.worker_assignments(&me.worker).await?;
+        Ok::<_, crate::store::StoreError>((figures, messages, recent))
+    };
+    match read.await {
+        Ok((figures, messages, recent)) => {
+            let (Some(all_time), Some(last_week)) = (figures.first(), figures.get(1)) else {
+                return unavailable(viewer, crate::store::StoreError::Unavailable("no figures".into()));
+            };
+            let view = my_work::MyWork { all_time, last_week, messages: &messages, recent: &recent, now_ms: now };
+            page(StatusCode::OK, my_work::page(viewer, &view))
+        }
+        Err(e) => unavailable(viewer, e),
+    }
 }
 
 /// The sign-in form, or the choose-password form of a first sign-in.

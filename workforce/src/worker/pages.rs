@@ -59,8 +59,9 @@ pub fn post_form(action: &str, class: &str, csrf: &str, inner: &str) -> String {
 pub fn layout(title: &str, viewer: Viewer<'_>, body: &str) -> String {
     let who = match viewer.worker {
         Some(w) => format!(
-            r#"<p class="who">Signed in as <strong>{}</strong>
-{}</p>"#,
+            r#"<nav class="who" aria-label="Account"><a href="/worker/">Find work</a> <a href="/worker/me">My work</a>
+<span>Signed in as <strong>{}</strong></span>
+{}</nav>"#,
             esc(w),
             post_form("/worker/sign-out", "inline", viewer.csrf, r#"<button type="submit">Sign out</button>"#)
         ),
