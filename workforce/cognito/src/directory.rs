@@ -149,6 +149,36 @@ impl CognitoDirectory {
     }
 }
 
+impl CognitoDirectory {
+    /// Everyone in the pool, as (email, worker id): what the team lead's
+    /// tables and payouts show beside each worker id (the team lead's
+    /// credentials; requesters never see an email).
+    pub async fn people(&self) -> Result<Vec<(String, String)>, DirectoryError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_users()
+                .user_pool_id(&self.pool.pool_id)
+                .set_pagination_token(token.take())
+                .send()
+                .await
+                .map_err(refused)?;
+            for user in page.users() {
+                let attribute = |name: &str| user.attributes().iter().find(|a| a.name() == name).and_then(|a| a.value());
+                if let (Some(email), Some(sub)) = (attribute("email"), attribute("sub")) {
+                    out.push((email.to_string(), crate::worker_id_of(sub)));
+                }
+            }
+            token = page.pagination_token().map(str::to_string).filter(|t| !t.is_empty());
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
 fn step(
     result: Option<AuthenticationResultType>,
     challenge: Option<ChallengeNameType>,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hitloop_local::cli::{export, resume, status, submit, target, up, workforce};
+use hitloop_local::cli::{export, resume, status, submit, target, team, up, workforce};
 
 #[derive(Parser)]
 #[command(name = "hitloop", version, about = "Crowd labeling with quality control, then training: locally or on AWS")]
@@ -76,6 +76,64 @@ enum WorkforceCommand {
         user_pool: String,
         email: String,
     },
+    /// Every worker's figures: submitted, approved, rejected, awaiting
+    /// review, returned, abandoned, median minutes per task, hours working,
+    /// earned, blocked.
+    Workers {
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// From this day (YYYY-MM-DD, UTC), included.
+        #[arg(long)]
+        from: Option<String>,
+        /// To this day (YYYY-MM-DD, UTC), included.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// What each worker is owed for the days given, as CSV (worker id,
+    /// email, approved assignments, rewards, bonuses, total); pay it outside
+    /// hitloop.
+    Payouts {
+        #[command(flatten)]
+        service: ServiceArgs,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Stops a worker (id, or email with --user-pool) from accepting HITs.
+    Block {
+        #[command(flatten)]
+        service: ServiceArgs,
+        worker: String,
+        /// Why (kept with the block; ListWorkerBlocks shows it).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lets a blocked worker accept HITs again.
+    Unblock {
+        #[command(flatten)]
+        service: ServiceArgs,
+        worker: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Grants a worker a qualification (a type's name or id) with a value.
+    Qualify {
+        #[command(flatten)]
+        service: ServiceArgs,
+        worker: String,
+        qualification: String,
+        value: i64,
+        /// Make a qualification type of that name if there is none.
+        #[arg(long)]
+        create: bool,
+    },
+    /// Pays money into the account (what GetAccountBalance shows), e.g. 250.00.
+    Deposit {
+        #[command(flatten)]
+        service: ServiceArgs,
+        usd: String,
+    },
     /// Requester access keys: who may call the service's API.
     Keys {
         /// The service's DynamoDB table.
@@ -87,6 +145,25 @@ enum WorkforceCommand {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+/// Where the team lead's commands find the service: its table and, for
+/// emails, its user pool.
+#[derive(clap::Args)]
+struct ServiceArgs {
+    /// The service's DynamoDB table.
+    #[arg(long, env = "HITLOOP_WORKFORCE_TABLE")]
+    table: String,
+    /// The annotators' user pool, to show emails and take them for worker ids.
+    #[arg(long, env = "HITLOOP_WORKFORCE_USER_POOL")]
+    user_pool: Option<String>,
+}
+
+impl ServiceArgs {
+    async fn open(&self) -> Result<team::Team, String> {
+        let sdk = hitloop_aws::loader().load().await;
+        team::Team::open(&sdk, &self.table, self.user_pool.as_deref()).await
+    }
 }
 
 #[derive(Subcommand)]
@@ -207,6 +284,32 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Workforce { command: WorkforceCommand::Invite { user_pool, email } } => {
             let sdk = hitloop_aws::loader().load().await;
             print!("{}", workforce::invite(&sdk, &user_pool, &email).await?);
+            Ok(())
+        }
+        Command::Workforce { command: WorkforceCommand::Workers { service, from, to } } => {
+            let window = team::window(from.as_deref(), to.as_deref())?;
+            print!("{}", team::workers(&service.open().await?, window).await?);
+            Ok(())
+        }
+        Command::Workforce { command: WorkforceCommand::Payouts { service, from, to } } => {
+            let window = team::window(Some(&from), Some(&to))?;
+            print!("{}", team::payouts(&service.open().await?, window).await?);
+            Ok(())
+        }
+        Command::Workforce { command: WorkforceCommand::Block { service, worker, reason } } => {
+            print!("{}", team::block(&service.open().await?, &worker, &reason).await?);
+            Ok(())
+        }
+        Command::Workforce { command: WorkforceCommand::Unblock { service, worker, reason } } => {
+            print!("{}", team::unblock(&service.open().await?, &worker, reason.as_deref()).await?);
+            Ok(())
+        }
+        Command::Workforce { command: WorkforceCommand::Qualify { service, worker, qualification, value, create } } => {
+            print!("{}", team::qualify(&service.open().await?, &worker, &qualification, value, create).await?);
+            Ok(())
+        }
+        Command::Workforce { command: WorkforceCommand::Deposit { service, usd } } => {
+            print!("{}", team::deposit(&service.open().await?, &usd).await?);
             Ok(())
         }
         Command::Workforce { command: WorkforceCommand::Keys { table, kms_key, command } } => {

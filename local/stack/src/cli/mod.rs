@@ -7,5 +7,6 @@ pub mod resume;
 pub mod status;
 pub mod submit;
 pub mod target;
+pub mod team;
 pub mod up;
 pub mod workforce;
