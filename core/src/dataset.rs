@@ -21,6 +21,8 @@ const RESULT_COLUMNS: [&str; 4] = ["label", "answers", "agreed", "status"];
 pub struct OutputKeys {
     pub prefix: String,
     pub labels: String,
+    /// Each worker's agreement with the final labels (`worker_agreement`).
+    pub workers: String,
     pub manifest: String,
     pub report: String,
     pub train_prefix: String,
@@ -35,6 +37,7 @@ impl OutputKeys {
         let prefix = format!("jobs/{job_id}/output/");
         OutputKeys {
             labels: format!("{prefix}labels.csv"),
+            workers: format!("{prefix}workers.csv"),
             manifest: format!("{prefix}manifest.jsonl"),
             report: format!("{prefix}report.json"),
             train_prefix: format!("{prefix}train/"),

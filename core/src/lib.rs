@@ -21,4 +21,5 @@ pub mod records;
 pub mod template;
 pub mod training;
 pub mod training_job;
+pub mod worker_agreement;
 pub mod xml;

@@ -81,8 +81,14 @@ pub fn outputs(job: &Job, items: &[Item], settings: &TrainSettings, name: &str) 
             body: dataset::ground_truth_manifest(job, &columns, items)?,
             content_type: "application/x-ndjson",
         },
+        OutputFile {
+            key: keys.workers.clone(),
+            body: crate::worker_agreement::workers_csv(&crate::worker_agreement::agreement_by_worker(items))?,
+            content_type: "text/csv",
+        },
     ];
     report.files.insert("labels".into(), keys.labels.clone());
+    report.files.insert("workers".into(), keys.workers.clone());
     report.files.insert("manifest".into(), keys.manifest.clone());
     let mut training = None;
     if let Some(spec) = &job.spec.training {
@@ -294,7 +300,7 @@ mod tests {
         );
         let out = outputs(&j, &items(), &settings(Some("arn:aws:iam::1:role/r")), "hitloop-j-abcdef").unwrap();
         let keys: Vec<&str> = out.files.iter().map(|f| f.key.rsplit('/').next().unwrap()).collect();
-        assert_eq!(keys, ["labels.csv", "manifest.jsonl", "train.csv", "test.csv", "report.json"]);
+        assert_eq!(keys, ["labels.csv", "manifest.jsonl", "workers.csv", "train.csv", "test.csv", "report.json"]);
         let request = out.training.unwrap().unwrap();
         assert_eq!((request.test_channel.as_str(), request.test_uri.is_some()), ("validation", true));
         assert_eq!(request.output_uri, "s3://b/jobs/j/output/model/");

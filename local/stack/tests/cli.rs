@@ -118,11 +118,16 @@ async fn submit_status_and_export_against_the_local_stack() {
     let export = work.join("export");
     let (ok, out, err) = hitloop(&state, &["export", "small-iris", export.to_str().unwrap()]);
     assert!(ok, "{err}");
-    for f in ["labels.csv", "manifest.jsonl", "report.json", "train/train.csv", "test/test.csv"] {
+    for f in ["labels.csv", "manifest.jsonl", "workers.csv", "report.json", "train/train.csv", "test/test.csv"] {
         assert!(export.join(f).exists(), "{f} exported: {out}");
     }
     let labels = std::fs::read_to_string(export.join("labels.csv")).unwrap();
     assert_eq!(labels.lines().count(), 31, "a header and 30 items");
+    let workers = std::fs::read(export.join("workers.csv")).unwrap();
+    let workers = hitloop_core::worker_agreement::parse_workers_csv(&workers).unwrap();
+    let answers: u32 = workers.iter().map(|w| w.answers).sum();
+    assert!(workers.len() > 1 && answers >= 60, "every simulated worker's answers: {workers:?}");
+    assert!(workers.iter().all(|w| w.agreed <= w.on_labeled && w.on_labeled <= w.answers));
 
     // A job that runs out of budget: watch stops at the pause and says how to
     // go on; resume with a higher budget and it finishes.

@@ -106,13 +106,31 @@ async fn a_team_lead_sees_who_did_what_pays_them_and_decides_who_may_work() {
     engine.submit(&theirs, crowd_form_answer("category", "virginica")).await.unwrap();
     call(&engine, "RejectAssignment", json!({ "AssignmentId": theirs, "RequesterFeedback": "no" })).await;
 
-    let table_text = lead.ok("workers", &[]);
+    // The pipeline's job over these HITs, finished: its workers.csv.
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let bucket = format!("team-{}", std::process::id());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let agreement = format!("worker_id,answers,answers_on_labeled_items,agreed_with_label,agreement\n{ana},2,2,2,1.0000\n{bo},1,1,0,0.0000\n");
+    s3.put_object().bucket(&bucket).key("jobs/iris/output/workers.csv").body(agreement.into_bytes().into()).send().await.unwrap();
+    let state = std::env::temp_dir().join(format!("team-state-{}.json", std::process::id()));
+    std::fs::write(
+        &state,
+        json!({ "aws_endpoint": lead.endpoint, "mturk_url": "", "bucket": bucket, "table": "t", "pid": 0 }).to_string(),
+    )
+    .unwrap();
+    let state = state.to_str().unwrap().to_string();
+
+    let table_text = lead.ok("workers", &["--job", "iris", "--state", &state]);
     let row = |worker: &str| table_text.lines().find(|l| l.starts_with(worker)).unwrap_or_else(|| panic!("{table_text}")).to_string();
     let ana_row: Vec<String> = row(&ana).split_whitespace().map(str::to_string).collect();
     assert_eq!(&ana_row[1..7], ["ana@example.org", "2", "2", "0", "0", "0"], "{table_text}");
     assert!(ana_row.contains(&"$1.00".to_string()), "two rewards of $0.25 and a bonus of $0.50: {table_text}");
+    assert!(ana_row.contains(&"100%".to_string()), "agreement with the job's labels: {table_text}");
     let bo_row: Vec<String> = row(&bo).split_whitespace().map(str::to_string).collect();
     assert_eq!(&bo_row[1..5], ["bo@example.org", "1", "0", "1"]);
+    assert!(bo_row.contains(&"0%".to_string()), "{table_text}");
+    let (ok, _, err) = lead.run("workers", &["--job", "unfinished", "--state", &state]);
+    assert!(!ok && err.contains("written when every item is decided"), "{err}");
 
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let csv = lead.ok("payouts", &["--from", &today, "--to", &today]);

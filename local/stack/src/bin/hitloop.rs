@@ -88,6 +88,11 @@ enum WorkforceCommand {
         /// To this day (YYYY-MM-DD, UTC), included.
         #[arg(long)]
         to: Option<String>,
+        /// Show each worker's agreement with the final labels of this
+        /// finished job (of the stack --stack names, or the local one);
+        /// repeat for several.
+        #[arg(long = "job")]
+        jobs: Vec<String>,
     },
     /// What each worker is owed for the days given, as CSV (worker id,
     /// email, approved assignments, rewards, bonuses, total); pay it outside
@@ -286,9 +291,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", workforce::invite(&sdk, &user_pool, &email).await?);
             Ok(())
         }
-        Command::Workforce { command: WorkforceCommand::Workers { service, from, to } } => {
+        Command::Workforce { command: WorkforceCommand::Workers { service, from, to, jobs } } => {
             let window = team::window(from.as_deref(), to.as_deref())?;
-            print!("{}", team::workers(&service.open().await?, window).await?);
+            let agreement = if jobs.is_empty() {
+                None
+            } else {
+                let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
+                Some(team::agreement(&t, &jobs).await?)
+            };
+            print!("{}", team::workers(&service.open().await?, window, agreement.as_ref()).await?);
             Ok(())
         }
         Command::Workforce { command: WorkforceCommand::Payouts { service, from, to } } => {

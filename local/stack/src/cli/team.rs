@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use hitloop_core::money::Usd;
+use hitloop_core::worker_agreement::{parse_workers_csv, WorkerAgreement};
 use hitloop_workforce::engine::{Engine, EngineConfig};
 use hitloop_workforce::figures::{Window, WorkerFigures};
 use hitloop_workforce::ids;
@@ -107,18 +108,47 @@ fn minutes(ms: i64) -> String {
     format!("{:.1}", ms as f64 / 60_000.0)
 }
 
+/// Each worker's agreement with the final labels of `jobs`, summed, from
+/// the `workers.csv` each finished job wrote; a job not finished yet is an
+/// error that says so.
+pub async fn agreement(target: &super::target::Target, jobs: &[String]) -> Result<HashMap<String, WorkerAgreement>, String> {
+    let mut out: HashMap<String, WorkerAgreement> = HashMap::new();
+    for job in jobs {
+        let key = hitloop_core::dataset::OutputKeys::of(job).workers;
+        let bytes = target.get(&key).await.ok_or_else(|| {
+            format!("job {job} has no {key} (written when every item is decided): see `hitloop status {job}`")
+        })?;
+        for row in parse_workers_csv(&bytes).map_err(|e| format!("{key}: {e}"))? {
+            out.entry(row.worker_id.clone())
+                .or_insert_with(|| WorkerAgreement { worker_id: row.worker_id.clone(), ..Default::default() })
+                .add(&row);
+        }
+    }
+    Ok(out)
+}
+
 /// The table of every worker's figures (in the window), with emails when
-/// the user pool is known and the block's reason when blocked.
-pub async fn workers(team: &Team, window: Window) -> Result<String, String> {
+/// the user pool is known, the block's reason when blocked, and, given the
+/// jobs' agreement, the share of their answers that were the final label.
+pub async fn workers(
+    team: &Team,
+    window: Window,
+    agreement: Option<&HashMap<String, WorkerAgreement>>,
+) -> Result<String, String> {
     let figures = team.figures(window, window != Window::ALL).await?;
     let blocked = team.blocked().await?;
     let mut out = format!(
-        "{:<16} {:<28} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>8} {:>9} {:>9}  {}\n",
-        "WORKER", "EMAIL", "SUBM", "APPR", "REJ", "WAIT", "RET", "ABAN", "MED MIN", "ACTIVE H", "EARNED", "BLOCKED"
+        "{:<16} {:<28} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>8} {:>9} {:>9} {:>6}  {}\n",
+        "WORKER", "EMAIL", "SUBM", "APPR", "REJ", "WAIT", "RET", "ABAN", "MED MIN", "ACTIVE H", "EARNED", "AGREE", "BLOCKED"
     );
     for f in &figures {
+        let agree = agreement
+            .and_then(|a| a.get(&f.worker_id))
+            .and_then(WorkerAgreement::agreement)
+            .map(|a| format!("{:.0}%", a * 100.0))
+            .unwrap_or_else(|| "-".into());
         out.push_str(&format!(
-            "{:<16} {:<28} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>8} {:>9.2} {:>9}  {}\n",
+            "{:<16} {:<28} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>8} {:>9.2} {:>9} {:>6}  {}\n",
             f.worker_id,
             team.email_of(&f.worker_id),
             f.submitted,
@@ -130,11 +160,15 @@ pub async fn workers(team: &Team, window: Window) -> Result<String, String> {
             f.median_active_ms.map(minutes).unwrap_or_else(|| "-".into()),
             f.active_ms as f64 / 3_600_000.0,
             format!("${}", f.earnings()),
+            agree,
             blocked.get(&f.worker_id).map(String::as_str).unwrap_or(""),
         ));
     }
     if figures.is_empty() {
         out.push_str("(nobody has worked on this service's HITs in that time)\n");
+    }
+    if agreement.is_some() {
+        out.push_str("AGREE: the share of their answers on the jobs' labeled items that were the final label\n");
     }
     Ok(out)
 }
