@@ -97,23 +97,8 @@ async fn a_revoked_qualification_is_listed_as_revoked_and_no_longer_lets_its_wor
         .integer_values(80)
         .build()
         .unwrap();
-    let hit = s
-        .mturk
-        .create_hit()
-        .max_assignments(3)
-        .lifetime_in_seconds(600)
-        .assignment_duration_in_seconds(60)
-        .reward("0.05")
-        .title("Experts only")
-        .description("D")
-        .question(plain_question("x"))
-        .qualification_requirements(requirement)
-        .send()
-        .await
-        .unwrap()
-        .hit
-        .unwrap();
-    let id = hit.hit_id().unwrap();
+    let hit = s.hit_requiring(requirement).await;
+    let id = hit.as_str();
     assert!(s.accept(id, WORKER_2).await.is_err(), "revoked: may not work");
     s.accept(id, WORKER_1).await.expect("still granted");
 
@@ -132,24 +117,9 @@ async fn a_revoked_qualification_is_listed_as_revoked_and_no_longer_lets_its_wor
         .comparator(Comparator::Exists)
         .build()
         .unwrap();
-    let hit = s
-        .mturk
-        .create_hit()
-        .max_assignments(2)
-        .lifetime_in_seconds(600)
-        .assignment_duration_in_seconds(60)
-        .reward("0.05")
-        .title("Anyone")
-        .description("D")
-        .question(plain_question("y"))
-        .qualification_requirements(requirement)
-        .send()
-        .await
-        .unwrap()
-        .hit
-        .unwrap();
-    assert!(s.accept(hit.hit_id().unwrap(), WORKER_3).await.is_err());
-    s.accept(hit.hit_id().unwrap(), WORKER_2).await.expect("auto-granted to everyone else");
+    let hit = s.hit_requiring(requirement).await;
+    assert!(s.accept(&hit, WORKER_3).await.is_err());
+    s.accept(&hit, WORKER_2).await.expect("auto-granted to everyone else");
 }
 
 #[tokio::test]

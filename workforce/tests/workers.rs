@@ -45,23 +45,8 @@ async fn qualification_requirements_decide_who_may_accept() {
         .integer_values(80)
         .build()
         .unwrap();
-    let hit = s
-        .mturk
-        .create_hit()
-        .max_assignments(3)
-        .lifetime_in_seconds(600)
-        .assignment_duration_in_seconds(60)
-        .reward("0.05")
-        .title("Experts only")
-        .description("D")
-        .question(plain_question("x"))
-        .qualification_requirements(requirement)
-        .send()
-        .await
-        .unwrap()
-        .hit
-        .unwrap();
-    let id = hit.hit_id().unwrap();
+    let hit = s.hit_requiring(requirement).await;
+    let id = hit.as_str();
     let refused = s.accept(id, WORKER_1).await.expect_err("no qualification, no work");
     assert!(refused["Message"].as_str().unwrap().contains("qualification"), "{refused}");
     s.mturk

@@ -187,6 +187,28 @@ impl Service {
     }
 }
 
+impl Service {
+    /// A HIT of 3 slots that only workers meeting `requirement` may accept.
+    pub async fn hit_requiring(&self, requirement: aws_sdk_mturk::types::QualificationRequirement) -> String {
+        self.mturk
+            .create_hit()
+            .max_assignments(3)
+            .lifetime_in_seconds(600)
+            .assignment_duration_in_seconds(60)
+            .reward("0.05")
+            .title("Qualified workers only")
+            .description("D")
+            .question(plain_question("x"))
+            .qualification_requirements(requirement)
+            .send()
+            .await
+            .expect("create hit")
+            .hit
+            .and_then(|h| h.hit_id)
+            .expect("hit id")
+    }
+}
+
 pub fn plain_question(item: &str) -> String {
     format!(
         r#"<HTMLQuestion xmlns="{HTML_NS}"><HTMLContent><![CDATA[<form><p>{item}</p><input type="text" name="label"></form>]]></HTMLContent><FrameHeight>400</FrameHeight></HTMLQuestion>"#
