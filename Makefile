@@ -6,7 +6,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/hitloop-target
 export CARGO_TARGET_DIR
 VENV := .venv
 
-.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start bench-workforce bench-stream clean-run
+.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start bench-workforce bench-stream screenshots clean-run
 
 ## demo: the whole job, locally (see README)
 demo: venv
@@ -15,6 +15,12 @@ demo: venv
 ## test: every test against moto server and the MTurk-compatible service
 test: venv
 	local/scripts/test.sh
+
+## screenshots: the worker site's pages, taken by the browser tests, into docs/screenshots/
+screenshots: venv
+	mkdir -p docs/screenshots
+	source local/scripts/moto.sh && start_moto && trap stop_moto EXIT && \
+	  HITLOOP_SCREENSHOTS=docs/screenshots cargo test --locked -p hitloop-tests --test worker_people --test worker_page
 
 ## venv: the Python tools the tests and the local stack use (moto, boto3, cfn-lint;
 ## checkov in a venv of its own, since it pins another boto3)

@@ -4,6 +4,7 @@
 //! Lambda. The test moves time on and pumps events until the job is done.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod chromium;
 pub mod crash;
 pub mod invariants;
 pub mod outputs;
@@ -24,7 +25,7 @@ use hitloop_pipeline::ports::{all_items, Crowd, Items, Jobs};
 use hitloop_workforce::crowd::{Truth, WorkforceConfig};
 use hitloop_workforce::faults::RequestFaults;
 use hitloop_workforce::notify::NotificationFaults;
-use hitloop_workforce::server::{start, GivenStore, Running, ServerConfig};
+use hitloop_workforce::server::{start, GivenSignIn, GivenStore, Running, ServerConfig};
 use serde_json::{json, Value};
 
 pub const SPECIES: [&str; 3] = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"];
@@ -182,6 +183,10 @@ pub struct Options {
     pub crashes: Option<std::sync::Arc<crash::Crashes>>,
     /// How long one MTurk request may take (the functions' setting).
     pub mturk_attempt_timeout_ms: Option<u64>,
+    /// How people sign in to the worker site: by worker id (None, the local
+    /// sandbox), or as given (a user pool). With a sign-in, the service
+    /// serves no control endpoints, as deployed.
+    pub sign_in: Option<GivenSignIn>,
 }
 
 impl Default for Options {
@@ -193,6 +198,7 @@ impl Default for Options {
             balance: "10000.00",
             crashes: None,
             mturk_attempt_timeout_ms: None,
+            sign_in: None,
         }
     }
 }
@@ -228,6 +234,7 @@ impl Stack {
             balance,
             request_faults: options.request_faults,
             notification_faults: options.notification_faults,
+            worker_sign_in: options.sign_in,
             ..Default::default()
         })
         .await
@@ -362,13 +369,10 @@ impl Stack {
             .unwrap();
     }
 
+    /// Waits until every notification the service decided is sent (in
+    /// process: a service with a user pool has no control endpoint).
     pub async fn flush(&self) {
-        self.http
-            .post(format!("{}/_hitloop/notifications/flush", self.mturk.url))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+        self.mturk.shared.delivered().await;
     }
 
     pub async fn mturk_state(&self) -> Value {

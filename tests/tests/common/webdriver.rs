@@ -112,6 +112,24 @@ impl Browser {
         self.post("/execute/sync", json!({ "script": script, "args": [] })).await
     }
 
+    /// Resizes the window (a phone is about 390 by 844).
+    pub async fn resize(&self, width: u32, height: u32) -> Result<(), String> {
+        self.post("/window/rect", json!({ "width": width, "height": height })).await.map(|_| ())
+    }
+
+    /// The value of the cookie `name` of the current page (HttpOnly ones
+    /// too: WebDriver sees what scripts cannot).
+    pub async fn cookie(&self, name: &str) -> Result<Option<String>, String> {
+        let all = self.get("/cookie").await?;
+        Ok(all.as_array().into_iter().flatten().find(|c| c["name"] == name).and_then(|c| c["value"].as_str()).map(str::to_string))
+    }
+
+    /// Sets the cookie `name` for the current page's site, as a browser
+    /// holding a copied or made-up session would send it.
+    pub async fn set_cookie(&self, name: &str, value: &str) -> Result<(), String> {
+        self.post("/cookie", json!({ "cookie": { "name": name, "value": value, "path": "/" } })).await.map(|_| ())
+    }
+
     pub async fn enter_frame(&self, frame: &Element) -> Result<(), String> {
         self.post("/frame", json!({ "id": { ELEMENT: frame.id } })).await.map(|_| ())
     }

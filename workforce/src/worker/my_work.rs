@@ -98,7 +98,7 @@ pub fn page(viewer: Viewer<'_>, v: &MyWork<'_>) -> String {
     body.push_str("</section>\n");
     body.push_str(
         r#"<section class="card" aria-labelledby="recent"><h2 id="recent">Recent assignments</h2>
-<table><thead><tr><th scope="col">HIT</th><th scope="col">Status</th><th scope="col">Accepted</th><th scope="col">Time taken</th><th scope="col">Reward</th></tr></thead><tbody>
+<div class="scroll"><table><thead><tr><th scope="col">HIT</th><th scope="col">Status</th><th scope="col">Accepted</th><th scope="col">Time taken</th><th scope="col">Reward</th></tr></thead><tbody>
 "#,
     );
     if v.recent.is_empty() {
@@ -116,7 +116,7 @@ pub fn page(viewer: Viewer<'_>, v: &MyWork<'_>) -> String {
             esc(&reward)
         ));
     }
-    body.push_str("</tbody></table></section>\n");
+    body.push_str("</tbody></table></div></section>\n");
     layout("My work", viewer, &body)
 }
 
