@@ -75,14 +75,18 @@ pub fn workers_csv(rows: &[WorkerAgreement]) -> Result<Vec<u8>, String> {
 pub fn parse_workers_csv(bytes: &[u8]) -> Result<Vec<WorkerAgreement>, String> {
     let mut r = csv::Reader::from_reader(bytes);
     let header = r.headers().map_err(|e| e.to_string())?.clone();
-    let at = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| format!("workers.csv has no {name} column"));
+    let at =
+        |name: &str| header.iter().position(|h| h == name).ok_or_else(|| format!("workers.csv has no {name} column"));
     let (worker, answers, on_labeled, agreed) =
         (at("worker_id")?, at("answers")?, at("answers_on_labeled_items")?, at("agreed_with_label")?);
     let mut out = Vec::new();
     for (line, record) in r.records().enumerate() {
         let record = record.map_err(|e| e.to_string())?;
         let number = |i: usize| {
-            record.get(i).and_then(|v| v.parse().ok()).ok_or_else(|| format!("workers.csv line {}: not a count", line + 2))
+            record
+                .get(i)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("workers.csv line {}: not a count", line + 2))
         };
         out.push(WorkerAgreement {
             worker_id: record.get(worker).unwrap_or_default().to_string(),

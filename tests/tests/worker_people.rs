@@ -88,8 +88,8 @@ async fn invited_people_sign_in_label_in_the_stream_and_see_only_their_own_work(
     let verifier = TokenVerifier::new(&pool, &pool.jwks_url(Some(&endpoint)));
     let revoked = Arc::new(MemoryRevokedSessions::default());
     let sign_in = CognitoSignIn::new(CognitoDirectory::new(&sdk, pool.clone()), verifier, revoked);
-    let stack = Stack::new(Options { crowd: None, sign_in: Some(GivenSignIn(Arc::new(sign_in))), ..Default::default() })
-        .await;
+    let stack =
+        Stack::new(Options { crowd: None, sign_in: Some(GivenSignIn(Arc::new(sign_in))), ..Default::default() }).await;
     stack.submit("people", &iris_job(), &iris_template(), "manifest.csv", &iris_manifest_every(30)).await;
     stack.router.pump_until_idle(50).await;
     let items = stack.items("people").await;
@@ -126,7 +126,10 @@ async fn invited_people_sign_in_label_in_the_stream_and_see_only_their_own_work(
     for item in stack.items("people").await {
         let answers = stack.answers("people", &item.item_id).await;
         assert_eq!(answers.len(), 1, "{}", item.item_id);
-        assert_eq!((answers[0].worker_id.as_str(), answers[0].label.as_deref()), (ana.as_str(), Some(truth[&item.item_id].as_str())));
+        assert_eq!(
+            (answers[0].worker_id.as_str(), answers[0].label.as_deref()),
+            (ana.as_str(), Some(truth[&item.item_id].as_str()))
+        );
     }
     // Approved by hitloop: five rewards of $0.05.
     let mine = my_work(&c, &base).await;
@@ -159,10 +162,13 @@ async fn invited_people_sign_in_label_in_the_stream_and_see_only_their_own_work(
     let elsewhere = new_pool(&sdk).await;
     let theirs = CognitoDirectory::new(&sdk, elsewhere.clone());
     theirs.invite("ana@example.org", Some(TEMPORARY)).await.unwrap();
-    let SignInStep::NewPasswordRequired { session: challenge } = theirs.sign_in("ana@example.org", TEMPORARY).await.unwrap() else {
+    let SignInStep::NewPasswordRequired { session: challenge } =
+        theirs.sign_in("ana@example.org", TEMPORARY).await.unwrap()
+    else {
         panic!("a first sign-in asks for a new password");
     };
-    let SignInStep::SignedIn(tokens) = theirs.set_new_password("ana@example.org", &challenge, CHOSEN).await.unwrap() else {
+    let SignInStep::SignedIn(tokens) = theirs.set_new_password("ana@example.org", &challenge, CHOSEN).await.unwrap()
+    else {
         panic!("signed in");
     };
     c.set_cookie("hitloop_session", &tokens.id_token).await.unwrap();

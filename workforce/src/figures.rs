@@ -173,7 +173,10 @@ mod tests {
         assert_eq!((f.returned, f.abandoned, f.working), (1, 1, 1), "the overdue one reads abandoned");
         assert_eq!(f.active_ms, 20_000 + 10_000 + 30_000);
         assert_eq!(f.median_active_ms, Some(20_000));
-        assert_eq!((f.rewards, f.bonuses, f.earnings()), (Usd::from_cents(5), Usd::from_cents(25), Usd::from_cents(30)));
+        assert_eq!(
+            (f.rewards, f.bonuses, f.earnings()),
+            (Usd::from_cents(5), Usd::from_cents(25), Usd::from_cents(30))
+        );
         assert_eq!(f.last_seen_ms, Some(1_000_000));
     }
 

@@ -415,9 +415,8 @@ async fn unknown_and_unsupported_operations_answer_in_the_wire_format() {
     assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.1");
     assert!(resp.headers().contains_key("x-amzn-requestid"));
 
-    let (code, message) = code_and_message(
-        s.mturk.list_qualification_types().must_be_requestable(true).send().await.unwrap_err(),
-    );
+    let (code, message) =
+        code_and_message(s.mturk.list_qualification_types().must_be_requestable(true).send().await.unwrap_err());
     assert_eq!(code, "RequestError");
     assert!(message.contains("not supported"), "{message}");
 }

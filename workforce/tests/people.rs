@@ -88,7 +88,10 @@ async fn a_revoked_qualification_is_listed_as_revoked_and_no_longer_lets_its_wor
 
     let granted = holders(&s, &expert, Some(QualificationStatus::Granted), 1).await;
     assert_eq!(granted, [(WORKER_1.into(), "Granted".into()), (WORKER_3.into(), "Granted".into())], "in pages of one");
-    assert_eq!(holders(&s, &expert, Some(QualificationStatus::Revoked), 10).await, [(WORKER_2.into(), "Revoked".into())]);
+    assert_eq!(
+        holders(&s, &expert, Some(QualificationStatus::Revoked), 10).await,
+        [(WORKER_2.into(), "Revoked".into())]
+    );
     assert_eq!(holders(&s, &expert, None, 2).await.len(), 3);
 
     let requirement = QualificationRequirement::builder()
@@ -103,14 +106,25 @@ async fn a_revoked_qualification_is_listed_as_revoked_and_no_longer_lets_its_wor
     s.accept(id, WORKER_1).await.expect("still granted");
 
     let code = turk_code!(
-        s.mturk.disassociate_qualification_from_worker().qualification_type_id(&expert).worker_id(WORKER_2).send().await,
+        s.mturk
+            .disassociate_qualification_from_worker()
+            .qualification_type_id(&expert)
+            .worker_id(WORKER_2)
+            .send()
+            .await,
         DisassociateQualificationFromWorkerError
     );
     assert_eq!(code, "AWS.MechanicalTurk.QualificationDoesNotExist", "revoking twice");
 
     // An auto-granted type revoked from a worker is not granted again.
     let open = qualification_type(&s, "Anyone", true).await;
-    s.mturk.disassociate_qualification_from_worker().qualification_type_id(&open).worker_id(WORKER_3).send().await.unwrap();
+    s.mturk
+        .disassociate_qualification_from_worker()
+        .qualification_type_id(&open)
+        .worker_id(WORKER_3)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(holders(&s, &open, Some(QualificationStatus::Revoked), 10).await, [(WORKER_3.into(), "Revoked".into())]);
     let requirement = QualificationRequirement::builder()
         .qualification_type_id(&open)
@@ -134,14 +148,30 @@ async fn bonus_payments_are_listed_by_assignment_and_by_hit_in_pages() {
         s.mturk.approve_assignment().assignment_id(a).send().await.unwrap();
     }
     for (worker, a, amount) in [(WORKER_1, &a1, "0.25"), (WORKER_1, &a1, "0.50"), (WORKER_3, &a3, "1.00")] {
-        s.mturk.send_bonus().worker_id(worker).assignment_id(a).bonus_amount(amount).reason("careful work").send().await.unwrap();
+        s.mturk
+            .send_bonus()
+            .worker_id(worker)
+            .assignment_id(a)
+            .bonus_amount(amount)
+            .reason("careful work")
+            .send()
+            .await
+            .unwrap();
         s.advance(1.0).await;
     }
     // A bonus on another HIT is never listed with this one.
     let other = s.hit(1, "0.10").await;
     let a4 = s.work(other.hit_id().unwrap(), WORKER_1, "x").await;
     s.mturk.approve_assignment().assignment_id(&a4).send().await.unwrap();
-    s.mturk.send_bonus().worker_id(WORKER_1).assignment_id(&a4).bonus_amount("9.00").reason("other").send().await.unwrap();
+    s.mturk
+        .send_bonus()
+        .worker_id(WORKER_1)
+        .assignment_id(&a4)
+        .bonus_amount("9.00")
+        .reason("other")
+        .send()
+        .await
+        .unwrap();
 
     let mut by_hit = Vec::new();
     let mut token = None;
@@ -149,7 +179,11 @@ async fn bonus_payments_are_listed_by_assignment_and_by_hit_in_pages() {
         let r = s.mturk.list_bonus_payments().hit_id(id).max_results(2).set_next_token(token).send().await.unwrap();
         assert!(r.num_results().unwrap() <= 2);
         by_hit.extend(r.bonus_payments().iter().map(|b| {
-            (b.worker_id().unwrap().to_string(), b.assignment_id().unwrap().to_string(), b.bonus_amount().unwrap().to_string())
+            (
+                b.worker_id().unwrap().to_string(),
+                b.assignment_id().unwrap().to_string(),
+                b.bonus_amount().unwrap().to_string(),
+            )
         }));
         token = r.next_token;
         if token.is_none() {
@@ -173,7 +207,8 @@ async fn bonus_payments_are_listed_by_assignment_and_by_hit_in_pages() {
 
     let (code, _) = code_and_message(s.mturk.list_bonus_payments().send().await.unwrap_err());
     assert_eq!(code, "ParameterValidationError", "neither HITId nor AssignmentId");
-    let (code, _) = code_and_message(s.mturk.list_bonus_payments().hit_id(id).assignment_id(&a1).send().await.unwrap_err());
+    let (code, _) =
+        code_and_message(s.mturk.list_bonus_payments().hit_id(id).assignment_id(&a1).send().await.unwrap_err());
     assert_eq!(code, "ParameterValidationError", "both");
 }
 
@@ -206,7 +241,10 @@ async fn messages_reach_the_workers_who_worked_here_and_others_are_failure_statu
     let engine = &s.running.shared.engine;
     let messages = engine.worker_messages(WORKER_1).await.unwrap();
     assert_eq!(messages.len(), 1);
-    assert_eq!((messages[0].subject.as_str(), messages[0].text.as_str()), ("New batch tomorrow", "500 irises from 9am. Thank you!"));
+    assert_eq!(
+        (messages[0].subject.as_str(), messages[0].text.as_str()),
+        ("New batch tomorrow", "500 irises from 9am. Thank you!")
+    );
     assert!(engine.worker_messages(WORKER_2).await.unwrap().is_empty());
 
     let (code, _) = code_and_message(s.mturk.notify_workers().subject("s").message_text("t").send().await.unwrap_err());
@@ -236,7 +274,15 @@ async fn a_workers_figures_count_what_they_did_and_are_owed_and_nobody_elses() {
     let returned = s.accept(&hits[3], WORKER_1).await.unwrap();
     s.return_assignment(&returned).await.unwrap();
     s.accept(&hits[4], WORKER_1).await.unwrap();
-    s.mturk.send_bonus().worker_id(WORKER_1).assignment_id(&approved).bonus_amount("0.40").reason("fast").send().await.unwrap();
+    s.mturk
+        .send_bonus()
+        .worker_id(WORKER_1)
+        .assignment_id(&approved)
+        .bonus_amount("0.40")
+        .reason("fast")
+        .send()
+        .await
+        .unwrap();
     // WORKER_2: one approved.
     let theirs = s.work(&hits[0], WORKER_2, "setosa").await;
     s.mturk.approve_assignment().assignment_id(&theirs).send().await.unwrap();

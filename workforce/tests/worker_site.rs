@@ -284,7 +284,15 @@ async fn my_work_shows_each_person_their_own_figures_and_messages_only() {
     for a in &approved {
         s.mturk.approve_assignment().assignment_id(a).send().await.unwrap();
     }
-    s.mturk.send_bonus().worker_id(WORKER_1).assignment_id(&approved[0]).bonus_amount("0.30").reason("fast").send().await.unwrap();
+    s.mturk
+        .send_bonus()
+        .worker_id(WORKER_1)
+        .assignment_id(&approved[0])
+        .bonus_amount("0.30")
+        .reason("fast")
+        .send()
+        .await
+        .unwrap();
     let theirs = s.work(&hits[2], WORKER_2, "versicolor").await;
     s.mturk.reject_assignment().assignment_id(&theirs).requester_feedback("no").send().await.unwrap();
     s.mturk

@@ -44,7 +44,9 @@ impl Lead {
 }
 
 async fn call(engine: &Engine, operation: &str, input: Value) -> Value {
-    hitloop_workforce::api::call(engine, operation, &input).await.unwrap_or_else(|e| panic!("{operation}: {}", e.message))
+    hitloop_workforce::api::call(engine, operation, &input)
+        .await
+        .unwrap_or_else(|e| panic!("{operation}: {}", e.message))
 }
 
 async fn hit(engine: &Engine) -> String {
@@ -68,7 +70,11 @@ async fn a_team_lead_sees_who_did_what_pays_them_and_decides_who_may_work() {
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let table = format!("team-{}", std::process::id());
     let store = DynamoStore::create_funded(ddb, &table, Usd::from_cents(1_000)).await.unwrap();
-    let engine = Engine::new(Arc::new(store), EngineConfig { seed: None, ..Default::default() }, chrono::Utc::now().timestamp_millis());
+    let engine = Engine::new(
+        Arc::new(store),
+        EngineConfig { seed: None, ..Default::default() },
+        chrono::Utc::now().timestamp_millis(),
+    );
 
     let idp = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     let pool = idp
@@ -99,7 +105,12 @@ async fn a_team_lead_sees_who_did_what_pays_them_and_decides_who_may_work() {
         engine.submit(&a, crowd_form_answer("category", "setosa")).await.unwrap();
         call(&engine, "ApproveAssignment", json!({ "AssignmentId": a })).await;
         if h == &hits[0] {
-            call(&engine, "SendBonus", json!({ "WorkerId": ana, "AssignmentId": a, "BonusAmount": "0.50", "Reason": "careful" })).await;
+            call(
+                &engine,
+                "SendBonus",
+                json!({ "WorkerId": ana, "AssignmentId": a, "BonusAmount": "0.50", "Reason": "careful" }),
+            )
+            .await;
         }
     }
     let theirs = engine.accept(&hits[0], &bo).await.unwrap();
@@ -111,7 +122,13 @@ async fn a_team_lead_sees_who_did_what_pays_them_and_decides_who_may_work() {
     let bucket = format!("team-{}", std::process::id());
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let agreement = format!("worker_id,answers,answers_on_labeled_items,agreed_with_label,agreement\n{ana},2,2,2,1.0000\n{bo},1,1,0,0.0000\n");
-    s3.put_object().bucket(&bucket).key("jobs/iris/output/workers.csv").body(agreement.into_bytes().into()).send().await.unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("jobs/iris/output/workers.csv")
+        .body(agreement.into_bytes().into())
+        .send()
+        .await
+        .unwrap();
     let state = std::env::temp_dir().join(format!("team-state-{}.json", std::process::id()));
     std::fs::write(
         &state,
@@ -121,7 +138,9 @@ async fn a_team_lead_sees_who_did_what_pays_them_and_decides_who_may_work() {
     let state = state.to_str().unwrap().to_string();
 
     let table_text = lead.ok("workers", &["--job", "iris", "--state", &state]);
-    let row = |worker: &str| table_text.lines().find(|l| l.starts_with(worker)).unwrap_or_else(|| panic!("{table_text}")).to_string();
+    let row = |worker: &str| {
+        table_text.lines().find(|l| l.starts_with(worker)).unwrap_or_else(|| panic!("{table_text}")).to_string()
+    };
     let ana_row: Vec<String> = row(&ana).split_whitespace().map(str::to_string).collect();
     assert_eq!(&ana_row[1..7], ["ana@example.org", "2", "2", "0", "0", "0"], "{table_text}");
     assert!(ana_row.contains(&"$1.00".to_string()), "two rewards of $0.25 and a bonus of $0.50: {table_text}");

@@ -79,14 +79,12 @@ pub fn screenshots() -> PathBuf {
     dir
 }
 
-
 /// The assignment id in the task frame's URL on the current page.
 pub async fn current_assignment(c: &Browser) -> Option<String> {
     let frame = c.find(By::Css("iframe")).await.ok()?;
     let src = frame.attr("src").await.ok()??;
     src.split(['?', '&']).find_map(|p| p.strip_prefix("assignmentId=")).map(str::to_string)
 }
-
 
 /// The crowd classifier's species, in the order its keys 1-3 choose them.
 pub const SPECIES_ORDER: [&str; 3] = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"];

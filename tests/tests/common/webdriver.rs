@@ -121,7 +121,13 @@ impl Browser {
     /// too: WebDriver sees what scripts cannot).
     pub async fn cookie(&self, name: &str) -> Result<Option<String>, String> {
         let all = self.get("/cookie").await?;
-        Ok(all.as_array().into_iter().flatten().find(|c| c["name"] == name).and_then(|c| c["value"].as_str()).map(str::to_string))
+        Ok(all
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["value"].as_str())
+            .map(str::to_string))
     }
 
     /// Sets the cookie `name` for the current page's site, as a browser

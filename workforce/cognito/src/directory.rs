@@ -166,7 +166,8 @@ impl CognitoDirectory {
                 .await
                 .map_err(refused)?;
             for user in page.users() {
-                let attribute = |name: &str| user.attributes().iter().find(|a| a.name() == name).and_then(|a| a.value());
+                let attribute =
+                    |name: &str| user.attributes().iter().find(|a| a.name() == name).and_then(|a| a.value());
                 if let (Some(email), Some(sub)) = (attribute("email"), attribute("sub")) {
                     out.push((email.to_string(), crate::worker_id_of(sub)));
                 }

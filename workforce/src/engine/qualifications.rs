@@ -11,7 +11,6 @@ use crate::store::Write;
 use crate::{question, wire};
 
 impl Engine {
-
     pub async fn create_qualification_type(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let name = p.str_len("Name", 1, 200)?;
         let description = p.str_len("Description", 1, 2000)?;

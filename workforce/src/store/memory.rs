@@ -278,7 +278,12 @@ impl Store for MemoryStore {
     async fn workers(&self, after: Option<&str>, limit: usize) -> StoreResult<Listed<String>> {
         let s = self.state();
         let after = after.unwrap_or("");
-        Ok(s.assignments_by_worker.keys().filter(|w| w.as_str() > after).take(limit).map(|w| (w.clone(), w.clone())).collect())
+        Ok(s.assignments_by_worker
+            .keys()
+            .filter(|w| w.as_str() > after)
+            .take(limit)
+            .map(|w| (w.clone(), w.clone()))
+            .collect())
     }
 
     async fn assignment_count_by_status(&self) -> StoreResult<BTreeMap<&'static str, usize>> {

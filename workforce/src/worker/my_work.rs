@@ -59,7 +59,11 @@ fn figures_rows(all: &WorkerFigures, week: &WorkerFigures) -> String {
         ("Approved", all.approved.to_string(), week.approved.to_string()),
         ("Rejected", all.rejected.to_string(), week.rejected.to_string()),
         ("Awaiting review", all.awaiting_review.to_string(), week.awaiting_review.to_string()),
-        ("Returned or abandoned", (all.returned + all.abandoned).to_string(), (week.returned + week.abandoned).to_string()),
+        (
+            "Returned or abandoned",
+            (all.returned + all.abandoned).to_string(),
+            (week.returned + week.abandoned).to_string(),
+        ),
         ("Time working (accept to submit)", minutes_seconds(all.active_ms), minutes_seconds(week.active_ms)),
         ("Typical time per task (median)", median(all), median(week)),
     ];
@@ -83,7 +87,9 @@ pub fn page(viewer: Viewer<'_>, v: &MyWork<'_>) -> String {
         v.all_time.approved,
         figures_rows(v.all_time, v.last_week)
     ));
-    body.push_str(r#"<section class="card" aria-labelledby="messages"><h2 id="messages">Messages from the requester</h2>"#);
+    body.push_str(
+        r#"<section class="card" aria-labelledby="messages"><h2 id="messages">Messages from the requester</h2>"#,
+    );
     if v.messages.is_empty() {
         body.push_str("<p>No messages.</p>");
     }
@@ -128,8 +134,13 @@ mod tests {
     fn the_page_escapes_messages_and_shows_figures() {
         let all = WorkerFigures { worker_id: "A1".into(), approved: 3, submitted: 4, ..Default::default() };
         let week = WorkerFigures { worker_id: "A1".into(), ..Default::default() };
-        let messages =
-            [WorkerMessage { id: "m".into(), worker_id: "A1".into(), sent_ms: 0, subject: "<b>hi</b>".into(), text: "<script>x</script>".into() }];
+        let messages = [WorkerMessage {
+            id: "m".into(),
+            worker_id: "A1".into(),
+            sent_ms: 0,
+            subject: "<b>hi</b>".into(),
+            text: "<script>x</script>".into(),
+        }];
         let html = page(
             Viewer::signed_in("A1", "t"),
             &MyWork { all_time: &all, last_week: &week, messages: &messages, recent: &[], now_ms: 0 },

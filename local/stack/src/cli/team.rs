@@ -111,7 +111,10 @@ fn minutes(ms: i64) -> String {
 /// Each worker's agreement with the final labels of `jobs`, summed, from
 /// the `workers.csv` each finished job wrote; a job not finished yet is an
 /// error that says so.
-pub async fn agreement(target: &super::target::Target, jobs: &[String]) -> Result<HashMap<String, WorkerAgreement>, String> {
+pub async fn agreement(
+    target: &super::target::Target,
+    jobs: &[String],
+) -> Result<HashMap<String, WorkerAgreement>, String> {
     let mut out: HashMap<String, WorkerAgreement> = HashMap::new();
     for job in jobs {
         let key = hitloop_core::dataset::OutputKeys::of(job).workers;
@@ -139,7 +142,19 @@ pub async fn workers(
     let blocked = team.blocked().await?;
     let mut out = format!(
         "{:<16} {:<28} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>8} {:>9} {:>9} {:>6}  {}\n",
-        "WORKER", "EMAIL", "SUBM", "APPR", "REJ", "WAIT", "RET", "ABAN", "MED MIN", "ACTIVE H", "EARNED", "AGREE", "BLOCKED"
+        "WORKER",
+        "EMAIL",
+        "SUBM",
+        "APPR",
+        "REJ",
+        "WAIT",
+        "RET",
+        "ABAN",
+        "MED MIN",
+        "ACTIVE H",
+        "EARNED",
+        "AGREE",
+        "BLOCKED"
     );
     for f in &figures {
         let agree = agreement
@@ -242,11 +257,7 @@ pub async fn qualify(team: &Team, who: &str, qualification: &str, value: i64, cr
                 .await?;
             made["QualificationType"]["QualificationTypeId"].as_str().unwrap_or_default().to_string()
         }
-        None => {
-            return Err(format!(
-                "there is no qualification type named or numbered {qualification}: add --create to make one of that name"
-            ))
-        }
+        None => return Err(no_such_type(qualification)),
     };
     team.call(
         "AssociateQualificationWithWorker",
@@ -254,6 +265,10 @@ pub async fn qualify(team: &Team, who: &str, qualification: &str, value: i64, cr
     )
     .await?;
     Ok(format!("{worker} holds {qualification} ({type_id}) = {value}\n"))
+}
+
+fn no_such_type(qualification: &str) -> String {
+    format!("there is no qualification type named or numbered {qualification}: add --create to make one of that name")
 }
 
 /// Pays `amount` into the account: what GetAccountBalance shows grows by it.
