@@ -22,21 +22,14 @@ fn invite(endpoint: &str, pool: &str, email: &str) -> (bool, String, String) {
 async fn a_team_lead_invites_a_person_once() {
     let endpoint = std::env::var("HITLOOP_TEST_AWS_ENDPOINT").expect("run under `make test` (moto)");
     let sdk = hitloop_local::local_sdk(&endpoint).await;
-    let idp = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
-    let pool = idp
-        .create_user_pool()
-        .pool_name(format!("people-{}", std::process::id()))
-        .username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email)
-        .send()
+    let pool = hitloop_workforce_cognito::pools::create_pool(&sdk, &format!("people-{}", std::process::id()))
         .await
         .unwrap()
-        .user_pool
-        .unwrap()
-        .id
-        .unwrap();
+        .pool_id;
 
     let (ok, out, err) = invite(&endpoint, &pool, "ana@example.org");
     assert!(ok, "{err}");
+    let idp = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     let user = idp.admin_get_user().user_pool_id(&pool).username("ana@example.org").send().await.unwrap();
     let sub = user.user_attributes().iter().find(|a| a.name() == "sub").unwrap().value().unwrap().to_string();
     assert!(out.contains(&format!("worker id: {}", hitloop_workforce_cognito::worker_id_of(&sub))), "{out}");

@@ -76,18 +76,10 @@ async fn a_team_lead_sees_who_did_what_pays_them_and_decides_who_may_work() {
         chrono::Utc::now().timestamp_millis(),
     );
 
-    let idp = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
-    let pool = idp
-        .create_user_pool()
-        .pool_name(format!("team-{}", std::process::id()))
-        .username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email)
-        .send()
+    let pool = hitloop_workforce_cognito::pools::create_pool(&sdk, &format!("team-{}", std::process::id()))
         .await
         .unwrap()
-        .user_pool
-        .unwrap()
-        .id
-        .unwrap();
+        .pool_id;
     let directory = CognitoDirectory::new(&sdk, UserPool { pool_id: pool.clone(), client_id: String::new() });
     let ana = worker_id_of(&directory.invite("ana@example.org", Some("Temporary-1234")).await.unwrap().sub);
     let bo = worker_id_of(&directory.invite("bo@example.org", Some("Temporary-1234")).await.unwrap().sub);

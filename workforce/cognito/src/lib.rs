@@ -12,6 +12,7 @@
 
 pub mod directory;
 pub mod jwks;
+pub mod pools;
 pub mod sign_in;
 pub mod tokens;
 pub mod worker_id;

@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
-use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hitloop_workforce_cognito::{
@@ -20,33 +19,14 @@ fn endpoint() -> String {
 
 /// A new pool with an app client that allows password sign-in.
 async fn new_pool(sdk: &hitloop_aws::SdkConfig) -> UserPool {
-    let idp = aws_sdk_cognitoidentityprovider::Client::new(sdk);
-    let name = format!("annotators-{}", uuid::Uuid::new_v4().simple());
-    // As infra/workforce.yaml makes it: people sign in with their email.
-    let made = idp
-        .create_user_pool()
-        .pool_name(&name)
-        .username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email)
-        .send()
+    hitloop_workforce_cognito::pools::create_pool(sdk, &format!("annotators-{}", uuid::Uuid::new_v4().simple()))
         .await
-        .unwrap();
-    let pool_id = made.user_pool.unwrap().id.unwrap();
-    client_of(sdk, &pool_id).await
+        .unwrap()
 }
 
+/// Another app client of the pool.
 async fn client_of(sdk: &hitloop_aws::SdkConfig, pool_id: &str) -> UserPool {
-    let idp = aws_sdk_cognitoidentityprovider::Client::new(sdk);
-    let client = idp
-        .create_user_pool_client()
-        .user_pool_id(pool_id)
-        .client_name("worker-site")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .read_attributes("email")
-        .send()
-        .await
-        .unwrap();
-    UserPool { pool_id: pool_id.to_string(), client_id: client.user_pool_client.unwrap().client_id.unwrap() }
+    hitloop_workforce_cognito::pools::create_site_client(sdk, pool_id).await.unwrap()
 }
 
 /// Invites `email` and signs them in for the first time: their tokens.

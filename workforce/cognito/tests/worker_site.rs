@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, UsernameAttributeType};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hitloop_workforce::server::{start, GivenSignIn, Requesters, Running, ServerConfig};
@@ -24,21 +23,8 @@ fn endpoint() -> String {
 }
 
 async fn new_pool(sdk: &hitloop_aws::SdkConfig) -> UserPool {
-    let idp = aws_sdk_cognitoidentityprovider::Client::new(sdk);
     let name = format!("annotators-{}", uuid::Uuid::new_v4().simple());
-    let made =
-        idp.create_user_pool().pool_name(&name).username_attributes(UsernameAttributeType::Email).send().await.unwrap();
-    let pool_id = made.user_pool.unwrap().id.unwrap();
-    let client = idp
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("worker-site")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .read_attributes("email")
-        .send()
-        .await
-        .unwrap();
-    UserPool { pool_id, client_id: client.user_pool_client.unwrap().client_id.unwrap() }
+    hitloop_workforce_cognito::pools::create_pool(sdk, &name).await.unwrap()
 }
 
 struct Site {
