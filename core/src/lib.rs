@@ -17,6 +17,7 @@ pub mod messages;
 pub mod money;
 pub mod plan;
 pub mod problems;
+pub mod quality;
 pub mod records;
 pub mod template;
 pub mod training;

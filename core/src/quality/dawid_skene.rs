@@ -1,0 +1,182 @@
+//! Dawid-Skene and one-coin, fitted by EM. Start from majority vote; then
+//! alternately estimate each worker's skill from the items' posteriors
+//! (M-step) and each item's posterior from its workers' skills (E-step),
+//! until no posterior moves by more than `TOLERANCE`. Gold items keep their
+//! label throughout, so they teach the model what each worker gets right.
+//!
+//! The prior: a worker's counts are topped up with `prior_strength`
+//! pseudo-answers per label that follow the crowd's pooled confusion (or
+//! pooled accuracy), so a worker seen on two items stays near the crowd
+//! and one seen on two hundred is judged on their own. Without it, EM gives
+//! a worker who agreed twice a perfect score and lets them outvote others.
+
+use super::majority::vote_shares;
+use super::{normalized_exp, Fitted, Gold, Skill, Votes, WorkerModel};
+
+/// Stop when no posterior moves by more than this.
+const TOLERANCE: f64 = 1e-5;
+const MAX_ITERATIONS: u32 = 500;
+/// Keeps probabilities off zero and one (a log of zero is -infinity).
+const FLOOR: f64 = 1e-6;
+
+/// A confusion matrix per worker.
+#[derive(Debug, Clone, Copy)]
+pub struct DawidSkene {
+    pub prior_strength: f64,
+}
+
+/// One accuracy per worker.
+#[derive(Debug, Clone, Copy)]
+pub struct OneCoin {
+    pub prior_strength: f64,
+}
+
+impl Default for DawidSkene {
+    fn default() -> Self {
+        DawidSkene { prior_strength: 2.0 }
+    }
+}
+
+impl Default for OneCoin {
+    fn default() -> Self {
+        OneCoin { prior_strength: 2.0 }
+    }
+}
+
+/// The labels' prior from the posteriors (with one pseudo-item per label).
+fn class_priors(posteriors: &[Vec<f64>], k: usize) -> Vec<f64> {
+    let mut p = vec![1.0; k];
+    for row in posteriors {
+        for (c, v) in row.iter().enumerate() {
+            p[c] += v;
+        }
+    }
+    let total: f64 = p.iter().sum();
+    p.into_iter().map(|v| v / total).collect()
+}
+
+/// Soft counts `counts[worker][truth][given]` and the crowd's pooled ones.
+fn soft_counts(votes: &Votes, posteriors: &[Vec<f64>], k: usize) -> (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>) {
+    let mut per_worker = vec![vec![vec![0.0; k]; k]; votes.workers.len()];
+    let mut pooled = vec![vec![0.0; k]; k];
+    for a in &votes.answers {
+        for (t, p) in posteriors[a.item].iter().enumerate() {
+            per_worker[a.worker][t][a.class] += p;
+            pooled[t][a.class] += p;
+        }
+    }
+    (per_worker, pooled)
+}
+
+fn row_normalized(row: &[f64]) -> Vec<f64> {
+    let total: f64 = row.iter().sum();
+    let k = row.len() as f64;
+    if total <= 0.0 {
+        return vec![1.0 / k; row.len()];
+    }
+    row.iter().map(|v| (v / total).clamp(FLOOR, 1.0 - FLOOR)).collect()
+}
+
+/// Each item's posterior from the workers' skills (gold pinned).
+fn e_step(votes: &Votes, by_item: &[Vec<usize>], skills: &[Skill], priors: &[f64], gold: &Gold) -> Vec<Vec<f64>> {
+    let k = priors.len();
+    by_item
+        .iter()
+        .enumerate()
+        .map(|(i, answers)| {
+            if let Some(g) = gold.get(&i) {
+                return (0..k).map(|c| if c == *g { 1.0 } else { 0.0 }).collect();
+            }
+            let mut log: Vec<f64> = priors.iter().map(|p| p.ln()).collect();
+            for n in answers {
+                let a = votes.answers[*n];
+                for (t, l) in log.iter_mut().enumerate() {
+                    *l += skills[a.worker].likelihood(t, a.class, k).max(FLOOR).ln();
+                }
+            }
+            normalized_exp(&log)
+        })
+        .collect()
+}
+
+/// EM from majority vote with `m_step` estimating the skills.
+fn em(votes: &Votes, gold: &Gold, m_step: impl Fn(&[Vec<Vec<f64>>], &[Vec<f64>]) -> Vec<Skill>) -> Fitted {
+    let k = votes.classes.len().max(1);
+    let by_item = votes.by_item();
+    let mut posteriors = vote_shares(votes, gold);
+    let mut skills = Vec::new();
+    let mut priors = class_priors(&posteriors, k);
+    let mut iterations = 0;
+    while iterations < MAX_ITERATIONS {
+        iterations += 1;
+        let (per_worker, pooled) = soft_counts(votes, &posteriors, k);
+        skills = m_step(&per_worker, &pooled);
+        priors = class_priors(&posteriors, k);
+        let next = e_step(votes, &by_item, &skills, &priors, gold);
+        let moved = next
+            .iter()
+            .zip(&posteriors)
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+            .fold(0.0, f64::max);
+        posteriors = next;
+        if moved < TOLERANCE {
+            break;
+        }
+    }
+    Fitted { posteriors, skills, priors, iterations }
+}
+
+impl WorkerModel for DawidSkene {
+    fn name(&self) -> &'static str {
+        "Dawid-Skene"
+    }
+
+    fn fit(&self, votes: &Votes, gold: &Gold) -> Fitted {
+        let alpha = self.prior_strength;
+        em(votes, gold, |per_worker, pooled| {
+            let crowd: Vec<Vec<f64>> = pooled.iter().map(|row| row_normalized(row)).collect();
+            per_worker
+                .iter()
+                .map(|m| {
+                    let rows = m
+                        .iter()
+                        .zip(&crowd)
+                        .map(|(row, prior)| {
+                            let topped: Vec<f64> = row.iter().zip(prior).map(|(c, p)| c + alpha * p).collect();
+                            row_normalized(&topped)
+                        })
+                        .collect();
+                    Skill::Confusion(rows)
+                })
+                .collect()
+        })
+    }
+}
+
+/// The share of a confusion's mass on its diagonal.
+fn diagonal_share(m: &[Vec<f64>]) -> (f64, f64) {
+    let right: f64 = m.iter().enumerate().map(|(t, row)| row[t]).sum();
+    let all: f64 = m.iter().flatten().sum();
+    (right, all)
+}
+
+impl WorkerModel for OneCoin {
+    fn name(&self) -> &'static str {
+        "one-coin"
+    }
+
+    fn fit(&self, votes: &Votes, gold: &Gold) -> Fitted {
+        let alpha = self.prior_strength;
+        em(votes, gold, |per_worker, pooled| {
+            let (right, all) = diagonal_share(pooled);
+            let crowd = if all > 0.0 { right / all } else { 0.5 };
+            per_worker
+                .iter()
+                .map(|m| {
+                    let (right, all) = diagonal_share(m);
+                    Skill::Coin(((right + alpha * crowd) / (all + alpha)).clamp(FLOOR, 1.0 - FLOOR))
+                })
+                .collect()
+        })
+    }
+}
