@@ -77,9 +77,21 @@ fn row_normalized(row: &[f64]) -> Vec<f64> {
     row.iter().map(|v| (v / total).clamp(FLOOR, 1.0 - FLOOR)).collect()
 }
 
+/// `log P(given | truth)` of each worker, `[worker][truth][given]`: made
+/// once per iteration, so the E-step adds instead of taking a logarithm per
+/// answer and label (what makes a fit of 25,000 answers take milliseconds).
+fn log_tables(skills: &[Skill], k: usize) -> Vec<Vec<Vec<f64>>> {
+    skills
+        .iter()
+        .map(|s| (0..k).map(|t| (0..k).map(|g| s.likelihood(t, g, k).max(FLOOR).ln()).collect()).collect())
+        .collect()
+}
+
 /// Each item's posterior from the workers' skills (gold pinned).
 fn e_step(votes: &Votes, by_item: &[Vec<usize>], skills: &[Skill], priors: &[f64], gold: &Gold) -> Vec<Vec<f64>> {
     let k = priors.len();
+    let tables = log_tables(skills, k);
+    let log_priors: Vec<f64> = priors.iter().map(|p| p.ln()).collect();
     by_item
         .iter()
         .enumerate()
@@ -87,11 +99,12 @@ fn e_step(votes: &Votes, by_item: &[Vec<usize>], skills: &[Skill], priors: &[f64
             if let Some(g) = gold.get(&i) {
                 return (0..k).map(|c| if c == *g { 1.0 } else { 0.0 }).collect();
             }
-            let mut log: Vec<f64> = priors.iter().map(|p| p.ln()).collect();
+            let mut log = log_priors.clone();
             for n in answers {
                 let a = votes.answers[*n];
+                let table = &tables[a.worker];
                 for (t, l) in log.iter_mut().enumerate() {
-                    *l += skills[a.worker].likelihood(t, a.class, k).max(FLOOR).ln();
+                    *l += table[t][a.class];
                 }
             }
             normalized_exp(&log)
