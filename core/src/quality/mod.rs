@@ -11,10 +11,12 @@
 
 mod dawid_skene;
 mod majority;
+mod stopping;
 mod votes;
 
 pub use dawid_skene::{DawidSkene, OneCoin};
 pub use majority::MajorityVote;
+pub use stopping::ConfidenceRule;
 pub use votes::{Gold, Vote, Votes};
 
 /// What a model knows of one worker.

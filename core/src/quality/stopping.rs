@@ -1,0 +1,167 @@
+//! Confidence-based stopping: buy one more answer until the item's top label
+//! reaches a target probability under what is known of the workers who
+//! answered (their fitted skills; the crowd's default for a worker not yet
+//! fitted), or the cap is reached. The decision rule behind
+//! `consensus.method: "confidence"`.
+
+use crate::decision::{Action, Decision, DecisionRule, Evidence};
+use crate::records::WorkerEstimate;
+
+use super::{best, posterior, Skill};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfidenceRule {
+    /// The job's labels, in order.
+    pub labels: Vec<String>,
+    /// The probability the top label must reach.
+    pub target: f64,
+    /// Valid answers needed before any label is taken.
+    pub min_answers: u32,
+    /// Assignments bought per item at most.
+    pub max_assignments: u32,
+    /// The accuracy assumed of a worker the model has not fitted yet.
+    pub default_accuracy: f64,
+}
+
+impl ConfidenceRule {
+    /// What is known of a worker: their confusion matrix when it fits the
+    /// job's labels, else their accuracy, else the default.
+    fn skill_of(&self, estimate: Option<&WorkerEstimate>) -> Skill {
+        let k = self.labels.len();
+        match estimate {
+            Some(e) if e.confusion.len() == k && e.confusion.iter().all(|row| row.len() == k) => {
+                Skill::Confusion(e.confusion.clone())
+            }
+            Some(e) => Skill::Coin(e.accuracy),
+            None => Skill::Coin(self.default_accuracy),
+        }
+    }
+}
+
+impl DecisionRule for ConfidenceRule {
+    fn decide(&self, e: &Evidence<'_>) -> Decision {
+        let k = self.labels.len().max(1);
+        let mut given = Vec::new();
+        for a in e.answers {
+            let Some(class) = a.label.as_deref().and_then(|l| self.labels.iter().position(|x| x == l)) else {
+                continue;
+            };
+            given.push((self.skill_of(e.workers.get(&a.worker_id)), class));
+        }
+        let valid = given.len() as u32;
+        let pairs: Vec<(&Skill, usize)> = given.iter().map(|(s, c)| (s, *c)).collect();
+        let p = posterior(&vec![1.0 / k as f64; k], &pairs);
+        let (top, probability) = best(&p);
+        let confidence = (valid > 0).then_some(probability);
+        if valid >= self.min_answers.max(1) && probability >= self.target {
+            let agreed = given.iter().filter(|(_, c)| *c == top).count() as u32;
+            let label = self.labels.get(top).cloned().unwrap_or_default();
+            return Decision { action: Action::Label { label, agreed }, confidence };
+        }
+        let action = if e.outstanding > 0 {
+            Action::Wait
+        } else if e.bought < self.max_assignments {
+            let missing = self.min_answers.saturating_sub(valid).max(1);
+            Action::Buy(missing.min(self.max_assignments - e.bought))
+        } else {
+            Action::Unresolved
+        };
+        Decision { action, confidence }
+    }
+
+    fn uses_worker_estimates(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::records::AnswerRecord;
+
+    fn rule() -> ConfidenceRule {
+        ConfidenceRule {
+            labels: vec!["a".into(), "b".into()],
+            target: 0.95,
+            min_answers: 1,
+            max_assignments: 5,
+            default_accuracy: 0.7,
+        }
+    }
+
+    fn answers(given: &[(&str, &str)]) -> Vec<AnswerRecord> {
+        given
+            .iter()
+            .enumerate()
+            .map(|(i, (w, l))| AnswerRecord {
+                assignment_id: format!("A{i}"),
+                worker_id: w.to_string(),
+                label: Some(l.to_string()),
+                invalid_reason: None,
+                submitted_at: i as i64,
+            })
+            .collect()
+    }
+
+    fn estimate(worker: &str, accuracy: f64) -> (String, WorkerEstimate) {
+        let e = WorkerEstimate { worker_id: worker.into(), answers: 50, accuracy, confusion: vec![], updated_at: 0 };
+        (worker.to_string(), e)
+    }
+
+    fn decide(
+        r: &ConfidenceRule,
+        given: &[(&str, &str)],
+        workers: &BTreeMap<String, WorkerEstimate>,
+        bought: u32,
+        outstanding: u32,
+    ) -> Decision {
+        let a = answers(given);
+        r.decide(&Evidence { answers: &a, workers, bought, outstanding })
+    }
+
+    #[test]
+    fn one_answer_from_a_reliable_worker_can_be_enough() {
+        let workers: BTreeMap<_, _> = [estimate("ace", 0.98), estimate("new", 0.7)].into_iter().collect();
+        let d = decide(&rule(), &[("ace", "b")], &workers, 1, 0);
+        assert_eq!(d.action, Action::Label { label: "b".into(), agreed: 1 });
+        assert!((d.confidence.unwrap() - 0.98).abs() < 1e-9);
+        // Two workers the model has not seen (70 %) agreeing: .7²/(.7²+.3²) = .845.
+        let d = decide(&rule(), &[("x", "a"), ("y", "a")], &BTreeMap::new(), 2, 0);
+        assert_eq!(d.action, Action::Buy(1));
+        assert!((d.confidence.unwrap() - 0.49 / 0.58).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_spammers_answer_moves_nothing() {
+        let workers: BTreeMap<_, _> = [estimate("coin", 0.5), estimate("ace", 0.97)].into_iter().collect();
+        let d = decide(&rule(), &[("coin", "a"), ("coin2", "b")], &workers, 2, 0);
+        assert!((d.confidence.unwrap() - 0.7).abs() < 1e-9, "only coin2 (default 70 %) says anything");
+        let d = decide(&rule(), &[("coin", "a"), ("ace", "b")], &workers, 2, 0);
+        assert_eq!(d.action, Action::Label { label: "b".into(), agreed: 1 });
+    }
+
+    #[test]
+    fn it_waits_then_buys_then_gives_up_at_the_cap() {
+        let none = BTreeMap::new();
+        assert_eq!(decide(&rule(), &[("x", "a"), ("y", "b")], &none, 3, 1).action, Action::Wait);
+        assert_eq!(decide(&rule(), &[], &none, 0, 0).action, Action::Buy(1));
+        let min3 = ConfidenceRule { min_answers: 3, ..rule() };
+        let workers: BTreeMap<_, _> = [estimate("ace", 0.99)].into_iter().collect();
+        assert_eq!(decide(&min3, &[("ace", "a")], &workers, 1, 0).action, Action::Buy(2), "up to the least answers");
+        let split = decide(&rule(), &[("x", "a"), ("y", "b"), ("z", "a"), ("v", "b"), ("w", "a")], &none, 5, 0);
+        assert_eq!(split.action, Action::Unresolved);
+        assert!((split.confidence.unwrap() - 0.7).abs() < 1e-9, "the best label's probability");
+    }
+
+    #[test]
+    fn a_confusion_matrix_is_used_when_it_fits_the_labels() {
+        // Says "a" whatever the truth: their "a" is worth nothing.
+        let mut stuck = estimate("stuck", 0.5).1;
+        stuck.confusion = vec![vec![1.0, 0.0], vec![1.0, 0.0]];
+        let workers = BTreeMap::from([("stuck".to_string(), stuck)]);
+        let d = decide(&rule(), &[("stuck", "a")], &workers, 1, 0);
+        assert!((d.confidence.unwrap() - 0.5).abs() < 1e-9, "{d:?}");
+    }
+}
