@@ -62,6 +62,19 @@ pub fn rule_for(spec: &JobSpec) -> Box<dyn DecisionRule> {
     Box::new(AgreementRule { agreement: spec.consensus.agreement, max_assignments: spec.consensus.max_assignments })
 }
 
+/// What an item not decided yet needs: to wait for work still out, else
+/// `missing` more answers (at least one) up to the cap, else nothing more:
+/// it is unresolved.
+pub fn undecided(e: &Evidence<'_>, missing: u32, max_assignments: u32) -> Action {
+    if e.outstanding > 0 {
+        Action::Wait
+    } else if e.bought < max_assignments {
+        Action::Buy(missing.max(1).min(max_assignments - e.bought))
+    } else {
+        Action::Unresolved
+    }
+}
+
 /// "Add an assignment until `agreement` workers agree", at most
 /// `max_assignments` per item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,14 +108,7 @@ impl DecisionRule for AgreementRule {
             }
         }
         let best = counts.iter().map(|(_, n)| *n).max().unwrap_or(0);
-        let action = if e.outstanding > 0 {
-            Action::Wait
-        } else if e.bought < self.max_assignments {
-            let needed = self.agreement.saturating_sub(best).max(1);
-            Action::Buy(needed.min(self.max_assignments - e.bought))
-        } else {
-            Action::Unresolved
-        };
+        let action = undecided(e, self.agreement.saturating_sub(best), self.max_assignments);
         Decision { action, confidence: share(best) }
     }
 }

@@ -4,7 +4,7 @@
 //! fitted), or the cap is reached. The decision rule behind
 //! `consensus.method: "confidence"`.
 
-use crate::decision::{Action, Decision, DecisionRule, Evidence};
+use crate::decision::{undecided, Action, Decision, DecisionRule, Evidence};
 use crate::records::WorkerEstimate;
 
 use super::{best, posterior, Skill};
@@ -58,14 +58,7 @@ impl DecisionRule for ConfidenceRule {
             let label = self.labels.get(top).cloned().unwrap_or_default();
             return Decision { action: Action::Label { label, agreed }, confidence };
         }
-        let action = if e.outstanding > 0 {
-            Action::Wait
-        } else if e.bought < self.max_assignments {
-            let missing = self.min_answers.saturating_sub(valid).max(1);
-            Action::Buy(missing.min(self.max_assignments - e.bought))
-        } else {
-            Action::Unresolved
-        };
+        let action = undecided(e, self.min_answers.saturating_sub(valid), self.max_assignments);
         Decision { action, confidence }
     }
 
