@@ -10,6 +10,7 @@
 //! gets its own [`WorkerModel`] over its own answers.
 
 mod dawid_skene;
+pub mod formats;
 mod majority;
 mod stopping;
 mod votes;
