@@ -122,20 +122,13 @@ mod tests {
     fn assignment(id: &str, status: AssignmentStatus, accept: i64, submit: Option<i64>) -> Assignment {
         Assignment {
             id: id.into(),
-            version: 0,
-            order_in_hit: 0,
             hit_id: format!("H{id}"),
-            worker_id: "W".into(),
-            status,
             accept_ms: accept,
             deadline_ms: accept + 600_000,
             submit_ms: submit,
             auto_approval_ms: submit.map(|t| t + 3_600_000),
-            approval_ms: None,
-            rejection_ms: None,
-            answer: None,
-            requester_feedback: None,
             reward: Some(Usd::from_cents(5)),
+            ..crate::store::tests::assignment(status, None)
         }
     }
 

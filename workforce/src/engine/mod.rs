@@ -33,6 +33,7 @@ use crate::model::*;
 use crate::store::{AccountDelta, CommitError, Due, DueKey, Store, StoreResult, TokenUse, Write};
 
 pub use notifications::{Delivery, EventRecord, EVENT_TYPES};
+pub use people::WorkerRecords;
 pub use tx::Tx;
 pub use workers::WorkerProfile;
 

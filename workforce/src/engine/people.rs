@@ -15,24 +15,40 @@ use crate::params::{encode_token, Params};
 use crate::store::{StoreResult, Write, MESSAGE_KEPT_MS};
 use crate::{ids, wire};
 
+/// One worker's records as read at `now_ms`.
+pub struct WorkerRecords {
+    pub worker_id: String,
+    /// In the order they were accepted.
+    pub assignments: Vec<Assignment>,
+    bonuses: Vec<Bonus>,
+    /// Rewards of HITs whose assignments do not keep theirs.
+    rewards: HashMap<String, Usd>,
+    now_ms: i64,
+}
+
+impl WorkerRecords {
+    pub fn figures(&self, window: Window) -> WorkerFigures {
+        let reward_of = |a: &Assignment| a.reward.or_else(|| self.rewards.get(&a.hit_id).copied()).unwrap_or_default();
+        figures_of(&self.worker_id, &self.assignments, &self.bonuses, reward_of, window, self.now_ms)
+    }
+}
+
 /// At most this many workers per NotifyWorkers call, as on MTurk.
 const NOTIFY_MAX_WORKERS: usize = 100;
 
 impl Engine {
     /// One worker's figures in `window`, as they read now.
     pub async fn worker_figures(&self, worker_id: &str, window: Window) -> StoreResult<WorkerFigures> {
-        let mut f = self.worker_figures_in(worker_id, &[window]).await?;
-        Ok(f.pop().unwrap_or_default())
+        Ok(self.worker_records(worker_id).await?.figures(window))
     }
 
-    /// One worker's figures in each window, from one read of their records.
-    pub async fn worker_figures_in(&self, worker_id: &str, windows: &[Window]) -> StoreResult<Vec<WorkerFigures>> {
+    /// A worker's assignments and bonuses, read once: their figures in any
+    /// window and their assignment list come from it.
+    pub async fn worker_records(&self, worker_id: &str) -> StoreResult<WorkerRecords> {
         let assignments = self.store.assignments_of_worker(worker_id).await?;
         let bonuses = self.store.bonuses_of_worker(worker_id).await?;
         let rewards = self.rewards_of(&assignments).await?;
-        let reward_of = |a: &Assignment| a.reward.or_else(|| rewards.get(&a.hit_id).copied()).unwrap_or_default();
-        let now = self.now_ms();
-        Ok(windows.iter().map(|w| figures_of(worker_id, &assignments, &bonuses, reward_of, *w, now)).collect())
+        Ok(WorkerRecords { worker_id: worker_id.to_string(), assignments, bonuses, rewards, now_ms: self.now_ms() })
     }
 
     /// The rewards of the HITs of assignments written before assignments
@@ -70,13 +86,6 @@ impl Engine {
     /// A worker's messages still kept, newest first.
     pub async fn worker_messages(&self, worker_id: &str) -> StoreResult<Vec<WorkerMessage>> {
         self.store.messages_of_worker(worker_id, self.now_ms() - MESSAGE_KEPT_MS).await
-    }
-
-    /// A worker's assignments, newest first (what their "My work" page lists).
-    pub async fn worker_assignments(&self, worker_id: &str) -> StoreResult<Vec<Assignment>> {
-        let mut a = self.store.assignments_of_worker(worker_id).await?;
-        a.reverse();
-        Ok(a)
     }
 
     // ---- requester operations ----------------------------------------------

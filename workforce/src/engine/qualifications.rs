@@ -65,12 +65,7 @@ impl Engine {
         let worker = p.worker_id("WorkerId")?;
         let value = p.opt_i64("IntegerValue")?.unwrap_or(1);
         p.opt_bool("SendNotification")?;
-        if tx.store().qualification_type(type_id).await?.is_none() {
-            return Err(ApiError::request(
-                "AWS.MechanicalTurk.QualificationTypeDoesNotExist",
-                format!("QualificationType {type_id} does not exist."),
-            ));
-        }
+        self.existing_qualification_type(tx, type_id).await?;
         tx.push(Write::Qualification(Qualification {
             qualification_type_id: type_id.into(),
             worker_id: worker.into(),

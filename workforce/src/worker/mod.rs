@@ -159,17 +159,21 @@ async fn my_work_page(State(site): State<WorkerSite>, me: SignedIn) -> Response 
     let now = engine.now_ms();
     let week = crate::figures::Window { from_ms: now - 7 * crate::engine::DAY_MS, to_ms: i64::MAX };
     let read = async {
-        let figures = engine.worker_figures_in(&me.worker, &[crate::figures::Window::ALL, week]).await?;
-        let messages = engine.worker_messages(&me.worker).await?;
-        let recent = engine.worker_assignments(&me.worker).await?;
-        Ok::<_, crate::store::StoreError>((figures, messages, recent))
+        Ok::<_, crate::store::StoreError>((
+            engine.worker_records(&me.worker).await?,
+            engine.worker_messages(&me.worker).await?,
+        ))
     };
     match read.await {
-        Ok((figures, messages, recent)) => {
-            let (Some(all_time), Some(last_week)) = (figures.first(), figures.get(1)) else {
-                return unavailable(viewer, crate::store::StoreError::Unavailable("no figures".into()));
+        Ok((records, messages)) => {
+            let recent: Vec<_> = records.assignments.iter().rev().take(my_work::RECENT).cloned().collect();
+            let view = my_work::MyWork {
+                all_time: &records.figures(crate::figures::Window::ALL),
+                last_week: &records.figures(week),
+                messages: &messages,
+                recent: &recent,
+                now_ms: now,
             };
-            let view = my_work::MyWork { all_time, last_week, messages: &messages, recent: &recent, now_ms: now };
             page(StatusCode::OK, my_work::page(viewer, &view))
         }
         Err(e) => unavailable(viewer, e),

@@ -5,7 +5,7 @@
 use crate::figures::WorkerFigures;
 use crate::model::{Assignment, AssignmentStatus, WorkerMessage};
 
-use super::pages::{esc, layout, Viewer};
+use super::pages::{esc, layout, when, Viewer};
 
 /// How many recent assignments the page lists.
 pub const RECENT: usize = 25;
@@ -27,12 +27,6 @@ fn minutes_seconds(ms: i64) -> String {
         s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
         s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
-}
-
-fn when(ms: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }
 
 /// What the person sees of an assignment's status (an overdue one is
@@ -152,23 +146,8 @@ mod tests {
 
     #[test]
     fn an_overdue_assignment_reads_abandoned() {
-        let a = Assignment {
-            id: "A".into(),
-            version: 0,
-            order_in_hit: 0,
-            hit_id: "H".into(),
-            worker_id: "W".into(),
-            status: AssignmentStatus::Accepted,
-            accept_ms: 0,
-            deadline_ms: 10,
-            submit_ms: None,
-            auto_approval_ms: None,
-            approval_ms: None,
-            rejection_ms: None,
-            answer: None,
-            requester_feedback: None,
-            reward: None,
-        };
+        let mut a = crate::store::tests::assignment(AssignmentStatus::Accepted, None);
+        a.deadline_ms = 10;
         assert_eq!(status_text(&a, 5), "In progress");
         assert_eq!(status_text(&a, 10), "Abandoned (time ran out)");
     }
