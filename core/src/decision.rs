@@ -2,13 +2,14 @@
 //! settings ([`rule_for`]); it gets the item's answers, what is known of the
 //! workers who gave them, and how many assignments were bought and may still
 //! come back, and returns an action with its confidence. Pure: the same
-//! evidence always gets the same decision. Today's rule is the seed's
-//! "`agreement` valid answers agree"; a worker-quality model with
-//! confidence-based stopping is another `DecisionRule`.
+//! evidence always gets the same decision. The seed's "`agreement` valid
+//! answers agree" ([`AgreementRule`]), and confidence-based stopping under a
+//! worker model ([`ConfidenceRule`]).
 
 use std::collections::BTreeMap;
 
-use crate::job::JobSpec;
+use crate::job::{ConsensusMethod, JobSpec};
+use crate::quality::ConfidenceRule;
 use crate::records::{AnswerRecord, WorkerEstimate};
 
 /// What is known about an item when deciding.
@@ -59,8 +60,24 @@ pub trait DecisionRule: Send + Sync {
 
 /// The rule a job's settings ask for.
 pub fn rule_for(spec: &JobSpec) -> Box<dyn DecisionRule> {
-    Box::new(AgreementRule { agreement: spec.consensus.agreement, max_assignments: spec.consensus.max_assignments })
+    let c = &spec.consensus;
+    match c.method {
+        ConsensusMethod::Agreement => {
+            Box::new(AgreementRule { agreement: c.agreement, max_assignments: c.max_assignments() })
+        }
+        ConsensusMethod::Confidence => Box::new(ConfidenceRule {
+            labels: spec.labels.clone(),
+            target: c.target(),
+            min_answers: c.initial_assignments,
+            max_assignments: c.max_assignments(),
+            default_accuracy: DEFAULT_ACCURACY,
+        }),
+    }
 }
+
+/// What a worker nobody has measured yet is assumed to get right, before the
+/// job's first refit says what its crowd gets right.
+pub const DEFAULT_ACCURACY: f64 = 0.7;
 
 /// What an item not decided yet needs: to wait for work still out, else
 /// `missing` more answers (at least one) up to the cap, else nothing more:
@@ -183,5 +200,33 @@ mod tests {
         let workers = BTreeMap::new();
         let d = rule_for(&spec).decide(&Evidence { answers: &a, workers: &workers, bought: 2, outstanding: 0 });
         assert_eq!(d.action, Action::Buy(1), "agreement 3 needs one more");
+    }
+
+    #[test]
+    fn a_confidence_job_gets_the_confidence_rule_with_its_settings() {
+        let spec = JobSpec::parse(
+            r#"{"labels": ["a", "b"], "consensus": {"method": "confidence", "target": 0.9, "initial_assignments": 1}}"#,
+        )
+        .unwrap();
+        let rule = rule_for(&spec);
+        assert!(rule.uses_worker_estimates());
+        let a = answers(&[Some("a")]);
+        let sure = |accuracy: f64| {
+            let e = WorkerEstimate {
+                worker_id: "W0".into(),
+                answers: 40,
+                accuracy,
+                confusion: vec![],
+                counts: vec![],
+                updated_at: 0,
+            };
+            BTreeMap::from([("W0".to_string(), e)])
+        };
+        let d = rule.decide(&Evidence { answers: &a, workers: &sure(0.95), bought: 1, outstanding: 0 });
+        assert_eq!(d.action, Action::Label { label: "a".into(), agreed: 1 }, "one answer of a 95% worker passes 0.9");
+        let d = rule.decide(&Evidence { answers: &a, workers: &sure(0.85), bought: 1, outstanding: 0 });
+        assert_eq!(d.action, Action::Buy(1));
+        let d = rule.decide(&Evidence { answers: &a, workers: &sure(0.85), bought: 6, outstanding: 0 });
+        assert_eq!(d.action, Action::Unresolved, "the confidence method's default cap is 6");
     }
 }

@@ -127,20 +127,78 @@ impl Default for AnswerSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How an item is decided: the seed's agreement rule, or confidence-based
+/// stopping under a worker model (`core/src/quality/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsensusMethod {
+    /// Add an assignment until `agreement` valid answers agree.
+    #[default]
+    Agreement,
+    /// Add an assignment until the top label's probability, given what the
+    /// job's worker model knows of the workers who answered, reaches `target`.
+    Confidence,
+}
+
+/// The confidence method's target when job.json gives none: chosen with the
+/// replay benchmark (docs/quality.md).
+pub const DEFAULT_TARGET: f64 = 0.8;
+/// The agreement method's cap when job.json gives none (the blog's).
+pub const DEFAULT_MAX_AGREEMENT: u32 = 9;
+/// The confidence method's cap when job.json gives none: past six answers an
+/// item the model is still unsure of is rarely settled by more (the replay).
+pub const DEFAULT_MAX_CONFIDENCE: u32 = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsensusSpec {
-    /// Assignments bought when the HIT is created.
+    pub method: ConsensusMethod,
+    /// Assignments bought when the HIT is created; for `confidence`, also
+    /// the least valid answers before an item may be labeled.
     pub initial_assignments: u32,
-    /// How many valid answers must agree for a label.
+    /// How many valid answers must agree for a label (`agreement` only).
     pub agreement: u32,
     /// The most assignments an item may get; then it is `unresolved`.
-    pub max_assignments: u32,
+    /// Default: 9 for `agreement`, 6 for `confidence`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_assignments: Option<u32>,
+    /// The probability the top label must reach (`confidence` only; default 0.8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<f64>,
 }
 
 impl Default for ConsensusSpec {
     fn default() -> Self {
-        ConsensusSpec { initial_assignments: 2, agreement: 2, max_assignments: 9 }
+        ConsensusSpec {
+            method: ConsensusMethod::Agreement,
+            initial_assignments: 2,
+            agreement: 2,
+            max_assignments: None,
+            target: None,
+        }
+    }
+}
+
+impl ConsensusSpec {
+    /// The seed's rule: 2 answers, one more until 2 agree, at most `max`.
+    pub fn agreement(initial_assignments: u32, agreement: u32, max: u32) -> ConsensusSpec {
+        ConsensusSpec { initial_assignments, agreement, max_assignments: Some(max), ..ConsensusSpec::default() }
+    }
+
+    /// Confidence stopping with job.json's defaults.
+    pub fn confidence() -> ConsensusSpec {
+        ConsensusSpec { method: ConsensusMethod::Confidence, ..ConsensusSpec::default() }
+    }
+
+    pub fn max_assignments(&self) -> u32 {
+        self.max_assignments.unwrap_or(match self.method {
+            ConsensusMethod::Agreement => DEFAULT_MAX_AGREEMENT,
+            ConsensusMethod::Confidence => DEFAULT_MAX_CONFIDENCE,
+        })
+    }
+
+    pub fn target(&self) -> f64 {
+        self.target.unwrap_or(DEFAULT_TARGET)
     }
 }
 
@@ -223,16 +281,27 @@ impl JobSpec {
         if c.agreement < 1 {
             bad("consensus.agreement", "must be at least 1".into());
         }
-        if c.max_assignments < c.initial_assignments || c.max_assignments < c.agreement {
+        let max = c.max_assignments();
+        let agreement_counts = c.method == ConsensusMethod::Agreement;
+        if max < c.initial_assignments || (agreement_counts && max < c.agreement) {
             bad("consensus.max_assignments", "must be at least initial_assignments and agreement".into());
         }
-        if c.initial_assignments < 10 && c.max_assignments >= 10 {
+        match (c.method, c.target) {
+            (ConsensusMethod::Agreement, Some(_)) => {
+                bad("consensus.target", "applies to \"method\": \"confidence\" only".into());
+            }
+            (_, Some(t)) if !(0.5..=0.999).contains(&t) => {
+                bad("consensus.target", format!("{t} is outside 0.5 to 0.999"));
+            }
+            _ => {}
+        }
+        if c.initial_assignments < 10 && max >= 10 {
             bad(
                 "consensus.max_assignments",
                 "a HIT created with fewer than 10 assignments can never reach 10 (MTurk's rule): use at most 9, or start with 10 or more".into(),
             );
         }
-        if c.max_assignments > 100 {
+        if max > 100 {
             bad("consensus.max_assignments", "at most 100 assignments per item".into());
         }
         if let Some(b) = self.budget_usd {
@@ -295,7 +364,8 @@ mod tests {
         assert_eq!(spec.task.reward.to_string(), "0.05");
         assert_eq!(spec.task.lifetime_seconds, 14_400);
         assert_eq!(spec.task.assignment_duration_seconds, 300);
-        assert_eq!(spec.consensus, ConsensusSpec { initial_assignments: 2, agreement: 2, max_assignments: 9 });
+        assert_eq!(spec.consensus, ConsensusSpec::default());
+        assert_eq!(spec.consensus.max_assignments(), 9);
         assert_eq!(spec.assignment_cost(2).to_string(), "0.06");
         assert_eq!(spec.template, "template.html");
     }
@@ -319,6 +389,27 @@ mod tests {
         let training = spec.training.unwrap();
         assert_eq!(training.seed, 7);
         assert_eq!(training.sagemaker.unwrap().hyperparameters(3, 4)["num_round"], "50");
+    }
+
+    #[test]
+    fn the_consensus_method_and_its_settings() {
+        let spec = JobSpec::parse(r#"{"labels": ["a", "b"], "consensus": {"method": "confidence"}}"#).unwrap();
+        assert_eq!(spec.consensus.method, ConsensusMethod::Confidence);
+        assert_eq!((spec.consensus.target(), spec.consensus.max_assignments()), (0.8, 6));
+        let fields = |json: &str| -> Vec<String> {
+            JobSpec::parse(json).unwrap_err().into_iter().filter_map(|p| p.field).collect()
+        };
+        assert_eq!(
+            fields(r#"{"labels": ["a", "b"], "consensus": {"method": "confidence", "target": 1.0}}"#),
+            vec!["consensus.target"]
+        );
+        assert_eq!(fields(r#"{"labels": ["a", "b"], "consensus": {"target": 0.9}}"#), vec!["consensus.target"]);
+        assert!(JobSpec::parse(r#"{"labels": ["a", "b"], "consensus": {"method": "vote"}}"#).is_err());
+        // The agreement field does not bind a confidence job's cap.
+        let spec = JobSpec::parse(
+            r#"{"labels": ["a", "b"], "consensus": {"method": "confidence", "agreement": 5, "max_assignments": 3}}"#,
+        );
+        assert!(spec.is_ok(), "{spec:?}");
     }
 
     #[test]

@@ -296,6 +296,10 @@ pub struct WorkerEstimate {
     /// empty for a one-coin model.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub confusion: Vec<Vec<f64>>,
+    /// The soft counts behind the confusion matrix (`counts[true][given]`),
+    /// which an incremental refit adds to; empty when not kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counts: Vec<Vec<f64>>,
     pub updated_at: i64,
 }
 

@@ -11,13 +11,13 @@
 //! a worker who agreed twice a perfect score and lets them outvote others.
 
 use super::majority::vote_shares;
-use super::{normalized_exp, Fitted, Gold, Skill, Votes, WorkerModel};
+use super::{Fitted, Gold, Skill, Votes, WorkerModel};
 
 /// Stop when no posterior moves by more than this.
 const TOLERANCE: f64 = 1e-5;
 const MAX_ITERATIONS: u32 = 500;
 /// Keeps probabilities off zero and one (a log of zero is -infinity).
-const FLOOR: f64 = 1e-6;
+const FLOOR: f64 = 1e-10;
 
 /// A confusion matrix per worker.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +41,19 @@ impl Default for OneCoin {
     fn default() -> Self {
         OneCoin { prior_strength: 2.0 }
     }
+}
+
+/// The pseudo-answers per label a worker's counts are topped up with:
+/// `strength` over the answers per item. Where items have many answers each
+/// worker is measured against many others and needs little pulling to the
+/// crowd; where they have two or three, a worker's few disagreements are
+/// weak evidence and the pull must be stronger. Chosen with the replay
+/// benchmark (docs/quality.md): a fixed strength was either too weak for
+/// sparse jobs or too strong for web's 5 grades.
+fn pseudo_answers(strength: f64, votes: &Votes) -> f64 {
+    let items = votes.by_item().iter().filter(|a| !a.is_empty()).count().max(1);
+    let per_item = votes.answers.len() as f64 / items as f64;
+    strength / per_item.max(1.0)
 }
 
 /// The labels' prior from the posteriors (with one pseudo-item per label).
@@ -87,29 +100,40 @@ fn log_tables(skills: &[Skill], k: usize) -> Vec<Vec<Vec<f64>>> {
         .collect()
 }
 
-/// Each item's posterior from the workers' skills (gold pinned).
-fn e_step(votes: &Votes, by_item: &[Vec<usize>], skills: &[Skill], priors: &[f64], gold: &Gold) -> Vec<Vec<f64>> {
+/// Each item's posterior from the workers' skills (gold pinned), written
+/// over `out` (one row per item, reused across iterations: a fit of 25,000
+/// answers would otherwise spend most of its time allocating rows).
+fn e_step(votes: &Votes, by_item: &[Vec<usize>], skills: &[Skill], priors: &[f64], gold: &Gold, out: &mut [Vec<f64>]) {
     let k = priors.len();
     let tables = log_tables(skills, k);
     let log_priors: Vec<f64> = priors.iter().map(|p| p.ln()).collect();
-    by_item
-        .iter()
-        .enumerate()
-        .map(|(i, answers)| {
-            if let Some(g) = gold.get(&i) {
-                return (0..k).map(|c| if c == *g { 1.0 } else { 0.0 }).collect();
+    for (i, (answers, row)) in by_item.iter().zip(out.iter_mut()).enumerate() {
+        if let Some(g) = gold.get(&i) {
+            row.iter_mut().enumerate().for_each(|(c, v)| *v = if c == *g { 1.0 } else { 0.0 });
+            continue;
+        }
+        row.copy_from_slice(&log_priors);
+        for n in answers {
+            let a = votes.answers[*n];
+            let table = &tables[a.worker];
+            for (t, l) in row.iter_mut().enumerate() {
+                *l += table[t][a.class];
             }
-            let mut log = log_priors.clone();
-            for n in answers {
-                let a = votes.answers[*n];
-                let table = &tables[a.worker];
-                for (t, l) in log.iter_mut().enumerate() {
-                    *l += table[t][a.class];
-                }
-            }
-            normalized_exp(&log)
-        })
-        .collect()
+        }
+        exp_normalize(row);
+    }
+}
+
+/// Log-probabilities to probabilities in place (the largest subtracted
+/// first, so long products do not underflow).
+fn exp_normalize(row: &mut [f64]) {
+    let top = row.iter().copied().fold(f64::MIN, f64::max);
+    let mut total = 0.0;
+    for v in row.iter_mut() {
+        *v = (*v - top).exp();
+        total += *v;
+    }
+    row.iter_mut().for_each(|v| *v /= total);
 }
 
 /// EM from majority vote with `m_step` estimating the skills.
@@ -117,6 +141,7 @@ fn em(votes: &Votes, gold: &Gold, m_step: impl Fn(&[Vec<Vec<f64>>], &[Vec<f64>])
     let k = votes.classes.len().max(1);
     let by_item = votes.by_item();
     let mut posteriors = vote_shares(votes, gold);
+    let mut next = posteriors.clone();
     let mut skills = Vec::new();
     let mut priors = class_priors(&posteriors, k);
     let mut iterations = 0;
@@ -125,13 +150,13 @@ fn em(votes: &Votes, gold: &Gold, m_step: impl Fn(&[Vec<Vec<f64>>], &[Vec<f64>])
         let (per_worker, pooled) = soft_counts(votes, &posteriors, k);
         skills = m_step(&per_worker, &pooled);
         priors = class_priors(&posteriors, k);
-        let next = e_step(votes, &by_item, &skills, &priors, gold);
+        e_step(votes, &by_item, &skills, &priors, gold, &mut next);
         let moved = next
             .iter()
             .zip(&posteriors)
             .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
             .fold(0.0, f64::max);
-        posteriors = next;
+        std::mem::swap(&mut posteriors, &mut next);
         if moved < TOLERANCE {
             break;
         }
@@ -145,7 +170,7 @@ impl WorkerModel for DawidSkene {
     }
 
     fn fit(&self, votes: &Votes, gold: &Gold) -> Fitted {
-        let alpha = self.prior_strength;
+        let alpha = pseudo_answers(self.prior_strength, votes);
         em(votes, gold, |per_worker, pooled| {
             let crowd: Vec<Vec<f64>> = pooled.iter().map(|row| row_normalized(row)).collect();
             per_worker
@@ -179,7 +204,7 @@ impl WorkerModel for OneCoin {
     }
 
     fn fit(&self, votes: &Votes, gold: &Gold) -> Fitted {
-        let alpha = self.prior_strength;
+        let alpha = pseudo_answers(self.prior_strength, votes);
         em(votes, gold, |per_worker, pooled| {
             let (right, all) = diagonal_share(pooled);
             let crowd = if all > 0.0 { right / all } else { 0.5 };

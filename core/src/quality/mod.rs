@@ -10,13 +10,18 @@
 //! gets its own [`WorkerModel`] over its own answers.
 
 mod dawid_skene;
+mod estimates;
 pub mod formats;
 mod majority;
+mod online;
+pub mod replay;
 mod stopping;
 mod votes;
 
 pub use dawid_skene::{DawidSkene, OneCoin};
+pub use estimates::{estimates, CROWD};
 pub use majority::MajorityVote;
+pub use online::{ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};
 pub use stopping::ConfidenceRule;
 pub use votes::{Gold, Vote, Votes};
 
@@ -101,5 +106,9 @@ pub(crate) fn normalized_exp(log: &[f64]) -> Vec<f64> {
     e.into_iter().map(|v| v / total).collect()
 }
 
+#[cfg(test)]
+mod online_tests;
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@
 use crate::decision::{undecided, Action, Decision, DecisionRule, Evidence};
 use crate::records::WorkerEstimate;
 
-use super::{best, posterior, Skill};
+use super::{best, posterior, Skill, CROWD};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfidenceRule {
@@ -38,19 +38,35 @@ impl ConfidenceRule {
     }
 }
 
+impl ConfidenceRule {
+    /// The labels' prior: from the crowd's counts when the job's model has
+    /// them (how often each label was the truth, one pseudo-count each),
+    /// else uniform.
+    fn priors(&self, e: &Evidence<'_>) -> Vec<f64> {
+        let k = self.labels.len().max(1);
+        let counts = e.workers.get(CROWD).map(|c| &c.counts).filter(|c| c.len() == k);
+        let mass: Vec<f64> = match counts {
+            Some(c) => c.iter().map(|row| 1.0 + row.iter().sum::<f64>().max(0.0)).collect(),
+            None => vec![1.0; k],
+        };
+        let total: f64 = mass.iter().sum();
+        mass.into_iter().map(|m| m / total).collect()
+    }
+}
+
 impl DecisionRule for ConfidenceRule {
     fn decide(&self, e: &Evidence<'_>) -> Decision {
-        let k = self.labels.len().max(1);
         let mut given = Vec::new();
         for a in e.answers {
             let Some(class) = a.label.as_deref().and_then(|l| self.labels.iter().position(|x| x == l)) else {
                 continue;
             };
-            given.push((self.skill_of(e.workers.get(&a.worker_id)), class));
+            let known = e.workers.get(&a.worker_id).or_else(|| e.workers.get(CROWD));
+            given.push((self.skill_of(known), class));
         }
         let valid = given.len() as u32;
         let pairs: Vec<(&Skill, usize)> = given.iter().map(|(s, c)| (s, *c)).collect();
-        let p = posterior(&vec![1.0 / k as f64; k], &pairs);
+        let p = posterior(&self.priors(e), &pairs);
         let (top, probability) = best(&p);
         let confidence = (valid > 0).then_some(probability);
         if valid >= self.min_answers.max(1) && probability >= self.target {
@@ -99,7 +115,14 @@ mod tests {
     }
 
     fn estimate(worker: &str, accuracy: f64) -> (String, WorkerEstimate) {
-        let e = WorkerEstimate { worker_id: worker.into(), answers: 50, accuracy, confusion: vec![], updated_at: 0 };
+        let e = WorkerEstimate {
+            worker_id: worker.into(),
+            answers: 50,
+            accuracy,
+            confusion: vec![],
+            counts: vec![],
+            updated_at: 0,
+        };
         (worker.to_string(), e)
     }
 

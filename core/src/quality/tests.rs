@@ -1,10 +1,10 @@
 use super::*;
 
 /// A small deterministic generator for made-up crowds.
-struct Lcg(u64);
+pub(super) struct Lcg(pub(super) u64);
 
 impl Lcg {
-    fn next(&mut self) -> f64 {
+    pub(super) fn next(&mut self) -> f64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
@@ -12,7 +12,7 @@ impl Lcg {
 
 /// `items` items with labels alternating over `k`; each worker answers
 /// every item with `answer(worker, truth, rng)`.
-fn crowd(
+pub(super) fn crowd(
     items: usize,
     k: usize,
     workers: usize,
@@ -36,7 +36,7 @@ fn accuracy(fit: &Fitted, truth: &[usize]) -> f64 {
     truth.iter().enumerate().filter(|(i, t)| fit.label(*i).0 == **t).count() as f64 / truth.len() as f64
 }
 
-fn noisy(rng: &mut Lcg, truth: usize, k: usize, p_right: f64) -> usize {
+pub(super) fn noisy(rng: &mut Lcg, truth: usize, k: usize, p_right: f64) -> usize {
     if rng.next() < p_right {
         truth
     } else {
@@ -67,8 +67,10 @@ fn spammers_are_found_and_outweighed() {
     for w in 2..5 {
         assert!((ds.skills[w].accuracy(&ds.priors) - 0.5).abs() < 0.15, "spammer {w}: {:?}", ds.skills[w]);
     }
+    // Knowing the true skills would get about .90 (the careful two agree 82 %
+    // of the time; otherwise the spammers say nothing).
     assert!(
-        accuracy(&ds, &truth) > accuracy(&mv, &truth) + 0.05,
+        accuracy(&ds, &truth) > 0.86 && accuracy(&ds, &truth) > accuracy(&mv, &truth) + 0.03,
         "{} vs {}",
         accuracy(&ds, &truth),
         accuracy(&mv, &truth)

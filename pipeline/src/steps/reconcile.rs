@@ -15,6 +15,7 @@ use hitloop_core::ids::{owner_of, request_token};
 use hitloop_core::marketplace::{AssignmentView, HitState};
 use hitloop_core::plan::reconcile::{plan, refused_purchase, Effect, Need, Outcome, Plan, Snapshot};
 use hitloop_core::plan::write::{Refusal, WriteOutcome};
+use hitloop_core::quality::CROWD;
 use hitloop_core::records::{now_ms, Item, JobStatus, WorkerEstimate};
 
 use crate::ports::{Crowd, Items, Jobs, Queue, WorkerModels};
@@ -186,6 +187,8 @@ async fn estimates(
     }
     let mut workers: Vec<String> = item.answers.iter().map(|a| a.worker_id.clone()).collect();
     workers.extend(view.assignments.iter().map(|a| a.worker_id.clone()));
+    // The crowd's estimate: what a worker the model has not seen yet is taken for.
+    workers.push(CROWD.to_string());
     workers.sort();
     workers.dedup();
     deps.store.estimates(&item.job_id, &workers).await

@@ -250,6 +250,7 @@ async fn estimates(s: &dyn Store, id: &str) {
         answers: 12,
         accuracy,
         confusion: vec![vec![0.9, 0.1], vec![0.2, 0.8]],
+        counts: vec![vec![9.0, 1.0], vec![0.5, 2.0]],
         updated_at: 5,
     };
     s.put_estimates(id, &[e("W1", 0.9), e("W2", 0.6)]).await.unwrap();

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hitloop_local::cli::{export, resume, status, submit, target, team, up, workforce};
+use hitloop_core::quality::formats::Format;
+use hitloop_local::cli::{export, replay, resume, status, submit, target, team, up, workforce};
 
 #[derive(Parser)]
 #[command(name = "hitloop", version, about = "Crowd labeling with quality control, then training: locally or on AWS")]
@@ -59,11 +60,56 @@ enum Command {
         #[arg(long)]
         budget: Option<String>,
     },
+    /// Tries the decision policies on answers recorded before, with their
+    /// true labels: labels bought per item, accuracy and unresolved share of
+    /// the seed's agreement rule, fixed k, confidence stopping at several
+    /// targets and job.json's default; then each worker model's accuracy and
+    /// time on every answer. Spends nothing.
+    Replay {
+        /// The answers: item,worker,label CSV with a header (or a public
+        /// dataset's format: `.txt` whitespace-separated, `.tsv` Snow et al.'s).
+        #[arg(long)]
+        answers: PathBuf,
+        /// The true labels: item,label CSV with a header (`.txt`:
+        /// whitespace-separated); not needed for a `.tsv` that carries them.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// The files' shape, when their names do not say it.
+        #[arg(long, value_enum)]
+        format: Option<ReplayFormat>,
+        /// What to call the dataset (default: from the answers file's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Replays (random orders) averaged per policy.
+        #[arg(long, default_value_t = 10)]
+        runs: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The confidence targets to try.
+        #[arg(long, value_delimiter = ',', default_value = "0.7,0.8,0.9,0.95,0.98")]
+        targets: Vec<f64>,
+        /// The share of the items used as gold (their label known to the model, not scored).
+        #[arg(long, default_value_t = 0.02)]
+        gold_share: f64,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// The workforce service you run (your MTurk-compatible endpoint).
     Workforce {
         #[command(subcommand)]
         command: WorkforceCommand,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReplayFormat {
+    /// item,worker,label and item,label with headers (hitloop's, Zheng et al.'s).
+    Csv,
+    /// item worker label and item label, no header (Zhang et al.'s).
+    Whitespace,
+    /// Snow et al.'s standardized TSV, the true label on each row.
+    Snow,
 }
 
 #[derive(Subcommand)]
@@ -279,6 +325,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 return Err(format!("job {job} failed: fix what is listed above and upload again"));
             }
             Ok(())
+        }
+        Command::Replay { answers, truth, format, name, runs, seed, targets, gold_share, json } => {
+            let format = format.map(|f| match f {
+                ReplayFormat::Csv => Format::Csv,
+                ReplayFormat::Whitespace => Format::Whitespace,
+                ReplayFormat::Snow => Format::SnowTsv,
+            });
+            let request = replay::Request { answers, truth, format, name, runs, seed, targets, gold_share, json };
+            Ok(replay::run(&request)?)
         }
         Command::Resume { job, budget } => {
             let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;

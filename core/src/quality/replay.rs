@@ -1,0 +1,448 @@
+//! Replaying recorded answers as if they were being bought: what a policy
+//! would have spent and got on a dataset whose true labels are known, before
+//! any money is spent. What `hitloop replay` runs.
+//!
+//! One run is a live job: items in a random order, each posted with the
+//! policy's first assignments, every bought assignment served in turn
+//! (first bought, first answered) by one of the item's recorded answers,
+//! drawn at random without replacement. After each answer the item is
+//! decided by the very rule collect runs ([`DecisionRule`]), knowing only
+//! what a live job would: the answers so far and the worker estimates as
+//! last refitted by the online model (refitted every `refit_every` answers).
+//! A share of the items with a known label is gold: its label is known to
+//! the model, its answers are paid like any other, and it is not scored.
+//! An item whose recorded answers run out is at its cap.
+//!
+//! Scored on the items that are not gold and have a true label: the
+//! agreement rule's labels are its own (an unresolved item's: the label most
+//! answers gave); the other policies' come from Dawid-Skene over every answer
+//! bought, gold pinned, as a finished job's do.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::formats::Recorded;
+use super::{best, DawidSkene, Gold, ItemCounts, JobCounts, OnlineDawidSkene, Votes, WorkerCounts, WorkerModel, CROWD};
+use crate::decision::{Action, AgreementRule, DecisionRule, Evidence};
+use crate::job::ConsensusSpec;
+use crate::records::{AnswerRecord, WorkerEstimate};
+
+use super::ConfidenceRule;
+
+/// Recorded answers with each item's true label, if known.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub votes: Votes,
+    pub truth: Vec<Option<usize>>,
+}
+
+impl Dataset {
+    /// Items are the ones with answers; a true label no answer gave is
+    /// added to the labels.
+    pub fn new(recorded: &Recorded) -> Dataset {
+        let mut votes =
+            Votes::from_answers(recorded.answers.iter().map(|(i, w, l)| (i.as_str(), w.as_str(), l.as_str())), None);
+        let mut truth = vec![None; votes.items.len()];
+        for (n, item) in votes.items.iter().enumerate() {
+            let Some(label) = recorded.truth.get(item) else { continue };
+            let class = match votes.classes.iter().position(|c| c == label) {
+                Some(c) => c,
+                None => {
+                    votes.classes.push(label.clone());
+                    votes.classes.len() - 1
+                }
+            };
+            truth[n] = Some(class);
+        }
+        Dataset { votes, truth }
+    }
+
+    /// Items with a true label.
+    pub fn known(&self) -> usize {
+        self.truth.iter().filter(|t| t.is_some()).count()
+    }
+}
+
+/// How answers are bought.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Policy {
+    /// The seed's rule: `initial` answers, one more until `agreement` of
+    /// them agree, at most `most`.
+    Agreement { initial: u32, agreement: u32, most: u32 },
+    /// `k` answers per item, whatever they say.
+    FixedK { k: u32 },
+    /// Confidence stopping: at least `least` answers, one more until the top
+    /// label's probability reaches `target`, at most `most`; `gold_share` of
+    /// the items are gold.
+    Confidence { target: f64, least: u32, most: u32, gold_share: f64 },
+}
+
+/// How the replay runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// Runs (orders) averaged.
+    pub runs: u32,
+    pub seed: u64,
+    /// Answers bought for each gold item.
+    pub gold_answers: u32,
+    /// Answers between refits of the worker estimates.
+    pub refit_every: usize,
+}
+
+impl Settings {
+    /// Refits about twenty times per pass over the items.
+    pub fn for_dataset(data: &Dataset, runs: u32, seed: u64) -> Settings {
+        Settings { runs, seed, gold_answers: 3, refit_every: (data.votes.items.len() / 20).max(10) }
+    }
+}
+
+/// A policy's figures, averaged over the runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Outcome {
+    /// Answers bought (gold's too) per item scored as output.
+    pub labels_per_item: f64,
+    /// Share of the scored items whose final label is the true one.
+    pub accuracy: f64,
+    /// Share of the output items left unresolved.
+    pub unresolved: f64,
+}
+
+/// Replays `policy` on `data`.
+pub fn replay(data: &Dataset, policy: &Policy, settings: &Settings) -> Outcome {
+    let runs = settings.runs.max(1);
+    let mut sum = Outcome::default();
+    for run in 0..runs {
+        let o = Job::new(data, policy, settings, settings.seed.wrapping_add(u64::from(run))).run();
+        sum.labels_per_item += o.labels_per_item;
+        sum.accuracy += o.accuracy;
+        sum.unresolved += o.unresolved;
+    }
+    let n = f64::from(runs);
+    Outcome { labels_per_item: sum.labels_per_item / n, accuracy: sum.accuracy / n, unresolved: sum.unresolved / n }
+}
+
+/// One simulated job.
+struct Job<'a> {
+    data: &'a Dataset,
+    policy: &'a Policy,
+    settings: &'a Settings,
+    rng: ChaCha8Rng,
+    /// Each item's recorded answers (indexes into `votes.answers`), shuffled.
+    pools: Vec<Vec<usize>>,
+    gold: BTreeSet<usize>,
+    bought: Vec<u32>,
+    drawn: Vec<u32>,
+    answers: Vec<Vec<AnswerRecord>>,
+    /// Each decided item's label (None: unresolved).
+    decided: Vec<Option<Option<usize>>>,
+    model: Model,
+}
+
+/// The online model and what collect would read of it.
+struct Model {
+    online: OnlineDawidSkene,
+    job: JobCounts,
+    workers: BTreeMap<String, WorkerCounts>,
+    items: Vec<ItemCounts>,
+    touched: BTreeSet<usize>,
+    since_refit: usize,
+    estimates: BTreeMap<String, WorkerEstimate>,
+}
+
+impl Model {
+    fn refit(&mut self) {
+        let ids: Vec<usize> = std::mem::take(&mut self.touched).into_iter().collect();
+        let mut batch: Vec<ItemCounts> = ids.iter().map(|i| std::mem::take(&mut self.items[*i])).collect();
+        self.online.refit(&mut self.job, &mut self.workers, &mut batch);
+        let mut changed = BTreeSet::new();
+        for (i, item) in ids.iter().zip(batch) {
+            changed.extend(item.answers.iter().map(|(w, _)| w.clone()));
+            self.items[*i] = item;
+        }
+        for w in changed {
+            let e = self.online.estimate(&w, self.workers.get(&w), &self.job, 0);
+            self.estimates.insert(w, e);
+        }
+        self.estimates.insert(CROWD.into(), self.online.crowd_estimate(&self.job, 0));
+        self.since_refit = 0;
+    }
+}
+
+impl<'a> Job<'a> {
+    fn new(data: &'a Dataset, policy: &'a Policy, settings: &'a Settings, seed: u64) -> Job<'a> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = data.votes.items.len();
+        let mut pools = data.votes.by_item();
+        for p in &mut pools {
+            p.shuffle(&mut rng);
+        }
+        let mut gold = BTreeSet::new();
+        if let Policy::Confidence { gold_share, .. } = policy {
+            let mut known: Vec<usize> = (0..n).filter(|i| data.truth[*i].is_some()).collect();
+            known.shuffle(&mut rng);
+            let wanted = (gold_share.clamp(0.0, 1.0) * n as f64).round() as usize;
+            gold.extend(known.into_iter().take(wanted));
+        }
+        let mut items = vec![ItemCounts::default(); n];
+        for g in &gold {
+            items[*g].gold = data.truth[*g];
+        }
+        let model = Model {
+            online: OnlineDawidSkene::new(data.votes.classes.len()),
+            job: JobCounts::default(),
+            workers: BTreeMap::new(),
+            items,
+            touched: BTreeSet::new(),
+            since_refit: 0,
+            estimates: BTreeMap::new(),
+        };
+        Job {
+            data,
+            policy,
+            settings,
+            rng,
+            pools,
+            gold,
+            bought: vec![0; n],
+            drawn: vec![0; n],
+            answers: vec![Vec::new(); n],
+            decided: vec![None; n],
+            model,
+        }
+    }
+
+    fn rule(&self) -> Option<Box<dyn DecisionRule>> {
+        match *self.policy {
+            Policy::Agreement { agreement, most, .. } => {
+                Some(Box::new(AgreementRule { agreement, max_assignments: most }))
+            }
+            Policy::FixedK { .. } => None,
+            Policy::Confidence { target, least, most, .. } => Some(Box::new(ConfidenceRule {
+                labels: self.data.votes.classes.clone(),
+                target,
+                min_answers: least,
+                max_assignments: most,
+                default_accuracy: crate::decision::DEFAULT_ACCURACY,
+            })),
+        }
+    }
+
+    /// Buys up to `n` assignments for `item` (no more than it has recorded answers).
+    fn buy(&mut self, queue: &mut VecDeque<usize>, item: usize, n: u32) {
+        let left = self.pools[item].len() as u32 - self.bought[item];
+        for _ in 0..n.min(left) {
+            queue.push_back(item);
+        }
+        self.bought[item] += n.min(left);
+    }
+
+    fn run(mut self) -> Outcome {
+        let n = self.data.votes.items.len();
+        let rule = self.rule();
+        let initial = match *self.policy {
+            Policy::Agreement { initial, .. } => initial,
+            Policy::FixedK { k } => k,
+            Policy::Confidence { least, .. } => least.max(1),
+        };
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut self.rng);
+        let mut queue = VecDeque::new();
+        for i in order {
+            let first = if self.gold.contains(&i) { self.settings.gold_answers } else { initial };
+            self.buy(&mut queue, i, first);
+        }
+        let uses_model = rule.as_ref().is_some_and(|r| r.uses_worker_estimates());
+        while let Some(i) = queue.pop_front() {
+            self.answer(i);
+            if uses_model && self.model.since_refit >= self.settings.refit_every {
+                self.model.refit();
+            }
+            let Some(rule) = rule.as_deref() else { continue };
+            if self.gold.contains(&i) || self.decided[i].is_some() {
+                continue;
+            }
+            let exhausted = self.bought[i] as usize >= self.pools[i].len();
+            let cap = match *self.policy {
+                Policy::Agreement { most, .. } | Policy::Confidence { most, .. } => most,
+                Policy::FixedK { k } => k,
+            };
+            let evidence = Evidence {
+                answers: &self.answers[i],
+                workers: &self.model.estimates,
+                bought: if exhausted { self.bought[i].max(cap) } else { self.bought[i] },
+                outstanding: self.bought[i] - self.drawn[i],
+            };
+            match rule.decide(&evidence).action {
+                Action::Label { label, .. } => self.decided[i] = Some(self.data.votes.class(&label)),
+                Action::Unresolved => self.decided[i] = Some(None),
+                Action::Buy(more) => self.buy(&mut queue, i, more),
+                Action::Wait => {}
+            }
+        }
+        self.score()
+    }
+
+    /// Serves one bought assignment of `item` with its next recorded answer.
+    fn answer(&mut self, item: usize) {
+        let Some(n) = self.pools[item].get(self.drawn[item] as usize).copied() else { return };
+        self.drawn[item] += 1;
+        let vote = self.data.votes.answers[n];
+        let worker = &self.data.votes.workers[vote.worker];
+        self.answers[item].push(AnswerRecord {
+            assignment_id: n.to_string(),
+            worker_id: worker.clone(),
+            label: Some(self.data.votes.classes[vote.class].clone()),
+            invalid_reason: None,
+            submitted_at: self.drawn[item] as i64,
+        });
+        self.model.items[item].answers.push((worker.clone(), vote.class));
+        self.model.touched.insert(item);
+        self.model.since_refit += 1;
+    }
+
+    fn score(&self) -> Outcome {
+        let votes = &self.data.votes;
+        let output: Vec<usize> = (0..votes.items.len()).filter(|i| !self.gold.contains(i)).collect();
+        let labels: Vec<Option<usize>> = match self.policy {
+            Policy::Agreement { .. } => (0..votes.items.len())
+                .map(|i| match self.decided[i] {
+                    Some(Some(label)) => Some(label),
+                    _ => self.plurality(i),
+                })
+                .collect(),
+            _ => {
+                let bought = Votes {
+                    items: votes.items.clone(),
+                    workers: votes.workers.clone(),
+                    classes: votes.classes.clone(),
+                    answers: (0..votes.items.len())
+                        .flat_map(|i| self.pools[i][..self.drawn[i] as usize].iter().map(|n| votes.answers[*n]))
+                        .collect(),
+                };
+                let gold: Gold = self.gold.iter().filter_map(|g| self.data.truth[*g].map(|t| (*g, t))).collect();
+                let fit = DawidSkene::default().fit(&bought, &gold);
+                (0..votes.items.len()).map(|i| Some(fit.label(i).0)).collect()
+            }
+        };
+        let scored: Vec<usize> = output.iter().copied().filter(|i| self.data.truth[*i].is_some()).collect();
+        let right = scored.iter().filter(|i| labels[**i].is_some() && labels[**i] == self.data.truth[**i]).count();
+        let spent: u32 = self.drawn.iter().sum();
+        let unresolved = output.iter().filter(|i| self.decided[**i] == Some(None)).count();
+        let per = |x: f64, of: usize| if of == 0 { 0.0 } else { x / of as f64 };
+        Outcome {
+            labels_per_item: per(f64::from(spent), output.len()),
+            accuracy: per(right as f64, scored.len()),
+            unresolved: per(unresolved as f64, output.len()),
+        }
+    }
+
+    /// The label most of the item's answers gave (the first to get there on a tie).
+    fn plurality(&self, item: usize) -> Option<usize> {
+        let mut counts = vec![0.0; self.data.votes.classes.len()];
+        for a in &self.answers[item] {
+            if let Some(c) = a.label.as_deref().and_then(|l| self.data.votes.class(l)) {
+                counts[c] += 1.0;
+            }
+        }
+        (!self.answers[item].is_empty()).then(|| best(&counts).0)
+    }
+}
+
+/// A row of the benchmark: a policy and what to call it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named {
+    /// `seed`, `fixed-k`, `confidence` or `default`.
+    pub name: &'static str,
+    pub target: Option<f64>,
+    pub k: Option<u32>,
+    pub policy: Policy,
+}
+
+/// The policies `hitloop replay` compares: the seed's rule, 3 and 5 answers
+/// each, confidence at each of `targets` (with job.json's least answers and
+/// the agreement method's cap of 9), and job.json's confidence defaults.
+pub fn standard_policies(targets: &[f64], gold_share: f64) -> Vec<Named> {
+    let seed = ConsensusSpec::default();
+    let default = ConsensusSpec::confidence();
+    let mut out = vec![Named {
+        name: "seed",
+        target: None,
+        k: None,
+        policy: Policy::Agreement {
+            initial: seed.initial_assignments,
+            agreement: seed.agreement,
+            most: seed.max_assignments(),
+        },
+    }];
+    for k in [3, 5] {
+        out.push(Named { name: "fixed-k", target: None, k: Some(k), policy: Policy::FixedK { k } });
+    }
+    for t in targets {
+        out.push(Named {
+            name: "confidence",
+            target: Some(*t),
+            k: None,
+            policy: Policy::Confidence {
+                target: *t,
+                least: default.initial_assignments,
+                most: seed.max_assignments(),
+                gold_share,
+            },
+        });
+    }
+    out.push(Named {
+        name: "default",
+        target: Some(default.target()),
+        k: None,
+        policy: Policy::Confidence {
+            target: default.target(),
+            least: default.initial_assignments,
+            most: default.max_assignments(),
+            gold_share,
+        },
+    });
+    out
+}
+
+/// Majority vote over every recorded answer: its expected accuracy with
+/// ties broken at random (a tie among m labels, the true one among them,
+/// counts 1/m), and the answers per item it uses.
+pub fn majority_of_all(data: &Dataset) -> (f64, f64) {
+    let k = data.votes.classes.len();
+    let mut counts = vec![vec![0u32; k]; data.votes.items.len()];
+    for a in &data.votes.answers {
+        counts[a.item][a.class] += 1;
+    }
+    let (mut right, mut scored) = (0.0, 0usize);
+    for (row, truth) in counts.iter().zip(&data.truth) {
+        let Some(t) = truth else { continue };
+        scored += 1;
+        let top = row.iter().copied().max().unwrap_or(0);
+        let tied = row.iter().filter(|c| **c == top).count();
+        if row[*t] == top && top > 0 {
+            right += 1.0 / tied as f64;
+        }
+    }
+    let per_item = data.votes.answers.len() as f64 / data.votes.items.len().max(1) as f64;
+    (if scored == 0 { 0.0 } else { right / scored as f64 }, per_item)
+}
+
+/// The share of the items with a true label that `fit` labels right.
+pub fn accuracy_of(data: &Dataset, fit: &super::Fitted) -> f64 {
+    let (mut right, mut scored) = (0usize, 0usize);
+    for (i, truth) in data.truth.iter().enumerate() {
+        let Some(t) = truth else { continue };
+        scored += 1;
+        if fit.label(i).0 == *t {
+            right += 1;
+        }
+    }
+    if scored == 0 {
+        0.0
+    } else {
+        right as f64 / scored as f64
+    }
+}
