@@ -227,8 +227,31 @@ pub struct Item {
     pub spent: Usd,
     /// What the item gave back to the job's budget when it was decided.
     pub released: Usd,
+    /// What the job's worker model last counted of the item (confidence
+    /// jobs): kept so the next refit takes exactly that out.
+    pub model: Option<ItemModel>,
     /// Bumped by every write: a write names the version it read.
     pub version: u64,
+    pub updated_at: i64,
+}
+
+/// An item's part in its job's worker model: its posterior over the job's
+/// labels, spread over these answers (worker, label index).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemModel {
+    pub posterior: Vec<f64>,
+    pub counted: Vec<(String, u32)>,
+}
+
+/// A confidence job's worker model as a whole: every worker's soft counts
+/// summed (`pooled[true][given]`) and each label's mass. `generation` is
+/// bumped by every refit, which applies only to the generation it read: two
+/// refits of one job never both count the same answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobModel {
+    pub generation: u64,
+    pub pooled: Vec<Vec<f64>>,
+    pub label_mass: Vec<f64>,
     pub updated_at: i64,
 }
 
@@ -250,6 +273,7 @@ impl Item {
             answers: Vec::new(),
             spent: Usd::ZERO,
             released: Usd::ZERO,
+            model: None,
             version: 0,
             updated_at: now,
         }

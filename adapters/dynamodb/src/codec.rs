@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use hitloop_core::error::{Error, Result};
 use hitloop_core::job::JobSpec;
 use hitloop_core::money::Usd;
-use hitloop_core::records::{AnswerRecord, Item, ItemStatus, Job, JobStatus, TrainingRecord, WorkerEstimate};
+use hitloop_core::records::{
+    AnswerRecord, Item, ItemModel, ItemStatus, Job, JobModel, JobStatus, TrainingRecord, WorkerEstimate,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -203,6 +205,15 @@ pub struct ItemRow {
     pub open_shard: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_sk: Option<String>,
+    /// What the job's worker model counted of the item (confidence jobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ItemModel>,
+    /// Only while the item has answers the worker model has not counted
+    /// (the sparse index for refit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refit_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refit_sk: Option<String>,
 }
 
 pub fn item_row(i: &Item) -> ItemRow {
@@ -228,6 +239,9 @@ pub fn item_row(i: &Item) -> ItemRow {
         updated_at: i.updated_at,
         open_shard: open.then(|| keys::open_shard(keys::shard_of(&i.job_id, &i.item_id))),
         open_sk: open.then(|| keys::open_sk(&i.job_id, &i.item_id)),
+        model: i.model.clone(),
+        refit_pk: None,
+        refit_sk: None,
     }
 }
 
@@ -250,6 +264,7 @@ pub fn item_from(r: ItemRow) -> Result<Item> {
         answers,
         spent: Usd::from_cents(r.spent_cents),
         released: Usd::from_cents(r.released_cents),
+        model: r.model,
         version: r.version,
         updated_at: r.updated_at,
     })
@@ -275,6 +290,16 @@ pub struct EstimateRow {
     pub job_id: String,
     #[serde(flatten)]
     pub estimate: WorkerEstimate,
+}
+
+/// `MODEL`: a confidence job's worker model as a whole.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ModelRow {
+    pub pk: String,
+    pub sk: String,
+    pub job_id: String,
+    #[serde(flatten)]
+    pub model: JobModel,
 }
 
 #[cfg(test)]

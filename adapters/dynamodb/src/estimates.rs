@@ -1,18 +1,22 @@
 //! Worker estimates: what a worker model knows of each worker of a job, one
-//! record each, read in batches for the workers who answered an item.
+//! record each, read in batches for the workers who answered an item; and
+//! the refit that writes them: the items marked for it (a sparse index),
+//! the job's model record, and one transaction per refit, conditional on
+//! the model's generation and each item's version.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 use hitloop_aws::classify;
 use hitloop_core::error::{Error, Result};
-use hitloop_core::records::WorkerEstimate;
+use hitloop_core::plan::refit::Refit;
+use hitloop_core::records::{Item, JobModel, WorkerEstimate};
 use hitloop_pipeline::ports::WorkerModels;
 
-use crate::codec::{self, EstimateRow};
-use crate::keys::{job_pk, key, worker_sk, Attrs};
-use crate::txn::built;
+use crate::codec::{self, EstimateRow, ItemRow, ModelRow};
+use crate::keys::{item_key, job_pk, key, model_key, n, refit_pk, s, worker_sk, Attrs, ITEMS_TO_REFIT, MODEL_SK};
+use crate::txn::{built, transact};
 use crate::DynamoStore;
 
 #[async_trait]
@@ -70,5 +74,127 @@ impl WorkerModels for DynamoStore {
             }
         }
         Ok(())
+    }
+
+    async fn items_to_refit(&self, job_id: &str, limit: usize) -> Result<Vec<Item>> {
+        self.items_marked_for_refit(job_id, limit).await
+    }
+
+    async fn job_model(&self, job_id: &str) -> Result<JobModel> {
+        self.read_job_model(job_id).await
+    }
+
+    async fn apply_refit(&self, refit: &Refit) -> Result<bool> {
+        self.write_refit(refit).await
+    }
+}
+
+/// What refits read and write: the refit index, the job's model record,
+/// and one transaction per refit.
+#[async_trait]
+pub(crate) trait RefitRecords {
+    async fn refit_keys(&self, job_id: &str, limit: usize) -> Result<Vec<String>>;
+}
+
+#[async_trait]
+impl RefitRecords for DynamoStore {
+    /// Item ids in the job's partition of the refit index (keys only: the
+    /// items are then read from the table, consistently).
+    async fn refit_keys(&self, job_id: &str, limit: usize) -> Result<Vec<String>> {
+        let resp = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ITEMS_TO_REFIT)
+            .key_condition_expression("refit_pk = :pk")
+            .expression_attribute_values(":pk", s(refit_pk(job_id)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(resp.items().iter().filter_map(|i| i.get("refit_sk")?.as_s().ok().cloned()).collect())
+    }
+}
+
+impl DynamoStore {
+    pub(crate) async fn items_marked_for_refit(&self, job_id: &str, limit: usize) -> Result<Vec<Item>> {
+        let ids = self.refit_keys(job_id, limit).await?;
+        let mut out = Vec::new();
+        for chunk in ids.chunks(100) {
+            let keys: Vec<Attrs> = chunk.iter().map(|i| item_key(job_id, i)).collect();
+            let mut request =
+                Some(built(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build())?);
+            while let Some(req) = request.take() {
+                let resp =
+                    self.client.batch_get_item().request_items(&self.table, req).send().await.map_err(classify)?;
+                for found in resp.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                    let row: ItemRow = codec::decode(&format!("item of job {job_id}"), found.clone())?;
+                    // The index may lag: an item refitted since is no longer marked.
+                    if row.refit_pk.is_some() {
+                        out.push(codec::item_from(row)?);
+                    }
+                }
+                request =
+                    resp.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned().filter(|k| !k.keys().is_empty());
+            }
+        }
+        out.sort_by(|a, b| a.item_id.cmp(&b.item_id));
+        Ok(out)
+    }
+
+    pub(crate) async fn read_job_model(&self, job_id: &str) -> Result<JobModel> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(model_key(job_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        match resp.item {
+            Some(attrs) => Ok(codec::decode::<ModelRow>(&format!("worker model of job {job_id}"), attrs)?.model),
+            None => Ok(JobModel::default()),
+        }
+    }
+
+    pub(crate) async fn write_refit(&self, r: &Refit) -> Result<bool> {
+        let mut parts = Vec::with_capacity(r.items.len() + r.estimates.len() + 1);
+        let row =
+            ModelRow { pk: job_pk(&r.job_id), sk: MODEL_SK.into(), job_id: r.job_id.clone(), model: r.model.clone() };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(codec::encode("worker model", &row)?))
+            .condition_expression("attribute_not_exists(pk) OR generation = :g")
+            .expression_attribute_values(":g", n(r.read_generation));
+        parts.push(TransactWriteItem::builder().put(built(put.build())?).build());
+        for item in &r.items {
+            let mut u = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(item_key(&r.job_id, &item.item_id)))
+                .condition_expression("version = :v AND attribute_exists(refit_pk)")
+                .expression_attribute_values(":v", n(item.version));
+            u = match &item.model {
+                Some(m) => {
+                    let value = serde_dynamo::to_attribute_value(m)
+                        .map_err(|e| Error::Permanent(format!("an item's model cannot be stored: {e}")))?;
+                    u.update_expression("SET model = :m REMOVE refit_pk, refit_sk")
+                        .expression_attribute_values(":m", value)
+                }
+                None => u.update_expression("REMOVE model, refit_pk, refit_sk"),
+            };
+            parts.push(TransactWriteItem::builder().update(built(u.build())?).build());
+        }
+        for e in &r.estimates {
+            let row = EstimateRow {
+                pk: job_pk(&r.job_id),
+                sk: worker_sk(&e.worker_id),
+                job_id: r.job_id.clone(),
+                estimate: e.clone(),
+            };
+            let put = Put::builder().table_name(&self.table).set_item(Some(codec::encode("worker estimate", &row)?));
+            parts.push(TransactWriteItem::builder().put(built(put.build())?).build());
+        }
+        Ok(transact(&self.client, parts).await?.is_none())
     }
 }

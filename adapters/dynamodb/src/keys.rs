@@ -8,10 +8,14 @@
 //! | job setup: spec, template, manifest, bucket (never changes) | `JOB#<job>` | `#SPEC` | ingest |
 //! | item, with its answers | `JOB#<job>` | `ITEM#<item>` | ingest, publish, collect, sweep |
 //! | worker estimate | `JOB#<job>` | `WORKER#<worker>` | a worker model's refit |
+//! | the job's worker model (pooled counts, generation) | `JOB#<job>` | `MODEL` | a refit |
 //!
 //! Indexes: `jobs-by-status` (`job_status`, `created_at`) over job state
-//! records, and the sparse `open-items` (`open_shard`, `open_sk`) over items
-//! not yet decided, for sweep (an item loses both attributes when decided).
+//! records; the sparse `open-items` (`open_shard`, `open_sk`) over items
+//! not yet decided, for sweep (an item loses both attributes when decided);
+//! the sparse `items-to-refit` (`refit_pk` = `REFIT#<job>`, `refit_sk` =
+//! item) over a confidence job's items with answers its worker model has
+//! not counted (set by the write that records answers, removed by the refit).
 
 use std::collections::HashMap;
 
@@ -19,6 +23,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 pub const JOBS_BY_STATUS: &str = "jobs-by-status";
 pub const OPEN_ITEMS: &str = "open-items";
+pub const ITEMS_TO_REFIT: &str = "items-to-refit";
+/// Outside the job's `#DONE#0`..`#SPEC` range, which reading a job reads.
+pub const MODEL_SK: &str = "MODEL";
 /// Partitions of the open-items index: sweep's reads spread over them.
 pub const OPEN_SHARDS: u32 = 8;
 
@@ -77,6 +84,15 @@ pub fn setup_key(job_id: &str) -> Attrs {
 
 pub fn item_key(job_id: &str, item_id: &str) -> Attrs {
     key(job_pk(job_id), item_sk(item_id))
+}
+
+pub fn model_key(job_id: &str) -> Attrs {
+    key(job_pk(job_id), MODEL_SK)
+}
+
+/// A job's partition of the refit index.
+pub fn refit_pk(job_id: &str) -> String {
+    format!("REFIT#{job_id}")
 }
 
 /// The open-items shard of an item: spreads sweep's index over partitions.

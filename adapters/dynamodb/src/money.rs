@@ -15,7 +15,7 @@ use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
 use hitloop_core::records::JobStatus;
 
 use crate::codec;
-use crate::keys::{item_key, n, s, state_key, tally_key};
+use crate::keys::{item_key, n, refit_pk, s, state_key, tally_key};
 use crate::txn::{applied, built, transact};
 use crate::DynamoStore;
 
@@ -78,6 +78,11 @@ fn item_update(store: &DynamoStore, w: &ItemWrite) -> Result<Update> {
         e.set.push("answers = list_append(answers, :new)".into());
         e.values.push((":new".into(), answers));
         e.add("spent_cents", w.cost.cents());
+    }
+    if w.refit_due {
+        // Into the refit index until the worker model has counted the answers.
+        e.set("refit_pk", s(refit_pk(&w.job_id)));
+        e.set("refit_sk", s(&w.item_id));
     }
     if let Some(d) = &w.decide {
         e.set("item_status", s(d.status.as_str()));

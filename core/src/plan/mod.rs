@@ -9,6 +9,7 @@ pub mod amend;
 pub mod ingest;
 pub mod publish;
 pub mod reconcile;
+pub mod refit;
 pub mod sweep;
 pub mod train;
 pub mod write;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::answers::{self, Answer};
 use crate::decision::{Action, DecisionRule, Evidence};
-use crate::job::JobSpec;
+use crate::job::{ConsensusMethod, JobSpec};
 use crate::marketplace::{AssignmentView, CreateHitError, HitState};
 use crate::money::Usd;
 use crate::plan::write::{budget_reason, Decided, ItemWrite, JobDelta, Refusal, Reserve, TOP_UP};
@@ -116,6 +116,7 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
     let record = new_answers(s);
     let mut write = ItemWrite::on(item, s.now);
     write.cost = unit.times(record.len() as i64);
+    write.refit_due = !record.is_empty() && s.spec.consensus.method == ConsensusMethod::Confidence;
     write.record = record;
     let mut answers = item.answers.clone();
     answers.extend(write.record.iter().cloned());

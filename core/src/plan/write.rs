@@ -24,6 +24,9 @@ pub struct ItemWrite {
     pub job: JobDelta,
     /// Epoch milliseconds, the item's new `updated_at`.
     pub now: i64,
+    /// The write brings answers the job's worker model must count (a
+    /// confidence job): the store marks the item for the next refit.
+    pub refit_due: bool,
 }
 
 /// The item is decided.
@@ -105,6 +108,7 @@ impl ItemWrite {
             reserve: None,
             job: JobDelta::default(),
             now,
+            refit_due: false,
         }
     }
 

@@ -21,7 +21,7 @@ mod votes;
 pub use dawid_skene::{DawidSkene, OneCoin};
 pub use estimates::{estimates, CROWD};
 pub use majority::MajorityVote;
-pub use online::{ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};
+pub use online::{Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};
 pub use stopping::ConfidenceRule;
 pub use votes::{Gold, Vote, Votes};
 

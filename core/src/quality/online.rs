@@ -39,15 +39,22 @@ pub struct JobCounts {
     pub label_mass: Vec<f64>,
 }
 
-/// An item as a refit sees it: its answers (worker, label index) in the
-/// order they came, its known label if it is gold, and the posterior and
-/// number of answers it was last counted with (none yet: empty, 0).
+/// An item as a refit sees it: its valid answers (worker, label index), its
+/// known label if it is gold, and what it added to the counts last time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ItemCounts {
     pub answers: Vec<(String, usize)>,
     pub gold: Option<usize>,
+    pub counted: Option<Counted>,
+}
+
+/// What an item added to the counts: its posterior, spread over these
+/// answers. Kept with the item, so the next refit takes exactly that out
+/// (answers may arrive out of order: not a prefix of the current ones).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counted {
     pub posterior: Vec<f64>,
-    pub counted: u32,
+    pub answers: Vec<(String, usize)>,
 }
 
 /// The model's settings.
@@ -138,17 +145,13 @@ impl OnlineDawidSkene {
         }
         let posteriors: Vec<Vec<f64>> = items.iter().map(|item| self.posterior(item, &skills, &priors)).collect();
         for (item, posterior) in items.iter_mut().zip(posteriors) {
-            let old = std::mem::take(&mut item.posterior);
-            let old_answers = (item.counted as usize).min(item.answers.len());
-            self.add(job, workers, &item.answers[..old_answers], &old, -1.0);
-            let counts = item.gold.is_some() || item.answers.len() >= 2;
-            if counts {
-                self.add(job, workers, &item.answers, &posterior, 1.0);
-                item.counted = item.answers.len() as u32;
-            } else {
-                item.counted = 0;
+            if let Some(old) = item.counted.take() {
+                self.add(job, workers, &old.answers, &old.posterior, -1.0);
             }
-            item.posterior = if counts { posterior } else { Vec::new() };
+            if item.gold.is_some() || item.answers.len() >= 2 {
+                self.add(job, workers, &item.answers, &posterior, 1.0);
+                item.counted = Some(Counted { posterior, answers: item.answers.clone() });
+            }
         }
     }
 

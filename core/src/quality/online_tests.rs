@@ -49,12 +49,19 @@ fn an_item_with_one_answer_counts_only_once_it_has_two_or_is_gold() {
     ];
     model.refit(&mut job, &mut workers, &mut items);
     assert!(!workers.contains_key("a"), "a lone answer says nothing about who gave it");
-    assert_eq!(items[0].counted, 0);
+    assert_eq!(items[0].counted, None);
     let b = &workers["b"];
     assert_eq!((b.answers, b.counts[0][1]), (1, 1.0), "gold counts: b said 1 where the truth is 0");
-    items[0].answers.push(("c".into(), 0));
+    // A second answer that came in earlier than the first (sorted by submit time).
+    items[0].answers.insert(0, ("c".into(), 0));
     model.refit(&mut job, &mut workers, &mut items[..1]);
-    assert_eq!((workers["a"].answers, workers["c"].answers, items[0].counted), (1, 1, 2));
+    assert_eq!((workers["a"].answers, workers["c"].answers), (1, 1));
+    assert_eq!(items[0].counted.as_ref().map(|c| c.answers.len()), Some(2));
+    // Refitted again: what it added is taken out first, whatever the order now.
+    items[0].answers.reverse();
+    model.refit(&mut job, &mut workers, &mut items[..1]);
+    assert_eq!((workers["a"].answers, workers["c"].answers), (1, 1));
+    assert!((total(&job.pooled) - 3.0).abs() < 1e-9, "b's gold answer and a and c once each");
 }
 
 #[test]

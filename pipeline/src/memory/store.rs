@@ -2,15 +2,16 @@
 //! runs the same cases against this and `hitloop-dynamodb` on moto, and the
 //! steps' tests run on it with no server.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use hitloop_core::error::{Error, Result};
 use hitloop_core::money::Usd;
+use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
-use hitloop_core::records::{now_ms, Item, ItemStatus, Job, JobProgress, JobStatus, WorkerEstimate};
+use hitloop_core::records::{now_ms, Item, ItemStatus, Job, JobModel, JobProgress, JobStatus, WorkerEstimate};
 
 use crate::ports::{Items, Jobs, TrainingClaims, WorkerModels};
 
@@ -21,6 +22,9 @@ struct State {
     claims: HashMap<String, i64>,
     items: BTreeMap<(String, String), Item>,
     estimates: BTreeMap<(String, String), WorkerEstimate>,
+    /// Items with answers their job's worker model has not counted.
+    refit_due: BTreeSet<(String, String)>,
+    models: HashMap<String, JobModel>,
 }
 
 #[derive(Default)]
@@ -228,6 +232,9 @@ impl Items for MemoryStore {
             }
         }
         w.apply_to(item);
+        if w.refit_due {
+            s.refit_due.insert(key);
+        }
         let d = &w.job;
         job.decided += d.decided;
         job.labeled += d.labeled;
@@ -307,5 +314,47 @@ impl WorkerModels for MemoryStore {
             s.estimates.insert((job_id.to_string(), e.worker_id.clone()), e.clone());
         }
         Ok(())
+    }
+
+    async fn items_to_refit(&self, job_id: &str, limit: usize) -> Result<Vec<Item>> {
+        self.count("items_to_refit");
+        let s = self.state()?;
+        Ok(s.refit_due
+            .iter()
+            .filter(|(j, _)| j == job_id)
+            .filter_map(|k| s.items.get(k).cloned())
+            .take(limit)
+            .collect())
+    }
+
+    async fn job_model(&self, job_id: &str) -> Result<JobModel> {
+        self.count("job_model");
+        Ok(self.state()?.models.get(job_id).cloned().unwrap_or_default())
+    }
+
+    async fn apply_refit(&self, r: &Refit) -> Result<bool> {
+        self.count("apply_refit");
+        let mut guard = self.state()?;
+        let s = &mut *guard;
+        let generation = s.models.get(&r.job_id).map_or(0, |m| m.generation);
+        let key = |item_id: &str| (r.job_id.clone(), item_id.to_string());
+        let current = r.items.iter().all(|i| {
+            s.refit_due.contains(&key(&i.item_id))
+                && s.items.get(&key(&i.item_id)).is_some_and(|x| x.version == i.version)
+        });
+        if generation != r.read_generation || !current {
+            return Ok(false);
+        }
+        s.models.insert(r.job_id.clone(), r.model.clone());
+        for i in &r.items {
+            s.refit_due.remove(&key(&i.item_id));
+            if let Some(item) = s.items.get_mut(&key(&i.item_id)) {
+                item.model = i.model.clone();
+            }
+        }
+        for e in &r.estimates {
+            s.estimates.insert((r.job_id.clone(), e.worker_id.clone()), e.clone());
+        }
+        Ok(true)
     }
 }

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use hitloop_core::error::Result;
 use hitloop_core::money::Usd;
+use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, WriteOutcome};
-use hitloop_core::records::{Item, Job, JobProgress, JobStatus, WorkerEstimate};
+use hitloop_core::records::{Item, Job, JobModel, JobProgress, JobStatus, WorkerEstimate};
 
 #[async_trait]
 pub trait Jobs: Send + Sync {
@@ -74,6 +75,16 @@ pub trait WorkerModels: Send + Sync {
     /// The estimates of these workers; a worker with none is left out.
     async fn estimates(&self, job_id: &str, workers: &[String]) -> Result<BTreeMap<String, WorkerEstimate>>;
     async fn put_estimates(&self, job_id: &str, estimates: &[WorkerEstimate]) -> Result<()>;
+    /// Up to `limit` of the job's items with answers its worker model has
+    /// not counted (marked by the write that recorded them), as they are now.
+    async fn items_to_refit(&self, job_id: &str, limit: usize) -> Result<Vec<Item>>;
+    /// The job's worker model (empty, generation 0, before its first refit).
+    async fn job_model(&self, job_id: &str) -> Result<JobModel>;
+    /// Applies a refit in one conditional write: the job's model only at the
+    /// generation the refit read, each item only at the version it read and
+    /// still marked, the estimates with them. False (nothing written) if
+    /// any of that moved meanwhile.
+    async fn apply_refit(&self, refit: &Refit) -> Result<bool>;
 }
 
 /// Every item of a job, a page at a time. A page may come back short

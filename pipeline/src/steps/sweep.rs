@@ -4,12 +4,14 @@
 use std::collections::HashMap;
 
 use hitloop_core::error::Result;
+use hitloop_core::job::ConsensusMethod;
 use hitloop_core::messages::{JobMessage, PublishItem};
 use hitloop_core::plan::sweep::{item_action, job_action, ItemAction, JobAction, SweepLimits, SWEPT};
-use hitloop_core::records::now_ms;
+use hitloop_core::records::{now_ms, JobStatus};
 use serde::Serialize;
 
 use crate::steps::reconcile::{completion, reconcile_item, CollectDeps};
+use crate::steps::refit::refit_job;
 
 #[derive(Clone)]
 pub struct SweepDeps {
@@ -26,6 +28,8 @@ pub struct SweepReport {
     pub jobs_completed: usize,
     pub completions_resent: usize,
     pub training_checks: usize,
+    /// Confidence jobs' worker models brought up to date: items counted.
+    pub refitted_items: usize,
     pub errors: usize,
 }
 
@@ -79,6 +83,15 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
     let mut checks = Vec::new();
     for status in SWEPT {
         for job in c.store.jobs_with_status(status).await? {
+            if job.status == JobStatus::Labeling && job.spec.consensus.method == ConsensusMethod::Confidence {
+                match refit_job(c.store.as_ref(), &job.job_id, &job.spec, limits.max_items).await {
+                    Ok(r) => report.refitted_items += r.items,
+                    Err(e) => {
+                        report.errors += 1;
+                        tracing::warn!(job_id = %job.job_id, error = %e, "sweep could not refit the job's worker model");
+                    }
+                }
+            }
             match job_action(&job, now, &limits) {
                 JobAction::Nothing => {}
                 JobAction::Complete => {

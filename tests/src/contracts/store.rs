@@ -2,11 +2,15 @@
 //! every step idempotent and every purchase fit the budget.
 
 use hitloop_core::error::Error;
-use hitloop_core::job::JobSpec;
+use std::collections::BTreeMap;
+
+use hitloop_core::job::{ConsensusSpec, JobSpec};
 use hitloop_core::money::Usd;
+use hitloop_core::plan::refit::refit;
 use hitloop_core::plan::train::{failed, Transition};
 use hitloop_core::plan::write::{Decided, ItemWrite, Refusal, Reserve, WriteOutcome};
-use hitloop_core::records::{AnswerRecord, Item, ItemStatus, Job, JobStatus, TrainingRecord, WorkerEstimate};
+use hitloop_core::quality::CROWD;
+use hitloop_core::records::{AnswerRecord, Item, ItemStatus, Job, JobModel, JobStatus, TrainingRecord, WorkerEstimate};
 use hitloop_pipeline::ports::{Items, Jobs, TrainingClaims, WorkerModels};
 
 /// What a store must be to pass.
@@ -47,6 +51,7 @@ pub async fn store(s: &dyn Store, prefix: &str) {
     budgets(s, &format!("{prefix}-money")).await;
     training(s, &format!("{prefix}-train")).await;
     estimates(s, &format!("{prefix}-workers")).await;
+    refits(s, &format!("{prefix}-refit")).await;
 }
 
 async fn jobs(s: &dyn Store, id: &str) {
@@ -260,4 +265,77 @@ async fn estimates(s: &dyn Store, id: &str) {
     s.put_estimates(id, &[e("W2", 0.7)]).await.unwrap();
     assert_eq!(s.estimates(id, &["W2".into()]).await.unwrap()["W2"].accuracy, 0.7, "refits replace");
     assert!(s.estimates(&format!("{id}-other"), &["W1".into()]).await.unwrap().is_empty(), "per job");
+}
+
+/// A confidence job's refit: items marked by the writes that record their
+/// answers, one conditional write per refit (the model's generation, each
+/// item's version), nothing counted twice.
+async fn refits(s: &dyn Store, id: &str) {
+    let mut j = job(id, JobStatus::Labeling, None, 3);
+    j.spec.consensus = ConsensusSpec::confidence();
+    s.create_job(&j).await.unwrap();
+    s.put_new_items(&items(id, 3)).await.unwrap();
+    assert!(s.items_to_refit(id, 10).await.unwrap().is_empty(), "nothing answered yet");
+    assert_eq!(s.job_model(id).await.unwrap(), JobModel::default(), "no model before the first refit");
+    for (n, item_id) in ["item-00", "item-01"].iter().enumerate() {
+        let item = s.item(id, item_id).await.unwrap().unwrap();
+        let mut w = ItemWrite::on(&item, 10);
+        w.record = vec![answer(&format!("R{n}a"), Some("a"), 1), answer(&format!("R{n}b"), Some("a"), 2)];
+        w.refit_due = true;
+        assert_eq!(s.write(&w).await.unwrap(), WriteOutcome::Applied);
+    }
+    // An answer on an agreement job's item is not marked.
+    let other = s.item(id, "item-02").await.unwrap().unwrap();
+    let mut w = ItemWrite::on(&other, 10);
+    w.record = vec![answer("R2a", Some("b"), 1)];
+    assert_eq!(s.write(&w).await.unwrap(), WriteOutcome::Applied);
+
+    let marked = eventually(|| async { s.items_to_refit(id, 10).await.unwrap() }, |m| m.len() == 2).await;
+    let ids: Vec<&str> = marked.iter().map(|i| i.item_id.as_str()).collect();
+    assert_eq!(ids, ["item-00", "item-01"]);
+    assert_eq!(marked[0].answers.len(), 2, "as the item is now");
+
+    let model = s.job_model(id).await.unwrap();
+    let r = refit(&j.spec, &model, &BTreeMap::new(), &marked, 100, 50).unwrap();
+    assert_eq!((r.items.len(), r.model.generation), (2, 1));
+    // A write to an item after the refit read it: the whole refit is refused.
+    let moved = s.item(id, "item-01").await.unwrap().unwrap();
+    let mut w = ItemWrite::on(&moved, 20);
+    w.record = vec![answer("R1c", Some("b"), 3)];
+    w.refit_due = true;
+    assert_eq!(s.write(&w).await.unwrap(), WriteOutcome::Applied);
+    assert!(!s.apply_refit(&r).await.unwrap(), "item-01 moved past the version read");
+    assert_eq!(s.job_model(id).await.unwrap().generation, 0, "nothing of it written");
+
+    let marked = s.items_to_refit(id, 10).await.unwrap();
+    let r = refit(&j.spec, &model, &BTreeMap::new(), &marked, 100, 60).unwrap();
+    assert!(s.apply_refit(&r).await.unwrap());
+    assert!(!s.apply_refit(&r).await.unwrap(), "the same refit twice: the generation moved");
+    let after = s.job_model(id).await.unwrap();
+    assert_eq!(after.generation, 1);
+    let counted: f64 = after.pooled.iter().flatten().sum();
+    assert!((counted - 5.0).abs() < 1e-9, "five answers counted once: {counted}");
+    let item = s.item(id, "item-01").await.unwrap().unwrap();
+    assert_eq!(item.model.as_ref().map(|m| m.counted.len()), Some(3), "the item keeps what it counted");
+    let estimates = s.estimates(id, &["WR0a".into(), "WR1c".into(), CROWD.into()]).await.unwrap();
+    assert_eq!(estimates.len(), 3, "the workers moved and the crowd");
+    assert_eq!(estimates["WR1c"].counts.len(), 2, "with the counts the next refit adds to");
+    let left = eventually(|| async { s.items_to_refit(id, 10).await.unwrap() }, Vec::is_empty).await;
+    assert!(left.is_empty(), "counted items leave the refit index");
+}
+
+/// Reads until `done` (an index may lag the table a little), at most a few seconds.
+async fn eventually<T, F, Fut>(read: F, done: impl Fn(&T) -> bool) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    for _ in 0..50 {
+        let v = read().await;
+        if done(&v) {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    read().await
 }

@@ -13,9 +13,10 @@ use hitloop_core::job::JobSpec;
 use hitloop_core::marketplace::{AssignmentView, CreateHitError, HitState};
 use hitloop_core::money::Usd;
 use hitloop_core::plan::publish::HitRequest;
+use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, WriteOutcome};
-use hitloop_core::records::{Item, Job, JobProgress, JobStatus, WorkerEstimate};
+use hitloop_core::records::{Item, Job, JobModel, JobProgress, JobStatus, WorkerEstimate};
 use hitloop_dynamodb::DynamoStore;
 use hitloop_pipeline::ports::{Crowd, Items, Jobs, TrainingClaims, WorkerModels};
 
@@ -173,6 +174,15 @@ impl WorkerModels for CrashingStore {
     }
     async fn put_estimates(&self, job_id: &str, estimates: &[WorkerEstimate]) -> Result<()> {
         self.inner.put_estimates(job_id, estimates).await
+    }
+    async fn items_to_refit(&self, job_id: &str, limit: usize) -> Result<Vec<Item>> {
+        self.inner.items_to_refit(job_id, limit).await
+    }
+    async fn job_model(&self, job_id: &str) -> Result<JobModel> {
+        self.inner.job_model(job_id).await
+    }
+    async fn apply_refit(&self, refit: &Refit) -> Result<bool> {
+        self.crashes.around("apply_refit", self.inner.apply_refit(refit)).await
     }
 }
 

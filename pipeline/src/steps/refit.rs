@@ -1,0 +1,74 @@
+//! refit: brings a confidence job's worker model up to date with the
+//! answers recorded since its last refit (sweep runs it for every labeling
+//! confidence job). Reads only the items marked for it, the estimates of
+//! their workers and the job's model; applies each round in one conditional
+//! write (`hitloop_core::plan::refit`), so two refits never count the same
+//! answers twice and a lost race is simply read again.
+
+use hitloop_core::error::Result;
+use hitloop_core::job::JobSpec;
+use hitloop_core::plan::refit::refit;
+use hitloop_core::quality::CROWD;
+use hitloop_core::records::now_ms;
+use serde::Serialize;
+
+use crate::ports::WorkerModels;
+
+/// Items read per round.
+const PAGE: usize = 100;
+/// Writes in one round: DynamoDB's limit for a transaction.
+const MAX_WRITES: usize = 100;
+/// Lost races (a collect writing an item meanwhile) tolerated per call.
+const CONFLICTS: usize = 3;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RefitReport {
+    /// Items whose answers the model now counts.
+    pub items: usize,
+    /// Estimates written (workers and the crowd's).
+    pub estimates: usize,
+    /// Rounds applied.
+    pub rounds: usize,
+    /// Rounds lost to a concurrent write and read again.
+    pub conflicts: usize,
+}
+
+/// Refits `job_id` on at most `max_items` marked items.
+pub async fn refit_job(
+    store: &dyn WorkerModels,
+    job_id: &str,
+    spec: &JobSpec,
+    max_items: usize,
+) -> Result<RefitReport> {
+    let mut report = RefitReport::default();
+    while report.items < max_items {
+        let items = store.items_to_refit(job_id, PAGE.min(max_items - report.items)).await?;
+        if items.is_empty() {
+            break;
+        }
+        let model = store.job_model(job_id).await?;
+        let mut workers: Vec<String> = items
+            .iter()
+            .flat_map(|i| {
+                let counted = i.model.iter().flat_map(|m| m.counted.iter().map(|(w, _)| w.clone()));
+                i.answers.iter().map(|a| a.worker_id.clone()).chain(counted)
+            })
+            .collect();
+        workers.push(CROWD.to_string());
+        workers.sort();
+        workers.dedup();
+        let estimates = store.estimates(job_id, &workers).await?;
+        let Some(r) = refit(spec, &model, &estimates, &items, MAX_WRITES, now_ms()) else { break };
+        if store.apply_refit(&r).await? {
+            report.items += r.items.len();
+            report.estimates += r.estimates.len();
+            report.rounds += 1;
+        } else {
+            report.conflicts += 1;
+            if report.conflicts >= CONFLICTS {
+                break;
+            }
+        }
+    }
+    Ok(report)
+}

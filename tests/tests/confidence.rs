@@ -1,0 +1,80 @@
+//! A confidence job end to end, against moto server and hitloop-mturk: the
+//! iris job with `"method": "confidence"`, labeled by the demo's simulated
+//! crowd (careful, sloppy, a spammer, one who always says setosa). sweep
+//! refits the job's worker model as answers come; collect buys one more
+//! answer until the item's top label is 80 % sure under it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use hitloop_core::quality::CROWD;
+use hitloop_core::records::{ItemStatus, JobStatus};
+use hitloop_pipeline::ports::WorkerModels;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confidence_job_buys_answers_until_the_model_is_sure() {
+    let stack = Stack::new(Options::default()).await;
+    let mut spec = iris_job();
+    spec["consensus"] = json!({ "method": "confidence", "initial_assignments": 1 });
+    stack.submit("iris-c", &spec, &iris_template(), "manifest.csv", &iris_manifest()).await;
+    let job = stack.run_until_settled("iris-c", true, 600).await;
+    assert_eq!(job.status, JobStatus::Complete, "{:?} {}", job.reason, stack.stuck("iris-c").await);
+    stack.router.pump_until_idle(100).await;
+
+    let items = stack.items("iris-c").await;
+    assert!(items.iter().all(|i| i.status.is_decided()));
+    let truth = iris_truth();
+    let labeled: Vec<_> = items.iter().filter(|i| i.status == ItemStatus::Labeled).collect();
+    let right = labeled.iter().filter(|i| i.label.as_deref() == Some(truth[&i.item_id].as_str())).count();
+    assert!(right as f64 >= 0.95 * labeled.len() as f64, "{right} of {} right", labeled.len());
+    assert!(labeled.len() >= 145, "{} labeled", labeled.len());
+    assert!(labeled.iter().all(|i| i.confidence.is_some_and(|c| c >= 0.8)), "labeled only once 80 % sure");
+    let on_one = labeled.iter().filter(|i| i.answers.len() == 1).count();
+    assert!(on_one > 30, "a worker the model knows is careful settles an item alone ({on_one} items)");
+
+    // Cheaper than the seed's rule on the same crowd (331 answers, $19.86: the pipeline test).
+    let job = stack.job("iris-c").await.unwrap();
+    eprintln!("confidence: {} answers, ${}, {right}/{} labeled right", job.answers, job.spent, labeled.len());
+    assert!(job.answers < 300, "{} answers, ${}", job.answers, job.spent);
+    let state = stack.mturk_state().await;
+    assert_eq!(state["Stats"]["hits_created"], 150, "one HIT per item");
+    assert_eq!(job.answers, state["Stats"]["assignments_approved"].as_u64().unwrap(), "each answer paid once");
+
+    // The model the decisions used: refitted, and right about the workers.
+    let model = stack.store.job_model("iris-c").await.unwrap();
+    assert!(model.generation >= 2, "refitted as answers came: {}", model.generation);
+    let mut measured: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for i in &items {
+        for a in &i.answers {
+            let m = measured.entry(a.worker_id.clone()).or_default();
+            m.1 += 1;
+            m.0 += u32::from(a.label.as_deref() == Some(truth[&i.item_id].as_str()));
+        }
+    }
+    let mut workers: Vec<String> = measured.keys().cloned().collect();
+    workers.push(CROWD.into());
+    let estimates = stack.store.estimates("iris-c", &workers).await.unwrap();
+    assert!(estimates.contains_key(CROWD), "the crowd's estimate, for workers not seen yet");
+    // The careful are told from the careless (the estimates lag the last
+    // minutes' answers, and a worker seen on a few items stays near the crowd).
+    let mut careful = Vec::new();
+    let mut careless = Vec::new();
+    for (w, (right, all)) in &measured {
+        let (Some(e), true) = (estimates.get(w), *all >= 15) else { continue };
+        let truly = f64::from(*right) / f64::from(*all);
+        eprintln!("{w}: estimated {:.2}, {right}/{all} right", e.accuracy);
+        if truly >= 0.9 {
+            careful.push(e.accuracy);
+        } else if truly < 0.5 {
+            careless.push(e.accuracy);
+        }
+    }
+    assert!(careful.len() >= 5 && !careless.is_empty(), "{careful:?} {careless:?}");
+    let lowest_careful = careful.iter().copied().fold(1.0, f64::min);
+    assert!(careless.iter().all(|c| *c < 0.6 && *c < lowest_careful - 0.25), "{careful:?} {careless:?}");
+}
