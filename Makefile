@@ -6,7 +6,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/hitloop-target
 export CARGO_TARGET_DIR
 VENV := .venv
 
-.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start bench-workforce bench-stream screenshots clean-run
+.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start bench-workforce bench-stream bench-refit screenshots clean-run
 
 ## demo: the whole job, locally (see README)
 demo: venv
@@ -51,6 +51,10 @@ bench-cold-start:
 ## bench-workforce: the MTurk-compatible service's requests/s and p50/p99 latency per operation
 bench-workforce:
 	local/scripts/bench.sh workforce
+
+## bench-refit: a confidence job's refit: DynamoDB reads against job size (10k, 100k, 1M answers)
+bench-refit: venv
+	local/scripts/bench.sh refit
 
 ## bench-stream: the worker site's labeling stream: HTTP requests and time from a submit to the next task
 bench-stream:

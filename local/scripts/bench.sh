@@ -5,6 +5,7 @@
 #   make bench-cold-start   each function's binary size and cold start
 #   make bench-workforce    the MTurk-compatible service: requests/s, p50/p99 per operation
 #   make bench-stream       the worker site's labeling stream: requests and time per task
+#   make bench-refit        a confidence job's refit: DynamoDB reads against job size
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}"
@@ -35,6 +36,11 @@ case "$what" in
     start_moto
     trap stop_moto EXIT
     "$BENCH" stream "$@"
+    ;;
+  refit)
+    start_moto
+    trap stop_moto EXIT
+    "$BENCH" refit "$@"
     ;;
   cold-start)
     cargo build --release --locked "${FUNCTIONS[@]}" -p workforce-api -p workforce-pass

@@ -9,7 +9,7 @@ use hitloop_core::error::Result;
 use hitloop_core::job::JobSpec;
 use hitloop_core::plan::refit::refit;
 use hitloop_core::quality::CROWD;
-use hitloop_core::records::now_ms;
+use hitloop_core::records::{now_ms, Item};
 use serde::Serialize;
 
 use crate::ports::WorkerModels;
@@ -41,34 +41,48 @@ pub async fn refit_job(
     max_items: usize,
 ) -> Result<RefitReport> {
     let mut report = RefitReport::default();
-    while report.items < max_items {
-        let items = store.items_to_refit(job_id, PAGE.min(max_items - report.items)).await?;
-        if items.is_empty() {
+    'pages: while report.items < max_items {
+        let page = store.items_to_refit(job_id, PAGE.min(max_items - report.items)).await?;
+        if page.is_empty() {
             break;
         }
-        let model = store.job_model(job_id).await?;
-        let mut workers: Vec<String> = items
-            .iter()
-            .flat_map(|i| {
-                let counted = i.model.iter().flat_map(|m| m.counted.iter().map(|(w, _)| w.clone()));
-                i.answers.iter().map(|a| a.worker_id.clone()).chain(counted)
-            })
-            .collect();
-        workers.push(CROWD.to_string());
-        workers.sort();
-        workers.dedup();
-        let estimates = store.estimates(job_id, &workers).await?;
-        let Some(r) = refit(spec, &model, &estimates, &items, MAX_WRITES, now_ms()) else { break };
-        if store.apply_refit(&r).await? {
+        // One read of the page's workers and of the model, then as many rounds
+        // as the page takes: each round's writes are what the next one reads.
+        let mut model = store.job_model(job_id).await?;
+        let mut estimates = store.estimates(job_id, &workers_of(&page)).await?;
+        let mut rest: &[Item] = &page;
+        while !rest.is_empty() {
+            let Some(r) = refit(spec, &model, &estimates, rest, MAX_WRITES, now_ms()) else { break };
+            if !store.apply_refit(&r).await? {
+                // A collect wrote one of the items meanwhile: read the page again.
+                report.conflicts += 1;
+                if report.conflicts >= CONFLICTS {
+                    break 'pages;
+                }
+                continue 'pages;
+            }
             report.items += r.items.len();
             report.estimates += r.estimates.len();
             report.rounds += 1;
-        } else {
-            report.conflicts += 1;
-            if report.conflicts >= CONFLICTS {
-                break;
-            }
+            rest = &rest[r.items.len()..];
+            model = r.model;
+            estimates.extend(r.estimates.into_iter().map(|e| (e.worker_id.clone(), e)));
         }
     }
     Ok(report)
+}
+
+/// Everyone who answered the items or was counted on them, and the crowd.
+fn workers_of(items: &[Item]) -> Vec<String> {
+    let mut workers: Vec<String> = items
+        .iter()
+        .flat_map(|i| {
+            let counted = i.model.iter().flat_map(|m| m.counted.iter().map(|(w, _)| w.clone()));
+            i.answers.iter().map(|a| a.worker_id.clone()).chain(counted)
+        })
+        .collect();
+    workers.push(CROWD.to_string());
+    workers.sort();
+    workers.dedup();
+    workers
 }

@@ -9,6 +9,7 @@ pub mod collect;
 pub mod ingest;
 pub mod process;
 pub mod proxy;
+pub mod refit;
 pub mod runtime_api;
 pub mod stream;
 pub mod workforce;

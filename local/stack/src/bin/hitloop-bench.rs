@@ -55,6 +55,15 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         dynamodb_tasks: usize,
     },
+    /// a confidence job's refit: DynamoDB requests against the job's size
+    Refit {
+        /// Job sizes, in answers.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+        answers: Vec<usize>,
+        /// Answers new since the last refit.
+        #[arg(long, default_value_t = 1000)]
+        new_answers: usize,
+    },
     /// each function's binary size and cold start (no AWS needed)
     ColdStart {
         /// The directory with the five release binaries.
@@ -110,6 +119,9 @@ async fn main() {
                 Err(e) => Err(e),
             }
         }
+        Command::Refit { answers, new_answers } => bench::refit::run(&endpoint(), &answers, new_answers)
+            .await
+            .map(|rows| print!("{}", bench::refit::render(&rows))),
         Command::ColdStart { binaries, against, runs } => {
             let mut builds = vec![binaries.as_path()];
             builds.extend(against.as_deref());
