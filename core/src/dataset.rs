@@ -10,12 +10,14 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::job::ConsensusMethod;
 use crate::money::Usd;
+use crate::quality::JobFit;
 use crate::records::{Item, ItemStatus, Job};
 use crate::training::{SplitLayout, TrainingSpec};
 
 /// The columns labels.csv adds after the manifest's.
-const RESULT_COLUMNS: [&str; 4] = ["label", "answers", "agreed", "status"];
+const RESULT_COLUMNS: [&str; 5] = ["label", "confidence", "answers", "agreed", "status"];
 
 /// Where a job's outputs go, under its prefix.
 pub struct OutputKeys {
@@ -70,7 +72,9 @@ pub fn value_columns(job: &Job, items: &[Item]) -> Vec<String> {
     columns
 }
 
-/// labels.csv: id, the manifest's columns, label, answers, agreed, status.
+/// labels.csv: id, the manifest's columns, label, confidence (the rule's,
+/// four decimals: a confidence job's is the model's probability of the
+/// label), answers, agreed, status.
 /// A manifest column named like one of hitloop's is written `manifest:<name>`.
 pub fn labels_csv(columns: &[String], items: &[Item]) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -88,6 +92,7 @@ pub fn labels_csv(columns: &[String], items: &[Item]) -> Result<Vec<u8>, String>
         let mut row = vec![i.item_id.clone()];
         row.extend(columns.iter().map(|c| i.values.get(c).cloned().unwrap_or_default()));
         row.push(i.label.clone().unwrap_or_default());
+        row.push(i.label.as_ref().and(i.confidence).map(|c| format!("{c:.4}")).unwrap_or_default());
         row.push(i.answers.len().to_string());
         row.push(i.agreed.to_string());
         row.push(i.status.as_str().to_string());
@@ -135,7 +140,7 @@ pub fn ground_truth_manifest(job: &Job, columns: &[String], items: &[Item]) -> R
             format!("{attribute}-metadata"),
             json!({
                 "class-name": label,
-                "confidence": confidence(i),
+                "confidence": confidence(job, i),
                 "type": kind,
                 "job-name": format!("labeling-job/{}", job.job_id),
                 "human-annotated": "yes",
@@ -148,8 +153,12 @@ pub fn ground_truth_manifest(job: &Job, columns: &[String], items: &[Item]) -> R
     Ok(out)
 }
 
-/// The share of an item's answers that agreed with its label, two decimals.
-fn confidence(i: &Item) -> f64 {
+/// Two decimals of a confidence job's probability of the label (the worker
+/// model's), or of the share of the item's answers that agreed with it.
+fn confidence(job: &Job, i: &Item) -> f64 {
+    if job.spec.consensus.method == ConsensusMethod::Confidence {
+        return (i.confidence.unwrap_or(0.0) * 100.0).round() / 100.0;
+    }
     if i.answers.is_empty() {
         return 0.0;
     }
@@ -335,6 +344,11 @@ pub struct Report {
     /// The share of the answers on labeled items that agreed with the label.
     pub agreement_rate: Option<f64>,
     pub mean_answers_per_item: Option<f64>,
+    /// The mean confidence of the labeled items (labels.csv's column).
+    pub mean_confidence: Option<f64>,
+    /// The share of the labels the worker model expects to be right: the
+    /// mean of its probability of each labeled item's label.
+    pub estimated_accuracy: Option<f64>,
     pub split: Option<SplitSummary>,
     pub training_job: Option<String>,
     /// Why no training job is started, if one was asked for and cannot be.
@@ -342,7 +356,7 @@ pub struct Report {
     pub files: BTreeMap<String, String>,
 }
 
-pub fn report(job: &Job, items: &[Item]) -> Report {
+pub fn report(job: &Job, items: &[Item], fit: &JobFit) -> Report {
     let labeled: Vec<&Item> = items.iter().filter(|i| i.status == ItemStatus::Labeled).collect();
     let unresolved: Vec<UnresolvedItem> = items
         .iter()
@@ -357,6 +371,11 @@ pub fn report(job: &Job, items: &[Item]) -> Report {
     let on_labeled: u64 = labeled.iter().map(|i| i.answers.len() as u64).sum();
     let answers: u64 = items.iter().map(|i| i.answers.len() as u64).sum();
     let round4 = |x: f64| (x * 10_000.0).round() / 10_000.0;
+    let mean =
+        |values: Vec<f64>| (!values.is_empty()).then(|| round4(values.iter().sum::<f64>() / values.len() as f64));
+    let confidences = labeled.iter().filter_map(|i| i.confidence).collect();
+    let probabilities =
+        labeled.iter().filter_map(|i| fit.probability(&i.item_id, i.label.as_deref().unwrap_or_default())).collect();
     Report {
         job_id: job.job_id.clone(),
         items: items.len(),
@@ -369,6 +388,8 @@ pub fn report(job: &Job, items: &[Item]) -> Report {
         spent_usd: job.spent,
         agreement_rate: (on_labeled > 0).then(|| round4(agreed as f64 / on_labeled as f64)),
         mean_answers_per_item: (!items.is_empty()).then(|| round4(answers as f64 / items.len() as f64)),
+        mean_confidence: mean(confidences),
+        estimated_accuracy: mean(probabilities),
         split: None,
         training_job: None,
         training_problem: None,
@@ -491,11 +512,19 @@ mod tests {
         let text = String::from_utf8(labels_csv(&["x".into(), "status".into()], &all).unwrap()).unwrap();
         let mut r = csv::Reader::from_reader(text.as_bytes());
         let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-        assert_eq!(header, ["id", "x", "manifest:status", "label", "answers", "agreed", "status"]);
+        assert_eq!(header, ["id", "x", "manifest:status", "label", "confidence", "answers", "agreed", "status"]);
         let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
         assert_eq!(&rows[0][1], "a, \"quoted\"");
-        assert_eq!((&rows[0][3], &rows[0][6]), ("a", "labeled"));
-        assert_eq!((&rows[1][3], &rows[1][6]), ("", "unresolved"));
+        assert_eq!((&rows[0][3], &rows[0][7]), ("a", "labeled"));
+        assert_eq!(&rows[0][4], "", "no rule gave this item a confidence");
+        assert_eq!((&rows[1][3], &rows[1][7]), ("", "unresolved"));
+        let mut sure = all.clone();
+        sure[0].confidence = Some(0.98765);
+        sure[1].confidence = Some(0.4);
+        let text = String::from_utf8(labels_csv(&["x".into()], &sure).unwrap()).unwrap();
+        let rows: Vec<csv::StringRecord> =
+            csv::Reader::from_reader(text.as_bytes()).records().map(|r| r.unwrap()).collect();
+        assert_eq!((&rows[0][3], &rows[1][3]), ("0.9877", ""), "an unresolved item has no label to be sure of");
     }
 
     #[test]
@@ -523,8 +552,9 @@ mod tests {
         let j = job("{}");
         let mut all = items(3);
         all.push(item("u", 9, None, &[]));
-        let r = report(&j, &all);
+        let r = report(&j, &all, &crate::quality::fit_job(&j.spec, &all));
         assert_eq!((r.items, r.labeled, r.unresolved), (4, 3, 1));
+        assert_eq!(r.estimated_accuracy, Some(1.0), "every worker gave each item's label");
         assert_eq!(r.unresolved_items[0].id, "u");
         assert_eq!(r.agreement_rate, Some(0.6667));
         assert_eq!(r.labels["a"], 1);

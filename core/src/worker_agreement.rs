@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::quality::WorkerQuality;
 use crate::records::Item;
 
 /// One worker on one job (or summed over jobs).
@@ -50,21 +51,36 @@ pub fn agreement_by_worker(items: &[Item]) -> Vec<WorkerAgreement> {
     by_worker.into_values().collect()
 }
 
-const HEADER: [&str; 5] = ["worker_id", "answers", "answers_on_labeled_items", "agreed_with_label", "agreement"];
+const HEADER: [&str; 8] = [
+    "worker_id",
+    "answers",
+    "answers_on_labeled_items",
+    "agreed_with_label",
+    "agreement",
+    "estimated_accuracy",
+    "gold_answers",
+    "gold_accuracy",
+];
 
 /// workers.csv: worker id, answers, answers on labeled items, how many were
-/// the label, and that share (four decimals; empty when none was labeled).
-pub fn workers_csv(rows: &[WorkerAgreement]) -> Result<Vec<u8>, String> {
+/// the label, and that share (four decimals; empty when none was labeled);
+/// then what the worker model says of them: estimated accuracy, answers on
+/// gold items and the share of those that were the known label.
+pub fn workers_csv(rows: &[WorkerAgreement], quality: &BTreeMap<String, WorkerQuality>) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(HEADER).map_err(|e| e.to_string())?;
+    let four = |v: Option<f64>| v.map(|a| format!("{a:.4}")).unwrap_or_default();
     for r in rows {
-        let share = r.agreement().map(|a| format!("{a:.4}")).unwrap_or_default();
+        let q = quality.get(&r.worker_id);
         w.write_record([
             r.worker_id.as_str(),
             &r.answers.to_string(),
             &r.on_labeled.to_string(),
             &r.agreed.to_string(),
-            &share,
+            &four(r.agreement()),
+            &four(q.map(|q| q.estimated_accuracy)),
+            &q.map(|q| q.gold_answers).unwrap_or(0).to_string(),
+            &four(q.and_then(WorkerQuality::gold_accuracy)),
         ])
         .map_err(|e| e.to_string())?;
     }
@@ -140,10 +156,14 @@ mod tests {
             WorkerAgreement { worker_id: "W1".into(), answers: 3, on_labeled: 2, agreed: 2 },
             WorkerAgreement { worker_id: "W2".into(), answers: 1, on_labeled: 0, agreed: 0 },
         ];
-        let text = String::from_utf8(workers_csv(&rows).unwrap()).unwrap();
+        let quality = BTreeMap::from([(
+            "W1".to_string(),
+            WorkerQuality { estimated_accuracy: 0.91234, gold_answers: 4, gold_right: 3 },
+        )]);
+        let text = String::from_utf8(workers_csv(&rows, &quality).unwrap()).unwrap();
         assert_eq!(
             text,
-            "worker_id,answers,answers_on_labeled_items,agreed_with_label,agreement\nW1,3,2,2,1.0000\nW2,1,0,0,\n"
+            "worker_id,answers,answers_on_labeled_items,agreed_with_label,agreement,estimated_accuracy,gold_answers,gold_accuracy\nW1,3,2,2,1.0000,0.9123,4,0.7500\nW2,1,0,0,,,0,\n"
         );
         assert_eq!(parse_workers_csv(text.as_bytes()).unwrap(), rows);
         assert!(parse_workers_csv(b"worker_id,answers\nW1,3\n").unwrap_err().contains("answers_on_labeled_items"));

@@ -11,7 +11,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use hitloop_core::quality::CROWD;
+use hitloop_core::dataset::OutputKeys;
+use hitloop_core::quality::{fit_job, CROWD};
 use hitloop_core::records::{ItemStatus, JobStatus};
 use hitloop_pipeline::ports::WorkerModels;
 use serde_json::json;
@@ -77,4 +78,29 @@ async fn a_confidence_job_buys_answers_until_the_model_is_sure() {
     assert!(careful.len() >= 5 && !careless.is_empty(), "{careful:?} {careless:?}");
     let lowest_careful = careful.iter().copied().fold(1.0, f64::min);
     assert!(careless.iter().all(|c| *c < 0.6 && *c < lowest_careful - 0.25), "{careful:?} {careless:?}");
+
+    // The outputs: the labels are the model's over every answer of the job.
+    let keys = OutputKeys::of("iris-c");
+    let fit = fit_job(&job.spec, &items);
+    let text = stack.get(&keys.labels).await.expect("labels.csv");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (id, label, confidence, status) = (at("id"), at("label"), at("confidence"), at("status"));
+    let mut right_after = 0;
+    for row in reader.records().map(|r| r.unwrap()) {
+        if &row[status] != "labeled" {
+            continue;
+        }
+        let (best, p) = &fit.items[&row[id]];
+        assert_eq!(&row[label], best.as_str(), "{}: the model's label", &row[id]);
+        assert!((row[confidence].parse::<f64>().unwrap() - p).abs() < 1e-4, "{}: its probability", &row[id]);
+        right_after += usize::from(&row[label] == truth[&row[id]].as_str());
+    }
+    assert!(right_after >= right, "the final fit over all answers is no worse: {right_after} vs {right}");
+    let report: serde_json::Value = serde_json::from_str(&stack.get(&keys.report).await.unwrap()).unwrap();
+    assert!(report["estimated_accuracy"].as_f64().unwrap() > 0.9, "{report}");
+    assert!(report["mean_confidence"].as_f64().unwrap() > 0.9, "{report}");
+    let workers = stack.get(&keys.workers).await.expect("workers.csv");
+    assert!(workers.lines().next().unwrap().ends_with("estimated_accuracy,gold_answers,gold_accuracy"));
 }

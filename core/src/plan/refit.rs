@@ -7,11 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::job::JobSpec;
-use crate::quality::{Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts, CROWD};
+use crate::quality::{gold_of, Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts, CROWD};
 use crate::records::{Item, ItemModel, JobModel, WorkerEstimate};
-
-/// The manifest column that marks an item as gold: its known label.
-pub const GOLD_COLUMN: &str = "gold";
 
 /// One refit's writes.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,13 +30,6 @@ pub struct ItemRefit {
     pub item_id: String,
     pub version: u64,
     pub model: Option<ItemModel>,
-}
-
-/// The item's gold label's index, if its manifest row gives one of the
-/// job's labels.
-pub fn gold_of(spec: &JobSpec, item: &Item) -> Option<usize> {
-    let g = item.values.get(GOLD_COLUMN)?.trim();
-    spec.labels.iter().position(|l| l == g)
 }
 
 /// The refit of as many of `items` as fit in `max_writes` writes (each

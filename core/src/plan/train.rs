@@ -4,6 +4,8 @@
 //! SageMaker does to the job (states only move forward).
 
 use crate::dataset::{self, OutputKeys};
+use crate::job::ConsensusMethod;
+use crate::quality;
 use crate::records::{Item, Job, JobStatus, TrainingRecord};
 use crate::training::{training_job_name, BuiltIn, SageMakerSpec};
 use crate::training_job::{TrainingRequest, TrainingView};
@@ -73,7 +75,19 @@ pub struct Outputs {
 pub fn outputs(job: &Job, items: &[Item], settings: &TrainSettings, name: &str) -> Result<Outputs, String> {
     let keys = OutputKeys::of(&job.job_id);
     let columns = dataset::value_columns(job, items);
-    let mut report = dataset::report(job, items);
+    // The worker model over every answer: a confidence job's labels, and
+    // every job's estimates in workers.csv and report.json.
+    let fit = quality::fit_job(&job.spec, items);
+    let relabeled;
+    let items = if job.spec.consensus.method == ConsensusMethod::Confidence {
+        let mut copy = items.to_vec();
+        quality::relabel(&mut copy, &fit);
+        relabeled = copy;
+        &relabeled[..]
+    } else {
+        items
+    };
+    let mut report = dataset::report(job, items, &fit);
     let mut files = vec![
         OutputFile { key: keys.labels.clone(), body: dataset::labels_csv(&columns, items)?, content_type: "text/csv" },
         OutputFile {
@@ -83,7 +97,10 @@ pub fn outputs(job: &Job, items: &[Item], settings: &TrainSettings, name: &str) 
         },
         OutputFile {
             key: keys.workers.clone(),
-            body: crate::worker_agreement::workers_csv(&crate::worker_agreement::agreement_by_worker(items))?,
+            body: crate::worker_agreement::workers_csv(
+                &crate::worker_agreement::agreement_by_worker(items),
+                &fit.workers,
+            )?,
             content_type: "text/csv",
         },
     ];

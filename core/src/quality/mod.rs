@@ -11,7 +11,9 @@
 
 mod dawid_skene;
 mod estimates;
+mod final_labels;
 pub mod formats;
+mod gold;
 mod majority;
 mod online;
 pub mod replay;
@@ -20,6 +22,8 @@ mod votes;
 
 pub use dawid_skene::{DawidSkene, OneCoin};
 pub use estimates::{estimates, CROWD};
+pub use final_labels::{fit_job, relabel, JobFit, WorkerQuality};
+pub use gold::{gold_of, GOLD_COLUMN};
 pub use majority::MajorityVote;
 pub use online::{Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};
 pub use stopping::ConfidenceRule;

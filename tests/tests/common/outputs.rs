@@ -24,7 +24,7 @@ pub async fn check_outputs(stack: &Stack, job_id: &str) -> Value {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
     assert_eq!(header.first().map(String::as_str), Some("id"));
-    assert_eq!(&header[header.len() - 4..], ["label", "answers", "agreed", "status"]);
+    assert_eq!(&header[header.len() - 5..], ["label", "confidence", "answers", "agreed", "status"]);
     for c in job.columns.iter().filter(|c| c.as_str() != "id") {
         assert!(header.contains(c), "labels.csv has the manifest column {c}");
     }
@@ -38,7 +38,13 @@ pub async fn check_outputs(stack: &Stack, job_id: &str) -> Value {
         match item.status {
             ItemStatus::Labeled => {
                 let label = item.label.as_deref().unwrap();
-                assert_eq!((&row[n - 4], &row[n - 1]), (label, "labeled"));
+                assert_eq!((&row[n - 5], &row[n - 1]), (label, "labeled"));
+                let confidence: f64 = row[n - 4].parse().unwrap();
+                assert!(
+                    (confidence - item.confidence.unwrap()).abs() < 1e-4,
+                    "{}: the rule's confidence",
+                    item.item_id
+                );
                 let votes = |l: &str| answers.iter().filter(|a| a.label.as_deref() == Some(l)).count();
                 let agreed: usize = row[n - 2].parse().unwrap();
                 assert!(agreed >= job.spec.consensus.agreement as usize, "{}: {agreed} agreed", item.item_id);
@@ -49,7 +55,7 @@ pub async fn check_outputs(stack: &Stack, job_id: &str) -> Value {
                     item.item_id
                 );
             }
-            ItemStatus::Unresolved => assert_eq!((&row[n - 4], &row[n - 1]), ("", "unresolved")),
+            ItemStatus::Unresolved => assert_eq!((&row[n - 5], &row[n - 4], &row[n - 1]), ("", "", "unresolved")),
             other => panic!("{} is still {other:?}", item.item_id),
         }
     }
@@ -88,6 +94,10 @@ pub async fn check_outputs(stack: &Stack, job_id: &str) -> Value {
     assert_eq!(listed, unresolved);
     assert_eq!(report["spent_usd"].as_str().unwrap(), job.spent.to_string());
     assert_eq!(report["assignments_bought"].as_u64().unwrap(), job.assignments_bought);
+    for figure in ["mean_confidence", "estimated_accuracy"] {
+        let v = report[figure].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&v), "report.json's {figure}: {v}");
+    }
 
     // the split: reproducible from the seed, stratified, every labeled item once
     if let Some(training) = &job.spec.training {
