@@ -148,8 +148,10 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
     println!("Ctrl-C stops everything.");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    // The schedule: sweep as often as the template says, in simulated time.
-    let sweep_every = Duration::from_secs_f64((resources.sweep_every.as_secs_f64() / options.speed.max(1.0)).max(5.0));
+    // The schedule: sweep as often as the template says, in simulated time
+    // (at most once a second): a confidence job's worker model is refitted
+    // as often as deployed, relative to the pace of the work.
+    let sweep_every = Duration::from_secs_f64((resources.sweep_every.as_secs_f64() / options.speed.max(1.0)).max(1.0));
     // The marketplace's clock runs `speed` times faster: so do sweep's waits,
     // measured on the functions' (real) clock.
     let limits = scaled_sweep_limits(options.speed);
