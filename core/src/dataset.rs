@@ -332,7 +332,11 @@ pub struct UnresolvedItem {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub job_id: String,
+    /// The job's output items (gold items are counted apart).
     pub items: usize,
+    /// Items whose label was known (a `gold` column): they measured the
+    /// workers and are in no other output.
+    pub gold_items: usize,
     pub labeled: usize,
     pub unresolved: usize,
     pub unresolved_items: Vec<UnresolvedItem>,
@@ -379,6 +383,7 @@ pub fn report(job: &Job, items: &[Item], fit: &JobFit) -> Report {
     Report {
         job_id: job.job_id.clone(),
         items: items.len(),
+        gold_items: 0,
         labeled: labeled.len(),
         unresolved: unresolved.len(),
         unresolved_items: unresolved,

@@ -14,6 +14,7 @@ use crate::job::{ConsensusMethod, JobSpec};
 use crate::marketplace::{AssignmentView, CreateHitError, HitState};
 use crate::money::Usd;
 use crate::plan::write::{budget_reason, Decided, ItemWrite, JobDelta, Refusal, Reserve, TOP_UP};
+use crate::quality::{gold_of, GoldRule};
 use crate::records::{AnswerRecord, Item, ItemStatus, JobStatus, WorkerEstimate};
 
 /// Everything the plan looks at.
@@ -147,7 +148,11 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
 
     let bought = item.bought.max(s.hit.map_or(0, |h| h.max_assignments));
     let outstanding = s.hit.map_or(0, HitState::outstanding);
-    let decision = rule.decide(&Evidence { answers: &answers, workers: s.workers, bought, outstanding });
+    let evidence = Evidence { answers: &answers, workers: s.workers, bought, outstanding };
+    let decision = match gold_of(s.spec, item) {
+        Some(g) => GoldRule { label: s.spec.labels[g].clone() }.decide(&evidence),
+        None => rule.decide(&evidence),
+    };
     let decided = |status: ItemStatus, label: Option<String>, agreed: u32, write: ItemWrite| {
         decide(s, approve.clone(), write, answers.len(), unit, status, label, agreed, decision.confidence)
     };

@@ -370,3 +370,27 @@ fn a_refused_purchase_pauses_unless_it_was_made_before() {
     assert_eq!(refused_purchase(&CreateHitError::AlreadyExists(None)), None);
     assert!(refused_purchase(&CreateHitError::Other("x".into())).unwrap().contains("refused more assignments"));
 }
+
+#[test]
+fn a_gold_item_takes_its_known_label_when_its_answers_are_in_and_buys_nothing_more() {
+    // Two answers that disagree would buy a third on an ordinary item.
+    let mut gold = item(2, 1, vec![recorded("A1", Some("a"), 1)]);
+    gold.values.insert("gold".into(), "c".into());
+    let c = Case::new(gold.clone(), Some(hit(2, 0, 0)), vec![assignment("A2", "b", "Submitted", 2)]);
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Labeled("c".into()), "the known label, whatever the workers said");
+    let d = a.write.unwrap().decide.unwrap();
+    assert_eq!((d.agreed, d.confidence), (0, Some(1.0)));
+    let c = Case::new(gold, Some(hit(2, 1, 0)), vec![]);
+    assert_eq!(c.act().outcome, Outcome::Waiting, "a worker still holds its second assignment");
+}
+
+#[test]
+fn a_confidence_job_marks_the_items_it_records_answers_on_for_the_refit() {
+    let mut c = Case::new(item(2, 1, vec![]), Some(hit(2, 1, 0)), vec![assignment("A1", "a", "Submitted", 1)]);
+    assert!(!c.act().write.unwrap().refit_due, "an agreement job has no model to refit");
+    c.spec.consensus = crate::job::ConsensusSpec::confidence();
+    assert!(c.act().write.unwrap().refit_due);
+    c.assignments.clear();
+    assert!(c.act().write.is_none_or(|w| !w.refit_due), "nothing new: nothing to count");
+}

@@ -78,16 +78,15 @@ pub fn outputs(job: &Job, items: &[Item], settings: &TrainSettings, name: &str) 
     // The worker model over every answer: a confidence job's labels, and
     // every job's estimates in workers.csv and report.json.
     let fit = quality::fit_job(&job.spec, items);
-    let relabeled;
-    let items = if job.spec.consensus.method == ConsensusMethod::Confidence {
-        let mut copy = items.to_vec();
-        quality::relabel(&mut copy, &fit);
-        relabeled = copy;
-        &relabeled[..]
-    } else {
-        items
-    };
+    // Gold items measured the workers; they are not the job's output.
+    let mut output: Vec<Item> = items.iter().filter(|i| quality::gold_of(&job.spec, i).is_none()).cloned().collect();
+    let gold_items = items.len() - output.len();
+    if job.spec.consensus.method == ConsensusMethod::Confidence {
+        quality::relabel(&mut output, &fit);
+    }
+    let items = &output[..];
     let mut report = dataset::report(job, items, &fit);
+    report.gold_items = gold_items;
     let mut files = vec![
         OutputFile { key: keys.labels.clone(), body: dataset::labels_csv(&columns, items)?, content_type: "text/csv" },
         OutputFile {
@@ -323,6 +322,44 @@ mod tests {
         assert_eq!(request.output_uri, "s3://b/jobs/j/output/model/");
         let none = outputs(&j, &items(), &settings(None), "n").unwrap();
         assert!(none.training.unwrap().unwrap_err().contains("no IAM role"));
+    }
+
+    #[test]
+    fn gold_items_are_left_out_and_a_confidence_job_takes_the_models_labels() {
+        let mut j = job(JobStatus::Complete, r#"{"features": ["x"], "test_fraction": 0}"#);
+        j.spec.consensus = crate::job::ConsensusSpec::confidence();
+        let mut all = items();
+        let answer = |item: &str, worker: &str, label: &str| crate::records::AnswerRecord {
+            assignment_id: format!("{item}-{worker}"),
+            worker_id: worker.into(),
+            label: Some(label.into()),
+            invalid_reason: None,
+            submitted_at: 0,
+        };
+        for i in &mut all {
+            let truth = i.label.clone().unwrap();
+            let other = if truth == "a" { "b" } else { "a" };
+            i.answers = vec![
+                answer(&i.item_id, "ann", &truth),
+                answer(&i.item_id, "bob", &truth),
+                answer(&i.item_id, "eve", other),
+            ];
+        }
+        all[3].values.insert("gold".into(), "b".into());
+        // Decided early on eve's answer; the model over everything says "a".
+        all[0].label = Some("b".into());
+        let out = outputs(&j, &all, &settings(None), "n").unwrap();
+        let text = |name: &str| {
+            String::from_utf8(out.files.iter().find(|f| f.key.ends_with(name)).unwrap().body.clone()).unwrap()
+        };
+        let labels = text("labels.csv");
+        assert_eq!(labels.lines().count(), 1 + 3, "the gold item is not output: {labels}");
+        assert!(labels.lines().nth(1).unwrap().starts_with("i0,0,a,0.9"), "{labels}");
+        let report: serde_json::Value = serde_json::from_str(&text("report.json")).unwrap();
+        assert_eq!((report["items"].as_u64(), report["gold_items"].as_u64()), (Some(3), Some(1)));
+        let workers = text("workers.csv");
+        let eve = workers.lines().find(|l| l.starts_with("eve,")).unwrap();
+        assert!(eve.ends_with(",1,0.0000"), "eve missed her one gold answer: {eve}");
     }
 
     #[test]

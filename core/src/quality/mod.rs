@@ -23,7 +23,7 @@ mod votes;
 pub use dawid_skene::{DawidSkene, OneCoin};
 pub use estimates::{estimates, CROWD};
 pub use final_labels::{fit_job, relabel, JobFit, WorkerQuality};
-pub use gold::{gold_of, GOLD_COLUMN};
+pub use gold::{gold_of, GoldRule, GOLD_COLUMN};
 pub use majority::MajorityVote;
 pub use online::{Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};
 pub use stopping::ConfidenceRule;
