@@ -83,7 +83,9 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
     let mut checks = Vec::new();
     for status in SWEPT {
         for job in c.store.jobs_with_status(status).await? {
-            if job.status == JobStatus::Labeling && job.spec.consensus.method == ConsensusMethod::Confidence {
+            // Answers come in while a large job is still publishing, too.
+            let taking_answers = matches!(job.status, JobStatus::Publishing | JobStatus::Labeling);
+            if taking_answers && job.spec.consensus.method == ConsensusMethod::Confidence {
                 match refit_job(c.store.as_ref(), &job.job_id, &job.spec, limits.max_items).await {
                     Ok(r) => report.refitted_items += r.items,
                     Err(e) => {
