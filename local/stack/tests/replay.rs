@@ -89,4 +89,10 @@ fn bad_input_is_refused_with_what_is_wrong() {
 
     let (ok, _, err) = replay(&["--answers", dir.join("missing.csv").to_str().unwrap()]);
     assert!(!ok && err.contains("missing.csv"), "{err}");
+
+    let a = answers.to_str().unwrap();
+    let (ok, _, err) = replay(&["--answers", a, "--targets", "0.9,1.5"]);
+    assert!(!ok && err.contains("--targets: 1.5 is outside 0.5 to 0.999"), "{err}");
+    let (ok, _, err) = replay(&["--answers", a, "--gold-share", "0.9"]);
+    assert!(!ok && err.contains("--gold-share"), "{err}");
 }

@@ -55,6 +55,15 @@ pub fn load(r: &Request) -> Result<Dataset, String> {
 
 /// Runs the benchmark and prints it.
 pub fn run(r: &Request) -> Result<(), String> {
+    if let Some(t) = r.targets.iter().find(|t| !(0.5..=0.999).contains(*t)) {
+        return Err(format!("--targets: {t} is outside 0.5 to 0.999 (what job.json's consensus.target takes)"));
+    }
+    if !(0.0..0.5).contains(&r.gold_share) {
+        return Err(format!("--gold-share: {} is outside 0 to 0.5", r.gold_share));
+    }
+    if r.runs == 0 {
+        return Err("--runs: at least 1".into());
+    }
     let data = load(r)?;
     let name = r.name.clone().unwrap_or_else(|| dataset_name(&r.answers));
     let settings = Settings::for_dataset(&data, r.runs, r.seed);
