@@ -313,7 +313,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             if let Some(path) = truth {
                 let truth = status::read_truth(&path)?;
-                let items = status::items(&t, &job).await?;
+                let items = status::labeled_as_output(&t, &job).await?;
                 if let Some((right, checked)) = status::accuracy(&items, &truth) {
                     println!(
                         "  crowd accuracy: {right}/{checked} labeled items carry the true label ({:.1} %)",

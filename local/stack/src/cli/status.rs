@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use hitloop_core::job::ConsensusMethod;
 use hitloop_core::money::Usd;
+use hitloop_core::quality;
 use hitloop_core::records::{Item, ItemStatus, Job, JobStatus};
 use hitloop_pipeline::ports::Jobs;
 use serde::Serialize;
@@ -52,6 +54,24 @@ pub fn settled(job: &Job) -> bool {
 
 pub async fn items(target: &Target, job_id: &str) -> Result<Vec<Item>, String> {
     hitloop_pipeline::ports::all_items(target.store.as_ref(), job_id).await.map_err(|e| e.to_string())
+}
+
+/// The items as the job's outputs label them: once a confidence job is
+/// complete its labels are the worker model's over every answer (as in
+/// labels.csv), and gold items are not output.
+pub async fn labeled_as_output(target: &Target, job_id: &str) -> Result<Vec<Item>, String> {
+    let mut items = items(target, job_id).await?;
+    let Some(job) = target.store.job(job_id).await.map_err(|e| e.to_string())? else { return Ok(items) };
+    let done = matches!(
+        job.status,
+        JobStatus::Complete | JobStatus::Training | JobStatus::Trained | JobStatus::TrainingFailed
+    );
+    if done && job.spec.consensus.method == ConsensusMethod::Confidence {
+        let fit = quality::fit_job(&job.spec, &items);
+        quality::relabel(&mut items, &fit);
+    }
+    items.retain(|i| quality::gold_of(&job.spec, i).is_none());
+    Ok(items)
 }
 
 pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
