@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::job::JobSpec;
-use crate::quality::{gold_of, Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts, CROWD};
+use crate::quality::{gold_of, is_square, Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts, CROWD};
 use crate::records::{Item, ItemModel, JobModel, WorkerEstimate};
 
 /// One refit's writes.
@@ -64,7 +64,7 @@ pub fn refit(
         .iter()
         .filter_map(|w| {
             let e = estimates.get(w)?;
-            (e.counts.len() == k).then(|| (w.clone(), WorkerCounts { counts: e.counts.clone(), answers: e.answers }))
+            is_square(&e.counts, k).then(|| (w.clone(), WorkerCounts { counts: e.counts.clone(), answers: e.answers }))
         })
         .collect();
     let mut batch: Vec<ItemCounts> = chosen.iter().map(|(_, c)| c.clone()).collect();

@@ -25,7 +25,7 @@ pub use estimates::{estimates, CROWD};
 pub use final_labels::{fit_job, relabel, JobFit, WorkerQuality};
 pub use gold::{gold_of, GoldRule, GOLD_COLUMN};
 pub use majority::MajorityVote;
-pub use online::{Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};
+pub use online::{is_square, Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};
 pub use stopping::ConfidenceRule;
 pub use votes::{Gold, Vote, Votes};
 

@@ -128,7 +128,7 @@ impl OnlineDawidSkene {
     /// there yet is added).
     pub fn refit(&self, job: &mut JobCounts, workers: &mut BTreeMap<String, WorkerCounts>, items: &mut [ItemCounts]) {
         let k = self.labels;
-        if job.pooled.len() != k {
+        if !is_square(&job.pooled, k) {
             job.pooled = self.zero();
         }
         if job.label_mass.len() != k {
@@ -162,7 +162,7 @@ impl OnlineDawidSkene {
             return (0..k).map(|c| if c == g { 1.0 } else { 0.0 }).collect();
         }
         let mut log: Vec<f64> = priors.iter().map(|p| p.ln()).collect();
-        for (w, given) in &item.answers {
+        for (w, given) in item.answers.iter().filter(|(_, g)| *g < k) {
             let Some(skill) = skills.get(w.as_str()) else { continue };
             for (t, l) in log.iter_mut().enumerate() {
                 *l += skill.likelihood(t, *given, k).max(FLOOR).ln();
@@ -186,9 +186,11 @@ impl OnlineDawidSkene {
         for (t, p) in posterior.iter().enumerate() {
             job.label_mass[t] += sign * p;
         }
-        for (w, given) in answers {
+        // A label index the job does not have (a record written for other
+        // labels) is skipped, never indexed.
+        for (w, given) in answers.iter().filter(|(_, g)| *g < self.labels) {
             let counts = workers.entry(w.clone()).or_default();
-            if counts.counts.len() != self.labels {
+            if !is_square(&counts.counts, self.labels) {
                 counts.counts = self.zero();
             }
             for (t, p) in posterior.iter().enumerate() {
@@ -198,6 +200,11 @@ impl OnlineDawidSkene {
             counts.answers = if sign > 0.0 { counts.answers + 1 } else { counts.answers.saturating_sub(1) };
         }
     }
+}
+
+/// Whether `m` is `k` rows of `k` (what stored counts must be to be added to).
+pub fn is_square(m: &[Vec<f64>], k: usize) -> bool {
+    m.len() == k && m.iter().all(|row| row.len() == k)
 }
 
 /// A row scaled to sum to one, each entry kept off zero and one.

@@ -87,3 +87,20 @@ fn refits_over_batches_of_new_answers_find_the_careful_and_the_careless() {
     let unseen = model.estimate("nobody", None, &job, 0);
     assert!((unseen.accuracy - crowd.accuracy).abs() < 0.02, "a worker not seen yet is the crowd");
 }
+
+#[test]
+fn records_written_for_other_labels_are_skipped_not_indexed() {
+    let model = OnlineDawidSkene::new(2);
+    let mut job = JobCounts { pooled: vec![vec![1.0, 2.0, 3.0]], label_mass: vec![1.0] };
+    let mut workers = BTreeMap::from([("a".to_string(), WorkerCounts { counts: vec![vec![1.0]], answers: 1 })]);
+    let old = Counted { posterior: vec![0.5, 0.5], answers: vec![("a".into(), 7)] };
+    let mut items = vec![ItemCounts {
+        answers: vec![("a".into(), 0), ("b".into(), 9), ("c".into(), 1)],
+        gold: None,
+        counted: Some(old),
+    }];
+    model.refit(&mut job, &mut workers, &mut items);
+    assert_eq!(job.pooled.len(), 2, "pooled counts of the wrong shape start again");
+    assert_eq!(workers["a"].counts.len(), 2);
+    assert!(!workers.contains_key("b") || workers["b"].answers == 0, "label 9 does not exist");
+}
