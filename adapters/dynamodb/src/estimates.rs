@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
+use aws_sdk_dynamodb::types::{Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 use hitloop_aws::classify;
 use hitloop_core::error::{Error, Result};
 use hitloop_core::plan::refit::Refit;
@@ -15,27 +15,18 @@ use hitloop_core::records::{Item, JobModel, WorkerEstimate};
 use hitloop_pipeline::ports::WorkerModels;
 
 use crate::codec::{self, EstimateRow, ItemRow, ModelRow};
-use crate::keys::{item_key, job_pk, key, model_key, n, refit_pk, s, worker_sk, Attrs, ITEMS_TO_REFIT, MODEL_SK};
+use crate::keys::{item_key, job_pk, key, model_key, n, refit_pk, s, worker_sk, ITEMS_TO_REFIT, MODEL_SK};
 use crate::txn::{built, transact};
 use crate::DynamoStore;
 
 #[async_trait]
 impl WorkerModels for DynamoStore {
     async fn estimates(&self, job_id: &str, workers: &[String]) -> Result<BTreeMap<String, WorkerEstimate>> {
+        let keys = workers.iter().map(|w| key(job_pk(job_id), worker_sk(w))).collect();
         let mut out = BTreeMap::new();
-        for chunk in workers.chunks(100) {
-            let keys: Vec<Attrs> = chunk.iter().map(|w| key(job_pk(job_id), worker_sk(w))).collect();
-            let mut request = Some(built(KeysAndAttributes::builder().set_keys(Some(keys)).build())?);
-            while let Some(req) = request.take() {
-                let resp =
-                    self.client.batch_get_item().request_items(&self.table, req).send().await.map_err(classify)?;
-                for found in resp.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    let row: EstimateRow = codec::decode(&format!("worker estimate of job {job_id}"), found.clone())?;
-                    out.insert(row.estimate.worker_id.clone(), row.estimate);
-                }
-                request =
-                    resp.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned().filter(|k| !k.keys().is_empty());
-            }
+        for found in self.get_many(keys, false).await? {
+            let row: EstimateRow = codec::decode(&format!("worker estimate of job {job_id}"), found)?;
+            out.insert(row.estimate.worker_id.clone(), row.estimate);
         }
         Ok(out)
     }
@@ -119,23 +110,13 @@ impl RefitRecords for DynamoStore {
 impl DynamoStore {
     pub(crate) async fn items_marked_for_refit(&self, job_id: &str, limit: usize) -> Result<Vec<Item>> {
         let ids = self.refit_keys(job_id, limit).await?;
+        let keys = ids.iter().map(|i| item_key(job_id, i)).collect();
         let mut out = Vec::new();
-        for chunk in ids.chunks(100) {
-            let keys: Vec<Attrs> = chunk.iter().map(|i| item_key(job_id, i)).collect();
-            let mut request =
-                Some(built(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build())?);
-            while let Some(req) = request.take() {
-                let resp =
-                    self.client.batch_get_item().request_items(&self.table, req).send().await.map_err(classify)?;
-                for found in resp.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    let row: ItemRow = codec::decode(&format!("item of job {job_id}"), found.clone())?;
-                    // The index may lag: an item refitted since is no longer marked.
-                    if row.refit_pk.is_some() {
-                        out.push(codec::item_from(row)?);
-                    }
-                }
-                request =
-                    resp.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned().filter(|k| !k.keys().is_empty());
+        for found in self.get_many(keys, true).await? {
+            let row: ItemRow = codec::decode(&format!("item of job {job_id}"), found)?;
+            // The index may lag: an item refitted since is no longer marked.
+            if row.refit_pk.is_some() {
+                out.push(codec::item_from(row)?);
             }
         }
         out.sort_by(|a, b| a.item_id.cmp(&b.item_id));

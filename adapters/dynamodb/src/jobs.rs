@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use hitloop_aws::classify;
 use hitloop_core::error::{Error, Result};
 use hitloop_core::money::Usd;
@@ -113,30 +113,20 @@ impl DynamoStore {
     async fn with_setups(&self, states: Vec<StateRow>) -> Result<Vec<Job>> {
         let mut setups: HashMap<String, SetupRow> = HashMap::new();
         let mut tallies: HashMap<String, Tally> = HashMap::new();
-        let per_job = 1 + TALLIES as usize;
-        for chunk in states.chunks(100 / per_job) {
-            let mut keys: Vec<Attrs> = Vec::with_capacity(chunk.len() * per_job);
-            for st in chunk {
-                keys.push(setup_key(&st.job_id));
-                keys.extend((0..TALLIES).map(|t| key(job_pk(&st.job_id), tally_sk(t))));
-            }
-            let mut request = Some(built(KeysAndAttributes::builder().set_keys(Some(keys)).build())?);
-            while let Some(req) = request.take() {
-                let out =
-                    self.client.batch_get_item().request_items(&self.table, req).send().await.map_err(classify)?;
-                for found in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    let sk = found.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                    let job_id = found.get("pk").and_then(|v| v.as_s().ok()).and_then(|p| p.strip_prefix("JOB#"));
-                    let job_id = job_id.unwrap_or_default().to_string();
-                    let name = format!("job {job_id} ({sk})");
-                    if sk == SETUP_SK {
-                        setups.insert(job_id, codec::decode(&name, found.clone())?);
-                    } else {
-                        tallies.entry(job_id).or_default().add(&codec::decode::<Tally>(&name, found.clone())?);
-                    }
-                }
-                request =
-                    out.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned().filter(|k| !k.keys().is_empty());
+        let mut keys: Vec<Attrs> = Vec::with_capacity(states.len() * (1 + TALLIES as usize));
+        for st in &states {
+            keys.push(setup_key(&st.job_id));
+            keys.extend((0..TALLIES).map(|t| key(job_pk(&st.job_id), tally_sk(t))));
+        }
+        for found in self.get_many(keys, false).await? {
+            let sk = found.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let job_id = found.get("pk").and_then(|v| v.as_s().ok()).and_then(|p| p.strip_prefix("JOB#"));
+            let job_id = job_id.unwrap_or_default().to_string();
+            let name = format!("job {job_id} ({sk})");
+            if sk == SETUP_SK {
+                setups.insert(job_id, codec::decode(&name, found)?);
+            } else {
+                tallies.entry(job_id).or_default().add(&codec::decode::<Tally>(&name, found)?);
             }
         }
         let mut jobs = Vec::with_capacity(states.len());

@@ -3,6 +3,7 @@
 //! aggregate, keys in `keys` and every record's codec in `codec`. Linked
 //! only by what uses DynamoDB.
 
+mod batch;
 mod codec;
 mod estimates;
 mod items;

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::job::JobSpec;
-use crate::quality::{gold_of, is_square, Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts, CROWD};
+use crate::quality::{gold_of, is_square, Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};
 use crate::records::{Item, ItemModel, JobModel, WorkerEstimate};
 
 /// One refit's writes.
@@ -108,9 +108,4 @@ fn counts_of(spec: &JobSpec, item: &Item) -> ItemCounts {
         answers: m.counted.iter().map(|(w, l)| (w.clone(), *l as usize)).collect(),
     });
     ItemCounts { answers, gold: gold_of(spec, item), counted }
-}
-
-/// Whether `worker` is the crowd's estimate rather than a person's.
-pub fn is_crowd(worker: &str) -> bool {
-    worker == CROWD
 }

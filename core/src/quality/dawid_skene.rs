@@ -11,7 +11,7 @@
 //! a worker who agreed twice a perfect score and lets them outvote others.
 
 use super::majority::vote_shares;
-use super::{Fitted, Gold, Skill, Votes, WorkerModel};
+use super::{probabilities, Fitted, Gold, Skill, Votes, WorkerModel};
 
 /// Stop when no posterior moves by more than this.
 const TOLERANCE: f64 = 1e-5;
@@ -79,15 +79,6 @@ fn soft_counts(votes: &Votes, posteriors: &[Vec<f64>], k: usize) -> (Vec<Vec<Vec
         }
     }
     (per_worker, pooled)
-}
-
-fn row_normalized(row: &[f64]) -> Vec<f64> {
-    let total: f64 = row.iter().sum();
-    let k = row.len() as f64;
-    if total <= 0.0 {
-        return vec![1.0 / k; row.len()];
-    }
-    row.iter().map(|v| (v / total).clamp(FLOOR, 1.0 - FLOOR)).collect()
 }
 
 /// `log P(given | truth)` of each worker, `[worker][truth][given]`: made
@@ -172,7 +163,7 @@ impl WorkerModel for DawidSkene {
     fn fit(&self, votes: &Votes, gold: &Gold) -> Fitted {
         let alpha = pseudo_answers(self.prior_strength, votes);
         em(votes, gold, |per_worker, pooled| {
-            let crowd: Vec<Vec<f64>> = pooled.iter().map(|row| row_normalized(row)).collect();
+            let crowd: Vec<Vec<f64>> = pooled.iter().map(|row| probabilities(row, FLOOR)).collect();
             per_worker
                 .iter()
                 .map(|m| {
@@ -181,7 +172,7 @@ impl WorkerModel for DawidSkene {
                         .zip(&crowd)
                         .map(|(row, prior)| {
                             let topped: Vec<f64> = row.iter().zip(prior).map(|(c, p)| c + alpha * p).collect();
-                            row_normalized(&topped)
+                            probabilities(&topped, FLOOR)
                         })
                         .collect();
                     Skill::Confusion(rows)

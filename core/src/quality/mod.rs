@@ -10,7 +10,6 @@
 //! gets its own [`WorkerModel`] over its own answers.
 
 mod dawid_skene;
-mod estimates;
 mod final_labels;
 pub mod formats;
 mod gold;
@@ -21,13 +20,17 @@ mod stopping;
 mod votes;
 
 pub use dawid_skene::{DawidSkene, OneCoin};
-pub use estimates::{estimates, CROWD};
 pub use final_labels::{fit_job, relabel, JobFit, WorkerQuality};
 pub use gold::{gold_of, GoldRule, GOLD_COLUMN};
 pub use majority::MajorityVote;
 pub use online::{is_square, Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};
 pub use stopping::ConfidenceRule;
 pub use votes::{Gold, Vote, Votes};
+
+/// The estimate standing for the crowd as a whole among a job's worker
+/// estimates: what a worker the model has not seen yet is taken for. Not a
+/// worker id MTurk could issue (those are letters and digits).
+pub const CROWD: &str = "*";
 
 /// What a model knows of one worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +102,16 @@ pub fn posterior(priors: &[f64], answers: &[(&Skill, usize)]) -> Vec<f64> {
         }
     }
     normalized_exp(&log)
+}
+
+/// `row` scaled to sum to one (negative entries taken as zero; uniform when
+/// nothing is left), each entry kept `floor` off zero and one.
+pub(crate) fn probabilities(row: &[f64], floor: f64) -> Vec<f64> {
+    let total: f64 = row.iter().map(|v| v.max(0.0)).sum();
+    if total <= 0.0 {
+        return vec![1.0 / row.len().max(1) as f64; row.len()];
+    }
+    row.iter().map(|v| (v.max(0.0) / total).clamp(floor, 1.0 - floor)).collect()
 }
 
 /// exp of log-probabilities, normalised (the largest subtracted first, so

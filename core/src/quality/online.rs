@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{normalized_exp, Skill};
+use super::{normalized_exp, probabilities, Skill};
 use crate::records::WorkerEstimate;
 
 /// Keeps probabilities off zero and one.
@@ -90,7 +90,7 @@ impl OnlineDawidSkene {
                         counted + if t == g { self.default_accuracy } else { wrong }
                     })
                     .collect();
-                normalized(&row)
+                probabilities(&row, FLOOR)
             })
             .collect()
     }
@@ -115,7 +115,7 @@ impl OnlineDawidSkene {
                     .enumerate()
                     .map(|(g, p)| own.and_then(|r| r.get(g)).copied().unwrap_or(0.0) + self.prior_strength * p)
                     .collect();
-                normalized(&topped)
+                probabilities(&topped, FLOOR)
             })
             .collect();
         Skill::Confusion(rows)
@@ -205,16 +205,6 @@ impl OnlineDawidSkene {
 /// Whether `m` is `k` rows of `k` (what stored counts must be to be added to).
 pub fn is_square(m: &[Vec<f64>], k: usize) -> bool {
     m.len() == k && m.iter().all(|row| row.len() == k)
-}
-
-/// A row scaled to sum to one, each entry kept off zero and one.
-fn normalized(row: &[f64]) -> Vec<f64> {
-    let clean: Vec<f64> = row.iter().map(|v| v.max(0.0)).collect();
-    let total: f64 = clean.iter().sum();
-    if total <= 0.0 {
-        return vec![1.0 / row.len().max(1) as f64; row.len()];
-    }
-    clean.iter().map(|v| (v / total).clamp(FLOOR, 1.0 - FLOOR)).collect()
 }
 
 impl OnlineDawidSkene {
