@@ -337,6 +337,8 @@ pub struct Report {
     /// Items whose label was known (a `gold` column): they measured the
     /// workers and are in no other output.
     pub gold_items: usize,
+    /// Workers the job blocked for their gold answers (workers.csv says why).
+    pub workers_blocked: usize,
     pub labeled: usize,
     pub unresolved: usize,
     pub unresolved_items: Vec<UnresolvedItem>,
@@ -384,6 +386,7 @@ pub fn report(job: &Job, items: &[Item], fit: &JobFit) -> Report {
         job_id: job.job_id.clone(),
         items: items.len(),
         gold_items: 0,
+        workers_blocked: 0,
         labeled: labeled.len(),
         unresolved: unresolved.len(),
         unresolved_items: unresolved,

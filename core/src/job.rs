@@ -23,6 +23,9 @@ pub struct JobSpec {
     pub answer: AnswerSpec,
     #[serde(default)]
     pub consensus: ConsensusSpec,
+    /// How the manifest's gold rows (known labels) are used.
+    #[serde(default)]
+    pub gold: GoldSpec,
     /// The most this job may spend, rewards and fees included (USD).
     #[serde(default)]
     pub budget_usd: Option<Usd>,
@@ -42,6 +45,7 @@ impl JobSpec {
             labels: vec![],
             answer: AnswerSpec::default(),
             consensus: ConsensusSpec::default(),
+            gold: GoldSpec::default(),
             budget_usd: None,
             training: None,
         }
@@ -202,6 +206,61 @@ impl ConsensusSpec {
     }
 }
 
+/// `gold`: how many of the manifest's gold rows become HITs, and when a
+/// worker who gets them wrong loses access to the job.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GoldSpec {
+    /// The most of the job's items that are gold (0 to 0.5): gold rows past
+    /// it are left out. None: every gold row is used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    /// Block a worker (revoke their access to the job's HITs; their answers
+    /// stop counting) once the job is 95 % sure their accuracy on gold is
+    /// below this. None: nobody is blocked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_below: Option<f64>,
+    /// The least gold answers before a worker can be blocked (default 4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_answers: Option<u32>,
+}
+
+/// A worker is judged on at least this many gold answers by default.
+pub const DEFAULT_GOLD_MIN_ANSWERS: u32 = 4;
+
+impl GoldSpec {
+    pub fn min_answers(&self) -> u32 {
+        self.min_answers.unwrap_or(DEFAULT_GOLD_MIN_ANSWERS)
+    }
+
+    /// Whether workers can lose access to the job (its HIT type then
+    /// requires the job's access qualification).
+    pub fn blocks(&self) -> bool {
+        self.block_below.is_some()
+    }
+
+    fn problems(&self, bad: &mut impl FnMut(&str, String)) {
+        if let Some(s) = self.share {
+            if !(s > 0.0 && s <= 0.5) {
+                bad("gold.share", format!("{s} is outside 0 (excluded) to 0.5"));
+            }
+        }
+        if let Some(b) = self.block_below {
+            if !(b > 0.0 && b < 1.0) {
+                bad("gold.block_below", format!("{b} is outside 0 to 1 (both excluded)"));
+            }
+        }
+        if let Some(n) = self.min_answers {
+            if !(1..=100).contains(&n) {
+                bad("gold.min_answers", format!("{n} is outside 1 to 100"));
+            }
+            if self.block_below.is_none() {
+                bad("gold.min_answers", "applies with \"block_below\" only".into());
+            }
+        }
+    }
+}
+
 /// MTurk's limits (Requester API reference, CreateHIT).
 const MAX_SECONDS: i64 = 31_536_000;
 
@@ -304,6 +363,7 @@ impl JobSpec {
         if max > 100 {
             bad("consensus.max_assignments", "at most 100 assignments per item".into());
         }
+        self.gold.problems(&mut bad);
         if let Some(b) = self.budget_usd {
             if b.cents() <= 0 {
                 bad("budget_usd", "must be more than 0".into());
@@ -389,6 +449,21 @@ mod tests {
         let training = spec.training.unwrap();
         assert_eq!(training.seed, 7);
         assert_eq!(training.sagemaker.unwrap().hyperparameters(3, 4)["num_round"], "50");
+    }
+
+    #[test]
+    fn the_gold_settings() {
+        let spec = JobSpec::parse(r#"{"labels": ["a", "b"], "gold": {"share": 0.1, "block_below": 0.6}}"#).unwrap();
+        assert_eq!((spec.gold.share, spec.gold.blocks(), spec.gold.min_answers()), (Some(0.1), true, 4));
+        let plain = JobSpec::parse(r#"{"labels": ["a", "b"]}"#).unwrap();
+        assert!(!plain.gold.blocks(), "nobody is blocked unless the job says so");
+        let fields = |json: &str| -> Vec<String> {
+            JobSpec::parse(json).unwrap_err().into_iter().filter_map(|p| p.field).collect()
+        };
+        assert_eq!(fields(r#"{"labels": ["a", "b"], "gold": {"share": 0.7}}"#), vec!["gold.share"]);
+        assert_eq!(fields(r#"{"labels": ["a", "b"], "gold": {"block_below": 1}}"#), vec!["gold.block_below"]);
+        assert_eq!(fields(r#"{"labels": ["a", "b"], "gold": {"min_answers": 3}}"#), vec!["gold.min_answers"]);
+        assert!(JobSpec::parse(r#"{"labels": ["a", "b"], "gold": {"rate": 0.1}}"#).is_err());
     }
 
     #[test]

@@ -140,6 +140,11 @@ pub struct Job {
     pub outputs_at: Option<i64>,
     /// The SageMaker training job, once one was started or refused.
     pub training: Option<TrainingRecord>,
+    /// Workers the job blocked for their gold answers, and how many of those
+    /// blocks the job's items were re-decided for: the job completes only
+    /// when the two are equal.
+    pub workers_blocked: u64,
+    pub redecided_blocks: u64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -194,6 +199,8 @@ impl Job {
             columns: Vec::new(),
             outputs_at: None,
             training: None,
+            workers_blocked: 0,
+            redecided_blocks: 0,
             created_at: now,
             updated_at: now,
         }
@@ -305,6 +312,23 @@ pub struct JobProgress {
     pub items: u64,
     pub decided: u64,
     pub completion_sent: bool,
+    /// Workers blocked whose items are not all re-decided yet.
+    pub blocks_pending: bool,
+}
+
+/// What a job knows of a worker from its gold items, and whether it blocked
+/// them (their answers then count nowhere in the job).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerStanding {
+    pub worker_id: String,
+    pub gold_answers: u32,
+    pub gold_correct: u32,
+    /// Why the job blocked the worker; None: not blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_at: Option<i64>,
 }
 
 /// What a worker model knows of one worker on one job (fitted by a refit

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::quality::WorkerQuality;
-use crate::records::Item;
+use crate::records::{Item, WorkerStanding};
 
 /// One worker on one job (or summed over jobs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub fn agreement_by_worker(items: &[Item]) -> Vec<WorkerAgreement> {
     by_worker.into_values().collect()
 }
 
-const HEADER: [&str; 8] = [
+const HEADER: [&str; 9] = [
     "worker_id",
     "answers",
     "answers_on_labeled_items",
@@ -60,27 +60,43 @@ const HEADER: [&str; 8] = [
     "estimated_accuracy",
     "gold_answers",
     "gold_accuracy",
+    "blocked",
 ];
 
 /// workers.csv: worker id, answers, answers on labeled items, how many were
 /// the label, and that share (four decimals; empty when none was labeled);
 /// then what the worker model says of them: estimated accuracy, answers on
-/// gold items and the share of those that were the known label.
-pub fn workers_csv(rows: &[WorkerAgreement], quality: &BTreeMap<String, WorkerQuality>) -> Result<Vec<u8>, String> {
+/// gold items and the share of those that were the known label; and why
+/// the job blocked them, if it did (a blocked worker's answers are not in
+/// the model: no estimate; their gold record is the job's).
+pub fn workers_csv(
+    rows: &[WorkerAgreement],
+    quality: &BTreeMap<String, WorkerQuality>,
+    standings: &[WorkerStanding],
+) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(HEADER).map_err(|e| e.to_string())?;
     let four = |v: Option<f64>| v.map(|a| format!("{a:.4}")).unwrap_or_default();
     for r in rows {
-        let q = quality.get(&r.worker_id);
+        let standing = standings.iter().find(|s| s.worker_id == r.worker_id);
+        let q = quality.get(&r.worker_id).cloned().or_else(|| {
+            standing.map(|s| WorkerQuality {
+                estimated_accuracy: f64::NAN,
+                gold_answers: s.gold_answers,
+                gold_right: s.gold_correct,
+            })
+        });
+        let estimate = q.as_ref().map(|q| q.estimated_accuracy).filter(|a| a.is_finite());
         w.write_record([
             r.worker_id.as_str(),
             &r.answers.to_string(),
             &r.on_labeled.to_string(),
             &r.agreed.to_string(),
             &four(r.agreement()),
-            &four(q.map(|q| q.estimated_accuracy)),
-            &q.map(|q| q.gold_answers).unwrap_or(0).to_string(),
-            &four(q.and_then(WorkerQuality::gold_accuracy)),
+            &four(estimate),
+            &q.as_ref().map_or(0, |q| q.gold_answers).to_string(),
+            &four(q.as_ref().and_then(WorkerQuality::gold_accuracy)),
+            standing.and_then(|s| s.blocked.as_deref()).unwrap_or(""),
         ])
         .map_err(|e| e.to_string())?;
     }
@@ -160,10 +176,17 @@ mod tests {
             "W1".to_string(),
             WorkerQuality { estimated_accuracy: 0.91234, gold_answers: 4, gold_right: 3 },
         )]);
-        let text = String::from_utf8(workers_csv(&rows, &quality).unwrap()).unwrap();
+        let blocked = WorkerStanding {
+            worker_id: "W2".into(),
+            gold_answers: 5,
+            gold_correct: 1,
+            blocked: Some("1 of 5 right".into()),
+            blocked_at: Some(1),
+        };
+        let text = String::from_utf8(workers_csv(&rows, &quality, &[blocked]).unwrap()).unwrap();
         assert_eq!(
             text,
-            "worker_id,answers,answers_on_labeled_items,agreed_with_label,agreement,estimated_accuracy,gold_answers,gold_accuracy\nW1,3,2,2,1.0000,0.9123,4,0.7500\nW2,1,0,0,,,0,\n"
+            "worker_id,answers,answers_on_labeled_items,agreed_with_label,agreement,estimated_accuracy,gold_answers,gold_accuracy,blocked\nW1,3,2,2,1.0000,0.9123,4,0.7500,\nW2,1,0,0,,,5,0.2000,1 of 5 right\n"
         );
         assert_eq!(parse_workers_csv(text.as_bytes()).unwrap(), rows);
         assert!(parse_workers_csv(b"worker_id,answers\nW1,3\n").unwrap_err().contains("answers_on_labeled_items"));

@@ -102,5 +102,5 @@ async fn a_confidence_job_buys_answers_until_the_model_is_sure() {
     assert!(report["estimated_accuracy"].as_f64().unwrap() > 0.9, "{report}");
     assert!(report["mean_confidence"].as_f64().unwrap() > 0.9, "{report}");
     let workers = stack.get(&keys.workers).await.expect("workers.csv");
-    assert!(workers.lines().next().unwrap().ends_with("estimated_accuracy,gold_answers,gold_accuracy"));
+    assert!(workers.lines().next().unwrap().ends_with("estimated_accuracy,gold_answers,gold_accuracy,blocked"));
 }

@@ -416,7 +416,7 @@ async fn unknown_and_unsupported_operations_answer_in_the_wire_format() {
     assert!(resp.headers().contains_key("x-amzn-requestid"));
 
     let (code, message) =
-        code_and_message(s.mturk.list_qualification_types().must_be_requestable(true).send().await.unwrap_err());
+        code_and_message(s.mturk.get_qualification_type().qualification_type_id("3QUAL").send().await.unwrap_err());
     assert_eq!(code, "RequestError");
     assert!(message.contains("not supported"), "{message}");
 }

@@ -38,6 +38,21 @@ async fn qualification_requirements_decide_who_may_accept() {
         CreateQualificationTypeError
     );
     assert_eq!(code, "AWS.MechanicalTurk.QualificationTypeAlreadyExists");
+    // The type a script created before is found by its name.
+    let list = |query: &'static str, requestable: bool| {
+        s.mturk.list_qualification_types().query(query).must_be_requestable(requestable).must_be_owned_by_caller(true)
+    };
+    let found = list("Iris expert", false).send().await.unwrap();
+    let ids: Vec<_> = found.qualification_types().iter().filter_map(|q| q.qualification_type_id()).collect();
+    assert_eq!((found.num_results(), ids), (Some(1), vec![qid.as_str()]));
+    assert_eq!(
+        list("Iris expert", true).send().await.unwrap().num_results(),
+        Some(0),
+        "neither a test nor auto-granted"
+    );
+    assert_eq!(list("Iris", false).send().await.unwrap().num_results(), Some(0), "a whole name only");
+    let unsupported = s.mturk.list_qualification_types().must_be_requestable(false).send().await.unwrap_err();
+    assert!(format!("{unsupported:?}").contains("UnsupportedOperation"), "{unsupported:?}");
 
     let requirement = QualificationRequirement::builder()
         .qualification_type_id(&qid)

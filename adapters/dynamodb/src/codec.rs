@@ -10,7 +10,7 @@ use hitloop_core::error::{Error, Result};
 use hitloop_core::job::JobSpec;
 use hitloop_core::money::Usd;
 use hitloop_core::records::{
-    AnswerRecord, Item, ItemModel, ItemStatus, Job, JobModel, JobStatus, TrainingRecord, WorkerEstimate,
+    AnswerRecord, Item, ItemModel, ItemStatus, Job, JobModel, JobStatus, TrainingRecord, WorkerEstimate, WorkerStanding,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,11 @@ pub struct StateRow {
     pub outputs_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<TrainingRecord>,
+    /// Workers blocked, and blocks the items were re-decided for (absent: 0).
+    #[serde(default)]
+    pub workers_blocked: u64,
+    #[serde(default)]
+    pub redecided_blocks: u64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -95,6 +100,8 @@ pub fn job_rows(j: &Job) -> Result<(StateRow, SetupRow)> {
         completion_sent: j.completion_sent,
         outputs_at: j.outputs_at,
         training: j.training.clone(),
+        workers_blocked: j.workers_blocked,
+        redecided_blocks: j.redecided_blocks,
         created_at: j.created_at,
         updated_at: j.updated_at,
     };
@@ -166,6 +173,8 @@ pub fn job_from(state: StateRow, setup: SetupRow, tally: &Tally) -> Result<Job> 
         columns: setup.columns,
         outputs_at: state.outputs_at,
         training: state.training,
+        workers_blocked: state.workers_blocked,
+        redecided_blocks: state.redecided_blocks,
         created_at: state.created_at,
         updated_at: state.updated_at,
     })
@@ -290,6 +299,16 @@ pub struct EstimateRow {
     pub job_id: String,
     #[serde(flatten)]
     pub estimate: WorkerEstimate,
+}
+
+/// `STANDING#<worker>`: written with ADD (gold answers) and a conditional
+/// SET (the block), so every attribute but the keys may be absent.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StandingRow {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub standing: WorkerStanding,
 }
 
 /// `MODEL`: a confidence job's worker model as a whole.

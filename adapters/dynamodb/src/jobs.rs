@@ -180,6 +180,7 @@ impl Jobs for DynamoStore {
             items: st.items,
             decided: tally.decided,
             completion_sent: st.completion_sent,
+            blocks_pending: st.workers_blocked > st.redecided_blocks,
         }))
     }
 
@@ -235,11 +236,13 @@ impl Jobs for DynamoStore {
         // it, then move the job from labeling. Every decision writes its
         // tally before it asks, so the last one to ask sees them all.
         let Some(p) = self.progress(job_id).await? else { return Ok(false) };
-        if p.status != JobStatus::Labeling || p.decided < p.items {
+        if p.status != JobStatus::Labeling || p.decided < p.items || p.blocks_pending {
             return Ok(false);
         }
+        // Not while a block waits for its re-decisions (one may reopen an item).
+        let settled = "(attribute_not_exists(workers_blocked) OR workers_blocked = redecided_blocks)";
         let r = self
-            .job_in(job_id, &[JobStatus::Labeling], None)
+            .job_in(job_id, &[JobStatus::Labeling], Some(settled))
             .update_expression("SET job_status = :complete, updated_at = :now REMOVE reason")
             .expression_attribute_values(":complete", s(JobStatus::Complete.as_str()))
             .expression_attribute_values(":now", n(now_ms()))

@@ -8,6 +8,7 @@
 //! | job setup: spec, template, manifest, bucket (never changes) | `JOB#<job>` | `#SPEC` | ingest |
 //! | item, with its answers | `JOB#<job>` | `ITEM#<item>` | ingest, publish, collect, sweep |
 //! | worker estimate | `JOB#<job>` | `WORKER#<worker>` | a worker model's refit |
+//! | worker standing: gold answers, the block | `JOB#<job>` | `STANDING#<worker>` | the write recording a gold item's answers; a block |
 //! | the job's worker model (pooled counts, generation) | `JOB#<job>` | `MODEL` | a refit |
 //!
 //! Indexes: `jobs-by-status` (`job_status`, `created_at`) over job state
@@ -38,6 +39,7 @@ pub const TALLIES: u32 = 8;
 pub const SETUP_SK: &str = "#SPEC";
 pub const ITEM_PREFIX: &str = "ITEM#";
 pub const WORKER_PREFIX: &str = "WORKER#";
+pub const STANDING_PREFIX: &str = "STANDING#";
 
 pub type Attrs = HashMap<String, AttributeValue>;
 
@@ -59,6 +61,10 @@ pub fn item_sk(item_id: &str) -> String {
 
 pub fn worker_sk(worker_id: &str) -> String {
     format!("{WORKER_PREFIX}{worker_id}")
+}
+
+pub fn standing_key(job_id: &str, worker_id: &str) -> Attrs {
+    key(job_pk(job_id), format!("{STANDING_PREFIX}{worker_id}"))
 }
 
 pub fn tally_sk(shard: u32) -> String {

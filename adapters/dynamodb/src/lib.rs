@@ -10,6 +10,7 @@ mod items;
 mod jobs;
 pub mod keys;
 mod money;
+mod standings;
 mod training;
 mod txn;
 

@@ -12,10 +12,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use hitloop_core::error::{Error, Result};
 use hitloop_core::money::Usd;
 use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
-use hitloop_core::records::JobStatus;
+use hitloop_core::records::{ItemStatus, JobStatus};
 
 use crate::codec;
-use crate::keys::{item_key, n, refit_pk, s, state_key, tally_key};
+use crate::keys::{self, item_key, n, refit_pk, s, standing_key, state_key, tally_key};
 use crate::txn::{applied, built, transact};
 use crate::DynamoStore;
 
@@ -84,17 +84,30 @@ fn item_update(store: &DynamoStore, w: &ItemWrite) -> Result<Update> {
         e.set("refit_pk", s(refit_pk(&w.job_id)));
         e.set("refit_sk", s(&w.item_id));
     }
-    if let Some(d) = &w.decide {
-        e.set("item_status", s(d.status.as_str()));
-        e.set("agreed", n(d.agreed));
-        e.set("released_cents", n(d.release.cents()));
-        if let Some(l) = &d.label {
-            e.set("label", s(l));
+    match (&w.decide, &w.reopen) {
+        (Some(d), _) => {
+            e.set("item_status", s(d.status.as_str()));
+            e.set("agreed", n(d.agreed));
+            e.add("released_cents", d.release.cents());
+            match &d.label {
+                Some(l) => e.set("label", s(l)),
+                None => e.remove.push("label".into()),
+            }
+            match d.confidence {
+                Some(c) => e.set("confidence", n(c)),
+                None => e.remove.push("confidence".into()),
+            }
+            e.remove.extend(["open_shard".into(), "open_sk".into()]);
         }
-        if let Some(c) = d.confidence {
-            e.set("confidence", n(c));
+        (None, Some(_)) => {
+            // Open again: back in sweep's index.
+            e.set("item_status", s(ItemStatus::Published.as_str()));
+            e.set("agreed", n(0));
+            e.remove.extend(["label".into(), "confidence".into()]);
+            e.set("open_shard", s(keys::open_shard(keys::shard_of(&w.job_id, &w.item_id))));
+            e.set("open_sk", s(keys::open_sk(&w.job_id, &w.item_id)));
         }
-        e.remove.extend(["open_shard".into(), "open_sk".into()]);
+        (None, None) => {}
     }
     if let Some(r) = &w.reserve {
         e.set("rounds", n(r.round));
@@ -106,13 +119,18 @@ fn item_update(store: &DynamoStore, w: &ItemWrite) -> Result<Update> {
 /// The decision's counts, on the item's tally (None: nothing to count).
 fn tally_update(store: &DynamoStore, w: &ItemWrite) -> Result<Option<Update>> {
     let d = &w.job;
+    // A decision taken back comes off the same tally it was counted on.
+    let (was, back) = match &w.reopen {
+        Some(r) => (Some(r.was), (r.answers as i64, r.spent.cents())),
+        None => (None, (0, 0)),
+    };
     let mut e = Expression::default();
     for (attr, amount) in [
-        ("decided", d.decided as i64),
-        ("labeled", d.labeled as i64),
-        ("unresolved", d.unresolved as i64),
-        ("answers", d.answers as i64),
-        ("spent_cents", d.spent.cents()),
+        ("decided", d.decided as i64 - i64::from(was.is_some())),
+        ("labeled", d.labeled as i64 - i64::from(was == Some(ItemStatus::Labeled))),
+        ("unresolved", d.unresolved as i64 - i64::from(was == Some(ItemStatus::Unresolved))),
+        ("answers", d.answers as i64 - back.0),
+        ("spent_cents", d.spent.cents() - back.1),
     ] {
         e.add(attr, amount);
     }
@@ -121,6 +139,21 @@ fn tally_update(store: &DynamoStore, w: &ItemWrite) -> Result<Option<Update>> {
     }
     // ADD creates the tally on first use.
     e.update(store, tally_key(&w.job_id, &w.item_id), None).map(Some)
+}
+
+/// A gold item's answers on their workers' standings (ADD: counted once,
+/// with the item's version).
+fn standing_updates(store: &DynamoStore, w: &ItemWrite) -> Result<Vec<Update>> {
+    w.gold
+        .iter()
+        .map(|t| {
+            let mut e = Expression::default();
+            e.set("worker_id", s(&t.worker_id));
+            e.add("gold_answers", i64::from(t.answers));
+            e.add("gold_correct", i64::from(t.correct));
+            e.update(store, standing_key(&w.job_id, &t.worker_id), None)
+        })
+        .collect()
 }
 
 /// Money on the job's state (None: none moves); with a reservation, on
@@ -157,7 +190,8 @@ fn money_update(store: &DynamoStore, w: &ItemWrite, budget: Option<Usd>) -> Resu
 impl DynamoStore {
     pub(crate) async fn apply_write(&self, w: &ItemWrite) -> Result<WriteOutcome> {
         let tally = tally_update(self, w)?;
-        if w.job.is_empty() && w.reserve.is_none() {
+        let standings = standing_updates(self, w)?;
+        if tally.is_none() && standings.is_empty() && w.job.is_empty() && w.reserve.is_none() {
             let u = item_update(self, w)?;
             let r = self
                 .client
@@ -176,6 +210,9 @@ impl DynamoStore {
             let mut parts = vec![TransactWriteItem::builder().update(item_update(self, w)?).build()];
             if let Some(t) = &tally {
                 parts.push(TransactWriteItem::builder().update(t.clone()).build());
+            }
+            for u in &standings {
+                parts.push(TransactWriteItem::builder().update(u.clone()).build());
             }
             let money = money_update(self, w, budget)?;
             if let Some(m) = money {

@@ -4,13 +4,17 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use aws_sdk_mturk::primitives::DateTime;
-use aws_sdk_mturk::types::{AssignmentStatus, EventType, NotificationSpecification, NotificationTransport};
+use aws_sdk_mturk::types::{
+    AssignmentStatus, Comparator, EventType, HitAccessActions, NotificationSpecification, NotificationTransport,
+    QualificationRequirement, QualificationTypeStatus,
+};
 use hitloop_aws::classify;
 use hitloop_core::error::{Error, Result};
 use hitloop_core::job::JobSpec;
 use hitloop_core::marketplace::{AssignmentView, CreateHitError, HitState};
 use hitloop_core::money::Usd;
 use hitloop_core::plan::publish::HitRequest;
+use hitloop_pipeline::ports::crowd::access_name;
 use hitloop_pipeline::ports::Crowd;
 
 use crate::clock::millis;
@@ -22,6 +26,8 @@ use crate::MturkCrowd;
 const HIT_DOES_NOT_EXIST: &str = "AWS.MechanicalTurk.HITDoesNotExist";
 const ASSIGNMENT_DOES_NOT_EXIST: &str = "AWS.MechanicalTurk.AssignmentDoesNotExist";
 const INSUFFICIENT_FUNDS: &str = "AWS.MechanicalTurk.InsufficientFunds";
+const QUALIFICATION_DOES_NOT_EXIST: &str = "AWS.MechanicalTurk.QualificationDoesNotExist";
+const QUALIFICATION_TYPE_EXISTS: &str = "AWS.MechanicalTurk.QualificationTypeAlreadyExists";
 
 #[async_trait]
 impl Crowd for MturkCrowd {
@@ -34,9 +40,20 @@ impl Crowd for MturkCrowd {
         b.available_balance().unwrap_or("0").parse().map_err(Error::permanent)
     }
 
-    async fn create_hit_type(&self, spec: &JobSpec) -> Result<String> {
+    async fn create_hit_type(&self, spec: &JobSpec, access: Option<&str>) -> Result<String> {
         let t = &spec.task;
-        let reqs = t.qualification_requirements.iter().map(requirement).collect::<Result<Vec<_>>>()?;
+        let mut reqs = t.qualification_requirements.iter().map(requirement).collect::<Result<Vec<_>>>()?;
+        if let Some(q) = access {
+            // Held (auto-granted) unless revoked: a blocked worker neither
+            // sees nor accepts the job's HITs.
+            let r = QualificationRequirement::builder()
+                .qualification_type_id(q)
+                .comparator(Comparator::Exists)
+                .actions_guarded(HitAccessActions::DiscoverPreviewAndAccept)
+                .build()
+                .map_err(Error::permanent)?;
+            reqs.push(r);
+        }
         let out = self
             .client
             .create_hit_type()
@@ -51,6 +68,64 @@ impl Crowd for MturkCrowd {
             .await
             .map_err(classify)?;
         out.hit_type_id.ok_or_else(|| Error::Retryable("CreateHITType returned no id".into()))
+    }
+
+    async fn access_qualification(&self, job_id: &str) -> Result<String> {
+        let name = access_name(job_id);
+        let created = self
+            .client
+            .create_qualification_type()
+            .name(&name)
+            .description(format!(
+                "Access to the HITs of job {job_id}: granted to every worker who asks, revoked when the job blocks a worker for their answers on items whose label it knows."
+            ))
+            .qualification_type_status(QualificationTypeStatus::Active)
+            .auto_granted(true)
+            .auto_granted_value(1)
+            .send()
+            .await;
+        match created {
+            Ok(out) => out
+                .qualification_type
+                .and_then(|q| q.qualification_type_id)
+                .ok_or_else(|| Error::Retryable("CreateQualificationType returned no id".into())),
+            // Created before (a racing or crashed call): find it by its name.
+            Err(e) if refusal(&e).is_some_and(|(code, _)| code == QUALIFICATION_TYPE_EXISTS) => {
+                let found = self
+                    .client
+                    .list_qualification_types()
+                    .query(&name)
+                    .must_be_requestable(false)
+                    .must_be_owned_by_caller(true)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                found
+                    .qualification_types()
+                    .iter()
+                    .find(|q| q.name() == Some(name.as_str()))
+                    .and_then(|q| q.qualification_type_id.clone())
+                    .ok_or_else(|| Error::Retryable(format!("qualification type {name:?} exists but cannot be listed")))
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn revoke_access(&self, qualification_id: &str, worker_id: &str, reason: &str) -> Result<()> {
+        let revoked = self
+            .client
+            .disassociate_qualification_from_worker()
+            .qualification_type_id(qualification_id)
+            .worker_id(worker_id)
+            .reason(reason)
+            .send()
+            .await;
+        match revoked {
+            Ok(_) => Ok(()),
+            // Revoked before: nothing is held to revoke.
+            Err(e) if refusal(&e).is_some_and(|(code, _)| code == QUALIFICATION_DOES_NOT_EXIST) => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
     }
 
     async fn notify(&self, hit_type_id: &str, destination: &str, transport: &str) -> Result<()> {

@@ -11,6 +11,7 @@ use crate::ids::check_job_id;
 use crate::job::JobSpec;
 use crate::manifest::{Format, Row};
 use crate::problems::{self, Problem};
+use crate::quality::{gold_label, GOLD_COLUMN};
 use crate::template;
 
 pub const MAX_JOB_JSON: usize = 256 * 1024;
@@ -76,6 +77,8 @@ pub struct ManifestCheck<'a> {
     /// Every problem, listed or not.
     pub total: usize,
     pub rows: u64,
+    /// Rows whose `gold` column holds one of the job's labels.
+    pub gold_rows: u64,
 }
 
 /// Whether to read on.
@@ -99,6 +102,7 @@ impl<'a> ManifestCheck<'a> {
             total: problems.len(),
             problems,
             rows: 0,
+            gold_rows: 0,
         }
     }
 
@@ -124,6 +128,9 @@ impl<'a> ManifestCheck<'a> {
                 self.rows += 1;
                 if self.rows == 1 {
                     self.first_row(columns);
+                }
+                if self.spec.is_some_and(|s| gold_label(s, &row.values).is_some()) {
+                    self.gold_rows += 1;
                 }
                 self.check_row(&row)
                     .or_else(|| self.numeric_features.as_deref().and_then(|f| check_features(&row, f, self.format)))
@@ -161,6 +168,16 @@ impl<'a> ManifestCheck<'a> {
         let file = self.format.file_name();
         if !self.ids.insert(id_digest(&row.id)) {
             return Some(Problem::at(file, row.line, format!("id {:?} is used by an earlier row", row.id)));
+        }
+        if let Some(spec) = self.spec {
+            let given = row.values.get(GOLD_COLUMN).map_or("", |g| g.trim());
+            if !given.is_empty() && gold_label(spec, &row.values).is_none() {
+                return Some(Problem::at(
+                    file,
+                    row.line,
+                    format!("the {GOLD_COLUMN} column holds {given:?}, which is not one of the job's labels"),
+                ));
+            }
         }
         if let Some(missing) = self.placeholders.iter().find(|p| !row.values.contains_key(*p)) {
             if self.format == Format::Csv && !self.missing_reported.insert(missing.clone()) {
@@ -284,6 +301,23 @@ mod tests {
         assert_eq!(lines, [Some(3), Some(4), Some(5)]);
         assert!(c.problems[0].message.contains("earlier row"));
         assert!(c.problems[1].message.contains("not a number"));
+    }
+
+    #[test]
+    fn gold_rows_are_counted_and_a_gold_value_that_is_no_label_is_a_problem() {
+        let spec = JobSpec::parse(r#"{"labels": ["a", "b"]}"#).unwrap();
+        let columns: Vec<String> = vec!["id".into(), "gold".into()];
+        let mut c = ManifestCheck::new(Some(&spec), None, Format::Csv, vec![]);
+        c.row(row(2, "1", &[("gold", "a")]), &columns);
+        c.row(row(3, "2", &[("gold", " ")]), &columns);
+        c.row(row(4, "3", &[("gold", "z")]), &columns);
+        assert_eq!((c.rows, c.gold_rows, c.total), (3, 1, 1));
+        assert_eq!(c.problems[0].line, Some(4));
+        assert!(
+            c.problems[0].message.contains("\"z\", which is not one of the job's labels"),
+            "{}",
+            c.problems[0].message
+        );
     }
 
     #[test]

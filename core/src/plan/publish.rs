@@ -26,7 +26,7 @@ pub struct Snapshot<'a> {
 pub enum Step {
     Done(Outcome),
     /// Reserve the first round (a conditional write on item and job).
-    Reserve(ItemWrite),
+    Reserve(Box<ItemWrite>),
     /// Ask the marketplace for the account's balance.
     CheckBalance,
     Pause(String),
@@ -73,7 +73,7 @@ pub fn next(s: &Snapshot<'_>) -> Result<Step, String> {
                 w.reserve = Some(Reserve { round: 1, assignments: n, cost, budget: job.spec.budget_usd });
                 w.job.reserved = cost;
                 w.job.bought = u64::from(n);
-                Step::Reserve(w)
+                Step::Reserve(Box::new(w))
             }
         });
     }

@@ -6,15 +6,15 @@
 //! one conditional write on the item, so running it twice, or twice at
 //! once, does nothing twice: a lost race reads again and plans again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::answers::{self, Answer};
 use crate::decision::{Action, DecisionRule, Evidence};
 use crate::job::{ConsensusMethod, JobSpec};
 use crate::marketplace::{AssignmentView, CreateHitError, HitState};
 use crate::money::Usd;
-use crate::plan::write::{budget_reason, Decided, ItemWrite, JobDelta, Refusal, Reserve, TOP_UP};
-use crate::quality::{gold_of, GoldRule};
+use crate::plan::write::{budget_reason, Decided, ItemWrite, JobDelta, Refusal, Reopen, Reserve, TOP_UP};
+use crate::quality::{gold_of, tallies, GoldRule};
 use crate::records::{AnswerRecord, Item, ItemStatus, JobStatus, WorkerEstimate};
 
 /// Everything the plan looks at.
@@ -33,6 +33,8 @@ pub struct Snapshot<'a> {
     pub job_status: Option<JobStatus>,
     /// The job's worker model, for the workers who answered.
     pub workers: &'a BTreeMap<String, WorkerEstimate>,
+    /// Workers the job blocked: their answers count for nothing.
+    pub blocked: &'a BTreeSet<String>,
     /// The marketplace's clock (epoch milliseconds): deadlines sent to it
     /// are in its time, which a simulated marketplace runs ahead of ours.
     pub market_ms: i64,
@@ -115,15 +117,38 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
     let approve: Vec<String> =
         s.assignments.iter().filter(|a| a.status == "Submitted").map(|a| a.assignment_id.clone()).collect();
     let record = new_answers(s);
+    let gold = gold_of(s.spec, item);
     let mut write = ItemWrite::on(item, s.now);
     write.cost = unit.times(record.len() as i64);
     write.refit_due = !record.is_empty() && s.spec.consensus.method == ConsensusMethod::Confidence;
+    write.gold = gold.map(|g| tallies(&s.spec.labels[g], &record)).unwrap_or_default();
     write.record = record;
     let mut answers = item.answers.clone();
     answers.extend(write.record.iter().cloned());
     answers.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.assignment_id.cmp(&b.assignment_id)));
+    // What the rule sees: a blocked worker's answers neither count nor use
+    // up the item's cap (they still filled their slots).
+    let counted: Vec<AnswerRecord> = answers.iter().filter(|a| !s.blocked.contains(&a.worker_id)).cloned().collect();
+    let ignored = (answers.len() - counted.len()) as u32;
+    let bought = item.bought.max(s.hit.map_or(0, |h| h.max_assignments));
+    let outstanding = s.hit.map_or(0, HitState::outstanding);
+    let evidence =
+        Evidence { answers: &counted, workers: s.workers, bought: bought.saturating_sub(ignored), outstanding };
+    let decide_now = || match gold {
+        Some(g) => GoldRule { label: s.spec.labels[g].clone() }.decide(&evidence),
+        None => rule.decide(&evidence),
+    };
 
     if item.status.is_decided() {
+        let touched = gold.is_none() && item.answers.iter().any(|a| s.blocked.contains(&a.worker_id));
+        let still = match decide_now().action {
+            Action::Label { label, .. } => item.status == ItemStatus::Labeled && item.label.as_ref() == Some(&label),
+            Action::Unresolved => item.status == ItemStatus::Unresolved,
+            Action::Wait | Action::Buy(_) => false,
+        };
+        if touched && !still {
+            return redecide(s, rule);
+        }
         // Late answers (work held when the item was decided): straight to the job.
         write.job.answers = write.record.len() as u64;
         write.job.spent = write.cost;
@@ -146,13 +171,7 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
         }
     }
 
-    let bought = item.bought.max(s.hit.map_or(0, |h| h.max_assignments));
-    let outstanding = s.hit.map_or(0, HitState::outstanding);
-    let evidence = Evidence { answers: &answers, workers: s.workers, bought, outstanding };
-    let decision = match gold_of(s.spec, item) {
-        Some(g) => GoldRule { label: s.spec.labels[g].clone() }.decide(&evidence),
-        None => rule.decide(&evidence),
-    };
+    let decision = decide_now();
     let decided = |status: ItemStatus, label: Option<String>, agreed: u32, write: ItemWrite| {
         decide(s, approve.clone(), write, answers.len(), unit, status, label, agreed, decision.confidence)
     };
@@ -204,6 +223,28 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
     }
 }
 
+/// A decided item whose decision a blocked worker's answers made: it is
+/// planned as the open item it was, and the write takes its old decision
+/// off the job's tally first (one conditional write, as ever).
+fn redecide(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
+    let item = s.item;
+    let mut open = item.clone();
+    open.status = ItemStatus::Published;
+    open.label = None;
+    open.agreed = 0;
+    open.confidence = None;
+    let reopen = Reopen { was: item.status, answers: item.answers.len() as u64, spent: item.spent };
+    match plan(&Snapshot { item: &open, ..*s }, rule) {
+        Plan::Act(mut a) => {
+            let mut write = a.write.take().unwrap_or_else(|| ItemWrite::on(item, s.now));
+            write.reopen = Some(reopen);
+            a.write = Some(write);
+            Plan::Act(a)
+        }
+        other => other,
+    }
+}
+
 /// The item is decided. Slots still open are closed first (nobody needs the
 /// work now) and the plan runs again; then what no worker holds goes back to
 /// the budget. What workers hold (accepted, submitted) stays reserved:
@@ -229,7 +270,9 @@ fn decide(
         }
     }
     let taken = answers as u32 + s.hit.map_or(0, |h| h.pending);
-    let release = unit.times(i64::from(s.item.bought.saturating_sub(taken)));
+    // Less what an earlier decision of the item gave back already.
+    let unused = unit.times(i64::from(s.item.bought.saturating_sub(taken)));
+    let release = Usd::from_cents((unused.cents() - s.item.released.cents()).max(0));
     let outcome = match &label {
         Some(l) => Outcome::Labeled(l.clone()),
         None => Outcome::Unresolved,
@@ -294,7 +337,8 @@ impl Actions {
 
     /// Approve, then write if the write changes anything.
     fn write(approve: Vec<String>, write: ItemWrite, outcome: Outcome) -> Actions {
-        let changes = !write.record.is_empty() || write.decide.is_some() || write.reserve.is_some();
+        let changes =
+            !write.record.is_empty() || write.decide.is_some() || write.reserve.is_some() || write.reopen.is_some();
         Actions { approve, write: changes.then_some(write), after: Vec::new(), outcome, again: false }
     }
 }

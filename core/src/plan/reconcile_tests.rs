@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::decision::rule_for;
+use crate::quality::GoldTally;
 use crate::records::Item;
 
 const NS: &str = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd";
@@ -79,11 +80,21 @@ struct Case {
     full_list: bool,
     job_status: Option<JobStatus>,
     refused: Option<Refusal>,
+    blocked: BTreeSet<String>,
 }
 
 impl Case {
     fn new(item: Item, hit: Option<HitState>, assignments: Vec<AssignmentView>) -> Case {
-        Case { spec: spec(), item, hit, assignments, full_list: true, job_status: None, refused: None }
+        Case {
+            spec: spec(),
+            item,
+            hit,
+            assignments,
+            full_list: true,
+            job_status: None,
+            refused: None,
+            blocked: BTreeSet::new(),
+        }
     }
 
     fn plan(&self) -> Plan {
@@ -97,6 +108,7 @@ impl Case {
             full_list: self.full_list,
             job_status: self.job_status,
             workers: &workers,
+            blocked: &self.blocked,
             market_ms: NOW,
             now: 5,
             refused: self.refused.as_ref(),
@@ -393,4 +405,103 @@ fn a_confidence_job_marks_the_items_it_records_answers_on_for_the_refit() {
     assert!(c.act().write.unwrap().refit_due);
     c.assignments.clear();
     assert!(c.act().write.is_none_or(|w| !w.refit_due), "nothing new: nothing to count");
+}
+
+/// A labeled item: two answers agreed on "a", its HIT done.
+fn labeled_by(workers: [&str; 2]) -> Case {
+    let mut i = item(2, 1, vec![recorded("1", Some("a"), 1), recorded("2", Some("a"), 2)]);
+    for (a, w) in i.answers.iter_mut().zip(workers) {
+        a.worker_id = w.into();
+    }
+    i.status = ItemStatus::Labeled;
+    i.label = Some("a".into());
+    i.agreed = 2;
+    Case::new(i, Some(hit(2, 0, 0)), vec![])
+}
+
+#[test]
+fn a_blocked_workers_answer_does_not_count_toward_agreement() {
+    let mut c = Case::new(item(2, 1, vec![recorded("1", Some("a"), 1)]), Some(hit(2, 0, 0)), vec![]);
+    c.item.answers.push(AnswerRecord { worker_id: "Wbad".into(), ..recorded("2", Some("a"), 2) });
+    c.blocked.insert("Wbad".into());
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Bought(1), "one valid answer of two: one more, not a label");
+    let w = a.write.unwrap();
+    assert_eq!(w.reserve.map(|r| (r.round, r.assignments)), Some((2, 1)));
+}
+
+#[test]
+fn an_item_decided_with_a_blocked_workers_answer_is_reopened_and_bought_on() {
+    let mut c = labeled_by(["W1", "Wbad"]);
+    c.blocked.insert("Wbad".into());
+    c.job_status = Some(JobStatus::Labeling);
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Bought(1));
+    let w = a.write.unwrap();
+    assert_eq!(
+        w.reopen,
+        Some(Reopen { was: ItemStatus::Labeled, answers: 2, spent: unit().times(2) }),
+        "the old decision comes off the tally"
+    );
+    assert_eq!(w.version, 7, "at the version read");
+    assert!(w.decide.is_none() && w.reserve.is_some());
+    let mut item = c.item.clone();
+    w.apply_to(&mut item);
+    assert_eq!((item.status, item.label.as_deref()), (ItemStatus::Published, None));
+}
+
+#[test]
+fn an_item_the_blocked_worker_did_not_decide_stays_as_it_is() {
+    let mut c = labeled_by(["W1", "W2"]);
+    c.blocked.insert("Wbad".into());
+    assert_eq!(c.act().outcome, Outcome::AlreadyDecided);
+    // Three answers, one blocked: the other two still agree.
+    let mut c = labeled_by(["W1", "W2"]);
+    c.item.answers.push(AnswerRecord { worker_id: "Wbad".into(), ..recorded("3", Some("b"), 3) });
+    c.blocked.insert("Wbad".into());
+    let a = c.act();
+    assert_eq!((a.outcome, a.write), (Outcome::AlreadyDecided, None), "nothing to write");
+}
+
+#[test]
+fn a_reopened_item_waits_for_its_unfilled_slot_and_never_gives_back_twice() {
+    // Labeled by W1 and Wbad; its third slot was never taken and went back.
+    let mut c = labeled_by(["W1", "Wbad"]);
+    c.item.bought = 3;
+    c.item.released = unit();
+    c.hit = Some(HitState { expiration: NOW - 1, ..hit(3, 0, 0) });
+    c.blocked.insert("Wbad".into());
+    c.job_status = Some(JobStatus::Labeling);
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Waiting, "the slot bought needs time, not money");
+    assert!(matches!(a.after.as_slice(), [Effect::Extend { .. }]), "{:?}", a.after);
+    assert!(a.write.unwrap().reopen.is_some());
+    // Reopened, the third answer agrees: labeled again, nothing more given back.
+    let mut i = c.item.clone();
+    i.status = ItemStatus::Published;
+    i.label = None;
+    let mut c = Case::new(i, Some(hit(3, 0, 0)), vec![assignment("3", "a", "Submitted", 3)]);
+    c.blocked.insert("Wbad".into());
+    let w = c.act().write.unwrap();
+    let d = w.decide.unwrap();
+    assert_eq!((d.label.as_deref(), d.agreed, d.release), (Some("a"), 2, Usd::ZERO));
+    assert_eq!((w.job.decided, w.job.answers, w.job.reserved), (1, 3, Usd::ZERO));
+}
+
+#[test]
+fn a_gold_items_answers_add_to_their_workers_gold_records() {
+    let mut c = Case::new(item(2, 1, vec![]), Some(hit(2, 0, 0)), vec![]);
+    c.item.values.insert("gold".into(), "b".into());
+    c.assignments = vec![assignment("1", "b", "Submitted", 1), assignment("2", "c", "Submitted", 2)];
+    let w = c.act().write.unwrap();
+    assert_eq!(
+        w.gold,
+        vec![
+            GoldTally { worker_id: "W1".into(), answers: 1, correct: 1 },
+            GoldTally { worker_id: "W2".into(), answers: 1, correct: 0 }
+        ]
+    );
+    let mut c = Case::new(item(2, 1, vec![]), Some(hit(2, 0, 0)), vec![assignment("1", "b", "Submitted", 1)]);
+    c.hit = Some(hit(2, 0, 1));
+    assert!(c.act().write.unwrap().gold.is_empty(), "an ordinary item adds to nobody's gold record");
 }

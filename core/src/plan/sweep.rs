@@ -64,7 +64,9 @@ pub enum JobAction {
 pub fn job_action(job: &Job, now: i64, limits: &SweepLimits) -> JobAction {
     let waited = now - job.updated_at;
     match job.status {
-        JobStatus::Labeling if job.decided == job.items => JobAction::Complete,
+        JobStatus::Labeling if job.decided == job.items && job.workers_blocked == job.redecided_blocks => {
+            JobAction::Complete
+        }
         JobStatus::Complete if !job.completion_sent => JobAction::SendCompletion,
         JobStatus::Complete if waits_for_train(job) && waited >= limits.train_patience_ms => JobAction::CheckTraining,
         JobStatus::Training if waited >= limits.train_patience_ms => JobAction::CheckTraining,

@@ -6,7 +6,9 @@
 use crate::dataset::{self, OutputKeys};
 use crate::job::ConsensusMethod;
 use crate::quality;
-use crate::records::{Item, Job, JobStatus, TrainingRecord};
+use std::collections::BTreeSet;
+
+use crate::records::{Item, Job, JobStatus, TrainingRecord, WorkerStanding};
 use crate::training::{training_job_name, BuiltIn, SageMakerSpec};
 use crate::training_job::{TrainingRequest, TrainingView};
 
@@ -72,12 +74,31 @@ pub struct Outputs {
 
 /// labels.csv, manifest.jsonl, the split and report.json. `items` in
 /// manifest order.
-pub fn outputs(job: &Job, items: &[Item], settings: &TrainSettings, name: &str) -> Result<Outputs, String> {
+/// `standings`: what the job knows of its workers from gold (whom it
+/// blocked, and why).
+pub fn outputs(
+    job: &Job,
+    items: &[Item],
+    settings: &TrainSettings,
+    name: &str,
+    standings: &[WorkerStanding],
+) -> Result<Outputs, String> {
     let keys = OutputKeys::of(&job.job_id);
     let columns = dataset::value_columns(job, items);
-    // The worker model over every answer: a confidence job's labels, and
-    // every job's estimates in workers.csv and report.json.
-    let fit = quality::fit_job(&job.spec, items);
+    // The worker model over every answer but those of blocked workers: a
+    // confidence job's labels, and every job's estimates in workers.csv and
+    // report.json.
+    let blocked: BTreeSet<&str> =
+        standings.iter().filter(|s| s.blocked.is_some()).map(|s| s.worker_id.as_str()).collect();
+    let fit = if blocked.is_empty() {
+        quality::fit_job(&job.spec, items)
+    } else {
+        let mut counted = items.to_vec();
+        for i in &mut counted {
+            i.answers.retain(|a| !blocked.contains(a.worker_id.as_str()));
+        }
+        quality::fit_job(&job.spec, &counted)
+    };
     // Gold items measured the workers; they are not the job's output.
     let mut output: Vec<Item> = items.iter().filter(|i| quality::gold_of(&job.spec, i).is_none()).cloned().collect();
     let gold_items = items.len() - output.len();
@@ -87,6 +108,7 @@ pub fn outputs(job: &Job, items: &[Item], settings: &TrainSettings, name: &str) 
     let items = &output[..];
     let mut report = dataset::report(job, items, &fit);
     report.gold_items = gold_items;
+    report.workers_blocked = blocked.len();
     let mut files = vec![
         OutputFile { key: keys.labels.clone(), body: dataset::labels_csv(&columns, items)?, content_type: "text/csv" },
         OutputFile {
@@ -99,6 +121,7 @@ pub fn outputs(job: &Job, items: &[Item], settings: &TrainSettings, name: &str) 
             body: crate::worker_agreement::workers_csv(
                 &crate::worker_agreement::agreement_by_worker(items),
                 &fit.workers,
+                standings,
             )?,
             content_type: "text/csv",
         },
@@ -314,13 +337,13 @@ mod tests {
             JobStatus::Complete,
             r#"{"features": ["x"], "test_fraction": 0.5, "sagemaker": {"algorithm": "xgboost"}}"#,
         );
-        let out = outputs(&j, &items(), &settings(Some("arn:aws:iam::1:role/r")), "hitloop-j-abcdef").unwrap();
+        let out = outputs(&j, &items(), &settings(Some("arn:aws:iam::1:role/r")), "hitloop-j-abcdef", &[]).unwrap();
         let keys: Vec<&str> = out.files.iter().map(|f| f.key.rsplit('/').next().unwrap()).collect();
         assert_eq!(keys, ["labels.csv", "manifest.jsonl", "workers.csv", "train.csv", "test.csv", "report.json"]);
         let request = out.training.unwrap().unwrap();
         assert_eq!((request.test_channel.as_str(), request.test_uri.is_some()), ("validation", true));
         assert_eq!(request.output_uri, "s3://b/jobs/j/output/model/");
-        let none = outputs(&j, &items(), &settings(None), "n").unwrap();
+        let none = outputs(&j, &items(), &settings(None), "n", &[]).unwrap();
         assert!(none.training.unwrap().unwrap_err().contains("no IAM role"));
     }
 
@@ -348,7 +371,7 @@ mod tests {
         all[3].values.insert("gold".into(), "b".into());
         // Decided early on eve's answer; the model over everything says "a".
         all[0].label = Some("b".into());
-        let out = outputs(&j, &all, &settings(None), "n").unwrap();
+        let out = outputs(&j, &all, &settings(None), "n", &[]).unwrap();
         let text = |name: &str| {
             String::from_utf8(out.files.iter().find(|f| f.key.ends_with(name)).unwrap().body.clone()).unwrap()
         };
@@ -359,7 +382,25 @@ mod tests {
         assert_eq!((report["items"].as_u64(), report["gold_items"].as_u64()), (Some(3), Some(1)));
         let workers = text("workers.csv");
         let eve = workers.lines().find(|l| l.starts_with("eve,")).unwrap();
-        assert!(eve.ends_with(",1,0.0000"), "eve missed her one gold answer: {eve}");
+        assert!(eve.ends_with(",1,0.0000,"), "eve missed her one gold answer: {eve}");
+        // Blocked, eve is out of the model: her wrong answers no longer pull
+        // anything, and workers.csv says why.
+        let eve = WorkerStanding {
+            worker_id: "eve".into(),
+            gold_answers: 1,
+            gold_correct: 0,
+            blocked: Some("wrong on gold".into()),
+            blocked_at: Some(1),
+        };
+        let out = outputs(&j, &all, &settings(None), "n", &[eve]).unwrap();
+        let text = |name: &str| {
+            String::from_utf8(out.files.iter().find(|f| f.key.ends_with(name)).unwrap().body.clone()).unwrap()
+        };
+        let workers = text("workers.csv");
+        let row = workers.lines().find(|l| l.starts_with("eve,")).unwrap();
+        assert!(row.ends_with(",,1,0.0000,wrong on gold"), "no estimate, her gold record, the reason: {row}");
+        let report: serde_json::Value = serde_json::from_str(&text("report.json")).unwrap();
+        assert_eq!(report["workers_blocked"].as_u64(), Some(1));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! store and a caller that keeps its copy up to date agree with DynamoDB.
 
 use crate::money::Usd;
+use crate::quality::GoldTally;
 use crate::records::{AnswerRecord, Item, ItemStatus};
 
 /// A change to one item, applied only if the item is still at `version`.
@@ -27,6 +28,22 @@ pub struct ItemWrite {
     /// The write brings answers the job's worker model must count (a
     /// confidence job): the store marks the item for the next refit.
     pub refit_due: bool,
+    /// What `record` adds to its workers' gold records (a gold item): the
+    /// store adds it in the same write, so each answer counts once.
+    pub gold: Vec<GoldTally>,
+    /// The item was decided and is decided again (a blocked worker's
+    /// answers no longer count): its old decision comes off the job's
+    /// tally first.
+    pub reopen: Option<Reopen>,
+}
+
+/// A decision taken back: what it had moved to the job's tally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reopen {
+    /// Labeled or Unresolved.
+    pub was: ItemStatus,
+    pub answers: u64,
+    pub spent: Usd,
 }
 
 /// The item is decided.
@@ -37,7 +54,8 @@ pub struct Decided {
     pub label: Option<String>,
     pub agreed: u32,
     pub confidence: Option<f64>,
-    /// What of its reservation goes back to the job's budget.
+    /// What of its reservation goes back to the job's budget now (added to
+    /// what an earlier decision gave back).
     pub release: Usd,
 }
 
@@ -109,6 +127,8 @@ impl ItemWrite {
             job: JobDelta::default(),
             now,
             refit_due: false,
+            gold: Vec::new(),
+            reopen: None,
         }
     }
 
@@ -117,12 +137,18 @@ impl ItemWrite {
         item.answers.extend(self.record.iter().cloned());
         item.answers.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at).then(a.assignment_id.cmp(&b.assignment_id)));
         item.spent += self.cost;
+        if self.reopen.is_some() {
+            item.status = ItemStatus::Published;
+            item.label = None;
+            item.agreed = 0;
+            item.confidence = None;
+        }
         if let Some(d) = &self.decide {
             item.status = d.status;
             item.label = d.label.clone();
             item.agreed = d.agreed;
             item.confidence = d.confidence;
-            item.released = d.release;
+            item.released += d.release;
         }
         if let Some(r) = &self.reserve {
             item.rounds = r.round;

@@ -2,7 +2,7 @@
 //! approvals that happen once, a clock the test moves. Enough to run the
 //! steps and the Crowd contract suite without the MTurk-compatible service.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -12,6 +12,7 @@ use hitloop_core::marketplace::{AssignmentView, CreateHitError, HitState};
 use hitloop_core::money::Usd;
 use hitloop_core::plan::publish::HitRequest;
 
+use crate::ports::crowd::access_name;
 use crate::ports::Crowd;
 
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ struct Hit {
     annotation: String,
     /// Accepted, not submitted: worker ids.
     pending: Vec<String>,
+    /// The qualification a worker must hold (not revoked) to accept.
+    access: Option<String>,
 }
 
 #[derive(Default)]
@@ -32,6 +35,12 @@ struct State {
     create_tokens: HashMap<String, String>,
     add_tokens: HashMap<String, String>,
     types: BTreeMap<String, String>,
+    /// HIT type -> the access qualification it requires.
+    type_access: HashMap<String, String>,
+    /// Access qualification name -> id.
+    qualifications: BTreeMap<String, String>,
+    /// (qualification, worker) revoked, with the reason.
+    revoked: BTreeMap<(String, String), String>,
     notifications: HashMap<String, String>,
     calls: BTreeMap<&'static str, u32>,
     next: u64,
@@ -74,8 +83,10 @@ impl MemoryCrowd {
         let mut s = self.state().ok()?;
         let now = s.now;
         let submitted = s.assignments.values().filter(|(h, _)| h == hit_id).count() as u32;
+        let revoked: BTreeSet<&String> = s.revoked.keys().filter(|(_, w)| w == worker).map(|(q, _)| q).collect();
+        let barred = s.hits.get(hit_id)?.access.as_ref().is_some_and(|q| revoked.contains(q));
         let h = s.hits.get_mut(hit_id)?;
-        if h.expiration <= now || h.pending.len() as u32 + submitted >= h.max {
+        if barred || h.expiration <= now || h.pending.len() as u32 + submitted >= h.max {
             return None;
         }
         h.pending.push(worker.into());
@@ -117,6 +128,11 @@ impl MemoryCrowd {
         }
     }
 
+    /// Why the worker's access qualification was revoked, if it was.
+    pub fn revocation(&self, qualification_id: &str, worker: &str) -> Option<String> {
+        self.state().ok()?.revoked.get(&(qualification_id.to_string(), worker.to_string())).cloned()
+    }
+
     fn view(s: &State, hit_id: &str) -> Option<HitState> {
         let h = s.hits.get(hit_id)?;
         let done = s.assignments.values().filter(|(id, _)| id == hit_id).count() as u32;
@@ -144,11 +160,27 @@ impl Crowd for MemoryCrowd {
         Ok(self.counted("GetAccountBalance")?.balance)
     }
 
-    async fn create_hit_type(&self, spec: &JobSpec) -> Result<String> {
+    async fn create_hit_type(&self, spec: &JobSpec, access: Option<&str>) -> Result<String> {
         let mut s = self.counted("CreateHITType")?;
-        let key = serde_json::to_string(&spec.task).map_err(Error::permanent)?;
+        let key = serde_json::to_string(&(&spec.task, access)).map_err(Error::permanent)?;
         let n = s.types.len();
-        Ok(s.types.entry(key).or_insert_with(|| format!("TYPE{n:026}")).clone())
+        let id = s.types.entry(key).or_insert_with(|| format!("TYPE{n:026}")).clone();
+        if let Some(q) = access {
+            s.type_access.insert(id.clone(), q.into());
+        }
+        Ok(id)
+    }
+
+    async fn access_qualification(&self, job_id: &str) -> Result<String> {
+        let mut s = self.counted("CreateQualificationType")?;
+        let n = s.qualifications.len();
+        Ok(s.qualifications.entry(access_name(job_id)).or_insert_with(|| format!("QUAL{n:026}")).clone())
+    }
+
+    async fn revoke_access(&self, qualification_id: &str, worker_id: &str, reason: &str) -> Result<()> {
+        let mut s = self.counted("DisassociateQualificationFromWorker")?;
+        s.revoked.insert((qualification_id.into(), worker_id.into()), reason.into());
+        Ok(())
     }
 
     async fn notify(&self, hit_type_id: &str, destination: &str, _transport: &str) -> Result<()> {
@@ -158,7 +190,7 @@ impl Crowd for MemoryCrowd {
 
     async fn create_hit(
         &self,
-        _hit_type_id: &str,
+        hit_type_id: &str,
         r: &HitRequest,
     ) -> Result<std::result::Result<String, CreateHitError>> {
         let mut s = self.counted("CreateHITWithHITType")?;
@@ -172,6 +204,7 @@ impl Crowd for MemoryCrowd {
             expiration: s.now + r.lifetime_s * 1000,
             annotation: r.annotation.clone(),
             pending: Vec::new(),
+            access: s.type_access.get(hit_type_id).cloned(),
         };
         s.hits.insert(id.clone(), hit);
         s.create_tokens.insert(r.token.clone(), id.clone());

@@ -11,9 +11,11 @@ use hitloop_core::money::Usd;
 use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
-use hitloop_core::records::{now_ms, Item, ItemStatus, Job, JobModel, JobProgress, JobStatus, WorkerEstimate};
+use hitloop_core::records::{
+    now_ms, Item, ItemStatus, Job, JobModel, JobProgress, JobStatus, WorkerEstimate, WorkerStanding,
+};
 
-use crate::ports::{Items, Jobs, TrainingClaims, WorkerModels};
+use crate::ports::{Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
 #[derive(Default)]
 struct State {
@@ -25,6 +27,7 @@ struct State {
     /// Items with answers their job's worker model has not counted.
     refit_due: BTreeSet<(String, String)>,
     models: HashMap<String, JobModel>,
+    standings: BTreeMap<(String, String), WorkerStanding>,
 }
 
 #[derive(Default)]
@@ -71,6 +74,7 @@ impl Jobs for MemoryStore {
             items: j.items,
             decided: j.decided,
             completion_sent: j.completion_sent,
+            blocks_pending: j.workers_blocked > j.redecided_blocks,
         }))
     }
 
@@ -126,7 +130,10 @@ impl Jobs for MemoryStore {
     async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
         self.count("complete_if_done");
         let mut s = self.state()?;
-        let Some(j) = s.jobs.get_mut(job_id).filter(|j| j.status == JobStatus::Labeling && j.decided == j.items) else {
+        let done = |j: &Job| {
+            j.status == JobStatus::Labeling && j.decided == j.items && j.workers_blocked == j.redecided_blocks
+        };
+        let Some(j) = s.jobs.get_mut(job_id).filter(|j| done(j)) else {
             return Ok(false);
         };
         j.status = JobStatus::Complete;
@@ -235,6 +242,15 @@ impl Items for MemoryStore {
         if w.refit_due {
             s.refit_due.insert(key);
         }
+        if let Some(r) = &w.reopen {
+            job.decided = job.decided.saturating_sub(1);
+            match r.was {
+                ItemStatus::Labeled => job.labeled = job.labeled.saturating_sub(1),
+                _ => job.unresolved = job.unresolved.saturating_sub(1),
+            }
+            job.answers = job.answers.saturating_sub(r.answers);
+            job.spent -= r.spent;
+        }
         let d = &w.job;
         job.decided += d.decided;
         job.labeled += d.labeled;
@@ -245,6 +261,14 @@ impl Items for MemoryStore {
         job.assignments_bought += d.bought;
         if d.decided > 0 {
             job.updated_at = w.now;
+        }
+        for t in &w.gold {
+            let standing = s
+                .standings
+                .entry((w.job_id.clone(), t.worker_id.clone()))
+                .or_insert_with(|| WorkerStanding { worker_id: t.worker_id.clone(), ..WorkerStanding::default() });
+            standing.gold_answers += t.answers;
+            standing.gold_correct += t.correct;
         }
         Ok(WriteOutcome::Applied)
     }
@@ -292,6 +316,51 @@ impl TrainingClaims for MemoryStore {
         j.reason = t.reason.clone();
         j.updated_at = now_ms();
         s.claims.remove(job_id);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl Standings for MemoryStore {
+    async fn standings(&self, job_id: &str, workers: &[String]) -> Result<BTreeMap<String, WorkerStanding>> {
+        self.count("standings");
+        let s = self.state()?;
+        Ok(workers
+            .iter()
+            .filter_map(|w| s.standings.get(&(job_id.to_string(), w.clone())).map(|st| (w.clone(), st.clone())))
+            .collect())
+    }
+
+    async fn all_standings(&self, job_id: &str) -> Result<Vec<WorkerStanding>> {
+        self.count("all_standings");
+        Ok(self.state()?.standings.iter().filter(|((j, _), _)| j == job_id).map(|(_, st)| st.clone()).collect())
+    }
+
+    async fn block(&self, job_id: &str, worker_id: &str, reason: &str, now: i64) -> Result<bool> {
+        self.count("block");
+        let mut guard = self.state()?;
+        let s = &mut *guard;
+        let Some(job) = s.jobs.get_mut(job_id) else {
+            return Err(Error::Permanent(format!("no job {job_id} to block a worker of")));
+        };
+        let standing = s
+            .standings
+            .entry((job_id.to_string(), worker_id.to_string()))
+            .or_insert_with(|| WorkerStanding { worker_id: worker_id.into(), ..WorkerStanding::default() });
+        if standing.blocked.is_some() {
+            return Ok(false);
+        }
+        standing.blocked = Some(reason.into());
+        standing.blocked_at = Some(now);
+        job.workers_blocked += 1;
+        Ok(true)
+    }
+
+    async fn record_redecided(&self, job_id: &str, through: u64) -> Result<bool> {
+        self.count("record_redecided");
+        let mut s = self.state()?;
+        let Some(job) = s.jobs.get_mut(job_id).filter(|j| j.redecided_blocks < through) else { return Ok(false) };
+        job.redecided_blocks = through;
         Ok(true)
     }
 }

@@ -16,7 +16,15 @@ pub trait Crowd: Send + Sync {
     /// marketplace may run ahead of real time.
     fn now_ms(&self) -> i64;
     async fn balance(&self) -> Result<Usd>;
-    async fn create_hit_type(&self, spec: &JobSpec) -> Result<String>;
+    /// The job's HIT type; with `access`, a worker must hold that
+    /// qualification (granted to anyone who asks, revoked to block them).
+    async fn create_hit_type(&self, spec: &JobSpec, access: Option<&str>) -> Result<String>;
+    /// The job's access qualification (named [`access_name`]): auto-granted,
+    /// created on first use, the same id every time after.
+    async fn access_qualification(&self, job_id: &str) -> Result<String>;
+    /// Takes a worker's access away, telling them why; doing it again is
+    /// harmless.
+    async fn revoke_access(&self, qualification_id: &str, worker_id: &str, reason: &str) -> Result<()>;
     async fn notify(&self, hit_type_id: &str, destination: &str, transport: &str) -> Result<()>;
     /// Ok(Err(..)): the marketplace refused (a used token, no funds, ...).
     async fn create_hit(
@@ -46,4 +54,10 @@ pub trait Crowd: Send + Sync {
     async fn expire(&self, hit_id: &str) -> Result<()> {
         self.extend(hit_id, 0).await
     }
+}
+
+/// The name of a job's access qualification: one per job, so finding it by
+/// name finds the one a racing or crashed call created.
+pub fn access_name(job_id: &str) -> String {
+    format!("hitloop access: job {job_id}")
 }

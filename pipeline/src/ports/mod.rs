@@ -12,5 +12,5 @@ pub mod trainer;
 pub use blobs::{Blobs, ObjectHead, Reader};
 pub use crowd::Crowd;
 pub use queue::Queue;
-pub use store::{all_items, Items, Jobs, TrainingClaims, WorkerModels};
+pub use store::{all_items, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 pub use trainer::Trainer;

@@ -11,7 +11,7 @@ use hitloop_core::money::Usd;
 use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, WriteOutcome};
-use hitloop_core::records::{Item, Job, JobModel, JobProgress, JobStatus, WorkerEstimate};
+use hitloop_core::records::{Item, Job, JobModel, JobProgress, JobStatus, WorkerEstimate, WorkerStanding};
 
 #[async_trait]
 pub trait Jobs: Send + Sync {
@@ -85,6 +85,24 @@ pub trait WorkerModels: Send + Sync {
     /// still marked, the estimates with them. False (nothing written) if
     /// any of that moved meanwhile.
     async fn apply_refit(&self, refit: &Refit) -> Result<bool>;
+}
+
+/// Per job and worker, what the gold items showed and whether the job
+/// blocked the worker. Gold answers are added by the item writes that
+/// record them (`ItemWrite::gold`), so each counts once.
+#[async_trait]
+pub trait Standings: Send + Sync {
+    /// The standings of these workers; a worker with none is left out.
+    async fn standings(&self, job_id: &str, workers: &[String]) -> Result<BTreeMap<String, WorkerStanding>>;
+    /// Every worker with a standing on the job, by worker id.
+    async fn all_standings(&self, job_id: &str) -> Result<Vec<WorkerStanding>>;
+    /// Blocks the worker, with the reason, and counts the block on the job
+    /// (whose items then wait to be re-decided) in one write; false if the
+    /// worker was blocked before.
+    async fn block(&self, job_id: &str, worker_id: &str, reason: &str, now: i64) -> Result<bool>;
+    /// The job's items were re-decided for its first `through` blocks;
+    /// false if as many or more were recorded before.
+    async fn record_redecided(&self, job_id: &str, through: u64) -> Result<bool>;
 }
 
 /// Every item of a job, a page at a time. A page may come back short

@@ -15,6 +15,7 @@ use hitloop_core::plan::ingest::{
     MAX_MANIFEST_BYTES, MAX_TEMPLATE,
 };
 use hitloop_core::problems::{self, Problem};
+use hitloop_core::quality::{gold_label, GoldMix};
 use hitloop_core::records::{now_ms, Item, Job, JobStatus};
 use hitloop_core::template;
 
@@ -130,14 +131,17 @@ pub async fn ingest(deps: &IngestDeps, bucket: &str, key: &str) -> Result<Outcom
             check.finish();
         }
     }
-    let (rows_seen, total) = (check.rows, check.total);
+    let (rows_seen, total, gold_rows) = (check.rows, check.total, check.gold_rows);
     let problems = check.problems;
     let (Some(spec), Some(template_text), 0) = (spec, template_text, total) else {
         return reject(deps, bucket, &files, key, &etag, problems, total).await;
     };
+    // Gold rows past the job's share are left out.
+    let mix = GoldMix::new(&spec.gold, gold_rows, rows_seen - gold_rows);
+    let items = rows_seen - (gold_rows - mix.quota);
 
     // 3. the job, then the items, then the queue
-    let mut job = Job::new(job_id, JobStatus::Publishing, spec, template_text, key, &etag, rows_seen);
+    let mut job = Job::new(job_id, JobStatus::Publishing, spec, template_text, key, &etag, items);
     job.bucket = bucket.into();
     job.columns = columns;
     if !deps.store.create_job(&job).await? {
@@ -151,12 +155,12 @@ pub async fn ingest(deps: &IngestDeps, bucket: &str, key: &str) -> Result<Outcom
         }
     }
     let _ = deps.blobs.delete(bucket, &format!("{}errors.json", files.prefix)).await;
-    if !write_items(deps, bucket, key, job_id, &etag, files.format).await? {
+    if !write_items(deps, bucket, key, &job, &etag, files.format, Some(mix)).await? {
         return Ok(Outcome::Vanished);
     }
     deps.store.transition(job_id, &[JobStatus::Publishing], JobStatus::Labeling, None).await?;
-    tracing::info!(job_id, items = rows_seen, "job accepted");
-    Ok(Outcome::Accepted { items: rows_seen })
+    tracing::info!(job_id, items, gold = mix.quota, "job accepted");
+    Ok(Outcome::Accepted { items })
 }
 
 /// A manifest for a job that exists and is live: the same one again resumes
@@ -179,7 +183,7 @@ async fn second_upload(
         }
         // Validated when the job was created: write what is missing, queue it all.
         tracing::info!(job_id, "resuming an interrupted ingest");
-        if !write_items(deps, bucket, key, job_id, &head.etag, files.format).await? {
+        if !write_items(deps, bucket, key, existing, &head.etag, files.format, None).await? {
             return Ok(Outcome::Vanished);
         }
         deps.store.transition(job_id, &[JobStatus::Publishing], JobStatus::Labeling, None).await?;
@@ -230,17 +234,31 @@ async fn read_template(
 /// chunk queued for publishing once written. Items that exist already (a
 /// resumed or racing ingest) are left as they are and queued again: publish
 /// skips what was posted. False: the manifest vanished or changed meanwhile
-/// (the job failed, saying so).
+/// (the job failed, saying so). `mix`: which gold rows to use, counted when
+/// the rows were checked (None: a resumed ingest counts them again).
 async fn write_items(
     deps: &IngestDeps,
     bucket: &str,
     key: &str,
-    job_id: &str,
+    job: &Job,
     etag: &str,
     format: Format,
+    mix: Option<GoldMix>,
 ) -> Result<bool> {
+    let job_id = job.job_id.as_str();
     let fail = |why: &'static str| async move {
         deps.store.transition(job_id, &[JobStatus::Publishing], JobStatus::Failed, Some(why)).await
+    };
+    let mut mix = match mix {
+        Some(m) => m,
+        None if job.spec.gold.share.is_none() => GoldMix::every(),
+        None => match count_gold(deps, bucket, key, &job.spec, format).await? {
+            Some((gold, ordinary)) => GoldMix::new(&job.spec.gold, gold, ordinary),
+            None => {
+                fail("the manifest was deleted during ingest; upload it again").await?;
+                return Ok(false);
+            }
+        },
     };
     let Some((reader, etag_again)) = deps.blobs.open(bucket, key).await? else {
         fail("the manifest was deleted during ingest; upload it again").await?;
@@ -256,6 +274,9 @@ async fn write_items(
     while let Some(row) = rows.next().await {
         let row =
             row.map_err(|p| Error::Retryable(format!("the manifest read differently the second time: {}", p.message)))?;
+        if gold_label(&job.spec, &row.values).is_some() && !mix.admit() {
+            continue;
+        }
         chunk.push(Item::pending(job_id, &row.id, row.line, row.values, now));
         if chunk.len() == WRITE_CHUNK {
             write_and_queue(deps, &chunk).await?;
@@ -264,6 +285,27 @@ async fn write_items(
     }
     write_and_queue(deps, &chunk).await?;
     Ok(true)
+}
+
+/// The manifest's gold rows and other rows (None: it is gone).
+async fn count_gold(
+    deps: &IngestDeps,
+    bucket: &str,
+    key: &str,
+    spec: &JobSpec,
+    format: Format,
+) -> Result<Option<(u64, u64)>> {
+    let Some((reader, _)) = deps.blobs.open(bucket, key).await? else { return Ok(None) };
+    let mut rows = Rows::open(reader, format).await.map_err(|p| Error::Retryable(p.message))?;
+    let (mut gold, mut ordinary) = (0, 0);
+    while let Some(row) = rows.next().await {
+        let row = row.map_err(|p| Error::Retryable(p.message))?;
+        match gold_label(spec, &row.values) {
+            Some(_) => gold += 1,
+            None => ordinary += 1,
+        }
+    }
+    Ok(Some((gold, ordinary)))
 }
 
 async fn write_and_queue(deps: &IngestDeps, items: &[Item]) -> Result<()> {

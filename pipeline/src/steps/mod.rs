@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod publish;
 pub mod reconcile;
+pub mod redecide;
 pub mod refit;
 pub mod specs;
 pub mod sweep;

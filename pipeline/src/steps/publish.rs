@@ -79,9 +79,15 @@ async fn hit_type(deps: &PublishDeps, job: &mut Job) -> Result<String> {
     if let Some(t) = &job.hit_type_id {
         return Ok(t.clone());
     }
+    // A job that blocks workers on gold lets in only holders of its access
+    // qualification (granted to all who ask, revoked to block).
+    let access = match job.spec.gold.blocks() {
+        true => Some(deps.crowd.access_qualification(&job.job_id).await?),
+        false => None,
+    };
     // Two publishers racing both get the same id: MTurk returns the existing
     // type for identical attributes.
-    let t = deps.crowd.create_hit_type(&job.spec).await?;
+    let t = deps.crowd.create_hit_type(&job.spec, access.as_deref()).await?;
     deps.crowd.notify(&t, &deps.notification_queue_url, "SQS").await?;
     deps.store.set_hit_type(&job.job_id, &t).await?;
     job.hit_type_id = Some(t.clone());

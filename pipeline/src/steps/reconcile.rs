@@ -6,25 +6,26 @@
 //! then the marketplace calls. A write that lost a race, or a reservation the
 //! budget refused, makes it read again and plan again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use hitloop_core::decision::{rule_for, DecisionRule};
 use hitloop_core::error::{Error, Result};
 use hitloop_core::ids::{owner_of, request_token};
+use hitloop_core::job::JobSpec;
 use hitloop_core::marketplace::{AssignmentView, HitState};
 use hitloop_core::plan::reconcile::{plan, refused_purchase, Effect, Need, Outcome, Plan, Snapshot};
 use hitloop_core::plan::write::{Refusal, WriteOutcome};
-use hitloop_core::quality::CROWD;
+use hitloop_core::quality::{verdict, CROWD};
 use hitloop_core::records::{now_ms, Item, JobStatus, WorkerEstimate};
 
-use crate::ports::{Crowd, Items, Jobs, Queue, WorkerModels};
+use crate::ports::{Crowd, Items, Jobs, Queue, Standings, WorkerModels};
 use crate::steps::jobs::{pause, Completion};
 use crate::steps::specs::SpecCache;
 
 /// What collect (and sweep, for its reconciling) needs.
-pub trait CollectStore: Jobs + Items + WorkerModels {}
-impl<T: Jobs + Items + WorkerModels + ?Sized> CollectStore for T {}
+pub trait CollectStore: Jobs + Items + WorkerModels + Standings {}
+impl<T: Jobs + Items + WorkerModels + Standings + ?Sized> CollectStore for T {}
 
 #[derive(Clone)]
 pub struct CollectDeps {
@@ -93,6 +94,7 @@ async fn reconcile(deps: &CollectDeps, mut item: Item, hit_id: &str, mut view: V
     let mut refused: Option<Refusal> = None;
     for _ in 0..ROUNDS {
         let workers = estimates(deps, rule.as_ref(), &item, &view).await?;
+        let blocked = blocked(deps, &spec, &item, &view).await?;
         let snapshot = Snapshot {
             spec: &spec,
             item: &item,
@@ -102,6 +104,7 @@ async fn reconcile(deps: &CollectDeps, mut item: Item, hit_id: &str, mut view: V
             full_list: view.full_list,
             job_status,
             workers: &workers,
+            blocked: &blocked,
             market_ms: deps.crowd.now_ms(),
             now: now_ms(),
             refused: refused.as_ref(),
@@ -129,7 +132,13 @@ async fn reconcile(deps: &CollectDeps, mut item: Item, hit_id: &str, mut view: V
                 }
             }
             match deps.store.write(write).await? {
-                WriteOutcome::Applied => write.apply_to(&mut item),
+                WriteOutcome::Applied => {
+                    write.apply_to(&mut item);
+                    if !write.gold.is_empty() && spec.gold.blocks() {
+                        let judged: Vec<String> = write.gold.iter().map(|t| t.worker_id.clone()).collect();
+                        judge(deps, &spec, &job_id, &judged).await?;
+                    }
+                }
                 WriteOutcome::Conflict => {
                     // Changed by a racing call: read it again (what was approved stays approved).
                     let Some(fresh) = deps.store.item(&job_id, &item_id).await? else { return Ok(Outcome::NotOurs) };
@@ -192,6 +201,40 @@ async fn estimates(
     workers.sort();
     workers.dedup();
     deps.store.estimates(&item.job_id, &workers).await
+}
+
+/// The item's workers the job blocked (none read for a job that blocks
+/// nobody).
+async fn blocked(deps: &CollectDeps, spec: &JobSpec, item: &Item, view: &View) -> Result<BTreeSet<String>> {
+    if !spec.gold.blocks() {
+        return Ok(BTreeSet::new());
+    }
+    let mut workers: Vec<String> = item.answers.iter().map(|a| a.worker_id.clone()).collect();
+    workers.extend(view.assignments.iter().map(|a| a.worker_id.clone()));
+    workers.sort();
+    workers.dedup();
+    if workers.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let standings = deps.store.standings(&item.job_id, &workers).await?;
+    Ok(standings.into_values().filter(|s| s.blocked.is_some()).map(|s| s.worker_id).collect())
+}
+
+/// Judges workers on their gold answers as they now stand: one the job is
+/// sure is below its bar is blocked (recorded first, so their answers stop
+/// counting at once), then loses access to the job's HITs. The job's items
+/// are re-decided for the block by sweep ([`crate::steps::sweep`]), which
+/// also revokes again what a crash left unrevoked.
+pub async fn judge(deps: &CollectDeps, spec: &JobSpec, job_id: &str, workers: &[String]) -> Result<()> {
+    for standing in deps.store.standings(job_id, workers).await?.values() {
+        let Some(reason) = verdict(&spec.gold, standing) else { continue };
+        if deps.store.block(job_id, &standing.worker_id, &reason, now_ms()).await? {
+            tracing::warn!(job_id, worker_id = %standing.worker_id, %reason, "worker blocked from the job");
+            let access = deps.crowd.access_qualification(job_id).await?;
+            deps.crowd.revoke_access(&access, &standing.worker_id, &reason).await?;
+        }
+    }
+    Ok(())
 }
 
 pub fn completion(deps: &CollectDeps) -> Completion<'_> {

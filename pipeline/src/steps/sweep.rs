@@ -11,6 +11,7 @@ use hitloop_core::records::{now_ms, JobStatus};
 use serde::Serialize;
 
 use crate::steps::reconcile::{completion, reconcile_item, CollectDeps};
+use crate::steps::redecide::redecide_job;
 use crate::steps::refit::refit_job;
 
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct SweepReport {
     pub training_checks: usize,
     /// Confidence jobs' worker models brought up to date: items counted.
     pub refitted_items: usize,
+    /// Items decided again after their job blocked a worker who answered them.
+    pub redecided_items: usize,
     pub errors: usize,
 }
 
@@ -91,6 +94,15 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
                     Err(e) => {
                         report.errors += 1;
                         tracing::warn!(job_id = %job.job_id, error = %e, "sweep could not refit the job's worker model");
+                    }
+                }
+            }
+            if job.status == JobStatus::Labeling && job.workers_blocked > job.redecided_blocks {
+                match redecide_job(c, &job).await {
+                    Ok(r) => report.redecided_items += r.items,
+                    Err(e) => {
+                        report.errors += 1;
+                        tracing::warn!(job_id = %job.job_id, error = %e, "sweep could not re-decide the items of blocked workers");
                     }
                 }
             }

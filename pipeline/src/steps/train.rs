@@ -20,14 +20,14 @@ use hitloop_core::records::{now_ms, Job, JobStatus};
 use hitloop_core::training::{job_id_of_training, training_job_name};
 use hitloop_core::training_job::{StartError, TrainingRequest, TrainingView};
 
-use crate::ports::{all_items, Blobs, Items, Jobs, Trainer, TrainingClaims};
+use crate::ports::{all_items, Blobs, Items, Jobs, Standings, Trainer, TrainingClaims};
 
 /// Longer than the function's timeout: a claim outlives its holder only
 /// when the holder died, and then the next delivery takes over.
 const CLAIM_LEASE_MS: i64 = 10 * 60 * 1000;
 
-pub trait TrainStore: Jobs + Items + TrainingClaims {}
-impl<T: Jobs + Items + TrainingClaims + ?Sized> TrainStore for T {}
+pub trait TrainStore: Jobs + Items + TrainingClaims + Standings {}
+impl<T: Jobs + Items + TrainingClaims + Standings + ?Sized> TrainStore for T {}
 
 #[derive(Clone)]
 pub struct TrainDeps {
@@ -56,7 +56,8 @@ pub async fn on_job_complete(deps: &TrainDeps, job_id: &str) -> Result<Outcome> 
     let mut items = all_items(deps.store.as_ref(), job_id).await?;
     dataset::in_manifest_order(&mut items);
     let name = training_job_name(job_id, job.created_at);
-    let out = outputs(&job, &items, &deps.settings, &name).map_err(Error::Permanent)?;
+    let standings = deps.store.all_standings(job_id).await?;
+    let out = outputs(&job, &items, &deps.settings, &name, &standings).map_err(Error::Permanent)?;
     for f in out.files {
         deps.blobs.put(&job.bucket, &f.key, f.body, f.content_type).await?;
     }

@@ -30,8 +30,17 @@ pub async fn crowd(c: &dyn Crowd, work: Work<'_>, token: &str) {
     let spec =
         JobSpec::parse(r#"{"labels": ["a", "b"], "task": {"title": "Contract", "description": "A contract HIT"}}"#)
             .unwrap();
-    let hit_type = c.create_hit_type(&spec).await.unwrap();
-    assert_eq!(c.create_hit_type(&spec).await.unwrap(), hit_type, "the same attributes, the same type");
+    let hit_type = c.create_hit_type(&spec, None).await.unwrap();
+    assert_eq!(c.create_hit_type(&spec, None).await.unwrap(), hit_type, "the same attributes, the same type");
+    // A job's access qualification: created once, found again by its name.
+    let job = format!("contract-{token}");
+    let access = c.access_qualification(&job).await.unwrap();
+    assert_eq!(c.access_qualification(&job).await.unwrap(), access, "one per job");
+    assert_ne!(c.access_qualification(&format!("{job}-other")).await.unwrap(), access);
+    let guarded = c.create_hit_type(&spec, Some(&access)).await.unwrap();
+    assert_ne!(guarded, hit_type, "requiring the qualification makes another type");
+    c.revoke_access(&access, "AWORKERBAD", "wrong on the known items").await.unwrap();
+    c.revoke_access(&access, "AWORKERBAD", "wrong on the known items").await.unwrap();
     let request = HitRequest {
         question: QUESTION.into(),
         assignments: 2,

@@ -8,14 +8,14 @@ use hitloop_core::job::{ConsensusSpec, JobSpec};
 use hitloop_core::money::Usd;
 use hitloop_core::plan::refit::refit;
 use hitloop_core::plan::train::{failed, Transition};
-use hitloop_core::plan::write::{Decided, ItemWrite, Refusal, Reserve, WriteOutcome};
-use hitloop_core::quality::CROWD;
+use hitloop_core::plan::write::{Decided, ItemWrite, Refusal, Reopen, Reserve, WriteOutcome};
+use hitloop_core::quality::{GoldTally, CROWD};
 use hitloop_core::records::{AnswerRecord, Item, ItemStatus, Job, JobModel, JobStatus, TrainingRecord, WorkerEstimate};
-use hitloop_pipeline::ports::{Items, Jobs, TrainingClaims, WorkerModels};
+use hitloop_pipeline::ports::{Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
 /// What a store must be to pass.
-pub trait Store: Jobs + Items + TrainingClaims + WorkerModels {}
-impl<T: Jobs + Items + TrainingClaims + WorkerModels + ?Sized> Store for T {}
+pub trait Store: Jobs + Items + TrainingClaims + WorkerModels + Standings {}
+impl<T: Jobs + Items + TrainingClaims + WorkerModels + Standings + ?Sized> Store for T {}
 
 fn job(id: &str, status: JobStatus, budget: Option<&str>, items: u64) -> Job {
     let budget = budget.map(|b| format!(r#", "budget_usd": "{b}""#)).unwrap_or_default();
@@ -52,6 +52,7 @@ pub async fn store(s: &dyn Store, prefix: &str) {
     training(s, &format!("{prefix}-train")).await;
     estimates(s, &format!("{prefix}-workers")).await;
     refits(s, &format!("{prefix}-refit")).await;
+    blocks(s, &format!("{prefix}-block")).await;
 }
 
 async fn jobs(s: &dyn Store, id: &str) {
@@ -155,6 +156,77 @@ async fn items_and_writes(s: &dyn Store, id: &str) {
     open_before.retain(|i| i != "item-00");
     assert_eq!(open_ids(s, id).await, open_before, "the decided item left sweep's index");
     assert_eq!(s.progress(id).await.unwrap().unwrap().decided, 1);
+}
+
+/// Gold answers counted once with the write that records them; a block set
+/// once, holding the job's completion until its items are re-decided; a
+/// decision taken back off the job's tally and the item open again.
+async fn blocks(s: &dyn Store, id: &str) {
+    s.create_job(&job(id, JobStatus::Labeling, None, 1)).await.unwrap();
+    s.put_new_items(&items(id, 1)).await.unwrap();
+    s.mark_published(id, "item-00", "HIT0").await.unwrap();
+    let item = s.item(id, "item-00").await.unwrap().unwrap();
+    let unit = Usd::from_cents(6);
+    let mut w = ItemWrite::on(&item, 100);
+    w.record = vec![answer("A1", Some("a"), 10), answer("A2", Some("b"), 20)];
+    w.cost = unit.times(2);
+    w.gold = vec![
+        GoldTally { worker_id: "WA1".into(), answers: 1, correct: 1 },
+        GoldTally { worker_id: "WA2".into(), answers: 1, correct: 0 },
+    ];
+    assert_eq!(s.write(&w).await.unwrap(), WriteOutcome::Applied);
+    assert_eq!(s.write(&w).await.unwrap(), WriteOutcome::Conflict, "counted once");
+    let workers = ["WA1".to_string(), "WA2".to_string(), "WNONE".to_string()];
+    let standings = s.standings(id, &workers).await.unwrap();
+    assert_eq!(standings.len(), 2, "a worker with no gold answer has no standing");
+    assert_eq!((standings["WA2"].gold_answers, standings["WA2"].gold_correct), (1, 0));
+    assert_eq!(standings["WA1"].gold_correct, 1);
+
+    // Decided, then a block: the job may not complete until re-decided.
+    let recorded = s.item(id, "item-00").await.unwrap().unwrap();
+    let mut d = ItemWrite::on(&recorded, 200);
+    d.decide = Some(Decided {
+        status: ItemStatus::Labeled,
+        label: Some("a".into()),
+        agreed: 2,
+        confidence: Some(1.0),
+        release: Usd::ZERO,
+    });
+    d.job.decided = 1;
+    d.job.labeled = 1;
+    d.job.answers = 2;
+    d.job.spent = recorded.spent;
+    assert_eq!(s.write(&d).await.unwrap(), WriteOutcome::Applied);
+    assert!(s.block(id, "WA2", "wrong on gold", 300).await.unwrap());
+    assert!(!s.block(id, "WA2", "again", 301).await.unwrap(), "blocked once");
+    let p = s.progress(id).await.unwrap().unwrap();
+    assert!(p.blocks_pending && p.decided == p.items);
+    assert!(!s.complete_if_done(id).await.unwrap(), "not while a block waits for its re-decisions");
+    let all = s.all_standings(id).await.unwrap();
+    let blocked: Vec<_> = all.iter().filter(|s| s.blocked.is_some()).collect();
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(
+        (blocked[0].worker_id.as_str(), blocked[0].blocked.as_deref(), blocked[0].blocked_at, blocked[0].gold_answers),
+        ("WA2", Some("wrong on gold"), Some(300), 1)
+    );
+
+    // Re-decided: the decision comes off the tally, the item is open again.
+    let decided = s.item(id, "item-00").await.unwrap().unwrap();
+    let mut r = ItemWrite::on(&decided, 400);
+    r.reopen = Some(Reopen { was: ItemStatus::Labeled, answers: 2, spent: decided.spent });
+    assert_eq!(s.write(&r).await.unwrap(), WriteOutcome::Applied);
+    let reopened = s.item(id, "item-00").await.unwrap().unwrap();
+    assert_eq!((reopened.status, reopened.label.as_deref(), reopened.confidence), (ItemStatus::Published, None, None));
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!((j.decided, j.labeled, j.answers, j.spent), (0, 0, 0, Usd::ZERO));
+    let open = eventually(|| open_ids(s, id), |ids: &Vec<String>| ids.contains(&"item-00".to_string())).await;
+    assert!(open.contains(&"item-00".to_string()), "back in sweep's index");
+
+    assert!(s.record_redecided(id, 1).await.unwrap());
+    assert!(!s.record_redecided(id, 1).await.unwrap(), "recorded once");
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!((j.workers_blocked, j.redecided_blocks), (1, 1));
+    assert!(!s.progress(id).await.unwrap().unwrap().blocks_pending);
 }
 
 /// The open items of job `id`, read a few at a time through the cursor.

@@ -16,9 +16,9 @@ use hitloop_core::plan::publish::HitRequest;
 use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, WriteOutcome};
-use hitloop_core::records::{Item, Job, JobModel, JobProgress, JobStatus, WorkerEstimate};
+use hitloop_core::records::{Item, Job, JobModel, JobProgress, JobStatus, WorkerEstimate, WorkerStanding};
 use hitloop_dynamodb::DynamoStore;
-use hitloop_pipeline::ports::{Crowd, Items, Jobs, TrainingClaims, WorkerModels};
+use hitloop_pipeline::ports::{Crowd, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum When {
@@ -187,6 +187,22 @@ impl WorkerModels for CrashingStore {
 }
 
 #[async_trait]
+impl Standings for CrashingStore {
+    async fn standings(&self, job_id: &str, workers: &[String]) -> Result<BTreeMap<String, WorkerStanding>> {
+        self.inner.standings(job_id, workers).await
+    }
+    async fn all_standings(&self, job_id: &str) -> Result<Vec<WorkerStanding>> {
+        self.inner.all_standings(job_id).await
+    }
+    async fn block(&self, job_id: &str, worker_id: &str, reason: &str, now: i64) -> Result<bool> {
+        self.crashes.around("block", self.inner.block(job_id, worker_id, reason, now)).await
+    }
+    async fn record_redecided(&self, job_id: &str, through: u64) -> Result<bool> {
+        self.crashes.around("record_redecided", self.inner.record_redecided(job_id, through)).await
+    }
+}
+
+#[async_trait]
 impl Crowd for CrashingCrowd {
     fn now_ms(&self) -> i64 {
         self.inner.now_ms()
@@ -194,8 +210,14 @@ impl Crowd for CrashingCrowd {
     async fn balance(&self) -> Result<Usd> {
         self.inner.balance().await
     }
-    async fn create_hit_type(&self, spec: &JobSpec) -> Result<String> {
-        self.inner.create_hit_type(spec).await
+    async fn create_hit_type(&self, spec: &JobSpec, access: Option<&str>) -> Result<String> {
+        self.inner.create_hit_type(spec, access).await
+    }
+    async fn access_qualification(&self, job_id: &str) -> Result<String> {
+        self.inner.access_qualification(job_id).await
+    }
+    async fn revoke_access(&self, qualification_id: &str, worker_id: &str, reason: &str) -> Result<()> {
+        self.crashes.around("revoke_access", self.inner.revoke_access(qualification_id, worker_id, reason)).await
     }
     async fn notify(&self, hit_type_id: &str, destination: &str, transport: &str) -> Result<()> {
         self.inner.notify(hit_type_id, destination, transport).await

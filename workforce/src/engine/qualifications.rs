@@ -114,6 +114,30 @@ impl Engine {
         Ok(json!({}))
     }
 
+    /// The caller's types matching `Query`. The emulator keeps no listing of
+    /// all types: it answers a Query that is a type's whole name (what a
+    /// script looking for the type it created asks), MustBeOwnedByCaller
+    /// true. MTurk's search would also match part of a name; its results
+    /// include this one.
+    pub async fn list_qualification_types(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
+        let requestable_only =
+            p.opt_bool("MustBeRequestable")?.ok_or_else(|| ApiError::validation("MustBeRequestable is required."))?;
+        p.max_results()?;
+        let (Some(query), Some(true)) = (p.opt_str("Query")?, p.opt_bool("MustBeOwnedByCaller")?) else {
+            return Err(ApiError::request(
+                "AWS.MechanicalTurk.UnsupportedOperation",
+                "hitloop-mturk lists qualification types only by Query (a type's whole name) with MustBeOwnedByCaller true (see workforce/README.md).",
+            ));
+        };
+        let found = match tx.store().qualification_type_by_name(query).await? {
+            Some(id) => tx.store().qualification_type(&id).await?,
+            None => None,
+        };
+        let found = found.filter(|t| !requestable_only || t.test.is_some() || t.auto_granted);
+        let items: Vec<Value> = found.iter().map(wire::qualification_type).collect();
+        Ok(json!({ "NumResults": items.len(), "QualificationTypes": items }))
+    }
+
     pub async fn list_workers_with_qualification_type(&self, tx: &mut Tx, p: &Params<'_>) -> ApiResult<Value> {
         let type_id = p.entity_id("QualificationTypeId")?;
         let wanted = match p.opt_str("Status")? {
