@@ -239,3 +239,26 @@ async fn a_batch_brings_each_hit_up_to_date_once() {
     assert!(calls <= 5, "one reconcile for the three documents: {calls} calls");
     assert_eq!(w.crowd.calls()["GetAssignment"], 2, "once for each answer, not once per document");
 }
+
+#[tokio::test]
+async fn a_batch_refits_the_confidence_jobs_it_recorded_answers_for() {
+    use hitloop_pipeline::ports::WorkerModels;
+    let w = world();
+    w.job(2, r#", "consensus": {"method": "confidence", "initial_assignments": 2}"#).await;
+    let h0 = w.post("i0").await;
+    let h1 = w.post("i1").await;
+    let batch = [(1, w.answers(&h0, "W1", "a")), (2, w.answers(&h0, "W2", "a")), (3, w.answers(&h1, "W1", "b"))];
+    let results = hitloop_pipeline::steps::collect::collect_batch(&w.collect, &batch).await;
+    assert!(results.iter().all(|(_, r)| r.is_ok()));
+    let model = w.store.job_model("j").await.unwrap();
+    assert_eq!(model.generation, 1, "refitted once, after the batch");
+    assert!(w.store.items_to_refit("j", 10).await.unwrap().is_empty(), "everything recorded is counted");
+    // A batch that records nothing refits nothing.
+    let reviewable = NotificationDoc {
+        event_doc_id: None,
+        events: vec![MturkEvent { event_type: "HITReviewable".into(), hit_id: Some(h0.clone()), assignment_id: None }],
+    };
+    let again = [(4, reviewable)];
+    hitloop_pipeline::steps::collect::collect_batch(&w.collect, &again).await;
+    assert_eq!(w.store.job_model("j").await.unwrap().generation, 1);
+}

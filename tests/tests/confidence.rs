@@ -1,8 +1,9 @@
 //! A confidence job end to end, against moto server and hitloop-mturk: the
 //! iris job with `"method": "confidence"`, labeled by the demo's simulated
-//! crowd (careful, sloppy, a spammer, one who always says setosa). sweep
-//! refits the job's worker model as answers come; collect buys one more
-//! answer until the item's top label is 80 % sure under it.
+//! crowd (careful, sloppy, a spammer, one who always says setosa). collect
+//! refits the job's worker model after each batch of answers (sweep counts
+//! what it left) and buys one more answer until the item's top label is
+//! 80 % sure under it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
@@ -41,14 +42,14 @@ async fn a_confidence_job_buys_answers_until_the_model_is_sure() {
     // Cheaper than the seed's rule on the same crowd (331 answers, $19.86: the pipeline test).
     let job = stack.job("iris-c").await.unwrap();
     eprintln!("confidence: {} answers, ${}, {right}/{} labeled right", job.answers, job.spent, labeled.len());
-    assert!(job.answers < 300, "{} answers, ${}", job.answers, job.spent);
+    assert!(job.answers < 260, "{} answers, ${}", job.answers, job.spent);
     let state = stack.mturk_state().await;
     assert_eq!(state["Stats"]["hits_created"], 150, "one HIT per item");
     assert_eq!(job.answers, state["Stats"]["assignments_approved"].as_u64().unwrap(), "each answer paid once");
 
     // The model the decisions used: refitted, and right about the workers.
     let model = stack.store.job_model("iris-c").await.unwrap();
-    assert!(model.generation >= 2, "refitted as answers came: {}", model.generation);
+    assert!(model.generation >= 20, "refitted as answers came: {}", model.generation);
     let mut measured: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for i in &items {
         for a in &i.answers {
@@ -71,13 +72,13 @@ async fn a_confidence_job_buys_answers_until_the_model_is_sure() {
         eprintln!("{w}: estimated {:.2}, {right}/{all} right", e.accuracy);
         if truly >= 0.9 {
             careful.push(e.accuracy);
-        } else if truly < 0.5 {
+        } else if truly < 0.6 {
             careless.push(e.accuracy);
         }
     }
     assert!(careful.len() >= 5 && !careless.is_empty(), "{careful:?} {careless:?}");
     let lowest_careful = careful.iter().copied().fold(1.0, f64::min);
-    assert!(careless.iter().all(|c| *c < 0.6 && *c < lowest_careful - 0.25), "{careful:?} {careless:?}");
+    assert!(careless.iter().all(|c| *c < 0.7 && *c < lowest_careful - 0.15), "{careful:?} {careless:?}");
 
     // The outputs: the labels are the model's over every answer of the job.
     let keys = OutputKeys::of("iris-c");

@@ -5,14 +5,16 @@
 //! once. Notifications are hints: a duplicate, a late one or one for a HIT
 //! that is not hitloop's does nothing, because the state read decides.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hitloop_core::error::Error;
 use hitloop_core::error::Result;
 use hitloop_core::events::NotificationDoc;
+use hitloop_core::job::ConsensusMethod;
 use hitloop_core::plan::reconcile::Outcome;
 
-use crate::steps::reconcile::{on_notification, CollectDeps};
+use crate::steps::reconcile::{notification, on_notification, CollectDeps};
+use crate::steps::refit::refit_job;
 
 /// The HITs a document is about, each with the one submitted assignment it
 /// names (None when it names none, or several).
@@ -103,20 +105,54 @@ pub async fn collect_batch<Id: Clone + Ord>(
             (hit, one, ids)
         })
         .collect();
-    let failed: BTreeMap<Id, Error> = stream::iter(hits)
+    let done: Vec<(Vec<Id>, Result<Option<String>>)> = stream::iter(hits)
         .map(|(hit, assignment, ids)| async move {
-            let outcome = on_notification(deps, &hit, assignment.as_deref()).await;
+            let outcome = notification(deps, &hit, assignment.as_deref()).await;
             match &outcome {
-                Ok(o) => tracing::info!(hit_id = %hit, outcome = ?o, "collect"),
+                Ok((o, _)) => tracing::info!(hit_id = %hit, outcome = ?o, "collect"),
                 Err(e) => tracing::warn!(hit_id = %hit, error = %e, "collect"),
             }
-            (ids, outcome.err())
+            (ids, outcome.map(|(_, job)| job))
         })
         .buffer_unordered(CONCURRENCY)
-        .flat_map(|(ids, error)| stream::iter(ids.into_iter().filter_map(move |id| error.clone().map(|e| (id, e)))))
         .collect()
         .await;
+    let mut failed: BTreeMap<Id, Error> = BTreeMap::new();
+    let mut jobs: BTreeSet<String> = BTreeSet::new();
+    for (ids, result) in done {
+        match result {
+            Ok(job) => jobs.extend(job),
+            Err(e) => failed.extend(ids.into_iter().map(|id| (id, e.clone()))),
+        }
+    }
+    refit_touched(deps, &jobs).await;
     docs.iter().map(|(id, _)| (id.clone(), failed.get(id).cloned().map_or(Ok(()), Err))).collect()
+}
+
+/// Items a refit takes from collect, per job and batch (sweep takes the rest).
+pub const REFIT_ITEMS: usize = 200;
+
+/// The confidence jobs the batch touched count the answers it recorded at
+/// once, so the next decision weighs them: one read of the refit index per
+/// job when nothing is new. A refit that loses a race to another batch's
+/// leaves the answers to that one (or to sweep); an error is only logged:
+/// the answers stay marked, sweep counts them.
+async fn refit_touched(deps: &CollectDeps, jobs: &BTreeSet<String>) {
+    for job_id in jobs {
+        let spec = match deps.specs.get(deps.store.as_ref(), job_id).await {
+            Ok(Some(spec)) if spec.consensus.method == ConsensusMethod::Confidence => spec,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(%job_id, error = %e, "collect could not read the job to refit it");
+                continue;
+            }
+        };
+        match refit_job(deps.store.as_ref(), job_id, &spec, REFIT_ITEMS).await {
+            Ok(r) if r.items > 0 => tracing::info!(%job_id, items = r.items, "worker model refitted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%job_id, error = %e, "collect could not refit the job's worker model"),
+        }
+    }
 }
 
 #[cfg(test)]

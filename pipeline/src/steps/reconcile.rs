@@ -49,6 +49,15 @@ struct View {
 /// A notification about `hit_id` (naming `assignment_id` when it is about
 /// a submitted assignment): find the HIT's item and bring it up to date.
 pub async fn on_notification(deps: &CollectDeps, hit_id: &str, assignment_id: Option<&str>) -> Result<Outcome> {
+    Ok(notification(deps, hit_id, assignment_id).await?.0)
+}
+
+/// As [`on_notification`], with the job of the HIT's item (None: not ours).
+pub async fn notification(
+    deps: &CollectDeps,
+    hit_id: &str,
+    assignment_id: Option<&str>,
+) -> Result<(Outcome, Option<String>)> {
     let fetched = match assignment_id {
         // One call for the answer and its HIT; a refused lookup (an id the
         // marketplace does not take) falls back to the HIT.
@@ -68,13 +77,13 @@ pub async fn on_notification(deps: &CollectDeps, hit_id: &str, assignment_id: Op
     };
     let Some(owner) = view.hit.as_ref().and_then(|h| h.annotation.as_deref()).and_then(owner_of) else {
         tracing::info!(hit_id, "notification about a HIT hitloop did not create; ignored");
-        return Ok(Outcome::NotOurs);
+        return Ok((Outcome::NotOurs, None));
     };
     let Some(item) = deps.store.item(&owner.job_id, &owner.item_id).await? else {
         tracing::info!(hit_id, job_id = %owner.job_id, item_id = %owner.item_id, "no such item; ignored");
-        return Ok(Outcome::NotOurs);
+        return Ok((Outcome::NotOurs, None));
     };
-    reconcile(deps, item, hit_id, view).await
+    Ok((reconcile(deps, item, hit_id, view).await?, Some(owner.job_id)))
 }
 
 /// sweep: an item with a HIT, read from the open-items index.
