@@ -262,3 +262,66 @@ async fn a_batch_refits_the_confidence_jobs_it_recorded_answers_for() {
     hitloop_pipeline::steps::collect::collect_batch(&w.collect, &again).await;
     assert_eq!(w.store.job_model("j").await.unwrap().generation, 1);
 }
+
+#[tokio::test]
+async fn a_block_reopens_the_items_the_worker_decided_and_holds_the_job_until_then() {
+    use hitloop_pipeline::ports::Standings;
+    use hitloop_pipeline::steps::redecide::redecide_job;
+    let w = world();
+    w.job(1, r#", "gold": {"block_below": 0.6}"#).await;
+    let hit = w.post("i0").await;
+    collect(&w.collect, &w.answers(&hit, "W1", "a")).await.unwrap();
+    collect(&w.collect, &w.answers(&hit, "WBAD", "a")).await.unwrap();
+    assert_eq!(w.item("i0").await.status, ItemStatus::Labeled);
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Complete, "labeled before the block");
+
+    // The same, with the block coming before the job completes.
+    let w = world();
+    w.job(1, r#", "gold": {"block_below": 0.6}"#).await;
+    let hit = w.post("i0").await;
+    collect(&w.collect, &w.answers(&hit, "W1", "a")).await.unwrap();
+    assert!(w.store.block("j", "WBAD", "wrong on gold", 1).await.unwrap());
+    collect(&w.collect, &w.answers(&hit, "WBAD", "a")).await.unwrap();
+    assert_eq!(w.item("i0").await.status, ItemStatus::Published, "the blocked answer does not count: one more bought");
+    assert_eq!(w.item("i0").await.bought, 3);
+    collect(&w.collect, &w.answers(&hit, "W2", "a")).await.unwrap();
+    assert_eq!(w.item("i0").await.status, ItemStatus::Labeled);
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Labeling, "every item decided, but the block is not accounted for");
+    let done = redecide_job(&w.collect, &job).await.unwrap();
+    assert_eq!(done, hitloop_pipeline::steps::redecide::Redecided { items: 1, recorded: true });
+    assert_eq!(w.store.job("j").await.unwrap().unwrap().status, JobStatus::Complete, "then it completes");
+    assert!(w.crowd.revocation("QUAL00000000000000000000000000", "WBAD").is_some(), "revoked again, harmlessly");
+}
+
+#[tokio::test]
+async fn sweep_reopens_an_item_a_blocked_worker_decided_and_buys_on() {
+    use hitloop_pipeline::ports::Standings;
+    use hitloop_pipeline::steps::redecide::redecide_job;
+    let w = world();
+    w.job(2, r#", "gold": {"block_below": 0.6}"#).await;
+    let hit = w.post("i0").await;
+    w.post("i1").await;
+    collect(&w.collect, &w.answers(&hit, "W1", "a")).await.unwrap();
+    collect(&w.collect, &w.answers(&hit, "WBAD", "a")).await.unwrap();
+    assert_eq!(w.item("i0").await.status, ItemStatus::Labeled);
+    assert!(w.store.block("j", "WBAD", "wrong on gold", 1).await.unwrap());
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.decided, job.labeled, job.answers), (1, 1, 2));
+    let done = redecide_job(&w.collect, &job).await.unwrap();
+    assert_eq!(done.items, 1);
+    let item = w.item("i0").await;
+    assert_eq!((item.status, item.bought, item.rounds), (ItemStatus::Published, 3, 2), "reopened, one more bought");
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.decided, job.labeled, job.answers), (0, 0, 0), "its decision came off the job");
+    assert_eq!((job.workers_blocked, job.redecided_blocks), (1, 1));
+    // Running it again changes nothing.
+    redecide_job(&w.collect, &job).await.unwrap();
+    assert_eq!(w.item("i0").await.bought, 3, "bought once");
+    collect(&w.collect, &w.answers(&hit, "W2", "a")).await.unwrap();
+    let item = w.item("i0").await;
+    assert_eq!((item.status, item.label.as_deref()), (ItemStatus::Labeled, Some("a")));
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.decided, job.labeled, job.answers), (1, 1, 3), "counted once, with every answer");
+}

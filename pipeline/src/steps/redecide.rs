@@ -40,8 +40,17 @@ pub async fn redecide_job(deps: &CollectDeps, job: &Job) -> Result<Redecided> {
     let mut done = Redecided::default();
     for item in all_items(deps.store.as_ref(), &job.job_id).await? {
         if item.hit_id.is_some() && item.answers.iter().any(|a| blocked.contains(a.worker_id.as_str())) {
-            reconcile_item(deps, item).await?;
-            done.items += 1;
+            let item_id = item.item_id.clone();
+            match reconcile_item(deps, item).await {
+                Ok(_) => done.items += 1,
+                // Try again on the next pass.
+                Err(e) if e.is_retryable() => return Err(e),
+                // Nothing can be done for this one (its HIT is gone): it
+                // keeps its decision rather than hold the job up forever.
+                Err(e) => {
+                    tracing::warn!(job_id = %job.job_id, %item_id, error = %e, "an item could not be decided again")
+                }
+            }
         }
     }
     done.recorded = deps.store.record_redecided(&job.job_id, through).await?;
