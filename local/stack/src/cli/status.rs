@@ -8,7 +8,7 @@ use hitloop_core::job::ConsensusMethod;
 use hitloop_core::money::Usd;
 use hitloop_core::quality;
 use hitloop_core::records::{Item, ItemStatus, Job, JobStatus};
-use hitloop_pipeline::ports::Jobs;
+use hitloop_pipeline::ports::{Jobs, Standings};
 use serde::Serialize;
 
 use super::target::Target;
@@ -28,6 +28,10 @@ pub struct Summary {
     /// Reserved for assignments bought and not yet paid.
     pub on_hold_usd: Usd,
     pub agreement_rate: Option<f64>,
+    /// Workers the job blocked for their gold answers.
+    pub workers_blocked: u64,
+    /// Some of their items are not decided again yet.
+    pub blocks_pending: bool,
     pub training_job: Option<String>,
     pub model: Option<String>,
     /// metrics.json beside the model, when the trainer wrote one (the local
@@ -67,7 +71,13 @@ pub async fn labeled_as_output(target: &Target, job_id: &str) -> Result<Vec<Item
         JobStatus::Complete | JobStatus::Training | JobStatus::Trained | JobStatus::TrainingFailed
     );
     if done && job.spec.consensus.method == ConsensusMethod::Confidence {
-        let fit = quality::fit_job(&job.spec, &items);
+        // As train fits it: without the answers of workers the job blocked.
+        let standings = target.store.all_standings(job_id).await.map_err(|e| e.to_string())?;
+        let mut counted = items.clone();
+        for i in &mut counted {
+            i.answers.retain(|a| !standings.iter().any(|s| s.worker_id == a.worker_id && s.blocked.is_some()));
+        }
+        let fit = quality::fit_job(&job.spec, &counted);
         quality::relabel(&mut items, &fit);
     }
     items.retain(|i| quality::gold_of(&job.spec, i).is_none());
@@ -128,6 +138,8 @@ pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
         spent_usd: spent,
         on_hold_usd: if job.reserved > spent { job.reserved - spent } else { Usd::ZERO },
         agreement_rate: (answered > 0).then(|| agreed as f64 / answered as f64),
+        workers_blocked: job.workers_blocked,
+        blocks_pending: job.workers_blocked > job.redecided_blocks,
         training_job: job.training.as_ref().map(|t| t.name.clone()),
         model,
         model_metrics,
@@ -164,6 +176,13 @@ pub fn render(s: &Summary) -> String {
             out.push_str(&format!(
                 "  agreement: {:.1} % of the answers on labeled items agreed with the label\n",
                 a * 100.0
+            ));
+        }
+        if s.workers_blocked > 0 {
+            let items = if s.blocks_pending { "deciding their items again" } else { "their items decided again" };
+            out.push_str(&format!(
+                "  workers blocked for their answers on gold items: {} ({items}; workers.csv says why)\n",
+                s.workers_blocked
             ));
         }
     }
@@ -256,4 +275,41 @@ pub fn read_truth(path: &std::path::Path) -> Result<BTreeMap<String, String>, St
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn blocked_workers_are_shown_with_where_their_items_stand() {
+        let mut s = Summary {
+            job_id: "j".into(),
+            status: "labeling".into(),
+            reason: None,
+            items: 10,
+            labeled: 4,
+            unresolved: 0,
+            in_flight: 6,
+            assignments_bought: 20,
+            answers: 12,
+            spent_usd: Usd::from_cents(72),
+            on_hold_usd: Usd::ZERO,
+            agreement_rate: None,
+            workers_blocked: 0,
+            blocks_pending: false,
+            training_job: None,
+            model: None,
+            model_metrics: None,
+            problems: vec![],
+            done: false,
+        };
+        assert!(!render(&s).contains("blocked"), "nothing said when nobody was blocked");
+        s.workers_blocked = 2;
+        s.blocks_pending = true;
+        assert!(render(&s).contains("workers blocked for their answers on gold items: 2 (deciding their items again;"));
+        s.blocks_pending = false;
+        assert!(render(&s).contains(": 2 (their items decided again;"));
+    }
 }
