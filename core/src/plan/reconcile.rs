@@ -141,13 +141,17 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
 
     if item.status.is_decided() {
         let touched = gold.is_none() && item.answers.iter().any(|a| s.blocked.contains(&a.worker_id));
-        let still = match decide_now().action {
-            Action::Label { label, .. } => item.status == ItemStatus::Labeled && item.label.as_ref() == Some(&label),
-            Action::Unresolved => item.status == ItemStatus::Unresolved,
-            Action::Wait | Action::Buy(_) => false,
-        };
-        if touched && !still {
-            return redecide(s, rule);
+        if touched {
+            let stands = match decide_now().action {
+                Action::Label { label, .. } => {
+                    item.status == ItemStatus::Labeled && item.label.as_ref() == Some(&label)
+                }
+                Action::Unresolved => item.status == ItemStatus::Unresolved,
+                Action::Wait | Action::Buy(_) => false,
+            };
+            if !stands {
+                return redecide(s, rule);
+            }
         }
         // Late answers (work held when the item was decided): straight to the job.
         write.job.answers = write.record.len() as u64;
