@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::deploy::{DeploySpec, VerifySpec};
 use crate::money::Usd;
 use crate::problems::Problem;
 use crate::training::TrainingSpec;
@@ -34,6 +35,12 @@ pub struct JobSpec {
     /// job ends `complete`.
     #[serde(default)]
     pub training: Option<TrainingSpec>,
+    /// Serve the trained model from a SageMaker endpoint (see `deploy.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeploySpec>,
+    /// Send the predictions the model is unsure of back to people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifySpec>,
 }
 
 impl JobSpec {
@@ -48,6 +55,8 @@ impl JobSpec {
             gold: GoldSpec::default(),
             budget_usd: None,
             training: None,
+            deploy: None,
+            verify: None,
         }
     }
 }
@@ -372,6 +381,35 @@ impl JobSpec {
         if let Some(t) = &self.training {
             p.extend(t.problems());
         }
+        let sagemaker = self.training.as_ref().and_then(|t| t.sagemaker.as_ref());
+        if let Some(d) = &self.deploy {
+            for (field, message) in d.problems() {
+                p.push(Problem::field("job.json", &format!("deploy.{field}"), message));
+            }
+            match sagemaker {
+                None => {
+                    p.push(Problem::field("job.json", "deploy", "there is no model to deploy: add training.sagemaker"))
+                }
+                Some(sm) if sm.built_in().is_none() && d.image.is_none() => p.push(Problem::field(
+                    "job.json",
+                    "deploy.image",
+                    "a model trained with your own image needs the image that serves it",
+                )),
+                Some(_) => {}
+            }
+        }
+        if let Some(v) = &self.verify {
+            for (field, message) in v.problems() {
+                p.push(Problem::field("job.json", &format!("verify.{field}"), message));
+            }
+            if sagemaker.is_none() {
+                p.push(Problem::field(
+                    "job.json",
+                    "verify",
+                    "there is no model whose predictions to verify: add training.sagemaker",
+                ));
+            }
+        }
         p
     }
 
@@ -449,6 +487,28 @@ mod tests {
         let training = spec.training.unwrap();
         assert_eq!(training.seed, 7);
         assert_eq!(training.sagemaker.unwrap().hyperparameters(3, 4)["num_round"], "50");
+    }
+
+    #[test]
+    fn deploy_and_verify_need_a_model() {
+        let fields = |json: &str| -> Vec<String> {
+            JobSpec::parse(json).err().unwrap_or_default().into_iter().filter_map(|p| p.field).collect()
+        };
+        assert_eq!(fields(r#"{"labels": ["a", "b"], "deploy": {}, "verify": {"below": 0.7}}"#), ["deploy", "verify"]);
+        let trained = r#""training": {"sagemaker": {}}"#;
+        assert!(fields(&format!(r#"{{"labels": ["a", "b"], {trained}, "deploy": {{}}, "verify": {{"below": 0.7}}}}"#))
+            .is_empty());
+        let own = r#""training": {"sagemaker": {"image": "1.dkr.ecr.eu-west-1.amazonaws.com/mine:1"}}"#;
+        assert_eq!(fields(&format!(r#"{{"labels": ["a", "b"], {own}, "deploy": {{}}}}"#)), ["deploy.image"]);
+        assert_eq!(
+            fields(&format!(r#"{{"labels": ["a", "b"], {trained}, "deploy": {{"serverless": {{"memory_mb": 7}}}}}}"#)),
+            ["deploy.serverless.memory_mb"]
+        );
+        let spec = JobSpec::parse(&format!(r#"{{"labels": ["a", "b"], {trained}, "deploy": {{}}}}"#)).unwrap();
+        assert_eq!(
+            spec.deploy.unwrap().serving(),
+            crate::deploy::Serving::Serverless { memory_mb: 2048, max_concurrency: 5 }
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod answers;
 pub mod dataset;
 pub mod decision;
+pub mod deploy;
 pub mod error;
 pub mod events;
 pub mod ids;

@@ -383,7 +383,7 @@ pub fn is_role_arn(arn: &str) -> bool {
 }
 
 /// ml.<family>.<size>
-fn is_instance_type(t: &str) -> bool {
+pub(crate) fn is_instance_type(t: &str) -> bool {
     let parts: Vec<&str> = t.split('.').collect();
     parts.len() == 3
         && parts[0] == "ml"
