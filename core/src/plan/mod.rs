@@ -6,6 +6,7 @@
 //! is changing a plan.
 
 pub mod amend;
+pub mod deploy;
 pub mod ingest;
 pub mod publish;
 pub mod reconcile;
