@@ -13,9 +13,9 @@ use common::*;
 use hitloop_core::money::Usd;
 use hitloop_dynamodb::DynamoStore;
 use hitloop_mturk_client::MturkCrowd;
-use hitloop_pipeline::memory::{MemoryBlobs, MemoryCrowd, MemoryQueue, MemoryStore, MemoryTrainer};
+use hitloop_pipeline::memory::{MemoryBlobs, MemoryCrowd, MemoryDeployer, MemoryQueue, MemoryStore, MemoryTrainer};
 use hitloop_s3::S3Blobs;
-use hitloop_sagemaker::SageMakerTrainer;
+use hitloop_sagemaker::{SageMakerDeployer, SageMakerTrainer};
 use hitloop_sqs::SqsQueue;
 use hitloop_tests::contracts;
 use hitloop_workforce::server::{start, ServerConfig};
@@ -80,6 +80,17 @@ async fn trainer_in_memory() {
 async fn trainer_on_sagemaker() {
     let (sdk, resources) = moto().await;
     contracts::trainer::trainer(&SageMakerTrainer::from_sdk(&sdk), &unique("hitloop-ct-"), &resources.bucket).await;
+}
+
+#[tokio::test]
+async fn deployer_in_memory() {
+    contracts::deployer::deployer(&MemoryDeployer::new(), "ct", "bucket").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployer_on_sagemaker() {
+    let (sdk, resources) = moto().await;
+    contracts::deployer::deployer(&SageMakerDeployer::from_sdk(&sdk), &unique("ct"), &resources.bucket).await;
 }
 
 #[tokio::test]

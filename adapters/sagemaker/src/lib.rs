@@ -1,6 +1,11 @@
 //! The Trainer port over SageMaker's CreateTrainingJob and
-//! DescribeTrainingJob. The only crate that links the SageMaker SDK (it is
+//! DescribeTrainingJob, and the Deployer port over its models and endpoints
+//! (`deployer.rs`). The only crate that links the SageMaker SDK (it is
 //! large): the train function, and the local stack and tests that run it.
+
+mod deployer;
+
+pub use deployer::SageMakerDeployer;
 
 use async_trait::async_trait;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
@@ -43,7 +48,7 @@ fn channel(name: &str, uri: &str, content_type: &str) -> Channel {
 
 /// DescribeTrainingJob's answer for a job that does not exist: AWS says
 /// "Requested resource not found", moto "Could not find training job".
-fn is_missing(code: Option<&str>, message: Option<&str>) -> bool {
+pub(crate) fn is_missing(code: Option<&str>, message: Option<&str>) -> bool {
     let message = message.unwrap_or_default().to_lowercase();
     code == Some("ResourceNotFound")
         || (code == Some("ValidationException")

@@ -79,6 +79,9 @@ pub struct EndpointView {
     /// InService, Deleting or Failed.
     pub status: String,
     pub failure_reason: Option<String>,
+    /// The endpoint configuration it serves (or is moving to): the model
+    /// version's name.
+    pub config: Option<String>,
 }
 
 /// Where a deployment stands.
@@ -165,6 +168,7 @@ mod tests {
             name: "e".into(),
             status: status.into(),
             failure_reason: why.map(str::to_string),
+            config: None,
         };
         assert_eq!(endpoint_state(&view("InService", None)), EndpointState::InService);
         assert_eq!(endpoint_state(&view("Creating", None)), EndpointState::Pending);

@@ -4,12 +4,14 @@
 
 pub mod blobs;
 pub mod crowd;
+pub mod deployer;
 pub mod queue;
 pub mod store;
 pub mod trainer;
 
 pub use blobs::MemoryBlobs;
 pub use crowd::MemoryCrowd;
+pub use deployer::MemoryDeployer;
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;
 pub use trainer::MemoryTrainer;

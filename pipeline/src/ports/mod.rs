@@ -5,12 +5,14 @@
 
 pub mod blobs;
 pub mod crowd;
+pub mod deployer;
 pub mod queue;
 pub mod store;
 pub mod trainer;
 
 pub use blobs::{Blobs, ObjectHead, Reader};
 pub use crowd::Crowd;
+pub use deployer::Deployer;
 pub use queue::Queue;
 pub use store::{all_items, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 pub use trainer::Trainer;

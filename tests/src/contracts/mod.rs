@@ -5,6 +5,7 @@
 
 pub mod blobs;
 pub mod crowd;
+pub mod deployer;
 pub mod queue;
 pub mod store;
 pub mod trainer;
