@@ -17,6 +17,9 @@ pub struct WorkerAgreement {
     pub on_labeled: u32,
     /// Of those, answers that were the label.
     pub agreed: u32,
+    /// Why jobs blocked the worker for their gold answers (workers.csv's
+    /// `blocked`, one entry per job that did).
+    pub blocked: Vec<String>,
 }
 
 impl WorkerAgreement {
@@ -29,6 +32,7 @@ impl WorkerAgreement {
         self.answers += other.answers;
         self.on_labeled += other.on_labeled;
         self.agreed += other.agreed;
+        self.blocked.extend(other.blocked.iter().cloned());
     }
 }
 
@@ -111,6 +115,8 @@ pub fn parse_workers_csv(bytes: &[u8]) -> Result<Vec<WorkerAgreement>, String> {
         |name: &str| header.iter().position(|h| h == name).ok_or_else(|| format!("workers.csv has no {name} column"));
     let (worker, answers, on_labeled, agreed) =
         (at("worker_id")?, at("answers")?, at("answers_on_labeled_items")?, at("agreed_with_label")?);
+    // Written since jobs could block workers: absent from older files.
+    let blocked = at("blocked").ok();
     let mut out = Vec::new();
     for (line, record) in r.records().enumerate() {
         let record = record.map_err(|e| e.to_string())?;
@@ -125,6 +131,12 @@ pub fn parse_workers_csv(bytes: &[u8]) -> Result<Vec<WorkerAgreement>, String> {
             answers: number(answers)?,
             on_labeled: number(on_labeled)?,
             agreed: number(agreed)?,
+            blocked: blocked
+                .and_then(|i| record.get(i))
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .into_iter()
+                .collect(),
         });
     }
     Ok(out)
@@ -169,8 +181,8 @@ mod tests {
     #[test]
     fn workers_csv_reads_back_what_it_wrote() {
         let rows = vec![
-            WorkerAgreement { worker_id: "W1".into(), answers: 3, on_labeled: 2, agreed: 2 },
-            WorkerAgreement { worker_id: "W2".into(), answers: 1, on_labeled: 0, agreed: 0 },
+            WorkerAgreement { worker_id: "W1".into(), answers: 3, on_labeled: 2, agreed: 2, blocked: vec![] },
+            WorkerAgreement { worker_id: "W2".into(), answers: 1, on_labeled: 0, agreed: 0, blocked: vec![] },
         ];
         let quality = BTreeMap::from([(
             "W1".to_string(),
@@ -188,7 +200,11 @@ mod tests {
             text,
             "worker_id,answers,answers_on_labeled_items,agreed_with_label,agreement,estimated_accuracy,gold_answers,gold_accuracy,blocked\nW1,3,2,2,1.0000,0.9123,4,0.7500,\nW2,1,0,0,,,5,0.2000,1 of 5 right\n"
         );
-        assert_eq!(parse_workers_csv(text.as_bytes()).unwrap(), rows);
+        let mut expected = rows.clone();
+        expected[1].blocked = vec!["1 of 5 right".into()];
+        assert_eq!(parse_workers_csv(text.as_bytes()).unwrap(), expected);
+        let older = b"worker_id,answers,answers_on_labeled_items,agreed_with_label\nW1,3,2,2\n";
+        assert!(parse_workers_csv(older).unwrap()[0].blocked.is_empty(), "a file from before blocking reads");
         assert!(parse_workers_csv(b"worker_id,answers\nW1,3\n").unwrap_err().contains("answers_on_labeled_items"));
         assert!(parse_workers_csv(b"worker_id,answers,answers_on_labeled_items,agreed_with_label\nW1,x,1,1\n")
             .unwrap_err()

@@ -113,7 +113,7 @@ async fn a_team_lead_sees_who_did_what_pays_them_and_decides_who_may_work() {
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let bucket = format!("team-{}", std::process::id());
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let agreement = format!("worker_id,answers,answers_on_labeled_items,agreed_with_label,agreement\n{ana},2,2,2,1.0000\n{bo},1,1,0,0.0000\n");
+    let agreement = format!("worker_id,answers,answers_on_labeled_items,agreed_with_label,agreement,blocked\n{ana},2,2,2,1.0000,\n{bo},1,1,0,0.0000,0 of 4 right on gold\n");
     s3.put_object()
         .bucket(&bucket)
         .key("jobs/iris/output/workers.csv")
@@ -140,6 +140,8 @@ async fn a_team_lead_sees_who_did_what_pays_them_and_decides_who_may_work() {
     let bo_row: Vec<String> = row(&bo).split_whitespace().map(str::to_string).collect();
     assert_eq!(&bo_row[1..5], ["bo@example.org", "1", "0", "1"]);
     assert!(bo_row.contains(&"0%".to_string()), "{table_text}");
+    assert!(row(&bo).ends_with("on job iris (gold answers)"), "the job that blocked bo: {table_text}");
+    assert!(!row(&ana).contains("gold answers"), "{table_text}");
     let (ok, _, err) = lead.run("workers", &["--job", "unfinished", "--state", &state]);
     assert!(!ok && err.contains("written when every item is decided"), "{err}");
 

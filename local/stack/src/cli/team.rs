@@ -121,7 +121,9 @@ pub async fn agreement(
         let bytes = target.get(&key).await.ok_or_else(|| {
             format!("job {job} has no {key} (written when every item is decided): see `hitloop status {job}`")
         })?;
-        for row in parse_workers_csv(&bytes).map_err(|e| format!("{key}: {e}"))? {
+        for mut row in parse_workers_csv(&bytes).map_err(|e| format!("{key}: {e}"))? {
+            // workers.csv says why; the table names the job.
+            row.blocked = row.blocked.iter().map(|_| format!("job {job}")).collect();
             out.entry(row.worker_id.clone())
                 .or_insert_with(|| WorkerAgreement { worker_id: row.worker_id.clone(), ..Default::default() })
                 .add(&row);
@@ -132,7 +134,8 @@ pub async fn agreement(
 
 /// The table of every worker's figures (in the window), with emails when
 /// the user pool is known, the block's reason when blocked, and, given the
-/// jobs' agreement, the share of their answers that were the final label.
+/// jobs' agreement, the share of their answers that were the final label
+/// (and the jobs that blocked them for their gold answers).
 pub async fn workers(
     team: &Team,
     window: Window,
@@ -176,7 +179,11 @@ pub async fn workers(
             f.active_ms as f64 / 3_600_000.0,
             format!("${}", f.earnings()),
             agree,
-            blocked.get(&f.worker_id).map(String::as_str).unwrap_or(""),
+            match (blocked.get(&f.worker_id), agreement.and_then(|a| a.get(&f.worker_id))) {
+                (Some(reason), _) => reason.clone(),
+                (None, Some(a)) if !a.blocked.is_empty() => format!("on {} (gold answers)", a.blocked.join(", ")),
+                _ => String::new(),
+            },
         ));
     }
     if figures.is_empty() {
