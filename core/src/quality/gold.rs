@@ -113,16 +113,21 @@ pub fn verdict(spec: &GoldSpec, standing: &WorkerStanding) -> Option<String> {
 }
 
 /// P(X <= x) for X ~ Beta(a, b) with whole a, b: the chance that
-/// Binomial(a + b - 1, x) reaches a.
+/// Binomial(a + b - 1, x) reaches a. The binomial terms are summed in log
+/// space: (1 - x)^n underflows to zero for a worker with a thousand gold
+/// answers, and a sum started from zero would stay there.
 fn beta_cdf(x: f64, a: u32, b: u32) -> f64 {
     let n = a + b - 1;
-    let mut term = (1.0 - x).powi(n as i32); // P(Binomial = 0)
-    let mut below = 0.0;
+    let (ln_x, ln_rest) = (x.ln(), (1.0 - x).ln());
+    // ln P(Binomial = k) for k < a, each from the one before.
+    let mut ln_terms = Vec::with_capacity(a as usize);
+    let mut ln_term = f64::from(n) * ln_rest;
     for k in 0..a {
-        below += term;
-        // P(k + 1) from P(k)
-        term *= f64::from(n - k) / f64::from(k + 1) * x / (1.0 - x);
+        ln_terms.push(ln_term);
+        ln_term += (f64::from(n - k) / f64::from(k + 1)).ln() + ln_x - ln_rest;
     }
+    let top = ln_terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let below = top.exp() * ln_terms.iter().map(|t| (t - top).exp()).sum::<f64>();
     (1.0 - below).clamp(0.0, 1.0)
 }
 
@@ -158,6 +163,9 @@ mod tests {
         assert!((beta_cdf(0.3, 1, 1) - 0.3).abs() < 1e-12);
         assert!((beta_cdf(0.6, 2, 1) - 0.36).abs() < 1e-12);
         assert!((beta_cdf(0.6, 2, 5) - 0.959).abs() < 1e-3, "1 right of 5 at 60 %");
+        // Thousands of answers: no underflow either way.
+        assert!(beta_cdf(0.6, 1901, 101) < 1e-9, "1,900 right of 2,000 is not below 60 %");
+        assert!(beta_cdf(0.6, 1001, 1001) > 1.0 - 1e-9, "1,000 right of 2,000 is");
     }
 
     #[test]
@@ -169,6 +177,7 @@ mod tests {
         assert!(why.starts_with("1 of 5 answers right"), "{why}");
         assert_eq!(verdict(&spec, &standing(20, 11)), None, "55 % on 20: could well be 60 %");
         assert!(verdict(&spec, &standing(40, 16)).is_some(), "40 % on 40: surely below");
+        assert_eq!(verdict(&spec, &standing(2000, 1900)), None, "a good worker with many gold answers");
         assert_eq!(verdict(&spec, &standing(4, 4)), None);
         let mut blocked = standing(10, 0);
         blocked.blocked = Some("before".into());
