@@ -6,8 +6,6 @@
 use crate::dataset::{self, OutputKeys};
 use crate::job::ConsensusMethod;
 use crate::quality;
-use std::collections::BTreeSet;
-
 use crate::records::{Item, Job, JobStatus, TrainingRecord, WorkerStanding};
 use crate::training::{training_job_name, BuiltIn, SageMakerSpec};
 use crate::training_job::{TrainingRequest, TrainingView};
@@ -88,17 +86,7 @@ pub fn outputs(
     // The worker model over every answer but those of blocked workers: a
     // confidence job's labels, and every job's estimates in workers.csv and
     // report.json.
-    let blocked: BTreeSet<&str> =
-        standings.iter().filter(|s| s.blocked.is_some()).map(|s| s.worker_id.as_str()).collect();
-    let fit = if blocked.is_empty() {
-        quality::fit_job(&job.spec, items)
-    } else {
-        let mut counted = items.to_vec();
-        for i in &mut counted {
-            i.answers.retain(|a| !blocked.contains(a.worker_id.as_str()));
-        }
-        quality::fit_job(&job.spec, &counted)
-    };
+    let fit = quality::fit_counted(&job.spec, items, standings);
     // Gold items measured the workers; they are not the job's output.
     let mut output: Vec<Item> = items.iter().filter(|i| quality::gold_of(&job.spec, i).is_none()).cloned().collect();
     let gold_items = items.len() - output.len();
@@ -108,7 +96,7 @@ pub fn outputs(
     let items = &output[..];
     let mut report = dataset::report(job, items, &fit);
     report.gold_items = gold_items;
-    report.workers_blocked = blocked.len();
+    report.workers_blocked = standings.iter().filter(|s| s.blocked.is_some()).count();
     let mut files = vec![
         OutputFile { key: keys.labels.clone(), body: dataset::labels_csv(&columns, items)?, content_type: "text/csv" },
         OutputFile {

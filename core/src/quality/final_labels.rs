@@ -4,10 +4,10 @@
 //! confidence job's labels are the model's (`relabel`); every job's
 //! workers.csv and report.json carry the estimates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::job::JobSpec;
-use crate::records::{Item, ItemStatus};
+use crate::records::{AnswerRecord, Item, ItemStatus, WorkerStanding};
 
 use super::gold::gold_of;
 use super::{DawidSkene, Gold, Votes, WorkerModel};
@@ -47,10 +47,22 @@ impl JobFit {
 
 /// Fits every valid answer of `items`.
 pub fn fit_job(spec: &JobSpec, items: &[Item]) -> JobFit {
+    fit_counted(spec, items, &[])
+}
+
+/// Fits every valid answer of `items` but those of the workers the job
+/// blocked (`standings`): what a finished job's outputs come from.
+pub fn fit_counted(spec: &JobSpec, items: &[Item], standings: &[WorkerStanding]) -> JobFit {
+    let blocked: BTreeSet<&str> =
+        standings.iter().filter(|s| s.blocked.is_some()).map(|s| s.worker_id.as_str()).collect();
+    let counts = |a: &&AnswerRecord| !blocked.contains(a.worker_id.as_str());
     let triples: Vec<(&str, &str, &str)> = items
         .iter()
         .flat_map(|i| {
-            i.answers.iter().filter_map(|a| Some((i.item_id.as_str(), a.worker_id.as_str(), a.label.as_deref()?)))
+            i.answers
+                .iter()
+                .filter(counts)
+                .filter_map(|a| Some((i.item_id.as_str(), a.worker_id.as_str(), a.label.as_deref()?)))
         })
         .collect();
     let votes = Votes::from_answers(triples, Some(&spec.labels));
@@ -76,7 +88,7 @@ pub fn fit_job(spec: &JobSpec, items: &[Item]) -> JobFit {
     }
     for item in items {
         let Some(truth) = known.get(item.item_id.as_str()) else { continue };
-        for a in &item.answers {
+        for a in item.answers.iter().filter(counts) {
             let Some(label) = a.label.as_deref() else { continue };
             let q = out.workers.entry(a.worker_id.clone()).or_default();
             q.gold_answers += 1;

@@ -20,7 +20,7 @@ mod stopping;
 mod votes;
 
 pub use dawid_skene::{DawidSkene, OneCoin};
-pub use final_labels::{fit_job, relabel, JobFit, WorkerQuality};
+pub use final_labels::{fit_counted, fit_job, relabel, JobFit, WorkerQuality};
 pub use gold::{gold_label, gold_of, tallies, verdict, GoldMix, GoldRule, GoldTally, GOLD_COLUMN};
 pub use majority::MajorityVote;
 pub use online::{is_square, Counted, ItemCounts, JobCounts, OnlineDawidSkene, WorkerCounts};

@@ -203,13 +203,19 @@ async fn estimates(
     if !rule.uses_worker_estimates() {
         return Ok(BTreeMap::new());
     }
-    let mut workers: Vec<String> = item.answers.iter().map(|a| a.worker_id.clone()).collect();
-    workers.extend(view.assignments.iter().map(|a| a.worker_id.clone()));
+    let mut workers = answering(item, view);
     // The crowd's estimate: what a worker the model has not seen yet is taken for.
     workers.push(CROWD.to_string());
+    deps.store.estimates(&item.job_id, &workers).await
+}
+
+/// Everyone who answered the item, recorded or just fetched, once each.
+fn answering(item: &Item, view: &View) -> Vec<String> {
+    let mut workers: Vec<String> = item.answers.iter().map(|a| a.worker_id.clone()).collect();
+    workers.extend(view.assignments.iter().map(|a| a.worker_id.clone()));
     workers.sort();
     workers.dedup();
-    deps.store.estimates(&item.job_id, &workers).await
+    workers
 }
 
 /// The item's workers the job blocked (none read for a job that blocks
@@ -218,10 +224,7 @@ async fn blocked(deps: &CollectDeps, spec: &JobSpec, item: &Item, view: &View) -
     if !spec.gold.blocks() {
         return Ok(BTreeSet::new());
     }
-    let mut workers: Vec<String> = item.answers.iter().map(|a| a.worker_id.clone()).collect();
-    workers.extend(view.assignments.iter().map(|a| a.worker_id.clone()));
-    workers.sort();
-    workers.dedup();
+    let workers = answering(item, view);
     if workers.is_empty() {
         return Ok(BTreeSet::new());
     }

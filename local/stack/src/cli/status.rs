@@ -73,11 +73,7 @@ pub async fn labeled_as_output(target: &Target, job_id: &str) -> Result<Vec<Item
     if done && job.spec.consensus.method == ConsensusMethod::Confidence {
         // As train fits it: without the answers of workers the job blocked.
         let standings = target.store.all_standings(job_id).await.map_err(|e| e.to_string())?;
-        let mut counted = items.clone();
-        for i in &mut counted {
-            i.answers.retain(|a| !standings.iter().any(|s| s.worker_id == a.worker_id && s.blocked.is_some()));
-        }
-        let fit = quality::fit_job(&job.spec, &counted);
+        let fit = quality::fit_counted(&job.spec, &items, &standings);
         quality::relabel(&mut items, &fit);
     }
     items.retain(|i| quality::gold_of(&job.spec, i).is_none());
