@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::plan::deploy::EndpointView;
 use crate::records::Item;
 use crate::training_job::TrainingView;
 
@@ -24,7 +25,9 @@ impl PublishItem {
 
 pub const JOB_COMPLETE: &str = "job-complete";
 pub const CHECK_TRAINING: &str = "check-training";
+pub const CHECK_DEPLOYMENT: &str = "check-deployment";
 pub const STATE_CHANGE: &str = "SageMaker Training Job State Change";
+pub const ENDPOINT_STATE_CHANGE: &str = "SageMaker Endpoint State Change";
 
 /// A message hitloop puts on the training queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +47,11 @@ impl JobMessage {
         JobMessage { kind: CHECK_TRAINING.into(), job_id: job_id.into() }
     }
 
+    /// This job has waited long for its endpoint (from sweep).
+    pub fn check_deployment(job_id: &str) -> Self {
+        JobMessage { kind: CHECK_DEPLOYMENT.into(), job_id: job_id.into() }
+    }
+
     pub fn body(&self) -> Result<String> {
         serde_json::to_string(self).map_err(Error::permanent)
     }
@@ -58,6 +66,21 @@ pub enum TrainingMessage {
     CheckTraining(String),
     /// EventBridge: "SageMaker Training Job State Change".
     StateChange(TrainingView),
+    /// sweep: a job has been `deploying` for long; ask SageMaker.
+    CheckDeployment(String),
+    /// EventBridge: "SageMaker Endpoint State Change".
+    EndpointChange(EndpointView),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EndpointDetail {
+    endpoint_name: String,
+    endpoint_status: String,
+    #[serde(default)]
+    endpoint_config_name: Option<String>,
+    #[serde(default)]
+    failure_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -79,12 +102,40 @@ struct ModelArtifacts {
     s3_model_artifacts: Option<String>,
 }
 
+/// The endpoint status as DescribeEndpoint spells it: the events say
+/// `IN_SERVICE` where the API says `InService`.
+fn endpoint_status(event: &str) -> String {
+    if !event.contains('_') && event.chars().any(|c| c.is_ascii_lowercase()) {
+        return event.into();
+    }
+    event
+        .split('_')
+        .map(|word| {
+            let lower = word.to_ascii_lowercase();
+            let mut chars = lower.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
 impl TrainingMessage {
     pub fn parse(body: &str) -> std::result::Result<TrainingMessage, String> {
         let value: serde_json::Value =
             serde_json::from_str(body).map_err(|e| format!("a training queue message that is not JSON: {e}"))?;
         if let Some(kind) = value.get("detail-type").and_then(|d| d.as_str()) {
-            if kind != STATE_CHANGE || value.get("source").and_then(|s| s.as_str()) != Some("aws.sagemaker") {
+            let from_sagemaker = value.get("source").and_then(|s| s.as_str()) == Some("aws.sagemaker");
+            if kind == ENDPOINT_STATE_CHANGE && from_sagemaker {
+                let detail: EndpointDetail =
+                    serde_json::from_value(value.get("detail").cloned().unwrap_or_default())
+                        .map_err(|e| format!("an endpoint state change without the fields hitloop needs: {e}"))?;
+                return Ok(TrainingMessage::EndpointChange(EndpointView {
+                    name: detail.endpoint_name,
+                    status: endpoint_status(&detail.endpoint_status),
+                    failure_reason: detail.failure_reason,
+                    config: detail.endpoint_config_name,
+                }));
+            }
+            if kind != STATE_CHANGE || !from_sagemaker {
                 return Err(format!("an event hitloop does not handle: {kind}"));
             }
             let detail: StateDetail = serde_json::from_value(value.get("detail").cloned().unwrap_or_default())
@@ -102,6 +153,7 @@ impl TrainingMessage {
         match k.kind.as_str() {
             JOB_COMPLETE => Ok(TrainingMessage::JobComplete(k.job_id)),
             CHECK_TRAINING => Ok(TrainingMessage::CheckTraining(k.job_id)),
+            CHECK_DEPLOYMENT => Ok(TrainingMessage::CheckDeployment(k.job_id)),
             other => Err(format!("an unknown training queue message kind {other:?}")),
         }
     }
@@ -122,6 +174,19 @@ mod tests {
             "ModelArtifacts":{"S3ModelArtifacts":"s3://b/m.tar.gz"}}}"#;
         let TrainingMessage::StateChange(v) = TrainingMessage::parse(event).unwrap() else { panic!() };
         assert_eq!((v.status.as_str(), v.model_artifacts.as_deref()), ("Completed", Some("s3://b/m.tar.gz")));
+        let check = JobMessage::check_deployment("iris").body().unwrap();
+        assert_eq!(TrainingMessage::parse(&check).unwrap(), TrainingMessage::CheckDeployment("iris".into()));
+        let endpoint = r#"{"version":"0","detail-type":"SageMaker Endpoint State Change","source":"aws.sagemaker",
+            "detail":{"EndpointName":"hitloop-iris-abcdef","EndpointArn":"arn:e","EndpointConfigName":"hitloop-iris-abcdef-v1",
+            "EndpointStatus":"FAILED","FailureReason":"no image","Tags":{}}}"#;
+        let TrainingMessage::EndpointChange(e) = TrainingMessage::parse(endpoint).unwrap() else { panic!() };
+        assert_eq!(
+            (e.status.as_str(), e.config.as_deref(), e.failure_reason.as_deref()),
+            ("Failed", Some("hitloop-iris-abcdef-v1"), Some("no image"))
+        );
+        assert_eq!(endpoint_status("IN_SERVICE"), "InService");
+        assert_eq!(endpoint_status("OUT_OF_SERVICE"), "OutOfService");
+        assert_eq!(endpoint_status("InService"), "InService");
         for bad in ["nope", "{}", r#"{"kind":"x","job_id":"j"}"#, r#"{"detail-type":"Other","source":"aws.s3"}"#] {
             assert!(TrainingMessage::parse(bad).is_err(), "{bad}");
         }

@@ -21,10 +21,15 @@ pub enum JobStatus {
     Training,
     Trained,
     TrainingFailed,
+    /// The trained model is being put behind the job's endpoint.
+    Deploying,
+    /// The endpoint serves the job's model.
+    Deployed,
+    DeployFailed,
 }
 
 impl JobStatus {
-    pub const ALL: [JobStatus; 8] = [
+    pub const ALL: [JobStatus; 11] = [
         JobStatus::Publishing,
         JobStatus::Labeling,
         JobStatus::Paused,
@@ -32,6 +37,9 @@ impl JobStatus {
         JobStatus::Training,
         JobStatus::Trained,
         JobStatus::TrainingFailed,
+        JobStatus::Deploying,
+        JobStatus::Deployed,
+        JobStatus::DeployFailed,
         JobStatus::Failed,
     ];
 
@@ -45,6 +53,9 @@ impl JobStatus {
             JobStatus::Training => "training",
             JobStatus::Trained => "trained",
             JobStatus::TrainingFailed => "training_failed",
+            JobStatus::Deploying => "deploying",
+            JobStatus::Deployed => "deployed",
+            JobStatus::DeployFailed => "deploy_failed",
         }
     }
 
@@ -72,6 +83,9 @@ impl FromStr for JobStatus {
             "training" => JobStatus::Training,
             "trained" => JobStatus::Trained,
             "training_failed" => JobStatus::TrainingFailed,
+            "deploying" => JobStatus::Deploying,
+            "deployed" => JobStatus::Deployed,
+            "deploy_failed" => JobStatus::DeployFailed,
             other => return Err(format!("unknown job status {other:?}")),
         })
     }
@@ -140,6 +154,9 @@ pub struct Job {
     pub outputs_at: Option<i64>,
     /// The SageMaker training job, once one was started or refused.
     pub training: Option<TrainingRecord>,
+    /// The job's endpoint and the model version it serves or is moving to,
+    /// once the job asked for a deployment.
+    pub deployment: Option<DeploymentRecord>,
     /// Workers the job blocked for their gold answers, and how many of those
     /// blocks the job's items were re-decided for: the job completes only
     /// when the two are equal.
@@ -161,6 +178,27 @@ pub struct TrainingRecord {
     /// Where the model is (`.../model.tar.gz`), once trained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_artifacts: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+/// What hitloop knows of a job's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeploymentRecord {
+    pub endpoint: String,
+    /// The model version being deployed or served (1: the first training
+    /// job's model), and its model and endpoint configuration name.
+    pub version: u32,
+    pub model: String,
+    /// The version the endpoint serves, once one is in service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<u32>,
+    /// SageMaker's EndpointStatus as last seen (Creating, InService, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// When SageMaker was last asked to create or move the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
 }
@@ -199,6 +237,7 @@ impl Job {
             columns: Vec::new(),
             outputs_at: None,
             training: None,
+            deployment: None,
             workers_blocked: 0,
             redecided_blocks: 0,
             created_at: now,

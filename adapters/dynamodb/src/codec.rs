@@ -10,7 +10,8 @@ use hitloop_core::error::{Error, Result};
 use hitloop_core::job::JobSpec;
 use hitloop_core::money::Usd;
 use hitloop_core::records::{
-    AnswerRecord, Item, ItemModel, ItemStatus, Job, JobModel, JobStatus, TrainingRecord, WorkerEstimate, WorkerStanding,
+    AnswerRecord, DeploymentRecord, Item, ItemModel, ItemStatus, Job, JobModel, JobStatus, TrainingRecord,
+    WorkerEstimate, WorkerStanding,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,8 @@ pub struct StateRow {
     pub outputs_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<TrainingRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentRecord>,
     /// Workers blocked, and blocks the items were re-decided for (absent: 0).
     #[serde(default)]
     pub workers_blocked: u64,
@@ -100,6 +103,7 @@ pub fn job_rows(j: &Job) -> Result<(StateRow, SetupRow)> {
         completion_sent: j.completion_sent,
         outputs_at: j.outputs_at,
         training: j.training.clone(),
+        deployment: j.deployment.clone(),
         workers_blocked: j.workers_blocked,
         redecided_blocks: j.redecided_blocks,
         created_at: j.created_at,
@@ -173,6 +177,7 @@ pub fn job_from(state: StateRow, setup: SetupRow, tally: &Tally) -> Result<Job> 
         columns: setup.columns,
         outputs_at: state.outputs_at,
         training: state.training,
+        deployment: state.deployment,
         workers_blocked: state.workers_blocked,
         redecided_blocks: state.redecided_blocks,
         created_at: state.created_at,
@@ -332,6 +337,13 @@ mod tests {
         j.columns = vec!["id".into(), "x".into()];
         j.bucket = "b".into();
         j.training = Some(TrainingRecord { name: "hitloop-iris-abcdef".into(), ..Default::default() });
+        j.deployment = Some(DeploymentRecord {
+            endpoint: "hitloop-iris-abcdef".into(),
+            version: 2,
+            model: "hitloop-iris-abcdef-v2".into(),
+            serving: Some(1),
+            ..Default::default()
+        });
         j
     }
 

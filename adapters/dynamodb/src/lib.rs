@@ -5,6 +5,7 @@
 
 mod batch;
 mod codec;
+mod deployments;
 mod estimates;
 mod items;
 mod jobs;

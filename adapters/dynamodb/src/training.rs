@@ -49,15 +49,20 @@ impl TrainingClaims for DynamoStore {
             .expression_attribute_values(":to", s(t.to.as_str()))
             .expression_attribute_values(":t", record)
             .expression_attribute_values(":now", n(now_ms()));
+        // A trained job that deploys gets its deployment in the same write.
+        let mut set = "SET job_status = :to, training = :t, updated_at = :now".to_string();
+        if let Some(d) = &t.deployment {
+            let d = serde_dynamo::to_attribute_value(d).map_err(|e| {
+                hitloop_core::error::Error::Permanent(format!("a deployment record cannot be stored: {e}"))
+            })?;
+            req = req.expression_attribute_values(":d", d);
+            set.push_str(", deployment = :d");
+        }
         req = match &t.reason {
             Some(r) => req
-                .update_expression(
-                    "SET job_status = :to, training = :t, reason = :r, updated_at = :now REMOVE training_lease",
-                )
+                .update_expression(format!("{set}, reason = :r REMOVE training_lease"))
                 .expression_attribute_values(":r", s(r)),
-            None => req.update_expression(
-                "SET job_status = :to, training = :t, updated_at = :now REMOVE training_lease, reason",
-            ),
+            None => req.update_expression(format!("{set} REMOVE training_lease, reason")),
         };
         applied(req.send().await)
     }

@@ -1,12 +1,14 @@
 //! Serving a trained job's model: what CreateModel, CreateEndpointConfig and
 //! CreateEndpoint are called with (every name derived from the job, so a
 //! retry names the same things), and what an endpoint's state says of the
-//! deployment. Pure; the step that carries it out comes with the rest of the
-//! deployment (issue 16).
+//! deployment, and how the job moves between `deploying`, `deployed` and
+//! `deploy_failed` (forward only: a late or repeated state change never
+//! undoes a newer one). Pure; `hitloop_pipeline::steps::deploy` carries it
+//! out.
 
 use crate::deploy::{endpoint_name, model_name, Serving};
 use crate::plan::train::TrainSettings;
-use crate::records::Job;
+use crate::records::{DeploymentRecord, Job, JobStatus};
 
 /// Everything the three create calls take.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +112,128 @@ pub fn endpoint_state(view: &EndpointView) -> EndpointState {
     }
 }
 
+/// Whether a job deploys its model once trained.
+pub fn wants_deployment(job: &Job) -> bool {
+    job.spec.deploy.is_some() && job.spec.training.as_ref().is_some_and(|t| t.sagemaker.is_some())
+}
+
+/// The deployment a job starts when its first model is trained: version 1,
+/// nothing asked of SageMaker yet.
+pub fn first_deployment(job: &Job) -> DeploymentRecord {
+    DeploymentRecord {
+        endpoint: endpoint_name(&job.job_id, job.created_at),
+        version: 1,
+        model: model_name(&job.job_id, job.created_at, 1),
+        ..Default::default()
+    }
+}
+
+/// A job's move between deployment states: from one of `from` to `to`,
+/// recording `record` (and `reason`, the user's explanation of a failure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployTransition {
+    pub from: Vec<JobStatus>,
+    pub to: JobStatus,
+    pub record: DeploymentRecord,
+    pub reason: Option<String>,
+}
+
+/// SageMaker was asked for the deployment `request` (at `now`).
+pub fn requested(record: &DeploymentRecord, now: i64) -> DeployTransition {
+    let mut record = record.clone();
+    record.requested_at = Some(now);
+    record.status = Some(if record.serving.is_some() { "Updating" } else { "Creating" }.into());
+    DeployTransition { from: vec![JobStatus::Deploying], to: JobStatus::Deploying, record, reason: None }
+}
+
+/// The deployment cannot be made, or SageMaker refused it, for `why`.
+pub fn deploy_failed(record: &DeploymentRecord, why: &str) -> DeployTransition {
+    let mut record = record.clone();
+    record.failure_reason = Some(why.into());
+    let reason = format!("model version {} was not deployed: {why}", record.version);
+    DeployTransition { from: vec![JobStatus::Deploying], to: JobStatus::DeployFailed, record, reason: Some(reason) }
+}
+
+/// What a state of the job's endpoint (a state change event, or
+/// DescribeEndpoint) does to a deploying job. None: nothing (another job's
+/// endpoint, another model version's news, or a job not deploying).
+pub fn adopt_endpoint(job: &Job, view: &EndpointView) -> Option<DeployTransition> {
+    let record = job.deployment.as_ref()?;
+    if job.status != JobStatus::Deploying || view.name != record.endpoint {
+        return None;
+    }
+    let ours = view.config.as_deref().is_none_or(|c| c == record.model);
+    let mut next = record.clone();
+    next.status = Some(view.status.clone());
+    let (to, reason) = match (endpoint_state(view), ours) {
+        (EndpointState::InService, true) => {
+            next.serving = Some(record.version);
+            next.failure_reason = None;
+            (JobStatus::Deployed, None)
+        }
+        (EndpointState::Failed(why), true) => {
+            next.failure_reason = view.failure_reason.clone();
+            (JobStatus::DeployFailed, Some(why))
+        }
+        // The move to the new version failed: SageMaker rolled back and
+        // the endpoint serves the earlier one again.
+        (EndpointState::InService, false) if record.serving.is_some() && view.failure_reason.is_some() => {
+            let why = view.failure_reason.clone().unwrap_or_default();
+            next.failure_reason = Some(why.clone());
+            (
+                JobStatus::DeployFailed,
+                Some(format!(
+                    "the endpoint {} could not move to model version {}: {why}; it still serves version {}",
+                    view.name,
+                    record.version,
+                    record.serving.unwrap_or_default()
+                )),
+            )
+        }
+        (EndpointState::Pending, true) => (JobStatus::Deploying, None),
+        _ => return None,
+    };
+    Some(DeployTransition { from: vec![JobStatus::Deploying], to, record: next, reason })
+}
+
+/// What a deploying job that has waited long needs, given its endpoint as
+/// SageMaker describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployCheck {
+    /// Ask SageMaker (again): the request never went out, or was lost.
+    Request,
+    Adopt(DeployTransition),
+    /// On its way: the next state change brings it.
+    Wait,
+}
+
+pub fn check_deployment(job: &Job, view: Option<&EndpointView>) -> DeployCheck {
+    let Some(record) = job.deployment.as_ref() else { return DeployCheck::Wait };
+    if job.status != JobStatus::Deploying {
+        return DeployCheck::Wait;
+    }
+    let Some(view) = view else { return DeployCheck::Request };
+    if let Some(t) = adopt_endpoint(job, view) {
+        return match t.to {
+            JobStatus::Deploying => DeployCheck::Wait,
+            _ => DeployCheck::Adopt(t),
+        };
+    }
+    // Serving an earlier version and not moving: the update never went out.
+    let other = view.config.as_deref().is_some_and(|c| c != record.model);
+    if other && endpoint_state(view) == EndpointState::InService {
+        DeployCheck::Request
+    } else {
+        DeployCheck::Wait
+    }
+}
+
+/// Whether an endpoint state change is about this job's endpoint (a name
+/// from an earlier job with the same id is not).
+pub fn is_own_endpoint(job: &Job, name: &str) -> bool {
+    endpoint_name(&job.job_id, job.created_at) == name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +302,80 @@ mod tests {
             endpoint_state(&view("Failed", Some("image not found"))),
             EndpointState::Failed("the endpoint e failed: image not found".into())
         );
+    }
+
+    fn deploying(version: u32, serving: Option<u32>) -> Job {
+        let mut job = trained(r#", "deploy": {}"#);
+        job.status = JobStatus::Deploying;
+        let mut record = first_deployment(&job);
+        record.version = version;
+        record.model = model_name("iris", 7, version);
+        record.serving = serving;
+        job.deployment = Some(record);
+        job
+    }
+
+    fn view(job: &Job, status: &str, version: u32, why: Option<&str>) -> EndpointView {
+        EndpointView {
+            name: endpoint_name("iris", job.created_at),
+            status: status.into(),
+            failure_reason: why.map(str::to_string),
+            config: Some(model_name("iris", 7, version)),
+        }
+    }
+
+    #[test]
+    fn endpoint_states_move_a_deploying_job_forward_only() {
+        let job = deploying(1, None);
+        let t = adopt_endpoint(&job, &view(&job, "InService", 1, None)).unwrap();
+        assert_eq!(
+            (t.to, t.record.serving, t.from.as_slice()),
+            (JobStatus::Deployed, Some(1), &[JobStatus::Deploying][..])
+        );
+        let t = adopt_endpoint(&job, &view(&job, "Failed", 1, Some("no image"))).unwrap();
+        assert_eq!(t.to, JobStatus::DeployFailed);
+        assert!(t.reason.unwrap().contains("no image"));
+        assert_eq!(adopt_endpoint(&job, &view(&job, "Creating", 1, None)).unwrap().to, JobStatus::Deploying);
+        let mut deployed = job.clone();
+        deployed.status = JobStatus::Deployed;
+        assert_eq!(
+            adopt_endpoint(&deployed, &view(&job, "Creating", 1, None)),
+            None,
+            "a late Creating changes nothing"
+        );
+        let other = EndpointView { name: endpoint_name("iris", 8), ..view(&job, "InService", 1, None) };
+        assert_eq!(adopt_endpoint(&job, &other), None, "an earlier job's endpoint");
+        assert!(is_own_endpoint(&job, &view(&job, "InService", 1, None).name));
+        assert!(!is_own_endpoint(&job, &other.name));
+    }
+
+    #[test]
+    fn a_new_version_is_served_only_when_its_configuration_is() {
+        let job = deploying(2, Some(1));
+        assert_eq!(adopt_endpoint(&job, &view(&job, "InService", 1, None)), None, "still version 1: news of the old");
+        let t = adopt_endpoint(&job, &view(&job, "InService", 2, None)).unwrap();
+        assert_eq!((t.to, t.record.serving), (JobStatus::Deployed, Some(2)));
+        let rolled_back = adopt_endpoint(&job, &view(&job, "InService", 1, Some("health check failed"))).unwrap();
+        assert_eq!((rolled_back.to, rolled_back.record.serving), (JobStatus::DeployFailed, Some(1)));
+        assert!(rolled_back.reason.unwrap().contains("still serves version 1"));
+    }
+
+    #[test]
+    fn a_quiet_deployment_is_asked_for_again_or_waited_for() {
+        let job = deploying(1, None);
+        assert_eq!(check_deployment(&job, None), DeployCheck::Request, "never created");
+        assert_eq!(check_deployment(&job, Some(&view(&job, "Creating", 1, None))), DeployCheck::Wait);
+        assert!(matches!(
+            check_deployment(&job, Some(&view(&job, "InService", 1, None))),
+            DeployCheck::Adopt(DeployTransition { to: JobStatus::Deployed, .. })
+        ));
+        let moving = deploying(2, Some(1));
+        assert_eq!(check_deployment(&moving, Some(&view(&moving, "InService", 1, None))), DeployCheck::Request);
+        assert_eq!(check_deployment(&moving, Some(&view(&moving, "Updating", 2, None))), DeployCheck::Wait);
+        let r = requested(moving.deployment.as_ref().unwrap(), 5);
+        assert_eq!((r.record.requested_at, r.record.status.as_deref()), (Some(5), Some("Updating")));
+        let f = deploy_failed(job.deployment.as_ref().unwrap(), "role cannot be assumed");
+        assert_eq!(f.to, JobStatus::DeployFailed);
+        assert!(f.reason.unwrap().starts_with("model version 1 was not deployed"));
     }
 }

@@ -57,6 +57,8 @@ pub enum JobAction {
     SendCompletion,
     /// Train has not finished with it for long: ask train to check.
     CheckTraining,
+    /// Its endpoint has been on its way for long: ask train to check.
+    CheckDeployment,
     /// Ingest has not finished it for long.
     WarnIngest,
 }
@@ -70,14 +72,15 @@ pub fn job_action(job: &Job, now: i64, limits: &SweepLimits) -> JobAction {
         JobStatus::Complete if !job.completion_sent => JobAction::SendCompletion,
         JobStatus::Complete if waits_for_train(job) && waited >= limits.train_patience_ms => JobAction::CheckTraining,
         JobStatus::Training if waited >= limits.train_patience_ms => JobAction::CheckTraining,
+        JobStatus::Deploying if waited >= limits.train_patience_ms => JobAction::CheckDeployment,
         JobStatus::Publishing if waited > INGEST_PATIENCE_MS => JobAction::WarnIngest,
         _ => JobAction::Nothing,
     }
 }
 
 /// The statuses whose jobs sweep looks at, in the order it does.
-pub const SWEPT: [JobStatus; 4] =
-    [JobStatus::Labeling, JobStatus::Complete, JobStatus::Training, JobStatus::Publishing];
+pub const SWEPT: [JobStatus; 5] =
+    [JobStatus::Labeling, JobStatus::Complete, JobStatus::Training, JobStatus::Deploying, JobStatus::Publishing];
 
 /// A complete job the train function has not finished with.
 fn waits_for_train(job: &Job) -> bool {
@@ -141,5 +144,8 @@ mod tests {
         assert_eq!(job_action(&job(JobStatus::Training, true), late, &l), JobAction::CheckTraining);
         assert_eq!(job_action(&job(JobStatus::Publishing, false), INGEST_PATIENCE_MS + 1, &l), JobAction::WarnIngest);
         assert_eq!(job_action(&job(JobStatus::Trained, true), late, &l), JobAction::Nothing);
+        assert_eq!(job_action(&job(JobStatus::Deploying, true), late - 1, &l), JobAction::Nothing);
+        assert_eq!(job_action(&job(JobStatus::Deploying, true), late, &l), JobAction::CheckDeployment);
+        assert_eq!(job_action(&job(JobStatus::Deployed, true), late, &l), JobAction::Nothing);
     }
 }

@@ -5,8 +5,9 @@
 
 use crate::dataset::{self, OutputKeys};
 use crate::job::ConsensusMethod;
+use crate::plan::deploy::{first_deployment, wants_deployment};
 use crate::quality;
-use crate::records::{Item, Job, JobStatus, TrainingRecord, WorkerStanding};
+use crate::records::{DeploymentRecord, Item, Job, JobStatus, TrainingRecord, WorkerStanding};
 use crate::training::{training_job_name, BuiltIn, SageMakerSpec};
 use crate::training_job::{TrainingRequest, TrainingView};
 
@@ -35,9 +36,12 @@ pub enum Outcome {
 pub fn on_complete(job: &Job) -> Result<Option<Outcome>, String> {
     match job.status {
         JobStatus::Complete => {}
-        JobStatus::Training | JobStatus::Trained | JobStatus::TrainingFailed => {
-            return Ok(Some(Outcome::AlreadyHandled))
-        }
+        JobStatus::Training
+        | JobStatus::Trained
+        | JobStatus::TrainingFailed
+        | JobStatus::Deploying
+        | JobStatus::Deployed
+        | JobStatus::DeployFailed => return Ok(Some(Outcome::AlreadyHandled)),
         other => return Ok(Some(Outcome::Ignored(format!("job {} is {other}, not complete", job.job_id)))),
     }
     if sagemaker(job).is_none() && job.outputs_at.is_some() {
@@ -207,13 +211,15 @@ pub fn training_request(
 }
 
 /// A job's move between training states: from `from` to `to`, recording
-/// `record` (and `reason`, the user's explanation of a failure).
+/// `record` (and `reason`, the user's explanation of a failure), and the
+/// deployment a trained job that asks for one starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub from: Vec<JobStatus>,
     pub to: JobStatus,
     pub record: TrainingRecord,
     pub reason: Option<String>,
+    pub deployment: Option<DeploymentRecord>,
 }
 
 /// The job's training job started.
@@ -228,6 +234,7 @@ pub fn started(request: &TrainingRequest, arn: String) -> Transition {
             ..Default::default()
         },
         reason: None,
+        deployment: None,
     }
 }
 
@@ -238,18 +245,27 @@ pub fn failed(name: &str, reason: &str) -> Transition {
         to: JobStatus::TrainingFailed,
         record: TrainingRecord { name: name.into(), failure_reason: Some(reason.into()), ..Default::default() },
         reason: Some(reason.into()),
+        deployment: None,
     }
 }
 
 /// What SageMaker says of the job's training job, applied to the job.
 /// States only move forward: the transition is from complete or training,
-/// so a late InProgress never undoes Completed.
+/// so a late InProgress never undoes Completed. A job that asks for a
+/// deployment goes from training straight to `deploying` (in the same
+/// write, so no crash leaves it trained and forgotten).
 pub fn adopt(job: &Job, view: &TrainingView) -> Transition {
     let mut record = job.training.clone().unwrap_or_default();
     record.name = view.name.clone();
     record.arn = view.arn.clone().or(record.arn);
     record.status = Some(view.status.clone());
+    let mut deployment = None;
     let (to, reason) = match view.status.as_str() {
+        "Completed" if wants_deployment(job) => {
+            record.model_artifacts = view.model_artifacts.clone();
+            deployment = Some(first_deployment(job));
+            (JobStatus::Deploying, None)
+        }
         "Completed" => {
             record.model_artifacts = view.model_artifacts.clone();
             (JobStatus::Trained, None)
@@ -264,7 +280,7 @@ pub fn adopt(job: &Job, view: &TrainingView) -> Transition {
         }
         _ => (JobStatus::Training, None),
     };
-    Transition { from: vec![JobStatus::Complete, JobStatus::Training], to, record, reason }
+    Transition { from: vec![JobStatus::Complete, JobStatus::Training], to, record, reason, deployment }
 }
 
 /// Whether a state change is about this job's own training job (a name
@@ -411,5 +427,33 @@ mod tests {
         assert!(!is_own(&j, &view("Completed")), "another job's name");
         let own = TrainingView { name: training_job_name("j", j.created_at), ..view("Completed") };
         assert!(is_own(&j, &own));
+    }
+
+    #[test]
+    fn a_job_that_deploys_goes_from_training_to_deploying() {
+        let mut j = job(JobStatus::Training, r#"{"features": ["x"], "sagemaker": {}}"#);
+        j.spec.deploy = Some(Default::default());
+        let done = adopt(
+            &j,
+            &TrainingView {
+                name: training_job_name("j", j.created_at),
+                arn: None,
+                status: "Completed".into(),
+                failure_reason: None,
+                model_artifacts: Some("s3://b/m.tar.gz".into()),
+            },
+        );
+        assert_eq!(done.to, JobStatus::Deploying);
+        let d = done.deployment.unwrap();
+        assert_eq!((d.version, d.requested_at, d.serving), (1, None, None));
+        assert_eq!(d.endpoint, crate::deploy::endpoint_name("j", j.created_at));
+        assert_eq!(
+            on_complete(&{
+                let mut k = j.clone();
+                k.status = JobStatus::Deployed;
+                k
+            }),
+            Ok(Some(Outcome::AlreadyHandled))
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! What train reads from its environment, and the dependencies it builds:
-//! DynamoDB (jobs, items, the training claim), S3 (the outputs), SageMaker.
+//! DynamoDB (jobs, items, the training and deployment claims), S3 (the
+//! outputs), SageMaker (training jobs, models, endpoints).
 //! Nothing else: no marketplace, no queue.
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use hitloop_dynamodb::DynamoStore;
 use hitloop_lambda::env::Vars;
 use hitloop_pipeline::steps::train::TrainDeps;
 use hitloop_s3::S3Blobs;
-use hitloop_sagemaker::SageMakerTrainer;
+use hitloop_sagemaker::{SageMakerDeployer, SageMakerTrainer};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -32,6 +33,7 @@ impl Config {
             store: Arc::new(DynamoStore::from_sdk(sdk, &self.table)),
             blobs: Arc::new(S3Blobs::from_sdk(sdk)),
             trainer: Arc::new(SageMakerTrainer::from_sdk(sdk)),
+            deployer: Arc::new(SageMakerDeployer::from_sdk(sdk)),
             settings: TrainSettings {
                 default_role_arn: self.sagemaker_role_arn.clone(),
                 region: hitloop_aws::region(sdk),

@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use hitloop_core::error::{Error, Result};
 use hitloop_core::money::Usd;
+use hitloop_core::plan::deploy::DeployTransition;
 use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
@@ -15,13 +16,15 @@ use hitloop_core::records::{
     now_ms, Item, ItemStatus, Job, JobModel, JobProgress, JobStatus, WorkerEstimate, WorkerStanding,
 };
 
-use crate::ports::{Items, Jobs, Standings, TrainingClaims, WorkerModels};
+use crate::ports::{Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
 #[derive(Default)]
 struct State {
     jobs: HashMap<String, Job>,
     /// job -> training claim lease (epoch ms)
     claims: HashMap<String, i64>,
+    /// job -> deployment claim lease (epoch ms)
+    deploy_claims: HashMap<String, i64>,
     items: BTreeMap<(String, String), Item>,
     estimates: BTreeMap<(String, String), WorkerEstimate>,
     /// Items with answers their job's worker model has not counted.
@@ -85,6 +88,7 @@ impl Jobs for MemoryStore {
             return Ok(false);
         }
         s.claims.remove(&job.job_id);
+        s.deploy_claims.remove(&job.job_id);
         s.jobs.insert(job.job_id.clone(), job.clone());
         Ok(true)
     }
@@ -313,9 +317,46 @@ impl TrainingClaims for MemoryStore {
         let Some(j) = s.jobs.get_mut(job_id).filter(|j| t.from.contains(&j.status)) else { return Ok(false) };
         j.status = t.to;
         j.training = Some(t.record.clone());
+        if let Some(d) = &t.deployment {
+            j.deployment = Some(d.clone());
+        }
         j.reason = t.reason.clone();
         j.updated_at = now_ms();
         s.claims.remove(job_id);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl Deployments for MemoryStore {
+    async fn claim_deployment(&self, job_id: &str, now: i64, until: i64) -> Result<bool> {
+        self.count("claim_deployment");
+        let mut s = self.state()?;
+        if !s.jobs.get(job_id).is_some_and(|j| j.status == JobStatus::Deploying) {
+            return Ok(false);
+        }
+        if s.deploy_claims.get(job_id).is_some_and(|lease| *lease >= now) {
+            return Ok(false);
+        }
+        s.deploy_claims.insert(job_id.into(), until);
+        Ok(true)
+    }
+
+    async fn release_deployment(&self, job_id: &str) -> Result<()> {
+        self.count("release_deployment");
+        self.state()?.deploy_claims.remove(job_id);
+        Ok(())
+    }
+
+    async fn record_deployment(&self, job_id: &str, t: &DeployTransition) -> Result<bool> {
+        self.count("record_deployment");
+        let mut s = self.state()?;
+        let Some(j) = s.jobs.get_mut(job_id).filter(|j| t.from.contains(&j.status)) else { return Ok(false) };
+        j.status = t.to;
+        j.deployment = Some(t.record.clone());
+        j.reason = t.reason.clone();
+        j.updated_at = now_ms();
+        s.deploy_claims.remove(job_id);
         Ok(true)
     }
 }

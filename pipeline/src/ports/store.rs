@@ -1,5 +1,5 @@
 //! What the steps keep, split by aggregate: jobs, items (with their
-//! answers), training claims and worker estimates. `hitloop-dynamodb`
+//! answers), training and deployment claims and worker estimates. `hitloop-dynamodb`
 //! implements them on one DynamoDB table, [`crate::memory::MemoryStore`] in
 //! memory for tests; both pass the same contract suite.
 
@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use hitloop_core::error::Result;
 use hitloop_core::money::Usd;
+use hitloop_core::plan::deploy::DeployTransition;
 use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, WriteOutcome};
@@ -67,6 +68,20 @@ pub trait TrainingClaims: Send + Sync {
     /// Applies the transition (and releases the claim); false if the job was
     /// in none of its `from` states.
     async fn record_training(&self, job_id: &str, transition: &Transition) -> Result<bool>;
+}
+
+/// A job's deployment: the right to ask SageMaker for its endpoint (a lease,
+/// so that two invocations never both create or move it), and its moves
+/// between deployment states.
+#[async_trait]
+pub trait Deployments: Send + Sync {
+    /// Takes the right until `until` (epoch ms): false if the job is not
+    /// `deploying` or another invocation holds it.
+    async fn claim_deployment(&self, job_id: &str, now: i64, until: i64) -> Result<bool>;
+    async fn release_deployment(&self, job_id: &str) -> Result<()>;
+    /// Applies the transition (and releases the claim); false if the job was
+    /// in none of its `from` states.
+    async fn record_deployment(&self, job_id: &str, transition: &DeployTransition) -> Result<bool>;
 }
 
 /// Per job and worker, what a worker model knows (see `WorkerEstimate`).

@@ -5,6 +5,7 @@
 
 pub mod amend;
 pub mod collect;
+pub mod deploy;
 pub mod ingest;
 pub mod jobs;
 pub mod publish;

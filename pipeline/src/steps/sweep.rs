@@ -117,6 +117,7 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
                     report.completions_resent += 1;
                 }
                 JobAction::CheckTraining => checks.push(JobMessage::check_training(&job.job_id).body()?),
+                JobAction::CheckDeployment => checks.push(JobMessage::check_deployment(&job.job_id).body()?),
                 JobAction::WarnIngest => {
                     tracing::warn!(job_id = %job.job_id, "ingest has not finished for 15 minutes; upload the manifest again to resume it");
                 }

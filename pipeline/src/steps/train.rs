@@ -1,7 +1,8 @@
 //! train: a job's labeling is complete. Write what it yields under
 //! `jobs/<job>/output/`, then start its SageMaker training job, exactly once
 //! however often and however concurrently the completion arrives; then follow
-//! the training job's state changes to `trained` or `training_failed`.
+//! the training job's state changes to `trained` or `training_failed`, or,
+//! for a job that deploys its model, to `deploying` (`crate::steps::deploy`).
 //!
 //! Exactly once, without trusting SageMaker to refuse a duplicate name: the
 //! name is derived from the job; an invocation must hold the job's training
@@ -20,20 +21,22 @@ use hitloop_core::records::{now_ms, Job, JobStatus};
 use hitloop_core::training::{job_id_of_training, training_job_name};
 use hitloop_core::training_job::{StartError, TrainingRequest, TrainingView};
 
-use crate::ports::{all_items, Blobs, Items, Jobs, Standings, Trainer, TrainingClaims};
+use crate::ports::{all_items, Blobs, Deployer, Deployments, Items, Jobs, Standings, Trainer, TrainingClaims};
+use crate::steps::deploy;
 
 /// Longer than the function's timeout: a claim outlives its holder only
 /// when the holder died, and then the next delivery takes over.
 const CLAIM_LEASE_MS: i64 = 10 * 60 * 1000;
 
-pub trait TrainStore: Jobs + Items + TrainingClaims + Standings {}
-impl<T: Jobs + Items + TrainingClaims + Standings + ?Sized> TrainStore for T {}
+pub trait TrainStore: Jobs + Items + TrainingClaims + Deployments + Standings {}
+impl<T: Jobs + Items + TrainingClaims + Deployments + Standings + ?Sized> TrainStore for T {}
 
 #[derive(Clone)]
 pub struct TrainDeps {
     pub store: Arc<dyn TrainStore>,
     pub blobs: Arc<dyn Blobs>,
     pub trainer: Arc<dyn Trainer>,
+    pub deployer: Arc<dyn Deployer>,
     pub settings: TrainSettings,
 }
 
@@ -42,6 +45,8 @@ pub async fn handle_message(deps: &TrainDeps, message: TrainingMessage) -> Resul
         TrainingMessage::JobComplete(job_id) => on_job_complete(deps, &job_id).await,
         TrainingMessage::CheckTraining(job_id) => check_training(deps, &job_id).await,
         TrainingMessage::StateChange(view) => on_training_state(deps, &view).await,
+        TrainingMessage::CheckDeployment(job_id) => deploy::check_deployment(deps, &job_id).await,
+        TrainingMessage::EndpointChange(view) => deploy::on_endpoint_state(deps, &view).await,
     }
 }
 
@@ -133,7 +138,23 @@ pub async fn on_training_state(deps: &TrainDeps, view: &TrainingView) -> Result<
     if !is_own(&job, view) {
         return Ok(Outcome::Ignored(format!("{} belongs to an earlier job {job_id}", view.name)));
     }
-    apply(deps, &job, &adopt(&job, view)).await
+    let moved = apply(deps, &job, &adopt(&job, view)).await?;
+    then_deploy(deps, job_id, moved).await
+}
+
+/// A job whose model was trained and that asks for a deployment is
+/// `deploying`: ask SageMaker for it now. Also after a duplicate state
+/// change: the invocation that moved the job may have died before asking.
+async fn then_deploy(deps: &TrainDeps, job_id: &str, moved: Outcome) -> Result<Outcome> {
+    match moved {
+        Outcome::Moved(JobStatus::Deploying) | Outcome::AlreadyHandled => {
+            match deploy::request_if_due(deps, job_id).await? {
+                Outcome::AlreadyHandled => Ok(moved),
+                requested => Ok(requested),
+            }
+        }
+        other => Ok(other),
+    }
 }
 
 async fn apply(deps: &TrainDeps, job: &Job, t: &Transition) -> Result<Outcome> {
@@ -156,7 +177,10 @@ pub async fn check_training(deps: &TrainDeps, job_id: &str) -> Result<Outcome> {
         JobStatus::Training => {
             let name = training_job_name(job_id, job.created_at);
             match deps.trainer.describe(&name).await? {
-                Some(view) => apply(deps, &job, &adopt(&job, &view)).await,
+                Some(view) => {
+                    let moved = apply(deps, &job, &adopt(&job, &view)).await?;
+                    then_deploy(deps, job_id, moved).await
+                }
                 None => fail(deps, &job, &name, &format!("SageMaker has no training job {name}")).await,
             }
         }

@@ -1,4 +1,4 @@
-//! Jobs, Items, TrainingClaims and WorkerModels: the conditions that make
+//! Jobs, Items, TrainingClaims, Deployments, WorkerModels and Standings: the conditions that make
 //! every step idempotent and every purchase fit the budget.
 
 use hitloop_core::error::Error;
@@ -6,16 +6,19 @@ use std::collections::BTreeMap;
 
 use hitloop_core::job::{ConsensusSpec, JobSpec};
 use hitloop_core::money::Usd;
+use hitloop_core::plan::deploy::{adopt_endpoint, deploy_failed, requested, EndpointView};
 use hitloop_core::plan::refit::refit;
 use hitloop_core::plan::train::{failed, Transition};
 use hitloop_core::plan::write::{Decided, ItemWrite, Refusal, Reopen, Reserve, WriteOutcome};
 use hitloop_core::quality::{GoldTally, CROWD};
-use hitloop_core::records::{AnswerRecord, Item, ItemStatus, Job, JobModel, JobStatus, TrainingRecord, WorkerEstimate};
-use hitloop_pipeline::ports::{Items, Jobs, Standings, TrainingClaims, WorkerModels};
+use hitloop_core::records::{
+    AnswerRecord, DeploymentRecord, Item, ItemStatus, Job, JobModel, JobStatus, TrainingRecord, WorkerEstimate,
+};
+use hitloop_pipeline::ports::{Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
 /// What a store must be to pass.
-pub trait Store: Jobs + Items + TrainingClaims + WorkerModels + Standings {}
-impl<T: Jobs + Items + TrainingClaims + WorkerModels + Standings + ?Sized> Store for T {}
+pub trait Store: Jobs + Items + TrainingClaims + Deployments + WorkerModels + Standings {}
+impl<T: Jobs + Items + TrainingClaims + Deployments + WorkerModels + Standings + ?Sized> Store for T {}
 
 fn job(id: &str, status: JobStatus, budget: Option<&str>, items: u64) -> Job {
     let budget = budget.map(|b| format!(r#", "budget_usd": "{b}""#)).unwrap_or_default();
@@ -50,6 +53,7 @@ pub async fn store(s: &dyn Store, prefix: &str) {
     items_and_writes(s, &format!("{prefix}-items")).await;
     budgets(s, &format!("{prefix}-money")).await;
     training(s, &format!("{prefix}-train")).await;
+    deployments(s, &format!("{prefix}-deploy")).await;
     estimates(s, &format!("{prefix}-workers")).await;
     refits(s, &format!("{prefix}-refit")).await;
     blocks(s, &format!("{prefix}-block")).await;
@@ -311,6 +315,7 @@ async fn training(s: &dyn Store, id: &str) {
         to: JobStatus::Training,
         record: TrainingRecord { name: "hitloop-x".into(), status: Some("InProgress".into()), ..Default::default() },
         reason: None,
+        deployment: None,
     };
     assert!(s.record_training(id, &start).await.unwrap());
     assert!(!s.record_training(id, &start).await.unwrap(), "not complete any more");
@@ -319,6 +324,58 @@ async fn training(s: &dyn Store, id: &str) {
     assert!(s.record_training(id, &failed("hitloop-x", "no role")).await.unwrap());
     let j = s.job(id).await.unwrap().unwrap();
     assert_eq!((j.status, j.reason.as_deref()), (JobStatus::TrainingFailed, Some("no role")));
+}
+
+async fn deployments(s: &dyn Store, id: &str) {
+    s.create_job(&job(id, JobStatus::Labeling, None, 0)).await.unwrap();
+    assert!(s.complete_if_done(id).await.unwrap());
+    assert!(!s.claim_deployment(id, 10, 20).await.unwrap(), "only a deploying job");
+    let record = DeploymentRecord {
+        endpoint: format!("hitloop-{id}-abcdef"),
+        version: 1,
+        model: format!("hitloop-{id}-abcdef-v1"),
+        ..Default::default()
+    };
+    // Trained and deploying in one write.
+    let trained = Transition {
+        from: vec![JobStatus::Complete],
+        to: JobStatus::Deploying,
+        record: TrainingRecord {
+            name: "hitloop-x".into(),
+            model_artifacts: Some("s3://b/m".into()),
+            ..Default::default()
+        },
+        reason: None,
+        deployment: Some(record.clone()),
+    };
+    assert!(s.record_training(id, &trained).await.unwrap());
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!((j.status, j.deployment.as_ref()), (JobStatus::Deploying, Some(&record)));
+    assert_eq!(j.training.unwrap().model_artifacts.as_deref(), Some("s3://b/m"));
+
+    assert!(s.claim_deployment(id, 10, 20).await.unwrap());
+    assert!(!s.claim_deployment(id, 15, 30).await.unwrap(), "held until 20");
+    assert!(s.claim_deployment(id, 21, 40).await.unwrap(), "a lapsed claim is taken over");
+    s.release_deployment(id).await.unwrap();
+    assert!(s.claim_deployment(id, 22, 40).await.unwrap(), "released");
+    assert!(s.record_deployment(id, &requested(&record, 23)).await.unwrap(), "recording releases the claim");
+    assert!(s.claim_deployment(id, 24, 40).await.unwrap());
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!(j.deployment.as_ref().and_then(|d| d.requested_at), Some(23));
+
+    let view = EndpointView {
+        name: record.endpoint.clone(),
+        status: "InService".into(),
+        failure_reason: None,
+        config: Some(record.model.clone()),
+    };
+    let served = adopt_endpoint(&j, &view).unwrap();
+    assert!(s.record_deployment(id, &served).await.unwrap());
+    assert!(!s.record_deployment(id, &served).await.unwrap(), "not deploying any more");
+    assert!(!s.record_deployment(id, &deploy_failed(&record, "late")).await.unwrap(), "forward only");
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!((j.status, j.deployment.and_then(|d| d.serving)), (JobStatus::Deployed, Some(1)));
+    assert!(!s.claim_deployment(id, 100, 200).await.unwrap(), "deployed: nothing to claim");
 }
 
 async fn estimates(s: &dyn Store, id: &str) {

@@ -12,13 +12,14 @@ use hitloop_core::error::{Error, Result};
 use hitloop_core::job::JobSpec;
 use hitloop_core::marketplace::{AssignmentView, CreateHitError, HitState};
 use hitloop_core::money::Usd;
+use hitloop_core::plan::deploy::DeployTransition;
 use hitloop_core::plan::publish::HitRequest;
 use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, WriteOutcome};
 use hitloop_core::records::{Item, Job, JobModel, JobProgress, JobStatus, WorkerEstimate, WorkerStanding};
 use hitloop_dynamodb::DynamoStore;
-use hitloop_pipeline::ports::{Crowd, Items, Jobs, Standings, TrainingClaims, WorkerModels};
+use hitloop_pipeline::ports::{Crowd, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum When {
@@ -164,6 +165,19 @@ impl TrainingClaims for CrashingStore {
     }
     async fn record_training(&self, job_id: &str, transition: &Transition) -> Result<bool> {
         self.inner.record_training(job_id, transition).await
+    }
+}
+
+#[async_trait]
+impl Deployments for CrashingStore {
+    async fn claim_deployment(&self, job_id: &str, now: i64, until: i64) -> Result<bool> {
+        self.inner.claim_deployment(job_id, now, until).await
+    }
+    async fn release_deployment(&self, job_id: &str) -> Result<()> {
+        self.inner.release_deployment(job_id).await
+    }
+    async fn record_deployment(&self, job_id: &str, transition: &DeployTransition) -> Result<bool> {
+        self.crashes.around("record_deployment", self.inner.record_deployment(job_id, transition)).await
     }
 }
 

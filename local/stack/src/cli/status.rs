@@ -37,6 +37,11 @@ pub struct Summary {
     /// metrics.json beside the model, when the trainer wrote one (the local
     /// trainer does; SageMaker's built-in algorithms report to CloudWatch).
     pub model_metrics: Option<serde_json::Value>,
+    /// The job's endpoint, the model version it serves and the one it is
+    /// moving to (the same once deployed).
+    pub endpoint: Option<String>,
+    pub serving_version: Option<u32>,
+    pub deploying_version: Option<u32>,
     /// Problems from errors.json when the job failed validation.
     pub problems: Vec<String>,
     pub done: bool,
@@ -47,7 +52,12 @@ pub struct Summary {
 /// for `hitloop resume`).
 pub fn settled(job: &Job) -> bool {
     match job.status {
-        JobStatus::Failed | JobStatus::Trained | JobStatus::TrainingFailed | JobStatus::Paused => true,
+        JobStatus::Failed
+        | JobStatus::Trained
+        | JobStatus::TrainingFailed
+        | JobStatus::Paused
+        | JobStatus::Deployed
+        | JobStatus::DeployFailed => true,
         JobStatus::Complete => {
             let trains = job.spec.training.as_ref().is_some_and(|t| t.sagemaker.is_some());
             job.outputs_at.is_some() && !trains
@@ -68,7 +78,13 @@ pub async fn labeled_as_output(target: &Target, job_id: &str) -> Result<Vec<Item
     let Some(job) = target.store.job(job_id).await.map_err(|e| e.to_string())? else { return Ok(items) };
     let done = matches!(
         job.status,
-        JobStatus::Complete | JobStatus::Training | JobStatus::Trained | JobStatus::TrainingFailed
+        JobStatus::Complete
+            | JobStatus::Training
+            | JobStatus::Trained
+            | JobStatus::TrainingFailed
+            | JobStatus::Deploying
+            | JobStatus::Deployed
+            | JobStatus::DeployFailed
     );
     if done && job.spec.consensus.method == ConsensusMethod::Confidence {
         // As train fits it: without the answers of workers the job blocked.
@@ -139,6 +155,9 @@ pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
         training_job: job.training.as_ref().map(|t| t.name.clone()),
         model,
         model_metrics,
+        endpoint: job.deployment.as_ref().map(|d| d.endpoint.clone()),
+        serving_version: job.deployment.as_ref().and_then(|d| d.serving),
+        deploying_version: job.deployment.as_ref().map(|d| d.version),
         problems,
         done: settled(&job),
     })
@@ -191,6 +210,17 @@ pub fn render(s: &Summary) -> String {
     if let Some(a) = s.model_metrics.as_ref().and_then(|m| m["test_accuracy"].as_f64()) {
         let rows = s.model_metrics.as_ref().and_then(|m| m["test_rows"].as_u64()).unwrap_or(0);
         out.push_str(&format!("  held-out accuracy of the model: {:.1} % on {rows} test rows\n", a * 100.0));
+    }
+    if let Some(e) = &s.endpoint {
+        let serving = match (s.serving_version, s.deploying_version) {
+            (Some(v), Some(next)) if next != v && s.status == "deploying" => {
+                format!("serving model version {v}, moving to version {next}")
+            }
+            (Some(v), _) => format!("serving model version {v}"),
+            (None, Some(next)) if s.status == "deploying" => format!("deploying model version {next}"),
+            _ => "serving nothing".into(),
+        };
+        out.push_str(&format!("  endpoint: {e} ({serving})\n"));
     }
     out
 }
@@ -298,6 +328,9 @@ mod tests {
             training_job: None,
             model: None,
             model_metrics: None,
+            endpoint: None,
+            serving_version: None,
+            deploying_version: None,
             problems: vec![],
             done: false,
         };
@@ -307,5 +340,40 @@ mod tests {
         assert!(render(&s).contains("workers blocked for their answers on gold items: 2 (deciding their items again;"));
         s.blocks_pending = false;
         assert!(render(&s).contains(": 2 (their items decided again;"));
+    }
+
+    #[test]
+    fn the_endpoint_is_shown_with_the_model_version_it_serves() {
+        let mut s = Summary {
+            job_id: "j".into(),
+            status: "deploying".into(),
+            reason: None,
+            items: 1,
+            labeled: 1,
+            unresolved: 0,
+            in_flight: 0,
+            assignments_bought: 2,
+            answers: 2,
+            spent_usd: Usd::ZERO,
+            on_hold_usd: Usd::ZERO,
+            agreement_rate: None,
+            workers_blocked: 0,
+            blocks_pending: false,
+            training_job: None,
+            model: None,
+            model_metrics: None,
+            endpoint: Some("hitloop-j-abcdef".into()),
+            serving_version: None,
+            deploying_version: Some(1),
+            problems: vec![],
+            done: false,
+        };
+        assert!(render(&s).contains("endpoint: hitloop-j-abcdef (deploying model version 1)"), "{}", render(&s));
+        s.serving_version = Some(1);
+        s.deploying_version = Some(2);
+        assert!(render(&s).contains("(serving model version 1, moving to version 2)"));
+        s.status = "deployed".into();
+        s.serving_version = Some(2);
+        assert!(render(&s).contains("(serving model version 2)"));
     }
 }
