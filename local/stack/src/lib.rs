@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod endpoints;
 pub mod functions;
 pub mod marketplace;
 pub mod resources;

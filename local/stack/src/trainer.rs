@@ -115,7 +115,26 @@ pub fn model_archive(fitted: &Fitted) -> Result<Vec<u8>, String> {
     gz.finish().map_err(|e| e.to_string())
 }
 
-fn split_s3(uri: &str) -> Option<(&str, &str)> {
+/// The random forest the local trainer fitted, as model.tar.gz keeps it.
+pub type LocalModel = RandomForestClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>;
+
+/// Reads the model back from a model.tar.gz the local trainer wrote: what a
+/// serving container does when its endpoint starts.
+pub fn read_model(archive: &[u8]) -> Result<LocalModel, String> {
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    for entry in tar.entries().map_err(|e| format!("not a model.tar.gz: {e}"))? {
+        let mut entry = entry.map_err(|e| format!("not a model.tar.gz: {e}"))?;
+        let is_model = entry.path().map(|p| p.to_string_lossy() == "model.json").unwrap_or(false);
+        if is_model {
+            let mut json = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut json).map_err(|e| e.to_string())?;
+            return serde_json::from_slice(&json).map_err(|e| format!("model.json is not a local model: {e}"));
+        }
+    }
+    Err("the archive has no model.json (the local stack serves only what its trainer wrote)".into())
+}
+
+pub(crate) fn split_s3(uri: &str) -> Option<(&str, &str)> {
     uri.strip_prefix("s3://")?.split_once('/')
 }
 
@@ -310,6 +329,10 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["metrics.json", "model.json"]);
+        let model = read_model(&archive).unwrap();
+        let x = DenseMatrix::from_2d_vec(&vec![vec![1.0, 1.0], vec![12.0, 9.0]]).unwrap();
+        assert_eq!(model.predict(&x).unwrap(), [0, 1], "the archive serves what was fitted");
+        assert!(read_model(b"not gzip").is_err());
     }
 
     #[test]

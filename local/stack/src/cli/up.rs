@@ -14,6 +14,7 @@ use hitloop_workforce::crowd::{Truth, WorkforceConfig};
 use hitloop_workforce::server::{start, Requesters, ServerConfig};
 
 use super::target::LocalState;
+use crate::endpoints::LocalEndpoints;
 use crate::functions::Functions;
 use crate::marketplace::Marketplace;
 use crate::router::Router;
@@ -157,11 +158,18 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
     let limits = scaled_sweep_limits(options.speed);
     let routing = tokio::spawn(async move { router.run(stop_rx, sweep_every, limits).await });
     let mut trainer = LocalTrainer::new(&sdk);
+    let mut endpoints = LocalEndpoints::new(&sdk);
     let mut stop_watch = stop_tx.subscribe();
     let training = tokio::spawn(async move {
         loop {
             for name in trainer.run_pending().await {
                 println!("local trainer: trained {name}");
+            }
+            for e in endpoints.run_pending().await {
+                match e.failure {
+                    None => println!("local endpoint: {} serves {}", e.endpoint, e.config),
+                    Some(why) => println!("local endpoint: {} failed: {why}", e.endpoint),
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}

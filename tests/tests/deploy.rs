@@ -1,0 +1,180 @@
+//! Deployment on the local stack: a job with a `deploy` section, labeled by
+//! the simulated crowd, trained by the local trainer, deployed through the
+//! real SageMaker adapter against moto, its endpoint brought up by the local
+//! stand-in (which loads the model as a serving container would and emits
+//! SageMaker's state changes through EventBridge): exactly one model and
+//! endpoint however the events come, and a model that cannot be loaded
+//! ending `deploy_failed` with the reason.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use common::outputs::check_outputs;
+use common::*;
+use hitloop_core::deploy::{endpoint_name, model_name};
+use hitloop_core::messages::JobMessage;
+use hitloop_core::plan::deploy::{DeployRequest, EndpointView};
+use hitloop_core::records::{Job, JobStatus};
+use hitloop_core::training::training_job_name;
+use hitloop_local::endpoints::LocalEndpoints;
+use hitloop_local::trainer::LocalTrainer;
+use hitloop_pipeline::ports::Deployer;
+use hitloop_sagemaker::SageMakerDeployer;
+use serde_json::json;
+
+/// The real SageMaker adapter, counting the deployments that reach it.
+struct CountingDeployer {
+    inner: SageMakerDeployer,
+    deploys: AtomicUsize,
+}
+
+#[async_trait]
+impl Deployer for CountingDeployer {
+    async fn deploy(&self, r: &DeployRequest) -> hitloop_core::error::Result<Result<(), String>> {
+        self.deploys.fetch_add(1, Ordering::SeqCst);
+        self.inner.deploy(r).await
+    }
+    async fn endpoint(&self, name: &str) -> hitloop_core::error::Result<Option<EndpointView>> {
+        self.inner.endpoint(name).await
+    }
+    async fn delete_endpoint(&self, name: &str) -> hitloop_core::error::Result<bool> {
+        self.inner.delete_endpoint(name).await
+    }
+    async fn delete_model(&self, name: &str) -> hitloop_core::error::Result<bool> {
+        self.inner.delete_model(name).await
+    }
+}
+
+fn deploying_job() -> serde_json::Value {
+    let mut job = with_training(iris_job(), training_settings());
+    job["deploy"] = json!({ "serverless": { "memory_mb": 2048, "max_concurrency": 2 } });
+    job
+}
+
+/// A stack whose train function counts its deployments.
+async fn stack() -> (Stack, Arc<CountingDeployer>) {
+    let mut stack = Stack::new(Options { crowd: Some(GOOD_CROWD), ..Default::default() }).await;
+    let counting =
+        Arc::new(CountingDeployer { inner: SageMakerDeployer::from_sdk(&stack.sdk), deploys: AtomicUsize::new(0) });
+    stack.router.functions.train.deployer = counting.clone();
+    (stack, counting)
+}
+
+/// Labels the job and runs its training job on the local trainer.
+async fn trained(stack: &Stack, job_id: &str) -> Job {
+    let job = stack.run_job(job_id, &deploying_job(), &iris_manifest_every(5)).await;
+    assert_eq!(job.status, JobStatus::Training, "{:?}", job.reason);
+    let name = training_job_name(job_id, job.created_at);
+    assert!(LocalTrainer::new(&stack.sdk).run(&name).await.unwrap(), "the local trainer fitted {name}");
+    stack.router.pump_until_idle(20).await;
+    stack.job(job_id).await.unwrap()
+}
+
+fn endpoint_event(endpoint: &str, config: &str, status: &str) -> serde_json::Value {
+    json!({ "source": "aws.sagemaker", "detail-type": "SageMaker Endpoint State Change",
+            "resources": [format!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint}")],
+            "detail": { "EndpointName": endpoint, "EndpointConfigName": config, "EndpointStatus": status } })
+}
+
+/// The models, configurations and endpoints moto holds for the endpoint
+/// (filtered here: moto's NameContains does not filter models).
+async fn names_in_moto(stack: &Stack, endpoint: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let sm = stack.sagemaker();
+    let ours = |names: Vec<String>| -> Vec<String> { names.into_iter().filter(|n| n.starts_with(endpoint)).collect() };
+    let models = sm.list_models().name_contains(endpoint).send().await.unwrap();
+    let configs = sm.list_endpoint_configs().name_contains(endpoint).send().await.unwrap();
+    let endpoints = sm.list_endpoints().name_contains(endpoint).send().await.unwrap();
+    (
+        ours(models.models().iter().map(|m| m.model_name().unwrap_or_default().to_string()).collect()),
+        ours(
+            configs
+                .endpoint_configs()
+                .iter()
+                .map(|c| c.endpoint_config_name().unwrap_or_default().to_string())
+                .collect(),
+        ),
+        ours(endpoints.endpoints().iter().map(|e| e.endpoint_name().unwrap_or_default().to_string()).collect()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trained_model_is_deployed_once_under_duplicate_and_reordered_events() {
+    let (stack, counting) = stack().await;
+    let job = trained(&stack, "dep").await;
+    assert_eq!(job.status, JobStatus::Deploying, "{:?}", job.reason);
+    let endpoint = endpoint_name("dep", job.created_at);
+    let model = model_name("dep", job.created_at, 1);
+    let artifacts = job.training.as_ref().unwrap().model_artifacts.clone().unwrap();
+
+    // The training's completion again (SageMaker sends events more than
+    // once), sweep's check, and a late CREATING: one deployment.
+    let name = training_job_name("dep", job.created_at);
+    let completed = json!({ "source": "aws.sagemaker", "detail-type": "SageMaker Training Job State Change",
+        "resources": [], "detail": { "TrainingJobName": name, "TrainingJobStatus": "Completed",
+        "ModelArtifacts": { "S3ModelArtifacts": artifacts } } });
+    stack.put_event(&completed).await;
+    stack.send_training(&JobMessage::check_deployment("dep").body().unwrap()).await;
+    stack.put_event(&completed).await;
+    stack.router.pump_until_idle(20).await;
+    assert_eq!(counting.deploys.load(Ordering::SeqCst), 1, "SageMaker was asked once");
+    assert_eq!(
+        names_in_moto(&stack, &endpoint).await,
+        (vec![model.clone()], vec![model.clone()], vec![endpoint.clone()])
+    );
+    let described = stack.sagemaker().describe_model().model_name(&model).send().await.unwrap();
+    assert_eq!(described.primary_container().unwrap().model_data_url(), Some(artifacts.as_str()));
+
+    // The endpoint comes up: CREATING, then IN_SERVICE.
+    let up = LocalEndpoints::new(&stack.sdk).run_pending().await;
+    let ours: Vec<_> = up.iter().filter(|a| a.endpoint == endpoint).collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!((ours[0].config.as_str(), ours[0].failure.as_deref()), (model.as_str(), None));
+    stack.router.pump_until_idle(20).await;
+    let deployed = stack.job("dep").await.unwrap();
+    assert_eq!(deployed.status, JobStatus::Deployed, "{:?}", deployed.reason);
+    let d = deployed.deployment.clone().unwrap();
+    assert_eq!((d.endpoint.as_str(), d.serving, d.status.as_deref()), (endpoint.as_str(), Some(1), Some("InService")));
+
+    // Late and repeated news after the fact changes nothing.
+    stack.put_event(&endpoint_event(&endpoint, &model, "CREATING")).await;
+    stack.put_event(&endpoint_event(&endpoint, &model, "IN_SERVICE")).await;
+    stack.put_event(&completed).await;
+    stack.send_training(&JobMessage::check_deployment("dep").body().unwrap()).await;
+    stack.router.pump_until_idle(20).await;
+    assert_eq!(stack.job("dep").await.unwrap().status, JobStatus::Deployed);
+    assert_eq!(counting.deploys.load(Ordering::SeqCst), 1);
+    assert_eq!(names_in_moto(&stack, &endpoint).await.1.len(), 1);
+    check_outputs(&stack, "dep").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_cannot_be_loaded_ends_deploy_failed_with_the_reason() {
+    let (stack, _) = stack().await;
+    let job = trained(&stack, "broken").await;
+    assert_eq!(job.status, JobStatus::Deploying);
+    // The artifact is not a model (overwritten by hand, say).
+    let artifacts = job.training.as_ref().unwrap().model_artifacts.clone().unwrap();
+    let key = artifacts.strip_prefix(&format!("s3://{}/", stack.resources.bucket)).unwrap();
+    stack.put(key, b"not a model".to_vec()).await;
+    LocalEndpoints::new(&stack.sdk).run_pending().await;
+    stack.router.pump_until_idle(20).await;
+    let failed = stack.job("broken").await.unwrap();
+    assert_eq!(failed.status, JobStatus::DeployFailed);
+    let reason = failed.reason.clone().unwrap();
+    assert!(
+        reason.contains(&endpoint_name("broken", job.created_at)) && reason.contains("could not be loaded"),
+        "{reason}"
+    );
+    assert!(failed.deployment.unwrap().failure_reason.is_some());
+    // A late IN_SERVICE does not undo it; the labels stay.
+    let model = model_name("broken", job.created_at, 1);
+    stack.put_event(&endpoint_event(&endpoint_name("broken", job.created_at), &model, "IN_SERVICE")).await;
+    stack.router.pump_until_idle(20).await;
+    assert_eq!(stack.job("broken").await.unwrap().status, JobStatus::DeployFailed);
+    check_outputs(&stack, "broken").await;
+}
