@@ -1,8 +1,9 @@
 //! `hitloop local up`: the whole stack on this machine. moto (from the
 //! project's venv) stands in for AWS, the MTurk-compatible service runs with
 //! a simulated workforce, the resources come from infra/template.yaml, the
-//! router delivers events to the functions in-process, and the local trainer
-//! runs the training jobs SageMaker would. Ctrl-C stops all of it.
+//! router delivers events to the functions in-process, the local trainer
+//! runs the training jobs SageMaker would and the local endpoints bring up
+//! the endpoints it would serve from. Ctrl-C stops all of it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
