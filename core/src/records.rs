@@ -26,10 +26,12 @@ pub enum JobStatus {
     /// The endpoint serves the job's model.
     Deployed,
     DeployFailed,
+    /// `hitloop teardown` deleted what the job deployed.
+    TornDown,
 }
 
 impl JobStatus {
-    pub const ALL: [JobStatus; 11] = [
+    pub const ALL: [JobStatus; 12] = [
         JobStatus::Publishing,
         JobStatus::Labeling,
         JobStatus::Paused,
@@ -40,6 +42,7 @@ impl JobStatus {
         JobStatus::Deploying,
         JobStatus::Deployed,
         JobStatus::DeployFailed,
+        JobStatus::TornDown,
         JobStatus::Failed,
     ];
 
@@ -56,6 +59,7 @@ impl JobStatus {
             JobStatus::Deploying => "deploying",
             JobStatus::Deployed => "deployed",
             JobStatus::DeployFailed => "deploy_failed",
+            JobStatus::TornDown => "torn_down",
         }
     }
 
@@ -86,6 +90,7 @@ impl FromStr for JobStatus {
             "deploying" => JobStatus::Deploying,
             "deployed" => JobStatus::Deployed,
             "deploy_failed" => JobStatus::DeployFailed,
+            "torn_down" => JobStatus::TornDown,
             other => return Err(format!("unknown job status {other:?}")),
         })
     }

@@ -156,3 +156,44 @@ async fn a_request_lost_in_a_crash_is_made_by_sweeps_check_and_a_quiet_endpoint_
     assert_eq!(w.deployer.changes(), 1);
     assert!(w.deployer.endpoint(&endpoint_name("j", job.created_at)).await.unwrap().is_some());
 }
+
+/// SageMaker, with `hitloop teardown` running while it is asked: the job
+/// is torn down (and its nothing-yet deleted) before the endpoint exists.
+struct TornDownMeanwhile {
+    store: Arc<MemoryStore>,
+    inner: Arc<MemoryDeployer>,
+}
+
+#[async_trait::async_trait]
+impl Deployer for TornDownMeanwhile {
+    async fn deploy(
+        &self,
+        r: &hitloop_core::plan::deploy::DeployRequest,
+    ) -> hitloop_core::error::Result<Result<(), String>> {
+        let all = hitloop_core::plan::teardown::TEARDOWN_FROM;
+        assert!(self.store.transition("j", &all, JobStatus::TornDown, Some("torn down")).await.unwrap());
+        self.inner.deploy(r).await
+    }
+    async fn endpoint(&self, name: &str) -> hitloop_core::error::Result<Option<EndpointView>> {
+        self.inner.endpoint(name).await
+    }
+    async fn delete_endpoint(&self, name: &str) -> hitloop_core::error::Result<bool> {
+        self.inner.delete_endpoint(name).await
+    }
+    async fn delete_model(&self, name: &str) -> hitloop_core::error::Result<bool> {
+        self.inner.delete_model(name).await
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_asked_for_while_the_job_was_torn_down_is_deleted_again() {
+    let mut w = world(ROLE);
+    let racing = Arc::new(TornDownMeanwhile { store: w.store.clone(), inner: w.deployer.clone() });
+    w.deps.deployer = racing;
+    let job = w.training().await;
+    w.send(World::trained(&job)).await;
+    assert_eq!(w.job().await.status, JobStatus::TornDown);
+    let e = endpoint_name("j", job.created_at);
+    assert_eq!(w.deployer.endpoint(&e).await.unwrap(), None, "created, then deleted again");
+    assert!(w.deployer.models().is_empty());
+}

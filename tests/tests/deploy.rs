@@ -3,8 +3,9 @@
 //! real SageMaker adapter against moto, its endpoint brought up by the local
 //! stand-in (which loads the model as a serving container would and emits
 //! SageMaker's state changes through EventBridge): exactly one model and
-//! endpoint however the events come, and a model that cannot be loaded
-//! ending `deploy_failed` with the reason.
+//! endpoint however the events come, a model that cannot be loaded ending
+//! `deploy_failed` with the reason, and `hitloop teardown` run twice, and
+//! while a deployment is on its way.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
@@ -21,6 +22,8 @@ use hitloop_core::messages::JobMessage;
 use hitloop_core::plan::deploy::{DeployRequest, EndpointView};
 use hitloop_core::records::{Job, JobStatus};
 use hitloop_core::training::training_job_name;
+use hitloop_local::cli::target::{LocalState, Target};
+use hitloop_local::cli::teardown::teardown;
 use hitloop_local::endpoints::LocalEndpoints;
 use hitloop_local::trainer::LocalTrainer;
 use hitloop_pipeline::ports::Deployer;
@@ -150,6 +153,56 @@ async fn a_trained_model_is_deployed_once_under_duplicate_and_reordered_events()
     assert_eq!(counting.deploys.load(Ordering::SeqCst), 1);
     assert_eq!(names_in_moto(&stack, &endpoint).await.1.len(), 1);
     check_outputs(&stack, "dep").await;
+
+    // Torn down, twice: nothing of it is left, and nothing brings it back.
+    let target = target(&stack);
+    let said = teardown(&target, "dep", false).await.unwrap();
+    assert!(said.contains(&format!("deleted endpoint {endpoint}")), "{said}");
+    assert!(said.contains(&format!("deleted model and endpoint configuration {model}")), "{said}");
+    assert_eq!(names_in_moto(&stack, &endpoint).await, (vec![], vec![], vec![]));
+    let again = teardown(&target, "dep", true).await.unwrap();
+    assert!(again.contains(&format!("endpoint {endpoint}: none")), "{again}");
+    assert!(stack.get(&hitloop_core::dataset::OutputKeys::of("dep").labels).await.is_none(), "--outputs: gone");
+    stack.put_event(&endpoint_event(&endpoint, &model, "IN_SERVICE")).await;
+    stack.put_event(&completed).await;
+    stack.router.pump_until_idle(20).await;
+    let gone = stack.job("dep").await.unwrap();
+    assert_eq!((gone.status, gone.reason.as_deref()), (JobStatus::TornDown, Some("torn down by hitloop teardown")));
+    assert_eq!(counting.deploys.load(Ordering::SeqCst), 1);
+    assert_eq!(names_in_moto(&stack, &endpoint).await, (vec![], vec![], vec![]));
+}
+
+/// The hitloop command's view of the test's stack.
+fn target(stack: &Stack) -> Target {
+    Target::new(&stack.sdk, stack.resources.bucket.clone(), stack.resources.table.clone(), Some(local_state(stack)))
+}
+
+fn local_state(stack: &Stack) -> LocalState {
+    LocalState {
+        aws_endpoint: aws_endpoint(),
+        mturk_url: stack.mturk.url.clone(),
+        bucket: stack.resources.bucket.clone(),
+        table: stack.resources.table.clone(),
+        pid: std::process::id(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_torn_down_while_training_deploys_nothing() {
+    let (stack, counting) = stack().await;
+    let job = stack.run_job("early", &deploying_job(), &iris_manifest_every(5)).await;
+    assert_eq!(job.status, JobStatus::Training);
+    let said = teardown(&target(&stack), "early", false).await.unwrap();
+    assert!(said.contains("endpoint") && said.contains(": none"), "nothing deployed yet: {said}");
+    // The training job finishes after all.
+    let name = training_job_name("early", job.created_at);
+    assert!(LocalTrainer::new(&stack.sdk).run(&name).await.unwrap());
+    stack.router.pump_until_idle(20).await;
+    stack.send_training(&JobMessage::check_deployment("early").body().unwrap()).await;
+    stack.router.pump_until_idle(20).await;
+    assert_eq!(stack.job("early").await.unwrap().status, JobStatus::TornDown);
+    assert_eq!(counting.deploys.load(Ordering::SeqCst), 0, "SageMaker was never asked");
+    assert_eq!(names_in_moto(&stack, &endpoint_name("early", job.created_at)).await, (vec![], vec![], vec![]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,5 +12,6 @@ pub mod publish;
 pub mod reconcile;
 pub mod refit;
 pub mod sweep;
+pub mod teardown;
 pub mod train;
 pub mod write;

@@ -41,7 +41,8 @@ pub fn on_complete(job: &Job) -> Result<Option<Outcome>, String> {
         | JobStatus::TrainingFailed
         | JobStatus::Deploying
         | JobStatus::Deployed
-        | JobStatus::DeployFailed => return Ok(Some(Outcome::AlreadyHandled)),
+        | JobStatus::DeployFailed
+        | JobStatus::TornDown => return Ok(Some(Outcome::AlreadyHandled)),
         other => return Ok(Some(Outcome::Ignored(format!("job {} is {other}, not complete", job.job_id)))),
     }
     if sagemaker(job).is_none() && job.outputs_at.is_some() {

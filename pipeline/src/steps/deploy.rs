@@ -50,7 +50,9 @@ async fn request(deps: &TrainDeps, job: &Job) -> Result<Outcome> {
         };
         match deps.deployer.deploy(&request).await? {
             Ok(()) => {
-                deps.store.record_deployment(&job.job_id, &requested(&record, now_ms())).await?;
+                if !deps.store.record_deployment(&job.job_id, &requested(&record, now_ms())).await? {
+                    return undo_if_torn_down(deps, &job.job_id, &request.endpoint, &request.model).await;
+                }
                 tracing::info!(job_id = %job.job_id, endpoint = %request.endpoint, model = %request.model, "deployment requested");
                 Ok(Outcome::Started(request.model))
             }
@@ -65,6 +67,19 @@ async fn request(deps: &TrainDeps, job: &Job) -> Result<Outcome> {
         }
     }
     outcome
+}
+
+/// The job left `deploying` while SageMaker was being asked: if it was torn
+/// down, what was just created goes too (teardown may have run before it
+/// existed).
+async fn undo_if_torn_down(deps: &TrainDeps, job_id: &str, endpoint: &str, model: &str) -> Result<Outcome> {
+    let status = deps.store.job(job_id).await?.map(|j| j.status);
+    if status == Some(JobStatus::TornDown) {
+        deps.deployer.delete_endpoint(endpoint).await?;
+        deps.deployer.delete_model(model).await?;
+        tracing::info!(job_id, endpoint, "the job was torn down while its endpoint was asked for; deleted it again");
+    }
+    Ok(Outcome::AlreadyHandled)
 }
 
 async fn apply(deps: &TrainDeps, job: &Job, t: &DeployTransition) -> Result<Outcome> {

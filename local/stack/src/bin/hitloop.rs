@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use hitloop_core::quality::formats::Format;
-use hitloop_local::cli::{export, replay, resume, status, submit, target, team, up, workforce};
+use hitloop_local::cli::{export, replay, resume, status, submit, target, team, teardown, up, workforce};
 
 #[derive(Parser)]
 #[command(name = "hitloop", version, about = "Crowd labeling with quality control, then training: locally or on AWS")]
@@ -59,6 +59,16 @@ enum Command {
         /// The new budget_usd, e.g. 25.00.
         #[arg(long)]
         budget: Option<String>,
+    },
+    /// Deletes what a job deployed: its endpoint, endpoint configurations and
+    /// models (an endpoint costs money while it exists); the job becomes
+    /// torn_down. Safe to run twice, or while a deployment is in flight.
+    Teardown {
+        job: String,
+        /// Also delete the job's outputs (jobs/<job>/output/: labels, split,
+        /// report, models' artifacts).
+        #[arg(long)]
+        outputs: bool,
     },
     /// Tries the decision policies on answers recorded before, with their
     /// true labels: labels bought per item, accuracy and unresolved share of
@@ -339,6 +349,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
             println!("{}", resume::resume(&t, &job, budget.as_deref()).await?);
             println!("follow it: hitloop status {job} --watch (a refusal would be in jobs/{job}/upload-refused.json)");
+            Ok(())
+        }
+        Command::Teardown { job, outputs } => {
+            let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
+            print!("{}", teardown::teardown(&t, &job, outputs).await?);
             Ok(())
         }
         Command::Workforce { command: WorkforceCommand::Invite { user_pool, email } } => {

@@ -9,5 +9,6 @@ pub mod status;
 pub mod submit;
 pub mod target;
 pub mod team;
+pub mod teardown;
 pub mod up;
 pub mod workforce;

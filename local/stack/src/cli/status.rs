@@ -57,7 +57,8 @@ pub fn settled(job: &Job) -> bool {
         | JobStatus::TrainingFailed
         | JobStatus::Paused
         | JobStatus::Deployed
-        | JobStatus::DeployFailed => true,
+        | JobStatus::DeployFailed
+        | JobStatus::TornDown => true,
         JobStatus::Complete => {
             let trains = job.spec.training.as_ref().is_some_and(|t| t.sagemaker.is_some());
             job.outputs_at.is_some() && !trains
@@ -85,6 +86,7 @@ pub async fn labeled_as_output(target: &Target, job_id: &str) -> Result<Vec<Item
             | JobStatus::Deploying
             | JobStatus::Deployed
             | JobStatus::DeployFailed
+            | JobStatus::TornDown
     );
     if done && job.spec.consensus.method == ConsensusMethod::Confidence {
         // As train fits it: without the answers of workers the job blocked.

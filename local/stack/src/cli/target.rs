@@ -5,6 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hitloop_dynamodb::DynamoStore;
+use hitloop_pipeline::ports::Deployer;
+use hitloop_sagemaker::SageMakerDeployer;
 use serde::{Deserialize, Serialize};
 
 /// What `hitloop local up` writes for the other commands.
@@ -24,6 +26,8 @@ pub struct Target {
     pub local: Option<LocalState>,
     pub s3: aws_sdk_s3::Client,
     pub store: Arc<DynamoStore>,
+    /// The stack's SageMaker models and endpoints.
+    pub deployer: Arc<dyn Deployer>,
 }
 
 impl Target {
@@ -69,12 +73,14 @@ impl Target {
         Ok(Target::new(&sdk, output("BucketName")?, output("TableName")?, None))
     }
 
-    fn new(sdk: &hitloop_aws::SdkConfig, bucket: String, table: String, local: Option<LocalState>) -> Target {
+    /// The stack with this bucket and table (`local`: moto's, served by path).
+    pub fn new(sdk: &hitloop_aws::SdkConfig, bucket: String, table: String, local: Option<LocalState>) -> Target {
         // moto serves buckets by path, not by host name
         let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(local.is_some()).build();
         Target {
             s3: aws_sdk_s3::Client::from_conf(s3),
             store: Arc::new(DynamoStore::from_sdk(sdk, &table)),
+            deployer: Arc::new(SageMakerDeployer::from_sdk(sdk)),
             bucket,
             table,
             local,
