@@ -167,6 +167,18 @@ pub fn model_name(job_id: &str, created_at: i64, version: u32) -> String {
     format!("{}{suffix}", stem(job_id, created_at, MAX_NAME - suffix.len()))
 }
 
+/// The transform job that predicts `batch` with model version `version`:
+/// the job's stem and a digest of the two, so every attempt names the same
+/// transform job and another batch or version another.
+pub fn transform_job_name(job_id: &str, created_at: i64, batch: &str, version: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(batch.as_bytes());
+    h.update([0]);
+    h.update(version.to_be_bytes());
+    let hex: String = h.finalize().iter().take(3).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hex}", stem(job_id, created_at, MAX_NAME - 1 - hex.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +237,10 @@ mod tests {
             assert!(valid(&n), "{n} ({} characters)", n.len());
         }
         assert_ne!(model_name(&long, 1, 1), model_name(&(long.clone() + "c"), 1, 1), "the digest tells cut ids apart");
+        let t = transform_job_name(&long, 1, "rest", 2);
+        assert!(valid(&t) && t.starts_with("hitloop-"), "{t}");
+        assert_eq!(t, transform_job_name(&long, 1, "rest", 2));
+        assert_ne!(t, transform_job_name(&long, 1, "rest", 3), "a later model version predicts under another name");
+        assert_ne!(t, transform_job_name(&long, 1, "other", 2));
     }
 }

@@ -251,6 +251,37 @@ impl Job {
     }
 }
 
+/// Where a prediction batch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    /// Checked and its transform input written; the transform job is next.
+    Received,
+    Transforming,
+    /// predictions.csv is written.
+    Predicted,
+    Failed,
+}
+
+/// A prediction batch (`jobs/<job>/predict/<batch>/manifest.csv`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PredictionBatch {
+    pub job_id: String,
+    pub batch: String,
+    pub status: BatchStatus,
+    pub rows: u64,
+    /// The model version that predicts it, once its transform job started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_version: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform_job: Option<String>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// One manifest row and what became of it. The item carries its answers:
 /// collect reads an item and everything said about it in one read, and
 /// records, pays and decides in one conditional write on it (`version`).

@@ -139,8 +139,10 @@ impl BuiltIn {
         match self {
             BuiltIn::Xgboost => {
                 d.insert("num_round".into(), "100".into());
+                // softprob rather than softmax: a prediction carries each
+                // label's probability (prediction batches, verification).
                 if classes > 2 {
-                    d.insert("objective".into(), "multi:softmax".into());
+                    d.insert("objective".into(), "multi:softprob".into());
                     d.insert("num_class".into(), classes.to_string());
                 } else {
                     d.insert("objective".into(), "binary:logistic".into());
@@ -433,7 +435,7 @@ mod tests {
         assert_eq!((sm.instance_type.as_str(), sm.instance_count, sm.volume_size_gb), ("ml.m5.large", 1, 10));
         let hp = sm.hyperparameters(3, 4);
         assert_eq!(hp["num_class"], "3");
-        assert_eq!(hp["objective"], "multi:softmax");
+        assert_eq!(hp["objective"], "multi:softprob");
     }
 
     #[test]

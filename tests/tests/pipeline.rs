@@ -124,7 +124,7 @@ async fn the_iris_job_is_labeled_then_trained_exactly_once() {
     assert_eq!(hp["eta"], "0.3");
     assert_eq!(
         (hp["num_class"].as_str(), hp["objective"].as_str()),
-        ("3", "multi:softmax"),
+        ("3", "multi:softprob"),
         "the algorithm's defaults"
     );
     assert_eq!(described.role_arn(), Some(stack.resources.sagemaker_role_arn.as_str()), "the stack's role");

@@ -10,6 +10,7 @@
 //! | worker estimate | `JOB#<job>` | `WORKER#<worker>` | a worker model's refit |
 //! | worker standing: gold answers, the block | `JOB#<job>` | `STANDING#<worker>` | the write recording a gold item's answers; a block |
 //! | the job's worker model (pooled counts, generation) | `JOB#<job>` | `MODEL` | a refit |
+//! | a prediction batch | `JOB#<job>` | `BATCH#<batch>` | ingest (checked), train (transform, predictions) |
 //!
 //! Indexes: `jobs-by-status` (`job_status`, `created_at`) over job state
 //! records; the sparse `open-items` (`open_shard`, `open_sk`) over items
@@ -40,6 +41,7 @@ pub const SETUP_SK: &str = "#SPEC";
 pub const ITEM_PREFIX: &str = "ITEM#";
 pub const WORKER_PREFIX: &str = "WORKER#";
 pub const STANDING_PREFIX: &str = "STANDING#";
+pub const BATCH_PREFIX: &str = "BATCH#";
 
 pub type Attrs = HashMap<String, AttributeValue>;
 
@@ -53,6 +55,10 @@ pub fn n(v: impl ToString) -> AttributeValue {
 
 pub fn job_pk(job_id: &str) -> String {
     format!("JOB#{job_id}")
+}
+
+pub fn batch_key(job_id: &str, batch: &str) -> Attrs {
+    HashMap::from([("pk".to_string(), s(job_pk(job_id))), ("sk".to_string(), s(format!("{BATCH_PREFIX}{batch}")))])
 }
 
 pub fn item_sk(item_id: &str) -> String {

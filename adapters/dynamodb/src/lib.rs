@@ -4,6 +4,7 @@
 //! only by what uses DynamoDB.
 
 mod batch;
+mod batches;
 mod codec;
 mod deployments;
 mod estimates;

@@ -13,10 +13,11 @@ use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
 use hitloop_core::records::{
-    now_ms, Item, ItemStatus, Job, JobModel, JobProgress, JobStatus, WorkerEstimate, WorkerStanding,
+    now_ms, BatchStatus, Item, ItemStatus, Job, JobModel, JobProgress, JobStatus, PredictionBatch, WorkerEstimate,
+    WorkerStanding,
 };
 
-use crate::ports::{Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
+use crate::ports::{Batches, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
 #[derive(Default)]
 struct State {
@@ -25,6 +26,8 @@ struct State {
     claims: HashMap<String, i64>,
     /// job -> deployment claim lease (epoch ms)
     deploy_claims: HashMap<String, i64>,
+    /// (job, batch) -> prediction batch
+    batches: HashMap<(String, String), PredictionBatch>,
     items: BTreeMap<(String, String), Item>,
     estimates: BTreeMap<(String, String), WorkerEstimate>,
     /// Items with answers their job's worker model has not counted.
@@ -323,6 +326,34 @@ impl TrainingClaims for MemoryStore {
         j.reason = t.reason.clone();
         j.updated_at = now_ms();
         s.claims.remove(job_id);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl Batches for MemoryStore {
+    async fn put_batch(&self, batch: &PredictionBatch) -> Result<bool> {
+        self.count("put_batch");
+        let mut s = self.state()?;
+        let key = (batch.job_id.clone(), batch.batch.clone());
+        if s.batches.get(&key).is_some_and(|b| b.status != BatchStatus::Failed) {
+            return Ok(false);
+        }
+        s.batches.insert(key, batch.clone());
+        Ok(true)
+    }
+
+    async fn batch(&self, job_id: &str, batch: &str) -> Result<Option<PredictionBatch>> {
+        self.count("batch");
+        Ok(self.state()?.batches.get(&(job_id.to_string(), batch.to_string())).cloned())
+    }
+
+    async fn update_batch(&self, next: &PredictionBatch, from: &[BatchStatus]) -> Result<bool> {
+        self.count("update_batch");
+        let mut s = self.state()?;
+        let key = (next.job_id.clone(), next.batch.clone());
+        let Some(b) = s.batches.get_mut(&key).filter(|b| from.contains(&b.status)) else { return Ok(false) };
+        *b = next.clone();
         Ok(true)
     }
 }

@@ -14,5 +14,5 @@ pub use blobs::{Blobs, ObjectHead, Reader};
 pub use crowd::Crowd;
 pub use deployer::Deployer;
 pub use queue::Queue;
-pub use store::{all_items, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
+pub use store::{all_items, Batches, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 pub use trainer::Trainer;

@@ -12,7 +12,9 @@ use hitloop_core::plan::deploy::DeployTransition;
 use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, WriteOutcome};
-use hitloop_core::records::{Item, Job, JobModel, JobProgress, JobStatus, WorkerEstimate, WorkerStanding};
+use hitloop_core::records::{
+    BatchStatus, Item, Job, JobModel, JobProgress, JobStatus, PredictionBatch, WorkerEstimate, WorkerStanding,
+};
 
 #[async_trait]
 pub trait Jobs: Send + Sync {
@@ -82,6 +84,17 @@ pub trait Deployments: Send + Sync {
     /// Applies the transition (and releases the claim); false if the job was
     /// in none of its `from` states.
     async fn record_deployment(&self, job_id: &str, transition: &DeployTransition) -> Result<bool>;
+}
+
+/// A job's prediction batches.
+#[async_trait]
+pub trait Batches: Send + Sync {
+    /// Records a batch just checked; false if it exists and has not failed
+    /// (a failed batch is replaced: its fixed upload).
+    async fn put_batch(&self, batch: &PredictionBatch) -> Result<bool>;
+    async fn batch(&self, job_id: &str, batch: &str) -> Result<Option<PredictionBatch>>;
+    /// Replaces the record if its status is one of `from`; false otherwise.
+    async fn update_batch(&self, next: &PredictionBatch, from: &[BatchStatus]) -> Result<bool>;
 }
 
 /// Per job and worker, what a worker model knows (see `WorkerEstimate`).

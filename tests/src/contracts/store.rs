@@ -12,13 +12,14 @@ use hitloop_core::plan::train::{failed, Transition};
 use hitloop_core::plan::write::{Decided, ItemWrite, Refusal, Reopen, Reserve, WriteOutcome};
 use hitloop_core::quality::{GoldTally, CROWD};
 use hitloop_core::records::{
-    AnswerRecord, DeploymentRecord, Item, ItemStatus, Job, JobModel, JobStatus, TrainingRecord, WorkerEstimate,
+    AnswerRecord, BatchStatus, DeploymentRecord, Item, ItemStatus, Job, JobModel, JobStatus, PredictionBatch,
+    TrainingRecord, WorkerEstimate,
 };
-use hitloop_pipeline::ports::{Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
+use hitloop_pipeline::ports::{Batches, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
 /// What a store must be to pass.
-pub trait Store: Jobs + Items + TrainingClaims + Deployments + WorkerModels + Standings {}
-impl<T: Jobs + Items + TrainingClaims + Deployments + WorkerModels + Standings + ?Sized> Store for T {}
+pub trait Store: Jobs + Items + TrainingClaims + Deployments + Batches + WorkerModels + Standings {}
+impl<T: Jobs + Items + TrainingClaims + Deployments + Batches + WorkerModels + Standings + ?Sized> Store for T {}
 
 fn job(id: &str, status: JobStatus, budget: Option<&str>, items: u64) -> Job {
     let budget = budget.map(|b| format!(r#", "budget_usd": "{b}""#)).unwrap_or_default();
@@ -54,6 +55,7 @@ pub async fn store(s: &dyn Store, prefix: &str) {
     budgets(s, &format!("{prefix}-money")).await;
     training(s, &format!("{prefix}-train")).await;
     deployments(s, &format!("{prefix}-deploy")).await;
+    batches(s, &format!("{prefix}-batch")).await;
     estimates(s, &format!("{prefix}-workers")).await;
     refits(s, &format!("{prefix}-refit")).await;
     blocks(s, &format!("{prefix}-block")).await;
@@ -376,6 +378,37 @@ async fn deployments(s: &dyn Store, id: &str) {
     let j = s.job(id).await.unwrap().unwrap();
     assert_eq!((j.status, j.deployment.and_then(|d| d.serving)), (JobStatus::Deployed, Some(1)));
     assert!(!s.claim_deployment(id, 100, 200).await.unwrap(), "deployed: nothing to claim");
+}
+
+async fn batches(s: &dyn Store, id: &str) {
+    let b = PredictionBatch {
+        job_id: id.into(),
+        batch: "rest".into(),
+        status: BatchStatus::Received,
+        rows: 120,
+        model_version: None,
+        transform_job: None,
+        reason: None,
+        created_at: 5,
+        updated_at: 5,
+    };
+    assert_eq!(s.batch(id, "rest").await.unwrap(), None);
+    assert!(s.put_batch(&b).await.unwrap());
+    assert_eq!(s.batch(id, "rest").await.unwrap().as_ref(), Some(&b), "reads back as written");
+    assert!(!s.put_batch(&b).await.unwrap(), "a batch under way is not replaced");
+    let started = PredictionBatch {
+        status: BatchStatus::Transforming,
+        model_version: Some(1),
+        transform_job: Some("hitloop-t".into()),
+        ..b.clone()
+    };
+    assert!(s.update_batch(&started, &[BatchStatus::Received]).await.unwrap());
+    assert!(!s.update_batch(&started, &[BatchStatus::Received]).await.unwrap(), "once");
+    let failed = PredictionBatch { status: BatchStatus::Failed, reason: Some("no model".into()), ..started.clone() };
+    assert!(s.update_batch(&failed, &[BatchStatus::Transforming]).await.unwrap());
+    assert_eq!(s.batch(id, "rest").await.unwrap().unwrap().reason.as_deref(), Some("no model"));
+    assert!(s.put_batch(&b).await.unwrap(), "a failed batch is replaced by its fixed upload");
+    assert!(s.batch(&format!("{id}-other"), "rest").await.unwrap().is_none(), "per job");
 }
 
 async fn estimates(s: &dyn Store, id: &str) {

@@ -17,9 +17,11 @@ use hitloop_core::plan::publish::HitRequest;
 use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, WriteOutcome};
-use hitloop_core::records::{Item, Job, JobModel, JobProgress, JobStatus, WorkerEstimate, WorkerStanding};
+use hitloop_core::records::{
+    BatchStatus, Item, Job, JobModel, JobProgress, JobStatus, PredictionBatch, WorkerEstimate, WorkerStanding,
+};
 use hitloop_dynamodb::DynamoStore;
-use hitloop_pipeline::ports::{Crowd, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
+use hitloop_pipeline::ports::{Batches, Crowd, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum When {
@@ -165,6 +167,19 @@ impl TrainingClaims for CrashingStore {
     }
     async fn record_training(&self, job_id: &str, transition: &Transition) -> Result<bool> {
         self.inner.record_training(job_id, transition).await
+    }
+}
+
+#[async_trait]
+impl Batches for CrashingStore {
+    async fn put_batch(&self, batch: &PredictionBatch) -> Result<bool> {
+        self.inner.put_batch(batch).await
+    }
+    async fn batch(&self, job_id: &str, batch: &str) -> Result<Option<PredictionBatch>> {
+        self.inner.batch(job_id, batch).await
+    }
+    async fn update_batch(&self, next: &PredictionBatch, from: &[BatchStatus]) -> Result<bool> {
+        self.inner.update_batch(next, from).await
     }
 }
 
