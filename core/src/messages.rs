@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::plan::deploy::EndpointView;
 use crate::records::Item;
 use crate::training_job::TrainingView;
+use crate::transform_job::{TransformView, BATCH_TAG, JOB_TAG};
 
 /// A message on the publish queue: post this item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +27,8 @@ impl PublishItem {
 pub const JOB_COMPLETE: &str = "job-complete";
 pub const CHECK_TRAINING: &str = "check-training";
 pub const CHECK_DEPLOYMENT: &str = "check-deployment";
+pub const PREDICT: &str = "predict";
+pub const TRANSFORM_STATE_CHANGE: &str = "SageMaker Transform Job State Change";
 pub const STATE_CHANGE: &str = "SageMaker Training Job State Change";
 pub const ENDPOINT_STATE_CHANGE: &str = "SageMaker Endpoint State Change";
 
@@ -34,22 +37,30 @@ pub const ENDPOINT_STATE_CHANGE: &str = "SageMaker Endpoint State Change";
 pub struct JobMessage {
     pub kind: String,
     pub job_id: String,
+    /// The prediction batch (`predict`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 impl JobMessage {
     /// This job's labeling is complete (from collect, or sweep).
     pub fn complete(job_id: &str) -> Self {
-        JobMessage { kind: JOB_COMPLETE.into(), job_id: job_id.into() }
+        JobMessage { kind: JOB_COMPLETE.into(), job_id: job_id.into(), batch: None }
     }
 
     /// This job has waited long for its training job (from sweep).
     pub fn check_training(job_id: &str) -> Self {
-        JobMessage { kind: CHECK_TRAINING.into(), job_id: job_id.into() }
+        JobMessage { kind: CHECK_TRAINING.into(), job_id: job_id.into(), batch: None }
+    }
+
+    /// A prediction batch was checked and its input written (from ingest).
+    pub fn predict(job_id: &str, batch: &str) -> Self {
+        JobMessage { kind: PREDICT.into(), job_id: job_id.into(), batch: Some(batch.into()) }
     }
 
     /// This job has waited long for its endpoint (from sweep).
     pub fn check_deployment(job_id: &str) -> Self {
-        JobMessage { kind: CHECK_DEPLOYMENT.into(), job_id: job_id.into() }
+        JobMessage { kind: CHECK_DEPLOYMENT.into(), job_id: job_id.into(), batch: None }
     }
 
     pub fn body(&self) -> Result<String> {
@@ -70,6 +81,21 @@ pub enum TrainingMessage {
     CheckDeployment(String),
     /// EventBridge: "SageMaker Endpoint State Change".
     EndpointChange(EndpointView),
+    /// ingest: a prediction batch is ready for its transform job.
+    Predict { job_id: String, batch: String },
+    /// EventBridge: "SageMaker Transform Job State Change".
+    TransformChange(TransformView),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TransformDetail {
+    transform_job_name: String,
+    transform_job_status: String,
+    #[serde(default)]
+    failure_reason: Option<String>,
+    #[serde(default)]
+    tags: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +161,17 @@ impl TrainingMessage {
                     config: detail.endpoint_config_name,
                 }));
             }
+            if kind == TRANSFORM_STATE_CHANGE && from_sagemaker {
+                let detail: TransformDetail = serde_json::from_value(value.get("detail").cloned().unwrap_or_default())
+                    .map_err(|e| format!("a transform state change without the fields hitloop needs: {e}"))?;
+                return Ok(TrainingMessage::TransformChange(TransformView {
+                    name: detail.transform_job_name,
+                    status: detail.transform_job_status,
+                    failure_reason: detail.failure_reason,
+                    job_id: detail.tags.get(JOB_TAG).cloned(),
+                    batch: detail.tags.get(BATCH_TAG).cloned(),
+                }));
+            }
             if kind != STATE_CHANGE || !from_sagemaker {
                 return Err(format!("an event hitloop does not handle: {kind}"));
             }
@@ -154,6 +191,10 @@ impl TrainingMessage {
             JOB_COMPLETE => Ok(TrainingMessage::JobComplete(k.job_id)),
             CHECK_TRAINING => Ok(TrainingMessage::CheckTraining(k.job_id)),
             CHECK_DEPLOYMENT => Ok(TrainingMessage::CheckDeployment(k.job_id)),
+            PREDICT => match k.batch {
+                Some(batch) => Ok(TrainingMessage::Predict { job_id: k.job_id, batch }),
+                None => Err("a predict message without its batch".into()),
+            },
             other => Err(format!("an unknown training queue message kind {other:?}")),
         }
     }
@@ -185,6 +226,19 @@ mod tests {
             ("Failed", Some("hitloop-iris-abcdef-v1"), Some("no image"))
         );
         assert_eq!(endpoint_status("IN_SERVICE"), "InService");
+        let predict = JobMessage::predict("iris", "rest").body().unwrap();
+        assert_eq!(
+            TrainingMessage::parse(&predict).unwrap(),
+            TrainingMessage::Predict { job_id: "iris".into(), batch: "rest".into() }
+        );
+        let transform = r#"{"detail-type":"SageMaker Transform Job State Change","source":"aws.sagemaker",
+            "detail":{"TransformJobName":"hitloop-iris-abcdef-123456","TransformJobStatus":"Completed",
+            "Tags":{"hitloop:job-id":"iris","hitloop:batch":"rest"}}}"#;
+        let TrainingMessage::TransformChange(t) = TrainingMessage::parse(transform).unwrap() else { panic!() };
+        assert_eq!(
+            (t.job_id.as_deref(), t.batch.as_deref(), t.status.as_str()),
+            (Some("iris"), Some("rest"), "Completed")
+        );
         assert_eq!(endpoint_status("OUT_OF_SERVICE"), "OutOfService");
         assert_eq!(endpoint_status("InService"), "InService");
         for bad in ["nope", "{}", r#"{"kind":"x","job_id":"j"}"#, r#"{"detail-type":"Other","source":"aws.s3"}"#] {

@@ -34,6 +34,7 @@ fn world(role: Option<&str>) -> World {
         blobs: Arc::new(MemoryBlobs::new()),
         trainer: Arc::new(MemoryTrainer::new()),
         deployer: deployer.clone(),
+        transformer: Arc::new(hitloop_pipeline::memory::MemoryTransformer::new()),
         settings: TrainSettings { default_role_arn: role.map(str::to_string), region: "us-east-1".into() },
     };
     World { store, deployer, deps }

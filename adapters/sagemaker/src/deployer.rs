@@ -39,7 +39,7 @@ fn already_exists(code: Option<&str>, message: Option<&str>) -> bool {
 
 /// What a create call came to: done (now or before), refused (why), or a
 /// fault to retry.
-fn created<T, E>(
+pub(crate) fn created<T, E>(
     r: std::result::Result<T, aws_sdk_sagemaker::error::SdkError<E>>,
 ) -> Result<std::result::Result<(), String>>
 where
@@ -77,20 +77,28 @@ fn variant(r: &DeployRequest) -> ProductionVariant {
     b.build()
 }
 
+pub(crate) fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
+    pairs.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// The model version's model; one that exists counts as created.
+pub(crate) async fn create_model(client: &Client, r: &DeployRequest) -> Result<std::result::Result<(), String>> {
+    let model = client
+        .create_model()
+        .model_name(&r.model)
+        .primary_container(ContainerDefinition::builder().image(&r.image).model_data_url(&r.model_data).build())
+        .execution_role_arn(&r.role_arn)
+        .set_tags(Some(tags(&r.tags)))
+        .send()
+        .await;
+    created(model)
+}
+
 #[async_trait]
 impl Deployer for SageMakerDeployer {
     async fn deploy(&self, r: &DeployRequest) -> Result<std::result::Result<(), String>> {
-        let tags: Vec<Tag> = r.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-        let model = self
-            .client
-            .create_model()
-            .model_name(&r.model)
-            .primary_container(ContainerDefinition::builder().image(&r.image).model_data_url(&r.model_data).build())
-            .execution_role_arn(&r.role_arn)
-            .set_tags(Some(tags.clone()))
-            .send()
-            .await;
-        if let Err(why) = created(model)? {
+        let tags = tags(&r.tags);
+        if let Err(why) = create_model(&self.client, r).await? {
             return Ok(Err(why));
         }
         let config = self

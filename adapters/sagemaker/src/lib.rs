@@ -1,11 +1,14 @@
 //! The Trainer port over SageMaker's CreateTrainingJob and
-//! DescribeTrainingJob, and the Deployer port over its models and endpoints
-//! (`deployer.rs`). The only crate that links the SageMaker SDK (it is
+//! DescribeTrainingJob, the Deployer port over its models and endpoints
+//! (`deployer.rs`) and the Transformer port over its batch transform jobs
+//! (`transformer.rs`). The only crate that links the SageMaker SDK (it is
 //! large): the train function, and the local stack and tests that run it.
 
 mod deployer;
+mod transformer;
 
 pub use deployer::SageMakerDeployer;
+pub use transformer::SageMakerTransformer;
 
 use async_trait::async_trait;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;

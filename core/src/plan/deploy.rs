@@ -30,7 +30,18 @@ pub struct DeployRequest {
 /// `version` from the job's training artifact. Err: why it cannot be (no
 /// deploy section, nothing trained yet, no image or role).
 pub fn deploy_request(job: &Job, version: u32, settings: &TrainSettings) -> Result<DeployRequest, String> {
-    let deploy = job.spec.deploy.as_ref().ok_or_else(|| format!("job {} asks for no deployment", job.job_id))?;
+    if job.spec.deploy.is_none() {
+        return Err(format!("job {} asks for no deployment", job.job_id));
+    }
+    model_request(job, version, settings)
+}
+
+/// The SageMaker model of version `version` (for an endpoint, or a batch
+/// transform of a job that deploys nothing: then served as `deploy`'s
+/// defaults say).
+pub fn model_request(job: &Job, version: u32, settings: &TrainSettings) -> Result<DeployRequest, String> {
+    let default = crate::deploy::DeploySpec::default();
+    let deploy = job.spec.deploy.as_ref().unwrap_or(&default);
     let sagemaker = job
         .spec
         .training

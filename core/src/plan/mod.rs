@@ -8,6 +8,7 @@
 pub mod amend;
 pub mod deploy;
 pub mod ingest;
+pub mod predict;
 pub mod publish;
 pub mod reconcile;
 pub mod refit;

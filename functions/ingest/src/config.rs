@@ -1,6 +1,7 @@
 //! What ingest reads from its environment, and the dependencies it builds:
-//! DynamoDB (jobs, items), S3 (the uploads, errors.json), SQS (the publish
-//! queue). Nothing else.
+//! DynamoDB (jobs, items, prediction batches), S3 (the uploads, errors.json,
+//! a batch's transform input), SQS (the publish queue; the training queue
+//! for prediction batches). Nothing else.
 
 use std::sync::Arc;
 
@@ -15,14 +16,19 @@ use hitloop_sqs::SqsQueue;
 pub struct Config {
     pub table: String,
     pub publish_queue_url: String,
+    pub training_queue_url: String,
 }
 
 impl Config {
     /// Every variable ingest reads (the template gives it exactly these).
-    pub const VARIABLES: &'static [&'static str] = &["TABLE_NAME", "PUBLISH_QUEUE_URL"];
+    pub const VARIABLES: &'static [&'static str] = &["TABLE_NAME", "PUBLISH_QUEUE_URL", "TRAINING_QUEUE_URL"];
 
     pub fn from(env: &Vars<'_>) -> Result<Config> {
-        Ok(Config { table: env.required("TABLE_NAME")?, publish_queue_url: env.required("PUBLISH_QUEUE_URL")? })
+        Ok(Config {
+            table: env.required("TABLE_NAME")?,
+            publish_queue_url: env.required("PUBLISH_QUEUE_URL")?,
+            training_queue_url: env.required("TRAINING_QUEUE_URL")?,
+        })
     }
 
     pub fn deps(&self, sdk: &hitloop_aws::SdkConfig) -> IngestDeps {
@@ -31,6 +37,7 @@ impl Config {
             blobs: Arc::new(S3Blobs::from_sdk(sdk)),
             queue: Arc::new(SqsQueue::from_sdk(sdk)),
             publish_queue_url: self.publish_queue_url.clone(),
+            training_queue_url: self.training_queue_url.clone(),
         }
     }
 }

@@ -65,6 +65,7 @@ mod tests {
             blobs: blobs.clone(),
             queue: queue.clone(),
             publish_queue_url: "q".into(),
+            training_queue_url: "t".into(),
         };
         blobs.put("b", "jobs/j/job.json", br#"{"labels": ["a", "b"]}"#.to_vec(), "").await.unwrap();
         let page = r#"<crowd-form><crowd-classifier name="category" categories="['a','b']">${text}</crowd-classifier></crowd-form>"#;
@@ -83,6 +84,7 @@ mod tests {
             blobs: Arc::new(MemoryBlobs::new()),
             queue: Arc::new(MemoryQueue::new()),
             publish_queue_url: "q".into(),
+            training_queue_url: "t".into(),
         };
         let out = handle(&deps, LambdaEvent::new(json!(["not", "an", "event"]), Context::default())).await.unwrap();
         assert!(out.get("ignored").is_some(), "{out}");

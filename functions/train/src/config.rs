@@ -1,6 +1,7 @@
 //! What train reads from its environment, and the dependencies it builds:
 //! DynamoDB (jobs, items, the training and deployment claims), S3 (the
-//! outputs), SageMaker (training jobs, models, endpoints).
+//! outputs, predictions), SageMaker (training jobs, models, endpoints,
+//! transform jobs).
 //! Nothing else: no marketplace, no queue.
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use hitloop_dynamodb::DynamoStore;
 use hitloop_lambda::env::Vars;
 use hitloop_pipeline::steps::train::TrainDeps;
 use hitloop_s3::S3Blobs;
-use hitloop_sagemaker::{SageMakerDeployer, SageMakerTrainer};
+use hitloop_sagemaker::{SageMakerDeployer, SageMakerTrainer, SageMakerTransformer};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -34,6 +35,7 @@ impl Config {
             blobs: Arc::new(S3Blobs::from_sdk(sdk)),
             trainer: Arc::new(SageMakerTrainer::from_sdk(sdk)),
             deployer: Arc::new(SageMakerDeployer::from_sdk(sdk)),
+            transformer: Arc::new(SageMakerTransformer::from_sdk(sdk)),
             settings: TrainSettings {
                 default_role_arn: self.sagemaker_role_arn.clone(),
                 region: hitloop_aws::region(sdk),

@@ -12,6 +12,7 @@ pub mod resources;
 pub mod router;
 pub mod template;
 pub mod trainer;
+pub mod transforms;
 
 /// The AWS SDK configuration for a local endpoint (moto) with dummy
 /// credentials.

@@ -5,18 +5,81 @@
 //! it) to the job's output path, and emits SageMaker's "Training Job State
 //! Change" event on EventBridge, which the stack's rule brings to train.
 //!
-//! Whatever algorithm the job names, the local model is a random forest
-//! (smartcore) over the built-in algorithms' CSV layout: the label's index
-//! first, then the features.
+//! Whatever algorithm the job names, the local model is a bagged forest of
+//! smartcore decision trees over the built-in algorithms' CSV layout (the
+//! label's index first, then the features); each label's probability is the
+//! share of trees voting for it, as a deployed model reports it.
 
 use std::collections::HashSet;
 use std::io::Write;
 
-use smartcore::ensemble::random_forest_classifier::{RandomForestClassifier, RandomForestClassifierParameters};
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
 use smartcore::linalg::basic::matrix::DenseMatrix;
+use smartcore::tree::decision_tree_classifier::{DecisionTreeClassifier, DecisionTreeClassifierParameters};
 
 use hitloop_core::messages::STATE_CHANGE;
 use hitloop_core::training::TRAINING_JOB_PREFIX;
+
+type Tree = DecisionTreeClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>;
+
+const TREES: usize = 50;
+
+/// The local model: trees fitted on bootstrap samples of the train channel.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LocalModel {
+    /// Labels it predicts over (indices 0..classes).
+    pub classes: usize,
+    trees: Vec<Tree>,
+}
+
+impl LocalModel {
+    pub fn fit(x: &[Vec<f64>], y: &[u32], classes: usize, seed: u64) -> Result<LocalModel, String> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut trees = Vec::with_capacity(TREES);
+        for _ in 0..TREES {
+            let picks: Vec<usize> = (0..x.len()).map(|_| rng.random_range(0..x.len())).collect();
+            let bx: Vec<Vec<f64>> = picks.iter().map(|&i| x[i].clone()).collect();
+            let by: Vec<u32> = picks.iter().map(|&i| y[i]).collect();
+            let m = DenseMatrix::from_2d_vec(&bx).map_err(|e| e.to_string())?;
+            trees.push(Tree::fit(&m, &by, DecisionTreeClassifierParameters::default()).map_err(|e| e.to_string())?);
+        }
+        Ok(LocalModel { classes: classes.max(1 + y.iter().copied().max().unwrap_or(0) as usize), trees })
+    }
+
+    /// Each row's probability per label: the share of trees voting for it.
+    pub fn probabilities(&self, x: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
+        let m = DenseMatrix::from_2d_vec(&x.to_vec()).map_err(|e| e.to_string())?;
+        let mut votes = vec![vec![0.0; self.classes]; x.len()];
+        for tree in &self.trees {
+            for (row, label) in tree.predict(&m).map_err(|e| e.to_string())?.into_iter().enumerate() {
+                if let Some(v) = votes[row].get_mut(label as usize) {
+                    *v += 1.0;
+                }
+            }
+        }
+        let n = self.trees.len().max(1) as f64;
+        Ok(votes.into_iter().map(|v| v.into_iter().map(|c| c / n).collect()).collect())
+    }
+
+    pub fn predict(&self, x: &[Vec<f64>]) -> Result<Vec<u32>, String> {
+        Ok(self.probabilities(x)?.iter().map(|p| argmax(p) as u32).collect())
+    }
+}
+
+/// The labels a training job classifies over: its num_class (XGBoost) or
+/// num_classes (Linear Learner); two for a binary objective.
+fn classes(job: &aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput) -> usize {
+    let hp = job.hyper_parameters();
+    ["num_class", "num_classes"]
+        .iter()
+        .find_map(|k| hp.and_then(|h| h.get(*k)).and_then(|v| v.parse().ok()))
+        .unwrap_or(2)
+}
+
+fn argmax(p: &[f64]) -> usize {
+    p.iter().enumerate().fold((0, f64::MIN), |(bi, bp), (i, &x)| if x > bp { (i, x) } else { (bi, bp) }).0
+}
 
 /// A fitted model and how well it does on the held-out rows.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -69,18 +132,16 @@ fn accuracy(predicted: &[u32], truth: &[u32]) -> f64 {
     (right as f64 / truth.len() as f64 * 10_000.0).round() / 10_000.0
 }
 
-/// Fits a random forest on `train` and scores it on `test`.
-pub fn fit(train: &str, test: Option<&str>, seed: u64) -> Result<Fitted, String> {
+/// Fits the local model on `train` (over `classes` labels: the job's
+/// num_class) and scores it on `test`.
+pub fn fit(train: &str, test: Option<&str>, classes: usize, seed: u64) -> Result<Fitted, String> {
     let (x, y) = parse_rows(train)?;
-    let matrix = DenseMatrix::from_2d_vec(&x).map_err(|e| e.to_string())?;
-    let parameters = RandomForestClassifierParameters::default().with_n_trees(50).with_seed(seed);
-    let model = RandomForestClassifier::fit(&matrix, &y, parameters).map_err(|e| e.to_string())?;
-    let train_accuracy = accuracy(&model.predict(&matrix).map_err(|e| e.to_string())?, &y);
+    let model = LocalModel::fit(&x, &y, classes, seed)?;
+    let train_accuracy = accuracy(&model.predict(&x)?, &y);
     let (test_rows, test_accuracy) = match test.filter(|t| !t.trim().is_empty()) {
         Some(t) => {
             let (tx, ty) = parse_rows(t)?;
-            let tm = DenseMatrix::from_2d_vec(&tx).map_err(|e| e.to_string())?;
-            (ty.len(), Some(accuracy(&model.predict(&tm).map_err(|e| e.to_string())?, &ty)))
+            (ty.len(), Some(accuracy(&model.predict(&tx)?, &ty)))
         }
         None => (0, None),
     };
@@ -92,7 +153,7 @@ pub fn fit(train: &str, test: Option<&str>, seed: u64) -> Result<Fitted, String>
             test_rows,
             test_accuracy,
             train_accuracy,
-            model: "smartcore random forest, 50 trees",
+            model: "bagged smartcore decision trees, 50",
         },
     })
 }
@@ -114,9 +175,6 @@ pub fn model_archive(fitted: &Fitted) -> Result<Vec<u8>, String> {
     gz.flush().map_err(|e| e.to_string())?;
     gz.finish().map_err(|e| e.to_string())
 }
-
-/// The random forest the local trainer fitted, as model.tar.gz keeps it.
-pub type LocalModel = RandomForestClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>;
 
 /// Reads the model back from a model.tar.gz the local trainer wrote: what a
 /// serving container does when its endpoint starts.
@@ -214,7 +272,7 @@ impl LocalTrainer {
         }
         let outcome = match train {
             None => Err("the training job has no train channel".to_string()),
-            Some(train) => fit(&train, test.as_deref(), 7),
+            Some(train) => fit(&train, test.as_deref(), classes(&job), 7),
         };
         let detail = match outcome {
             Ok(fitted) => {
@@ -318,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_separable_problem_is_learned() {
-        let fitted = fit(&rows(40), Some(&rows(10)), 1).unwrap();
+        let fitted = fit(&rows(40), Some(&rows(10)), 2, 1).unwrap();
         assert_eq!(fitted.metrics.test_accuracy, Some(1.0));
         assert_eq!((fitted.metrics.train_rows, fitted.metrics.test_rows), (40, 10));
         let archive = model_archive(&fitted).unwrap();
@@ -330,8 +388,11 @@ mod tests {
         names.sort();
         assert_eq!(names, ["metrics.json", "model.json"]);
         let model = read_model(&archive).unwrap();
-        let x = DenseMatrix::from_2d_vec(&vec![vec![1.0, 1.0], vec![12.0, 9.0]]).unwrap();
+        let x = vec![vec![1.0, 1.0], vec![12.0, 9.0]];
         assert_eq!(model.predict(&x).unwrap(), [0, 1], "the archive serves what was fitted");
+        let p = model.probabilities(&x).unwrap();
+        assert_eq!(p[0].len(), 2);
+        assert!(p[0][0] > 0.9 && (p[0][0] + p[0][1] - 1.0).abs() < 1e-9, "{p:?}");
         assert!(read_model(b"not gzip").is_err());
     }
 

@@ -8,6 +8,7 @@ pub mod deployer;
 pub mod queue;
 pub mod store;
 pub mod trainer;
+pub mod transformer;
 
 pub use blobs::MemoryBlobs;
 pub use crowd::MemoryCrowd;
@@ -15,3 +16,4 @@ pub use deployer::MemoryDeployer;
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;
 pub use trainer::MemoryTrainer;
+pub use transformer::MemoryTransformer;

@@ -9,6 +9,7 @@ pub mod deployer;
 pub mod queue;
 pub mod store;
 pub mod trainer;
+pub mod transformer;
 
 pub use blobs::{Blobs, ObjectHead, Reader};
 pub use crowd::Crowd;
@@ -16,3 +17,4 @@ pub use deployer::Deployer;
 pub use queue::Queue;
 pub use store::{all_items, Batches, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 pub use trainer::Trainer;
+pub use transformer::Transformer;

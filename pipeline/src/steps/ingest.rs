@@ -14,16 +14,17 @@ use hitloop_core::plan::ingest::{
     job_files, job_json_key, rejection_summary, too_big, Flow, JobFiles, ManifestCheck, MAX_JOB_JSON,
     MAX_MANIFEST_BYTES, MAX_TEMPLATE,
 };
+use hitloop_core::predict::batch_key;
 use hitloop_core::problems::{self, Problem};
 use hitloop_core::quality::{gold_label, GoldMix};
 use hitloop_core::records::{now_ms, Item, Job, JobStatus};
 use hitloop_core::template;
 
-use crate::ports::{Blobs, Items, Jobs, Queue};
-use crate::steps::amend;
+use crate::ports::{Batches, Blobs, Items, Jobs, Queue};
+use crate::steps::{amend, predict};
 
-pub trait IngestStore: Jobs + Items {}
-impl<T: Jobs + Items + ?Sized> IngestStore for T {}
+pub trait IngestStore: Jobs + Items + Batches {}
+impl<T: Jobs + Items + Batches + ?Sized> IngestStore for T {}
 
 #[derive(Clone)]
 pub struct IngestDeps {
@@ -31,6 +32,8 @@ pub struct IngestDeps {
     pub blobs: Arc<dyn Blobs>,
     pub queue: Arc<dyn Queue>,
     pub publish_queue_url: String,
+    /// Where prediction batches go once checked (train).
+    pub training_queue_url: String,
 }
 
 const WRITE_CHUNK: usize = 100;
@@ -51,11 +54,21 @@ pub enum Outcome {
     Vanished,
     /// job.json for a live job: see `amend`.
     JobJson(amend::Outcome),
+    /// A prediction batch: see `predict`.
+    Batch(predict::Received),
 }
 
 pub async fn ingest(deps: &IngestDeps, bucket: &str, key: &str) -> Result<Outcome> {
     if let Some(job_id) = job_json_key(key) {
         return amend::job_json_uploaded(deps, bucket, job_id).await.map(Outcome::JobJson);
+    }
+    match batch_key(key) {
+        Some(Ok(batch)) => return predict::receive(deps, bucket, &batch).await.map(Outcome::Batch),
+        Some(Err(e)) => {
+            tracing::error!(key, "{e}");
+            return Ok(Outcome::Ignored);
+        }
+        None => {}
     }
     let files = match job_files(key) {
         None => return Ok(Outcome::Ignored),

@@ -8,6 +8,7 @@ pub mod collect;
 pub mod deploy;
 pub mod ingest;
 pub mod jobs;
+pub mod predict;
 pub mod publish;
 pub mod reconcile;
 pub mod redecide;

@@ -21,15 +21,17 @@ use hitloop_core::records::{now_ms, Job, JobStatus};
 use hitloop_core::training::{job_id_of_training, training_job_name};
 use hitloop_core::training_job::{StartError, TrainingRequest, TrainingView};
 
-use crate::ports::{all_items, Blobs, Deployer, Deployments, Items, Jobs, Standings, Trainer, TrainingClaims};
-use crate::steps::deploy;
+use crate::ports::{
+    all_items, Batches, Blobs, Deployer, Deployments, Items, Jobs, Standings, Trainer, TrainingClaims, Transformer,
+};
+use crate::steps::{deploy, predict};
 
 /// Longer than the function's timeout: a claim outlives its holder only
 /// when the holder died, and then the next delivery takes over.
 const CLAIM_LEASE_MS: i64 = 10 * 60 * 1000;
 
-pub trait TrainStore: Jobs + Items + TrainingClaims + Deployments + Standings {}
-impl<T: Jobs + Items + TrainingClaims + Deployments + Standings + ?Sized> TrainStore for T {}
+pub trait TrainStore: Jobs + Items + TrainingClaims + Deployments + Batches + Standings {}
+impl<T: Jobs + Items + TrainingClaims + Deployments + Batches + Standings + ?Sized> TrainStore for T {}
 
 #[derive(Clone)]
 pub struct TrainDeps {
@@ -37,6 +39,7 @@ pub struct TrainDeps {
     pub blobs: Arc<dyn Blobs>,
     pub trainer: Arc<dyn Trainer>,
     pub deployer: Arc<dyn Deployer>,
+    pub transformer: Arc<dyn Transformer>,
     pub settings: TrainSettings,
 }
 
@@ -47,6 +50,8 @@ pub async fn handle_message(deps: &TrainDeps, message: TrainingMessage) -> Resul
         TrainingMessage::StateChange(view) => on_training_state(deps, &view).await,
         TrainingMessage::CheckDeployment(job_id) => deploy::check_deployment(deps, &job_id).await,
         TrainingMessage::EndpointChange(view) => deploy::on_endpoint_state(deps, &view).await,
+        TrainingMessage::Predict { job_id, batch } => predict::start(deps, &job_id, &batch).await,
+        TrainingMessage::TransformChange(view) => predict::on_transform_state(deps, &view).await,
     }
 }
 

@@ -2,8 +2,9 @@
 //! project's venv) stands in for AWS, the MTurk-compatible service runs with
 //! a simulated workforce, the resources come from infra/template.yaml, the
 //! router delivers events to the functions in-process, the local trainer
-//! runs the training jobs SageMaker would and the local endpoints bring up
-//! the endpoints it would serve from. Ctrl-C stops all of it.
+//! runs the training jobs SageMaker would, the local transforms its batch
+//! transform jobs, and the local endpoints bring up the endpoints it would
+//! serve from. Ctrl-C stops all of it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::functions::Functions;
 use crate::marketplace::Marketplace;
 use crate::router::Router;
 use crate::trainer::LocalTrainer;
+use crate::transforms::LocalTransforms;
 
 pub struct UpOptions {
     /// The simulated crowd; None: only people work, on the worker page.
@@ -160,11 +162,18 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
     let routing = tokio::spawn(async move { router.run(stop_rx, sweep_every, limits).await });
     let mut trainer = LocalTrainer::new(&sdk);
     let mut endpoints = LocalEndpoints::new(&sdk);
+    let mut transforms = LocalTransforms::new(&sdk);
     let mut stop_watch = stop_tx.subscribe();
     let training = tokio::spawn(async move {
         loop {
             for name in trainer.run_pending().await {
                 println!("local trainer: trained {name}");
+            }
+            for t in transforms.run_pending().await {
+                match t.failure {
+                    None => println!("local transform: {} predicted {} rows", t.name, t.rows),
+                    Some(why) => println!("local transform: {} failed: {why}", t.name),
+                }
             }
             for e in endpoints.run_pending().await {
                 match e.failure {

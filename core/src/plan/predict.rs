@@ -1,0 +1,177 @@
+//! Prediction batches' decisions: whether a job can predict, with which
+//! model version, the transform job that does it, and what its end makes of
+//! the batch (states only move forward).
+
+use crate::deploy::transform_job_name;
+use crate::plan::deploy::{model_request, DeployRequest};
+use crate::plan::train::TrainSettings;
+use crate::predict::BatchKeys;
+use crate::records::{BatchStatus, Job, JobStatus, PredictionBatch};
+use crate::transform_job::{TransformRequest, TransformView, BATCH_TAG, JOB_TAG};
+
+/// The instance a transform job runs on: small, as a batch is.
+pub const TRANSFORM_INSTANCE: &str = "ml.m5.large";
+
+/// The model version predictions come from: the one the endpoint serves,
+/// or the job's latest trained one.
+pub fn current_version(job: &Job) -> u32 {
+    job.deployment.as_ref().map(|d| d.serving.unwrap_or(d.version)).unwrap_or(1)
+}
+
+/// Whether the job has a model to predict with; Err: why not, for the user.
+pub fn can_predict(job: &Job) -> Result<(), String> {
+    match job.status {
+        JobStatus::Trained | JobStatus::Deploying | JobStatus::Deployed | JobStatus::DeployFailed => {}
+        JobStatus::TornDown => return Err(format!("job {} was torn down", job.job_id)),
+        other => {
+            return Err(format!(
+                "job {} is {other}: it has no trained model yet (upload the batch again once it is trained)",
+                job.job_id
+            ))
+        }
+    }
+    if job.training.as_ref().and_then(|t| t.model_artifacts.as_ref()).is_none() {
+        return Err(format!("job {} has no trained model", job.job_id));
+    }
+    Ok(())
+}
+
+/// The model and the transform job that predict `batch`.
+pub fn transform(
+    job: &Job,
+    batch: &str,
+    settings: &TrainSettings,
+) -> Result<(DeployRequest, TransformRequest), String> {
+    can_predict(job)?;
+    let version = current_version(job);
+    let model = model_request(job, version, settings)?;
+    let keys = BatchKeys::of(&job.job_id, batch);
+    let s3 = |key: &str| format!("s3://{}/{key}", job.bucket);
+    let request = TransformRequest {
+        name: transform_job_name(&job.job_id, job.created_at, batch, version),
+        model: model.model.clone(),
+        input_uri: s3(&keys.input),
+        output_uri: s3(&keys.output_prefix),
+        instance_type: TRANSFORM_INSTANCE.into(),
+        tags: vec![(JOB_TAG.into(), job.job_id.clone()), (BATCH_TAG.into(), batch.into())],
+    };
+    Ok((model, request))
+}
+
+/// The batch, its transform job started.
+pub fn transforming(batch: &PredictionBatch, request: &TransformRequest, version: u32, now: i64) -> PredictionBatch {
+    PredictionBatch {
+        status: BatchStatus::Transforming,
+        model_version: Some(version),
+        transform_job: Some(request.name.clone()),
+        reason: None,
+        updated_at: now,
+        ..batch.clone()
+    }
+}
+
+/// The batch failed, for `why`.
+pub fn batch_failed(batch: &PredictionBatch, why: &str, now: i64) -> PredictionBatch {
+    PredictionBatch { status: BatchStatus::Failed, reason: Some(why.into()), updated_at: now, ..batch.clone() }
+}
+
+/// What a transform job's state means for its batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransformEnd {
+    /// Read its output and write predictions.csv.
+    Completed,
+    Failed(String),
+    /// Still running, or not this batch's transform job.
+    Nothing,
+}
+
+pub fn transform_end(batch: &PredictionBatch, view: &TransformView) -> TransformEnd {
+    if batch.status != BatchStatus::Transforming || batch.transform_job.as_deref() != Some(view.name.as_str()) {
+        return TransformEnd::Nothing;
+    }
+    match view.status.as_str() {
+        "Completed" => TransformEnd::Completed,
+        "Failed" | "Stopped" => TransformEnd::Failed(format!(
+            "the transform job {} {}: {}",
+            view.name,
+            view.status.to_lowercase(),
+            view.failure_reason.as_deref().unwrap_or("SageMaker gave no reason")
+        )),
+        _ => TransformEnd::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::JobSpec;
+    use crate::records::{DeploymentRecord, TrainingRecord};
+
+    fn trained() -> Job {
+        let spec =
+            JobSpec::parse(r#"{"labels": ["a", "b"], "training": {"features": ["x"], "sagemaker": {}}}"#).unwrap();
+        let mut job = Job::new("iris", JobStatus::Trained, spec, String::new(), "k", "e", 2);
+        job.bucket = "b".into();
+        job.training =
+            Some(TrainingRecord { model_artifacts: Some("s3://b/m/model.tar.gz".into()), ..Default::default() });
+        job
+    }
+
+    fn settings() -> TrainSettings {
+        TrainSettings { default_role_arn: Some("arn:aws:iam::123456789012:role/sm".into()), region: "us-east-1".into() }
+    }
+
+    fn batch() -> PredictionBatch {
+        PredictionBatch {
+            job_id: "iris".into(),
+            batch: "rest".into(),
+            status: BatchStatus::Received,
+            rows: 3,
+            model_version: None,
+            transform_job: None,
+            reason: None,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    #[test]
+    fn a_trained_job_predicts_with_its_model_in_a_transform_job_named_from_it() {
+        let job = trained();
+        let (model, t) = transform(&job, "rest", &settings()).unwrap();
+        assert_eq!((model.model_data.as_str(), t.model.as_str()), ("s3://b/m/model.tar.gz", model.model.as_str()));
+        assert_eq!(t.input_uri, "s3://b/jobs/iris/predict/rest/input/rows.csv");
+        assert_eq!(t.output_uri, "s3://b/jobs/iris/predict/rest/output/");
+        assert_eq!(transform(&job, "rest", &settings()).unwrap().1, t, "the same every time");
+        assert!(t.tags.contains(&(BATCH_TAG.to_string(), "rest".to_string())));
+        let mut deployed = job.clone();
+        deployed.status = JobStatus::Deployed;
+        deployed.deployment = Some(DeploymentRecord { version: 3, serving: Some(2), ..Default::default() });
+        assert_eq!(current_version(&deployed), 2, "what the endpoint serves");
+        for status in [JobStatus::Labeling, JobStatus::Training, JobStatus::TornDown] {
+            let mut j = job.clone();
+            j.status = status;
+            assert!(transform(&j, "rest", &settings()).is_err(), "{status}");
+        }
+    }
+
+    #[test]
+    fn a_transform_jobs_end_moves_only_its_own_batch() {
+        let (_, t) = transform(&trained(), "rest", &settings()).unwrap();
+        let b = transforming(&batch(), &t, 1, 2);
+        let view = |status: &str, name: &str| TransformView {
+            name: name.into(),
+            status: status.into(),
+            failure_reason: Some("ClientError: bad input".into()),
+            job_id: None,
+            batch: None,
+        };
+        assert_eq!(transform_end(&b, &view("Completed", &t.name)), TransformEnd::Completed);
+        assert!(
+            matches!(transform_end(&b, &view("Failed", &t.name)), TransformEnd::Failed(w) if w.contains("bad input"))
+        );
+        assert_eq!(transform_end(&b, &view("InProgress", &t.name)), TransformEnd::Nothing);
+        assert_eq!(transform_end(&b, &view("Completed", "another")), TransformEnd::Nothing);
+        assert_eq!(transform_end(&batch(), &view("Completed", &t.name)), TransformEnd::Nothing, "not transforming");
+    }
+}
