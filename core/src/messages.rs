@@ -247,6 +247,16 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_events_parse() {
+        let endpoint = include_str!("../../events/eventbridge/endpoint-state-change.json");
+        let TrainingMessage::EndpointChange(e) = TrainingMessage::parse(endpoint).unwrap() else { panic!() };
+        assert_eq!((e.status.as_str(), e.config.as_deref()), ("InService", Some("hitloop-iris-4d5e6f-v1")));
+        let transform = include_str!("../../events/eventbridge/transform-state-change.json");
+        let TrainingMessage::TransformChange(t) = TrainingMessage::parse(transform).unwrap() else { panic!() };
+        assert_eq!((t.job_id.as_deref(), t.batch.as_deref()), (Some("iris"), Some("rest")));
+    }
+
+    #[test]
     fn publish_messages_name_the_item() {
         let item = Item::pending("iris", "iris-001", 2, Default::default(), 0);
         let body = PublishItem::body_for(&item).unwrap();
