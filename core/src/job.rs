@@ -41,6 +41,18 @@ pub struct JobSpec {
     /// Send the predictions the model is unsure of back to people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifySpec>,
+    /// The prediction batch this job verifies: set by hitloop on the
+    /// verification jobs it creates (its labels go back to that batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifies: Option<Verifies>,
+}
+
+/// Which prediction batch a verification job verifies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Verifies {
+    pub job: String,
+    pub batch: String,
 }
 
 impl JobSpec {
@@ -57,6 +69,7 @@ impl JobSpec {
             training: None,
             deploy: None,
             verify: None,
+            verifies: None,
         }
     }
 }

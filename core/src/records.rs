@@ -258,8 +258,11 @@ pub enum BatchStatus {
     /// Checked and its transform input written; the transform job is next.
     Received,
     Transforming,
-    /// predictions.csv is written.
+    /// predictions.csv is written (and the unsure rows' verification job
+    /// created, when the job verifies).
     Predicted,
+    /// People's labels replaced the model's for the unsure rows.
+    Verified,
     Failed,
 }
 
@@ -275,6 +278,11 @@ pub struct PredictionBatch {
     pub model_version: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform_job: Option<String>,
+    /// Rows predicted below `verify.below`, and the job verifying them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsure: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

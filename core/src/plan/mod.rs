@@ -15,4 +15,5 @@ pub mod refit;
 pub mod sweep;
 pub mod teardown;
 pub mod train;
+pub mod verify;
 pub mod write;

@@ -129,6 +129,8 @@ mod tests {
             rows: 3,
             model_version: None,
             transform_job: None,
+            unsure: None,
+            verification: None,
             reason: None,
             created_at: 1,
             updated_at: 1,

@@ -16,3 +16,4 @@ pub mod refit;
 pub mod specs;
 pub mod sweep;
 pub mod train;
+pub mod verify;

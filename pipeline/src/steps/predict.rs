@@ -22,6 +22,7 @@ use hitloop_core::transform_job::TransformView;
 
 use crate::steps::ingest::IngestDeps;
 use crate::steps::train::TrainDeps;
+use crate::steps::verify;
 
 /// The largest transform output read back (a probability per label per row).
 const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
@@ -56,7 +57,9 @@ pub async fn receive(deps: &IngestDeps, bucket: &str, key: &BatchKey) -> Result<
         match existing.status {
             // Recorded before a crash, or a duplicate event: ask train again.
             BatchStatus::Received => return ask_train(deps, &existing).await,
-            BatchStatus::Transforming | BatchStatus::Predicted => return Ok(Received::AlreadyReceived),
+            BatchStatus::Transforming | BatchStatus::Predicted | BatchStatus::Verified => {
+                return Ok(Received::AlreadyReceived)
+            }
             BatchStatus::Failed => {}
         }
     }
@@ -84,6 +87,8 @@ pub async fn receive(deps: &IngestDeps, bucket: &str, key: &BatchKey) -> Result<
         rows: batch.ids.len() as u64,
         model_version: None,
         transform_job: None,
+        unsure: None,
+        verification: None,
         reason: None,
         created_at: now,
         updated_at: now,
@@ -178,12 +183,21 @@ pub async fn on_transform_state(deps: &TrainDeps, view: &TransformView) -> Resul
             let ids_text = deps.blobs.text(&job.bucket, &ids_key(&keys), MAX_OUTPUT_BYTES).await?.unwrap_or_default();
             let ids: Vec<String> = ids_text.lines().map(str::to_string).collect();
             let version = batch.model_version.unwrap_or(1);
-            let rows = match predictions(&ids, &output, &job.spec.labels) {
-                Ok(p) => predictions_csv(&p, version).map_err(Error::Permanent)?,
+            let predicted = match predictions(&ids, &output, &job.spec.labels) {
+                Ok(p) => p,
                 Err(why) => return fail(deps, &job.bucket, &batch, &format!("the transform's output: {why}")).await,
             };
+            let rows = predictions_csv(&predicted, version).map_err(Error::Permanent)?;
             deps.blobs.put(&job.bucket, &keys.predictions, rows, "text/csv").await?;
-            let done = PredictionBatch { status: BatchStatus::Predicted, updated_at: now_ms(), ..batch.clone() };
+            // Before the batch is marked: a retry uploads the same files again.
+            let (unsure, verification) = verify::send_unsure(deps, &job, &batch, &predicted).await?;
+            let done = PredictionBatch {
+                status: BatchStatus::Predicted,
+                unsure,
+                verification,
+                updated_at: now_ms(),
+                ..batch.clone()
+            };
             if deps.store.update_batch(&done, &[BatchStatus::Transforming]).await? {
                 tracing::info!(job_id, batch = batch_name, rows = ids.len(), "predictions written");
                 Ok(Outcome::OutputsWritten)

@@ -24,7 +24,7 @@ use hitloop_core::training_job::{StartError, TrainingRequest, TrainingView};
 use crate::ports::{
     all_items, Batches, Blobs, Deployer, Deployments, Items, Jobs, Standings, Trainer, TrainingClaims, Transformer,
 };
-use crate::steps::{deploy, predict};
+use crate::steps::{deploy, predict, verify};
 
 /// Longer than the function's timeout: a claim outlives its holder only
 /// when the holder died, and then the next delivery takes over.
@@ -45,7 +45,15 @@ pub struct TrainDeps {
 
 pub async fn handle_message(deps: &TrainDeps, message: TrainingMessage) -> Result<Outcome> {
     match message {
-        TrainingMessage::JobComplete(job_id) => on_job_complete(deps, &job_id).await,
+        TrainingMessage::JobComplete(job_id) => {
+            let outcome = on_job_complete(deps, &job_id).await?;
+            // A verification job's labels go back to its batch (again after
+            // a crash: the batch's state says whether they did).
+            match verify::on_verified(deps, &job_id).await? {
+                Outcome::AlreadyHandled => Ok(outcome),
+                merged => Ok(merged),
+            }
+        }
         TrainingMessage::CheckTraining(job_id) => check_training(deps, &job_id).await,
         TrainingMessage::StateChange(view) => on_training_state(deps, &view).await,
         TrainingMessage::CheckDeployment(job_id) => deploy::check_deployment(deps, &job_id).await,

@@ -388,6 +388,8 @@ async fn batches(s: &dyn Store, id: &str) {
         rows: 120,
         model_version: None,
         transform_job: None,
+        unsure: None,
+        verification: None,
         reason: None,
         created_at: 5,
         updated_at: 5,

@@ -1,0 +1,91 @@
+//! Verification on the local stack: a trained job with `verify` predicts a
+//! batch; the rows it is unsure of become a labeling job of their own (its
+//! own budget, the job's task, never the model's guess) that the simulated
+//! crowd works like any other; when it completes, people's labels replace
+//! the model's in predictions.csv, once however often the events come.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use hitloop_core::job::JobSpec;
+use hitloop_core::messages::JobMessage;
+use hitloop_core::plan::verify::verification_job_id;
+use hitloop_core::predict::BatchKeys;
+use hitloop_core::records::{BatchStatus, JobStatus};
+use hitloop_core::training::training_job_name;
+use hitloop_local::trainer::LocalTrainer;
+use hitloop_local::transforms::LocalTransforms;
+use hitloop_pipeline::ports::Batches;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unsure_rows_are_verified_by_people_once() {
+    let stack = Stack::new(Options { crowd: Some(GOOD_CROWD), ..Default::default() }).await;
+    let mut job = with_training(iris_job(), training_settings());
+    job["verify"] = json!({ "below": 0.9, "budget_usd": "4.00" });
+    let labeled = stack.run_job("ver", &job, &iris_manifest_every(5)).await;
+    assert!(LocalTrainer::new(&stack.sdk).run(&training_job_name("ver", labeled.created_at)).await.unwrap());
+    stack.router.pump_until_idle(20).await;
+
+    // The rest of iris, with the column the task's page shows.
+    let mut csv = String::from("id,image_url,sepal_length,sepal_width,petal_length,petal_width\n");
+    let mut truth = BTreeMap::new();
+    for (k, (id, url, species, m)) in iris().into_iter().enumerate() {
+        if k % 5 != 0 {
+            csv.push_str(&format!("{id},{url},{}\n", m.join(",")));
+            truth.insert(id, species);
+        }
+    }
+    let keys = BatchKeys::of("ver", "rest");
+    stack.put(&keys.manifest, csv).await;
+    stack.router.pump_until_idle(20).await;
+    LocalTransforms::new(&stack.sdk).run_pending().await;
+    stack.router.pump_until_idle(20).await;
+    let batch = stack.store.batch("ver", "rest").await.unwrap().unwrap();
+    let vid = verification_job_id("ver", "rest");
+    assert_eq!((batch.status, batch.verification.as_deref()), (BatchStatus::Predicted, Some(vid.as_str())));
+    let unsure = batch.unsure.unwrap();
+    let before = stack.get(&keys.predictions).await.unwrap();
+    let below: Vec<&str> =
+        before.lines().skip(1).filter(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap() < 0.9).collect();
+    assert_eq!(below.len() as u64, unsure, "every row below 0.9, and only those");
+    assert!(unsure > 0 && unsure < 120, "{unsure} unsure of 120");
+
+    // The verification job is a job like any other, with its own budget.
+    let settled = stack.run_until_settled(&vid, false, 240).await;
+    assert!(!settled.status.is_active(), "{}", stack.stuck(&vid).await);
+    stack.router.pump_until_idle(20).await;
+    let vjob = stack.job(&vid).await.unwrap();
+    assert_eq!((vjob.status, vjob.items), (JobStatus::Complete, unsure));
+    assert_eq!(vjob.spec.budget_usd.map(|b| b.to_string()).as_deref(), Some("4.00"));
+    assert!(vjob.spent.cents() <= 400, "within its budget: ${}", vjob.spent);
+    let vjson = stack.get(&format!("jobs/{vid}/job.json")).await.unwrap();
+    let vspec = JobSpec::parse(&vjson).unwrap();
+    assert!(vspec.training.is_none() && vspec.verify.is_none());
+    let vmanifest = stack.get(&format!("jobs/{vid}/manifest.csv")).await.unwrap();
+    assert!(!vmanifest.contains("probability") && !vmanifest.contains("setosa"), "never the model's guess");
+
+    let after = stack.get(&keys.predictions).await.unwrap();
+    assert_eq!(stack.store.batch("ver", "rest").await.unwrap().unwrap().status, BatchStatus::Verified);
+    let rows: Vec<Vec<&str>> = after.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 120);
+    let by_people: Vec<&Vec<&str>> = rows.iter().filter(|r| r[4] == "people").collect();
+    assert!(by_people.len() as u64 >= unsure * 9 / 10, "{} of {unsure} verified", by_people.len());
+    let right = by_people.iter().filter(|r| truth[r[0]] == r[1]).count();
+    assert!(right * 10 >= by_people.len() * 9, "people: {right} of {} right", by_people.len());
+    assert!(rows.iter().filter(|r| r[4] == "model").all(|r| r[2].parse::<f64>().unwrap() >= 0.9));
+
+    // Again: the transform's completion and the verification's: nothing new.
+    let transform = json!({ "source": "aws.sagemaker", "detail-type": "SageMaker Transform Job State Change",
+        "resources": [], "detail": { "TransformJobName": batch.transform_job.clone().unwrap(),
+        "TransformJobStatus": "Completed", "Tags": { "hitloop:job-id": "ver", "hitloop:batch": "rest" } } });
+    stack.put_event(&transform).await;
+    stack.send_training(&JobMessage::complete(&vid).body().unwrap()).await;
+    stack.router.pump_until_idle(20).await;
+    assert_eq!(stack.get(&keys.predictions).await.unwrap(), after);
+    assert_eq!(stack.job(&vid).await.unwrap().items, unsure, "one verification job, posted once");
+}
