@@ -280,7 +280,12 @@ pub fn split_files(job: &Job, training: &TrainingSpec, items: &[Item]) -> Result
     })
 }
 
-fn rows_csv(rows: &[&Item], layout: SplitLayout, features: &[String], labels: &[String]) -> Result<Vec<u8>, String> {
+pub(crate) fn rows_csv(
+    rows: &[&Item],
+    layout: SplitLayout,
+    features: &[String],
+    labels: &[String],
+) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     if layout == SplitLayout::Header {
         let mut header = features.to_vec();

@@ -175,6 +175,10 @@ pub struct Job {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TrainingRecord {
     pub name: String,
+    /// The model version this training job makes (1: the job's first;
+    /// later ones retrain with verified predictions).
+    #[serde(default = "first_version")]
+    pub version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
     /// SageMaker's TrainingJobStatus as last seen (InProgress, Completed, ...).
@@ -206,6 +210,17 @@ pub struct DeploymentRecord {
     pub requested_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+impl TrainingRecord {
+    /// The model version (a record made without one is version 1).
+    pub fn model_version(&self) -> u32 {
+        self.version.max(1)
+    }
 }
 
 impl Job {
@@ -283,6 +298,9 @@ pub struct PredictionBatch {
     pub unsure: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<String>,
+    /// Once verified: the model version retrained with its rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrain_version: Option<u32>,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -406,13 +406,34 @@ pub fn training_job_name(job_id: &str, created_at: i64) -> String {
     format!("{TRAINING_JOB_PREFIX}{job_id}-{hex}")
 }
 
+/// The training job of model version `version`: version 1 is the job's
+/// first (`training_job_name`); a retrain after verification is that name
+/// with `-v<version>` (the job id cut to fit 63 characters).
+pub fn versioned_training_job_name(job_id: &str, created_at: i64, version: u32) -> String {
+    let base = training_job_name(job_id, created_at);
+    if version <= 1 {
+        return base;
+    }
+    let suffix = format!("-v{version}");
+    let Some((head, hex)) = base.rsplit_once('-') else { return base };
+    let room = 63usize.saturating_sub(suffix.len() + 1 + hex.len());
+    let head: String = head.chars().take(room).collect();
+    format!("{}-{hex}{suffix}", head.trim_end_matches('-'))
+}
+
 /// Every training job hitloop starts begins with this (the EventBridge rule
 /// matches on it).
 pub const TRAINING_JOB_PREFIX: &str = "hitloop-";
 
 /// The job id inside a training job name hitloop made, if it is one.
 pub fn job_id_of_training(name: &str) -> Option<&str> {
-    let rest = name.strip_prefix(TRAINING_JOB_PREFIX)?;
+    let mut rest = name.strip_prefix(TRAINING_JOB_PREFIX)?;
+    // A later model version's: `-v<version>` after the digest.
+    if let Some((head, v)) = rest.rsplit_once("-v") {
+        if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && head.len() > 7 {
+            rest = head;
+        }
+    }
     let (job, hex) = rest.rsplit_once('-')?;
     (hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()) && !job.is_empty()).then_some(job)
 }
@@ -423,6 +444,19 @@ mod tests {
 
     fn spec(json: &str) -> TrainingSpec {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn later_model_versions_train_under_their_own_names() {
+        let v1 = training_job_name("iris", 5);
+        assert_eq!(versioned_training_job_name("iris", 5, 1), v1);
+        let v2 = versioned_training_job_name("iris", 5, 2);
+        assert_eq!(v2, format!("{v1}-v2"));
+        assert_eq!(job_id_of_training(&v2), Some("iris"));
+        assert_eq!(job_id_of_training(&v1), Some("iris"));
+        let long = "a".repeat(48);
+        let v12 = versioned_training_job_name(&long, 5, 12);
+        assert!(v12.len() <= 63 && v12.ends_with("-v12"), "{v12}");
     }
 
     #[test]

@@ -17,6 +17,10 @@
    clock per message) whenever any code reads a queue's attributes, including
    on every SendMessage. The counts are now computed only for
    GetQueueAttributes, and message visibility reads a cheap clock.
+5. SageMaker's UpdateEndpoint, which moto lacks: the endpoint moves to the
+   new endpoint configuration (in service at once, as moto's endpoints are;
+   the local stack's endpoint stand-in announces the move). An unknown
+   endpoint or configuration is refused as SageMaker refuses it.
 
 Usage: python moto_server.py -H 127.0.0.1 -p PORT (the flags of moto_server).
 """
@@ -33,6 +37,10 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import main
 from moto.sqs.models import Queue, SQSBackend
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.responses import SageMakerResponse
 
 _LOCK = threading.RLock()
 _original_call_action = DynamoHandler.call_action
@@ -143,6 +151,21 @@ def _unix_time_millis(dt=None):
     return time.time() * 1000.0 if dt is None else _original_unix_time_millis(dt)
 
 
+def _update_endpoint(self):
+    name = self._get_param("EndpointName")
+    config_name = self._get_param("EndpointConfigName")
+    backend = self.sagemaker_backend
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        raise ValidationError(message=f"Could not find endpoint '{name}'.")
+    config = backend.describe_endpoint_config(config_name)
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+    endpoint.last_modified_time = utcnow()
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+SageMakerResponse.update_endpoint = _update_endpoint
 Queue.attributes = property(_attributes)
 SQSBackend.get_queue_attributes = _get_queue_attributes
 sqs_models.unix_time_millis = _unix_time_millis

@@ -89,3 +89,65 @@ async fn the_unsure_rows_are_verified_by_people_once() {
     assert_eq!(stack.get(&keys.predictions).await.unwrap(), after);
     assert_eq!(stack.job(&vid).await.unwrap().items, unsure, "one verification job, posted once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_rows_retrain_the_model_once_and_the_endpoint_moves_to_it() {
+    let stack = Stack::new(Options { crowd: Some(GOOD_CROWD), ..Default::default() }).await;
+    let mut job = with_training(iris_job(), training_settings());
+    job["deploy"] = json!({});
+    job["verify"] = json!({ "below": 0.9, "budget_usd": "4.00" });
+    let labeled = stack.run_job("loop", &job, &iris_manifest_every(5)).await;
+    let trainer = LocalTrainer::new(&stack.sdk);
+    assert!(trainer.run(&training_job_name("loop", labeled.created_at)).await.unwrap());
+    stack.router.pump_until_idle(20).await;
+    let mut endpoints = hitloop_local::endpoints::LocalEndpoints::new(&stack.sdk);
+    endpoints.run_pending().await;
+    stack.router.pump_until_idle(20).await;
+    assert_eq!(stack.job("loop").await.unwrap().status, JobStatus::Deployed);
+
+    let mut csv = String::from("id,image_url,sepal_length,sepal_width,petal_length,petal_width\n");
+    for (k, (id, url, _, m)) in iris().into_iter().enumerate() {
+        if k % 5 != 0 {
+            csv.push_str(&format!("{id},{url},{}\n", m.join(",")));
+        }
+    }
+    stack.put(&BatchKeys::of("loop", "rest").manifest, csv).await;
+    stack.router.pump_until_idle(20).await;
+    LocalTransforms::new(&stack.sdk).run_pending().await;
+    stack.router.pump_until_idle(20).await;
+    let vid = verification_job_id("loop", "rest");
+    stack.run_until_settled(&vid, false, 240).await;
+    stack.router.pump_until_idle(20).await;
+    // The verification's completion again: one retrain.
+    stack.send_training(&JobMessage::complete(&vid).body().unwrap()).await;
+    stack.router.pump_until_idle(20).await;
+
+    let retraining = stack.job("loop").await.unwrap();
+    assert_eq!(retraining.status, JobStatus::Training, "{:?}", retraining.reason);
+    let record = retraining.training.clone().unwrap();
+    assert_eq!(record.version, 2);
+    let v2 = hitloop_core::training::versioned_training_job_name("loop", retraining.created_at, 2);
+    assert_eq!((record.name.as_str(), stack.training_jobs(&v2).await.len()), (v2.as_str(), 1));
+    let batch = stack.store.batch("loop", "rest").await.unwrap().unwrap();
+    assert_eq!((batch.status, batch.retrain_version), (BatchStatus::Verified, Some(2)));
+    let v1_rows = stack.get("jobs/loop/output/train/train.csv").await.unwrap().lines().count();
+    let v2_rows = stack.get("jobs/loop/output/train-v2/train.csv").await.unwrap().lines().count();
+    let verified = stack.get(&BatchKeys::of("loop", "rest").predictions).await.unwrap().matches(",people").count();
+    assert_eq!(v2_rows, v1_rows + verified, "version 2 learns from version 1's rows and the verified ones");
+
+    // Version 2 is trained, and the endpoint moves to it.
+    assert!(trainer.run(&v2).await.unwrap());
+    stack.router.pump_until_idle(20).await;
+    let moving = stack.job("loop").await.unwrap();
+    let d = moving.deployment.clone().unwrap();
+    assert_eq!((moving.status, d.version, d.serving), (JobStatus::Deploying, 2, Some(1)), "{:?}", moving.reason);
+    let ep = stack.sagemaker().describe_endpoint().endpoint_name(&d.endpoint).send().await.unwrap();
+    assert_eq!(ep.endpoint_config_name(), Some(d.model.as_str()), "UpdateEndpoint to version 2");
+    endpoints.run_pending().await;
+    stack.router.pump_until_idle(20).await;
+    let served = stack.job("loop").await.unwrap();
+    assert_eq!((served.status, served.deployment.unwrap().serving), (JobStatus::Deployed, Some(2)));
+    let models = stack.sagemaker().list_models().send().await.unwrap();
+    let ours = models.models().iter().filter(|m| m.model_name().unwrap_or_default().starts_with(&d.endpoint)).count();
+    assert_eq!(ours, 2, "version 1's model is kept");
+}

@@ -128,15 +128,21 @@ pub fn wants_deployment(job: &Job) -> bool {
     job.spec.deploy.is_some() && job.spec.training.as_ref().is_some_and(|t| t.sagemaker.is_some())
 }
 
-/// The deployment a job starts when its first model is trained: version 1,
-/// nothing asked of SageMaker yet.
-pub fn first_deployment(job: &Job) -> DeploymentRecord {
+/// The deployment a job starts when model version `version` is trained:
+/// nothing asked of SageMaker yet, the endpoint serving what it served.
+pub fn next_deployment(job: &Job, version: u32) -> DeploymentRecord {
     DeploymentRecord {
         endpoint: endpoint_name(&job.job_id, job.created_at),
-        version: 1,
-        model: model_name(&job.job_id, job.created_at, 1),
+        version,
+        model: model_name(&job.job_id, job.created_at, version),
+        serving: job.deployment.as_ref().and_then(|d| d.serving),
         ..Default::default()
     }
+}
+
+/// The deployment a job starts when its first model is trained.
+pub fn first_deployment(job: &Job) -> DeploymentRecord {
+    next_deployment(job, 1)
 }
 
 /// A job's move between deployment states: from one of `from` to `to`,

@@ -131,6 +131,7 @@ mod tests {
             transform_job: None,
             unsure: None,
             verification: None,
+            retrain_version: None,
             reason: None,
             created_at: 1,
             updated_at: 1,

@@ -5,10 +5,10 @@
 
 use crate::dataset::{self, OutputKeys};
 use crate::job::ConsensusMethod;
-use crate::plan::deploy::{first_deployment, wants_deployment};
+use crate::plan::deploy::{next_deployment, wants_deployment};
 use crate::quality;
 use crate::records::{DeploymentRecord, Item, Job, JobStatus, TrainingRecord, WorkerStanding};
-use crate::training::{training_job_name, BuiltIn, SageMakerSpec};
+use crate::training::{training_job_name, versioned_training_job_name, BuiltIn, SageMakerSpec};
 use crate::training_job::{TrainingRequest, TrainingView};
 
 /// What the train function knows from its deployment.
@@ -264,7 +264,7 @@ pub fn adopt(job: &Job, view: &TrainingView) -> Transition {
     let (to, reason) = match view.status.as_str() {
         "Completed" if wants_deployment(job) => {
             record.model_artifacts = view.model_artifacts.clone();
-            deployment = Some(first_deployment(job));
+            deployment = Some(next_deployment(job, record.model_version()));
             (JobStatus::Deploying, None)
         }
         "Completed" => {
@@ -284,10 +284,32 @@ pub fn adopt(job: &Job, view: &TrainingView) -> Transition {
     Transition { from: vec![JobStatus::Complete, JobStatus::Training], to, record, reason, deployment }
 }
 
-/// Whether a state change is about this job's own training job (a name
-/// from an earlier job with the same id is not).
+/// Whether a state change is about this job's current training job (a
+/// name from an earlier job with the same id, or of an earlier model
+/// version, is not).
 pub fn is_own(job: &Job, view: &TrainingView) -> bool {
-    training_job_name(&job.job_id, job.created_at) == view.name
+    match &job.training {
+        Some(t) if !t.name.is_empty() => t.name == view.name,
+        _ => training_job_name(&job.job_id, job.created_at) == view.name,
+    }
+}
+
+/// Retraining after verification: the job moves from where it rests to
+/// `training` model version `version` (the claim: one invocation wins),
+/// before the training job is started.
+pub fn retraining(job: &Job, version: u32) -> Transition {
+    Transition {
+        from: vec![JobStatus::Trained, JobStatus::Deployed, JobStatus::DeployFailed],
+        to: JobStatus::Training,
+        record: TrainingRecord {
+            name: versioned_training_job_name(&job.job_id, job.created_at, version),
+            version,
+            status: Some("InProgress".into()),
+            ..Default::default()
+        },
+        reason: None,
+        deployment: None,
+    }
 }
 
 #[cfg(test)]

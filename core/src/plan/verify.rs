@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::job::{JobSpec, Verifies};
 use crate::predict::Prediction;
-use crate::records::Job;
+use crate::records::{Item, Job};
 
 /// The verification job of a batch: the job's id (cut to fit) and a digest
 /// of job and batch, so every attempt names the same job (at most 48
@@ -127,6 +127,38 @@ pub fn people_labels(labels_csv: &[u8]) -> std::result::Result<BTreeMap<String, 
     Ok(out)
 }
 
+/// Where model version `version` trains from: the first version from the
+/// split's `train/`, later ones from `train-v<version>/`.
+pub fn train_prefix(job_id: &str, version: u32) -> String {
+    let keys = crate::dataset::OutputKeys::of(job_id);
+    if version <= 1 {
+        keys.train_prefix
+    } else {
+        format!("{}train-v{version}/", keys.prefix)
+    }
+}
+
+/// Model version `version`'s training rows: the previous version's
+/// (`previous`, as written) and the verified items' (their values and
+/// people's label), in the job's layout. Also how many rows were added.
+pub fn retrain_rows(parent: &Job, previous: &[u8], verified: &[Item]) -> Result<(Vec<u8>, usize), String> {
+    let training = parent.spec.training.as_ref().ok_or("the job trains no model")?;
+    let features = training.feature_columns(&parent.columns);
+    let rows: Vec<&Item> = verified.iter().filter(|i| i.label.is_some()).collect();
+    let mut added = crate::dataset::rows_csv(&rows, training.layout, &features, &parent.spec.labels)?;
+    if training.layout == crate::training::SplitLayout::Header {
+        // The previous rows carry the header already.
+        let at = added.iter().position(|b| *b == b'\n').map_or(added.len(), |i| i + 1);
+        added.drain(..at);
+    }
+    let mut out = previous.to_vec();
+    if !out.is_empty() && !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.extend(added);
+    Ok((out, rows.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +218,27 @@ mod tests {
         assert_eq!(people.len(), 2);
         assert_eq!(people["1"], ("a".to_string(), 0.9));
         assert_eq!(people["3"], ("b".to_string(), 1.0));
+    }
+
+    #[test]
+    fn a_retrain_adds_the_verified_rows_to_the_last_versions() {
+        let mut parent = job();
+        parent.columns = vec!["id".into(), "url".into(), "x".into()];
+        let item = |id: &str, x: &str, label: Option<&str>| {
+            let mut i = Item::pending(
+                "v",
+                id,
+                2,
+                [("x".to_string(), x.to_string()), ("url".to_string(), "u".to_string())].into(),
+                0,
+            );
+            i.label = label.map(str::to_string);
+            i
+        };
+        let (rows, added) =
+            retrain_rows(&parent, b"0,0.5\n1,0.7\n", &[item("2", "0.2", Some("b")), item("3", "0.3", None)]).unwrap();
+        assert_eq!((String::from_utf8(rows).unwrap().as_str(), added), ("0,0.5\n1,0.7\n1,0.2\n", 1));
+        assert_eq!(train_prefix("iris", 1), "jobs/iris/output/train/");
+        assert_eq!(train_prefix("iris", 2), "jobs/iris/output/train-v2/");
     }
 }

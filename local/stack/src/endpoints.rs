@@ -2,9 +2,10 @@
 //! but serves nothing. This stand-in does what SageMaker's hosting does when
 //! an endpoint is created: it fetches the model version's artifact from S3
 //! and loads it as a serving container would, then emits SageMaker's
-//! "Endpoint State Change" events on EventBridge (CREATING, then IN_SERVICE,
-//! or FAILED with the reason when the model cannot be loaded), which the
-//! stack's rule brings to train.
+//! "Endpoint State Change" events on EventBridge (CREATING, or UPDATING when
+//! the endpoint moves to a new model version, then IN_SERVICE, or FAILED
+//! with the reason when the model cannot be loaded), which the stack's rule
+//! brings to train.
 
 use std::collections::HashMap;
 
@@ -77,7 +78,8 @@ impl LocalEndpoints {
             return Ok(None);
         }
         let arn = endpoint.endpoint_arn().unwrap_or_default().to_string();
-        self.emit(name, &arn, &config, "CREATING", None).await?;
+        let moving = if self.announced.contains_key(name) { "UPDATING" } else { "CREATING" };
+        self.emit(name, &arn, &config, moving, None).await?;
         let failure = self.load(&config).await.err();
         let status = if failure.is_some() { "FAILED" } else { "IN_SERVICE" };
         self.emit(name, &arn, &config, status, failure.as_deref()).await?;

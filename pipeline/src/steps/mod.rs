@@ -13,6 +13,7 @@ pub mod publish;
 pub mod reconcile;
 pub mod redecide;
 pub mod refit;
+pub mod retrain;
 pub mod specs;
 pub mod sweep;
 pub mod train;

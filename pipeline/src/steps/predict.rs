@@ -89,6 +89,7 @@ pub async fn receive(deps: &IngestDeps, bucket: &str, key: &BatchKey) -> Result<
         transform_job: None,
         unsure: None,
         verification: None,
+        retrain_version: None,
         reason: None,
         created_at: now,
         updated_at: now,

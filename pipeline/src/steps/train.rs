@@ -24,7 +24,7 @@ use hitloop_core::training_job::{StartError, TrainingRequest, TrainingView};
 use crate::ports::{
     all_items, Batches, Blobs, Deployer, Deployments, Items, Jobs, Standings, Trainer, TrainingClaims, Transformer,
 };
-use crate::steps::{deploy, predict, verify};
+use crate::steps::{deploy, predict, retrain, verify};
 
 /// Longer than the function's timeout: a claim outlives its holder only
 /// when the holder died, and then the next delivery takes over.
@@ -188,12 +188,15 @@ pub async fn check_training(deps: &TrainDeps, job_id: &str) -> Result<Outcome> {
     match job.status {
         JobStatus::Complete => on_job_complete(deps, job_id).await,
         JobStatus::Training => {
-            let name = training_job_name(job_id, job.created_at);
+            let record = job.training.clone().unwrap_or_default();
+            let name = if record.name.is_empty() { training_job_name(job_id, job.created_at) } else { record.name };
             match deps.trainer.describe(&name).await? {
                 Some(view) => {
                     let moved = apply(deps, &job, &adopt(&job, &view)).await?;
                     then_deploy(deps, job_id, moved).await
                 }
+                // A retrain whose start was lost in a crash: start it now.
+                None if record.version > 1 => retrain::start_version(deps, &job).await,
                 None => fail(deps, &job, &name, &format!("SageMaker has no training job {name}")).await,
             }
         }

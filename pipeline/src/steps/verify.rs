@@ -14,6 +14,7 @@ use hitloop_core::plan::verify::{merge_verified, people_labels, unsure, verifica
 use hitloop_core::predict::{BatchKeys, Prediction, MAX_BATCH_BYTES};
 use hitloop_core::records::{now_ms, BatchStatus, Job, JobStatus, PredictionBatch};
 
+use crate::steps::retrain;
 use crate::steps::train::TrainDeps;
 
 const MAX_CSV: usize = 64 * 1024 * 1024;
@@ -63,20 +64,24 @@ pub async fn on_verified(deps: &TrainDeps, verification_id: &str) -> Result<Outc
     if batch.verification.as_deref() != Some(verification_id) {
         return Ok(Outcome::Ignored(format!("{verification_id} is not the verification of batch {}", of.batch)));
     }
-    match batch.status {
-        BatchStatus::Predicted => {}
-        BatchStatus::Verified => return Ok(Outcome::AlreadyHandled),
-        other => return Ok(Outcome::Ignored(format!("batch {} is {other:?}", of.batch))),
-    }
-    let Some(parent) = deps.store.job(&of.job).await? else {
-        return Ok(Outcome::Ignored(format!("there is no job {}", of.job)));
-    };
     let labels = deps
         .blobs
         .text(&vjob.bucket, &OutputKeys::of(verification_id).labels, MAX_CSV)
         .await?
         .ok_or_else(|| Error::Retryable(format!("{verification_id}'s labels.csv is not written yet")))?;
     let people = people_labels(labels.as_bytes()).map_err(Error::Permanent)?;
+    match batch.status {
+        BatchStatus::Predicted => {}
+        // Merged before: the retrain may still be to start (a crash, or the
+        // job was busy with the previous version).
+        BatchStatus::Verified => {
+            return retrain::retrain_if_due(deps, &of.job, &of.batch, verification_id, &people).await
+        }
+        other => return Ok(Outcome::Ignored(format!("batch {} is {other:?}", of.batch))),
+    }
+    let Some(parent) = deps.store.job(&of.job).await? else {
+        return Ok(Outcome::Ignored(format!("there is no job {}", of.job)));
+    };
     let keys = BatchKeys::of(&of.job, &of.batch);
     let predictions = deps
         .blobs
@@ -85,11 +90,11 @@ pub async fn on_verified(deps: &TrainDeps, verification_id: &str) -> Result<Outc
         .ok_or_else(|| Error::Permanent(format!("{} is gone", keys.predictions)))?;
     let merged = merge_verified(predictions.as_bytes(), &people).map_err(Error::Permanent)?;
     deps.blobs.put(&parent.bucket, &keys.predictions, merged, "text/csv").await?;
-    let done = PredictionBatch { status: BatchStatus::Verified, updated_at: now_ms(), ..batch };
+    // The next model version learns from them.
+    let retrain_version = parent.training.as_ref().map(|t| t.model_version() + 1);
+    let done = PredictionBatch { status: BatchStatus::Verified, retrain_version, updated_at: now_ms(), ..batch };
     if deps.store.update_batch(&done, &[BatchStatus::Predicted]).await? {
         tracing::info!(job_id = %of.job, batch = %of.batch, verified = people.len(), "people's labels are in the predictions");
-        Ok(Outcome::Moved(JobStatus::Complete))
-    } else {
-        Ok(Outcome::AlreadyHandled)
     }
+    retrain::retrain_if_due(deps, &of.job, &of.batch, verification_id, &people).await
 }

@@ -1,5 +1,6 @@
 //! Deployer: a model, its endpoint configuration and an endpoint created by
-//! name, safe to repeat; described; deleted once.
+//! name, safe to repeat; moved to a new model version; described; deleted
+//! once.
 
 use hitloop_core::deploy::{endpoint_name, model_name, Serving};
 use hitloop_core::plan::deploy::DeployRequest;
@@ -27,9 +28,17 @@ pub async fn deployer(d: &dyn Deployer, job_id: &str, bucket: &str) {
     assert_eq!((e.name.as_str(), e.config.as_deref()), (first.endpoint.as_str(), Some(first.model.as_str())));
     assert!(["Creating", "InService"].contains(&e.status.as_str()), "{}", e.status);
 
+    // A new model version moves the endpoint; the old model stays.
+    let second = request(job_id, 2, bucket);
+    assert_eq!(d.deploy(&second).await.unwrap(), Ok(()));
+    assert_eq!(d.deploy(&second).await.unwrap(), Ok(()), "again: already moving or moved");
+    let e = d.endpoint(&first.endpoint).await.unwrap().expect("the endpoint");
+    assert_eq!(e.config.as_deref(), Some(second.model.as_str()));
+
     assert!(d.delete_endpoint(&first.endpoint).await.unwrap());
     assert!(!d.delete_endpoint(&first.endpoint).await.unwrap(), "deleted once");
     assert_eq!(d.endpoint(&first.endpoint).await.unwrap(), None);
-    assert!(d.delete_model(&first.model).await.unwrap());
+    assert!(d.delete_model(&first.model).await.unwrap(), "version 1 was kept");
     assert!(!d.delete_model(&first.model).await.unwrap(), "deleted once");
+    assert!(d.delete_model(&second.model).await.unwrap());
 }

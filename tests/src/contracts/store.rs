@@ -390,6 +390,7 @@ async fn batches(s: &dyn Store, id: &str) {
         transform_job: None,
         unsure: None,
         verification: None,
+        retrain_version: None,
         reason: None,
         created_at: 5,
         updated_at: 5,

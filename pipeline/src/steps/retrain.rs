@@ -1,0 +1,138 @@
+//! Retraining (run by train): once a batch's unsure rows are verified, the
+//! job trains model version N+1 on version N's rows and the verified ones,
+//! exactly once per verification job (the job's conditional move to
+//! `training` version N+1 is the claim; the training job's name is derived
+//! from the job and the version, and SageMaker is asked whether it exists
+//! first). Its completion deploys it like the first (`deploy`): the endpoint
+//! moves to the new model, the old one serving until the new one is in
+//! service.
+
+use std::collections::BTreeMap;
+
+use hitloop_core::dataset::OutputKeys;
+use hitloop_core::error::{Error, Result};
+use hitloop_core::plan::train::{adopt, failed, retraining, training_request, Outcome, Transition};
+use hitloop_core::plan::verify::{retrain_rows, train_prefix};
+use hitloop_core::records::{Job, JobStatus};
+use hitloop_core::training_job::StartError;
+
+use crate::ports::all_items;
+use crate::steps::train::TrainDeps;
+
+const MAX_CSV: usize = 256 * 1024 * 1024;
+
+fn train_file(job_id: &str, version: u32) -> String {
+    format!("{}train.csv", train_prefix(job_id, version))
+}
+
+/// Starts the retrain a verified batch asks for, unless it started (or a
+/// later version did). `people`: the verification job's labels by item.
+pub async fn retrain_if_due(
+    deps: &TrainDeps,
+    job_id: &str,
+    batch_name: &str,
+    verification_id: &str,
+    people: &BTreeMap<String, (String, f64)>,
+) -> Result<Outcome> {
+    let Some(batch) = deps.store.batch(job_id, batch_name).await? else { return Ok(Outcome::AlreadyHandled) };
+    let Some(version) = batch.retrain_version else { return Ok(Outcome::AlreadyHandled) };
+    let Some(parent) = deps.store.job(job_id).await? else {
+        return Ok(Outcome::Ignored(format!("there is no job {job_id}")));
+    };
+    let current = parent.training.as_ref().map(|t| t.model_version()).unwrap_or(1);
+    if current >= version {
+        return Ok(Outcome::AlreadyHandled);
+    }
+    match parent.status {
+        JobStatus::Trained | JobStatus::Deployed | JobStatus::DeployFailed => {}
+        JobStatus::Training | JobStatus::Deploying => {
+            return Err(Error::Retryable(format!(
+                "model version {current} of {job_id} is still being trained or deployed; version {version} after it"
+            )))
+        }
+        other => return Ok(Outcome::Ignored(format!("job {job_id} is {other}: no retraining"))),
+    }
+    // Version N+1's rows first: written again by a retry, the same.
+    let previous =
+        deps.blobs.text(&parent.bucket, &train_file(job_id, current), MAX_CSV).await?.ok_or_else(|| {
+            Error::Permanent(format!("{} is gone: nothing to retrain on", train_file(job_id, current)))
+        })?;
+    let mut verified = all_items(deps.store.as_ref(), verification_id).await?;
+    for item in &mut verified {
+        item.label = people.get(&item.item_id).map(|(label, _)| label.clone());
+    }
+    let (rows, added) = retrain_rows(&parent, previous.as_bytes(), &verified).map_err(Error::Permanent)?;
+    deps.blobs.put(&parent.bucket, &train_file(job_id, version), rows, "text/csv").await?;
+    if !deps.store.record_training(job_id, &retraining(&parent, version)).await? {
+        return Ok(Outcome::AlreadyHandled);
+    }
+    tracing::info!(job_id, version, added, "retraining with the verified rows");
+    let Some(job) = deps.store.job(job_id).await? else { return Ok(Outcome::AlreadyHandled) };
+    start_version(deps, &job).await
+}
+
+/// Starts the training job of the job's current (retraining) version; after
+/// a crash, sweep's check calls it again.
+pub async fn start_version(deps: &TrainDeps, job: &Job) -> Result<Outcome> {
+    let Some(record) = job.training.clone() else { return Ok(Outcome::AlreadyHandled) };
+    let version = record.model_version();
+    let request = match version_request(deps, job, &record.name, version).await {
+        Ok(r) => r,
+        Err(why) => return fail_version(deps, job, &record.name, version, &why).await,
+    };
+    if let Some(view) = deps.trainer.describe(&request.name).await? {
+        return apply(deps, job, &adopt(job, &view)).await;
+    }
+    match deps.trainer.start(&request).await? {
+        Ok(arn) => {
+            let mut record = record.clone();
+            record.arn = Some(arn);
+            let t = Transition {
+                from: vec![JobStatus::Training],
+                to: JobStatus::Training,
+                record,
+                reason: None,
+                deployment: None,
+            };
+            deps.store.record_training(&job.job_id, &t).await?;
+            Ok(Outcome::Started(request.name))
+        }
+        Err(StartError::Exists) => Ok(Outcome::AlreadyHandled),
+        Err(StartError::Refused(why)) => {
+            fail_version(deps, job, &request.name, version, &format!("SageMaker refused the training job: {why}")).await
+        }
+    }
+}
+
+async fn version_request(
+    deps: &TrainDeps,
+    job: &Job,
+    name: &str,
+    version: u32,
+) -> std::result::Result<hitloop_core::training_job::TrainingRequest, String> {
+    let training = job.spec.training.as_ref().ok_or("the job trains no model")?;
+    let sm = training.sagemaker.as_ref().ok_or("the job trains no SageMaker model")?;
+    let mut keys = OutputKeys::of(&job.job_id);
+    keys.train_prefix = train_prefix(&job.job_id, version);
+    let has_test = deps.blobs.head(&job.bucket, &keys.test).await.map_err(|e| e.to_string())?.is_some();
+    let features = training.feature_columns(&job.columns).len();
+    training_request(job, sm, &deps.settings, name, &keys, has_test, features)
+}
+
+async fn fail_version(deps: &TrainDeps, job: &Job, name: &str, version: u32, why: &str) -> Result<Outcome> {
+    let mut t = failed(name, &format!("model version {version}: {why}"));
+    t.record.version = version;
+    if deps.store.record_training(&job.job_id, &t).await? {
+        Ok(Outcome::Failed(why.into()))
+    } else {
+        Ok(Outcome::AlreadyHandled)
+    }
+}
+
+async fn apply(deps: &TrainDeps, job: &Job, t: &Transition) -> Result<Outcome> {
+    if deps.store.record_training(&job.job_id, t).await? {
+        Ok(Outcome::Moved(t.to))
+    } else {
+        Ok(Outcome::AlreadyHandled)
+    }
+}
