@@ -46,6 +46,10 @@ pub struct BatchKeys {
     pub output_prefix: String,
     pub output: String,
     pub predictions: String,
+    /// What the model said, never changed by verification.
+    pub model_predictions: String,
+    /// Optional settings of the batch (`{"verify": false}`).
+    pub settings: String,
     pub errors: String,
 }
 
@@ -58,9 +62,31 @@ impl BatchKeys {
             output_prefix: format!("{prefix}output/"),
             output: format!("{prefix}output/rows.csv.out"),
             predictions: format!("{prefix}predictions.csv"),
+            model_predictions: format!("{prefix}model-predictions.csv"),
+            settings: format!("{prefix}batch.json"),
             errors: format!("{prefix}errors.json"),
             prefix,
         }
+    }
+}
+
+/// `batch.json`, uploaded before the batch's manifest: how this batch is
+/// treated. `verify: false` keeps a job that verifies from sending this
+/// batch's unsure rows to people (say, to measure a model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSettings {
+    #[serde(default = "yes")]
+    pub verify: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings { verify: true }
     }
 }
 

@@ -189,6 +189,10 @@ pub struct TrainingRecord {
     pub model_artifacts: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// The previous model version's `model.tar.gz`, kept while this version
+    /// trains: predictions go on with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_artifacts: Option<String>,
 }
 
 /// What hitloop knows of a job's endpoint.
@@ -210,6 +214,10 @@ pub struct DeploymentRecord {
     pub requested_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn first_version() -> u32 {
@@ -298,6 +306,9 @@ pub struct PredictionBatch {
     pub unsure: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<String>,
+    /// False: its unsure rows are not sent to people (`batch.json`).
+    #[serde(default = "yes")]
+    pub verify: bool,
     /// Once verified: the model version retrained with its rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retrain_version: Option<u32>,

@@ -88,6 +88,19 @@ async fn the_unsure_rows_are_verified_by_people_once() {
     stack.router.pump_until_idle(20).await;
     assert_eq!(stack.get(&keys.predictions).await.unwrap(), after);
     assert_eq!(stack.job(&vid).await.unwrap().items, unsure, "one verification job, posted once");
+    assert_eq!(stack.get(&keys.model_predictions).await.unwrap(), before, "what the model said is kept");
+
+    // A batch whose batch.json says not to verify sends nothing to people.
+    let quiet = BatchKeys::of("ver", "measure");
+    stack.put(&quiet.settings, r#"{"verify": false}"#).await;
+    let rows: String =
+        before.lines().take(1).map(|_| "id,image_url,sepal_length,sepal_width,petal_length,petal_width\n").collect();
+    stack.put(&quiet.manifest, format!("{rows}x1,u,5.9,3.0,4.2,1.5\nx2,u,6.3,2.8,5.1,1.5\n")).await;
+    stack.router.pump_until_idle(20).await;
+    LocalTransforms::new(&stack.sdk).run_pending().await;
+    stack.router.pump_until_idle(20).await;
+    let measured = stack.store.batch("ver", "measure").await.unwrap().unwrap();
+    assert_eq!((measured.status, measured.verify, measured.verification), (BatchStatus::Predicted, false, None));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

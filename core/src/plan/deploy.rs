@@ -33,13 +33,24 @@ pub fn deploy_request(job: &Job, version: u32, settings: &TrainSettings) -> Resu
     if job.spec.deploy.is_none() {
         return Err(format!("job {} asks for no deployment", job.job_id));
     }
-    model_request(job, version, settings)
+    let model_data = job
+        .training
+        .as_ref()
+        .and_then(|t| t.model_artifacts.clone())
+        .ok_or_else(|| format!("job {} has no trained model yet", job.job_id))?;
+    model_request(job, version, &model_data, settings)
 }
 
-/// The SageMaker model of version `version` (for an endpoint, or a batch
-/// transform of a job that deploys nothing: then served as `deploy`'s
-/// defaults say).
-pub fn model_request(job: &Job, version: u32, settings: &TrainSettings) -> Result<DeployRequest, String> {
+/// The SageMaker model of version `version`, from `model_data` (for an
+/// endpoint, or a batch transform of a job that deploys nothing: then served
+/// as `deploy`'s defaults say).
+pub fn model_request(
+    job: &Job,
+    version: u32,
+    model_data: &str,
+    settings: &TrainSettings,
+) -> Result<DeployRequest, String> {
+    let model_data = model_data.to_string();
     let default = crate::deploy::DeploySpec::default();
     let deploy = job.spec.deploy.as_ref().unwrap_or(&default);
     let sagemaker = job
@@ -48,11 +59,6 @@ pub fn model_request(job: &Job, version: u32, settings: &TrainSettings) -> Resul
         .as_ref()
         .and_then(|t| t.sagemaker.as_ref())
         .ok_or_else(|| format!("job {} has no training job to deploy the model of", job.job_id))?;
-    let model_data = job
-        .training
-        .as_ref()
-        .and_then(|t| t.model_artifacts.clone())
-        .ok_or_else(|| format!("job {} has no trained model yet", job.job_id))?;
     let image = match (&deploy.image, &sagemaker.image, sagemaker.built_in()) {
         (Some(image), _, _) => image.clone(),
         // The built-in algorithms serve from their training image.

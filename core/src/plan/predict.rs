@@ -12,28 +12,43 @@ use crate::transform_job::{TransformRequest, TransformView, BATCH_TAG, JOB_TAG};
 /// The instance a transform job runs on: small, as a batch is.
 pub const TRANSFORM_INSTANCE: &str = "ml.m5.large";
 
-/// The model version predictions come from: the one the endpoint serves,
-/// or the job's latest trained one.
-pub fn current_version(job: &Job) -> u32 {
-    job.deployment.as_ref().map(|d| d.serving.unwrap_or(d.version)).unwrap_or(1)
+/// The model predictions come from, (version, model.tar.gz): the one the
+/// endpoint serves, or else the job's latest trained one (while a later
+/// version trains, the one before it).
+pub fn current_model(job: &Job) -> Option<(u32, String)> {
+    let t = job.training.as_ref()?;
+    let latest = t.model_artifacts.clone().map(|a| (t.model_version(), a));
+    let previous = t.previous_artifacts.clone().map(|a| (t.model_version().saturating_sub(1).max(1), a));
+    let serving = job.deployment.as_ref().and_then(|d| d.serving);
+    match serving {
+        Some(v) => latest.clone().filter(|(l, _)| *l == v).or(previous.filter(|(p, _)| *p == v)).or(latest),
+        None => latest.or(previous),
+    }
 }
 
-/// Whether the job has a model to predict with; Err: why not, for the user.
-pub fn can_predict(job: &Job) -> Result<(), String> {
+/// The model version predictions come from.
+pub fn current_version(job: &Job) -> u32 {
+    current_model(job).map_or(1, |(v, _)| v)
+}
+
+/// The model the job predicts with; Err: why it has none, for the user.
+pub fn can_predict(job: &Job) -> Result<(u32, String), String> {
+    let no_model = || {
+        format!(
+            "job {} is {}: it has no trained model yet (upload the batch again once it is trained)",
+            job.job_id, job.status
+        )
+    };
     match job.status {
-        JobStatus::Trained | JobStatus::Deploying | JobStatus::Deployed | JobStatus::DeployFailed => {}
-        JobStatus::TornDown => return Err(format!("job {} was torn down", job.job_id)),
-        other => {
-            return Err(format!(
-                "job {} is {other}: it has no trained model yet (upload the batch again once it is trained)",
-                job.job_id
-            ))
-        }
+        JobStatus::Trained
+        | JobStatus::Training
+        | JobStatus::TrainingFailed
+        | JobStatus::Deploying
+        | JobStatus::Deployed
+        | JobStatus::DeployFailed => current_model(job).ok_or_else(no_model),
+        JobStatus::TornDown => Err(format!("job {} was torn down", job.job_id)),
+        _ => Err(no_model()),
     }
-    if job.training.as_ref().and_then(|t| t.model_artifacts.as_ref()).is_none() {
-        return Err(format!("job {} has no trained model", job.job_id));
-    }
-    Ok(())
 }
 
 /// The model and the transform job that predict `batch`.
@@ -42,9 +57,8 @@ pub fn transform(
     batch: &str,
     settings: &TrainSettings,
 ) -> Result<(DeployRequest, TransformRequest), String> {
-    can_predict(job)?;
-    let version = current_version(job);
-    let model = model_request(job, version, settings)?;
+    let (version, artifacts) = can_predict(job)?;
+    let model = model_request(job, version, &artifacts, settings)?;
     let keys = BatchKeys::of(&job.job_id, batch);
     let s3 = |key: &str| format!("s3://{}/{key}", job.bucket);
     let request = TransformRequest {
@@ -132,6 +146,7 @@ mod tests {
             unsure: None,
             verification: None,
             retrain_version: None,
+            verify: true,
             reason: None,
             created_at: 1,
             updated_at: 1,
@@ -150,8 +165,20 @@ mod tests {
         let mut deployed = job.clone();
         deployed.status = JobStatus::Deployed;
         deployed.deployment = Some(DeploymentRecord { version: 3, serving: Some(2), ..Default::default() });
-        assert_eq!(current_version(&deployed), 2, "what the endpoint serves");
-        for status in [JobStatus::Labeling, JobStatus::Training, JobStatus::TornDown] {
+        assert_eq!(current_version(&deployed), 1, "no artifact of version 2: the latest trained");
+        // Version 3 training while the endpoint serves 2: predictions from 2.
+        let mut retraining = job.clone();
+        retraining.status = JobStatus::Training;
+        retraining.training = Some(TrainingRecord {
+            version: 3,
+            previous_artifacts: Some("s3://b/m2/model.tar.gz".into()),
+            ..Default::default()
+        });
+        retraining.deployment = Some(DeploymentRecord { version: 3, serving: Some(2), ..Default::default() });
+        assert_eq!(current_model(&retraining), Some((2, "s3://b/m2/model.tar.gz".to_string())));
+        let (model, _) = transform(&retraining, "rest", &settings()).unwrap();
+        assert_eq!((model.version, model.model_data.as_str()), (2, "s3://b/m2/model.tar.gz"));
+        for status in [JobStatus::Labeling, JobStatus::TornDown] {
             let mut j = job.clone();
             j.status = status;
             assert!(transform(&j, "rest", &settings()).is_err(), "{status}");

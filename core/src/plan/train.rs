@@ -305,6 +305,10 @@ pub fn retraining(job: &Job, version: u32) -> Transition {
             name: versioned_training_job_name(&job.job_id, job.created_at, version),
             version,
             status: Some("InProgress".into()),
+            previous_artifacts: job
+                .training
+                .as_ref()
+                .and_then(|t| t.model_artifacts.clone().or_else(|| t.previous_artifacts.clone())),
             ..Default::default()
         },
         reason: None,

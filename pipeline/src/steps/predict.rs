@@ -14,7 +14,7 @@ use hitloop_core::plan::predict::{
 };
 use hitloop_core::plan::train::Outcome;
 use hitloop_core::predict::{
-    check_batch, predictions, predictions_csv, BatchKey, BatchKeys, BatchProblems, MAX_BATCH_BYTES,
+    check_batch, predictions, predictions_csv, BatchKey, BatchKeys, BatchProblems, BatchSettings, MAX_BATCH_BYTES,
 };
 use hitloop_core::problems::Problem;
 use hitloop_core::records::{now_ms, BatchStatus, PredictionBatch};
@@ -71,6 +71,20 @@ pub async fn receive(deps: &IngestDeps, bucket: &str, key: &BatchKey) -> Result<
         }
         Err(e) => return Err(e),
     };
+    let settings = match deps.blobs.text(bucket, &keys.settings, 64 * 1024).await {
+        Ok(Some(text)) => match serde_json::from_str::<BatchSettings>(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                let problem = Problem::new("batch.json", format!("batch.json is not this batch's settings: {e}"));
+                return reject(deps, bucket, key, &keys, vec![problem].into()).await;
+            }
+        },
+        Ok(None) => BatchSettings::default(),
+        Err(Error::Invalid(m)) => {
+            return reject(deps, bucket, key, &keys, vec![Problem::new("batch.json", m)].into()).await
+        }
+        Err(e) => return Err(e),
+    };
     let features = training.feature_columns(&job.columns);
     let batch = match check_batch(&features, text.as_bytes()) {
         Ok(b) => b,
@@ -90,6 +104,7 @@ pub async fn receive(deps: &IngestDeps, bucket: &str, key: &BatchKey) -> Result<
         unsure: None,
         verification: None,
         retrain_version: None,
+        verify: settings.verify,
         reason: None,
         created_at: now,
         updated_at: now,
@@ -189,6 +204,7 @@ pub async fn on_transform_state(deps: &TrainDeps, view: &TransformView) -> Resul
                 Err(why) => return fail(deps, &job.bucket, &batch, &format!("the transform's output: {why}")).await,
             };
             let rows = predictions_csv(&predicted, version).map_err(Error::Permanent)?;
+            deps.blobs.put(&job.bucket, &keys.model_predictions, rows.clone(), "text/csv").await?;
             deps.blobs.put(&job.bucket, &keys.predictions, rows, "text/csv").await?;
             // Before the batch is marked: a retry uploads the same files again.
             let (unsure, verification) = verify::send_unsure(deps, &job, &batch, &predicted).await?;

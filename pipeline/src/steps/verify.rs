@@ -27,7 +27,7 @@ pub async fn send_unsure(
     batch: &PredictionBatch,
     predictions: &[Prediction],
 ) -> Result<(Option<u64>, Option<String>)> {
-    let Some(verify) = &job.spec.verify else { return Ok((None, None)) };
+    let Some(verify) = job.spec.verify.as_ref().filter(|_| batch.verify) else { return Ok((None, None)) };
     let ids = unsure(predictions, verify.below);
     if ids.is_empty() {
         return Ok((Some(0), None));

@@ -391,6 +391,7 @@ async fn batches(s: &dyn Store, id: &str) {
         unsure: None,
         verification: None,
         retrain_version: None,
+        verify: true,
         reason: None,
         created_at: 5,
         updated_at: 5,

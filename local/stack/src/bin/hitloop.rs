@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use hitloop_core::quality::formats::Format;
-use hitloop_local::cli::{export, replay, resume, status, submit, target, team, teardown, up, workforce};
+use hitloop_local::cli::{export, predict, replay, resume, status, submit, target, team, teardown, up, workforce};
 
 #[derive(Parser)]
 #[command(name = "hitloop", version, about = "Crowd labeling with quality control, then training: locally or on AWS")]
@@ -59,6 +59,26 @@ enum Command {
         /// The new budget_usd, e.g. 25.00.
         #[arg(long)]
         budget: Option<String>,
+    },
+    /// Uploads a prediction batch for a trained job (a CSV with `id` and the
+    /// training features): its predictions.csv comes from the job's model,
+    /// and, for a job with `verify`, the unsure rows go to people.
+    Predict {
+        job: String,
+        file: PathBuf,
+        /// The batch's name (default: the file's name).
+        #[arg(long)]
+        batch: Option<String>,
+        /// Wait until the batch is predicted (and verified) or refused.
+        #[arg(long)]
+        watch: bool,
+        /// Send none of this batch's rows to people, even for a job with
+        /// `verify` (to measure a model, say).
+        #[arg(long)]
+        no_verify: bool,
+        /// Stop waiting after this many seconds.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
     },
     /// Deletes what a job deployed: its endpoint, endpoint configurations and
     /// models (an endpoint costs money while it exists); the job becomes
@@ -349,6 +369,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
             println!("{}", resume::resume(&t, &job, budget.as_deref()).await?);
             println!("follow it: hitloop status {job} --watch (a refusal would be in jobs/{job}/upload-refused.json)");
+            Ok(())
+        }
+        Command::Predict { job, file, batch, watch, no_verify, timeout } => {
+            let t = target::Target::resolve(cli.stack.as_deref(), &cli.state).await?;
+            let batch = batch.unwrap_or_else(|| predict::batch_from_file(&file));
+            println!("{}", predict::upload(&t, &job, &file, &batch, !no_verify).await?);
+            if watch {
+                print!("{}", predict::watch(&t, &job, &batch, Duration::from_secs(timeout)).await?);
+            } else {
+                println!("its predictions: jobs/{job}/predict/{batch}/predictions.csv (--watch waits for them)");
+            }
             Ok(())
         }
         Command::Teardown { job, outputs } => {

@@ -3,6 +3,7 @@
 //! the standard chain, names from the stack's outputs), locally otherwise.
 
 pub mod export;
+pub mod predict;
 pub mod replay;
 pub mod resume;
 pub mod status;
