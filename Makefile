@@ -6,11 +6,16 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/hitloop-target
 export CARGO_TARGET_DIR
 VENV := .venv
 
-.PHONY: demo test venv build up mturk bench bench-collect bench-cold-start bench-workforce bench-stream bench-refit screenshots clean-run
+.PHONY: demo demo-loop test venv build up mturk bench bench-collect bench-cold-start bench-workforce bench-stream bench-refit screenshots clean-run
 
-## demo: the whole job, locally (see README)
+## demo: the whole job, locally, then the loop after it (see README)
 demo: venv
 	local/scripts/demo.sh
+	local/scripts/demo-loop.sh
+
+## demo-loop: label part of iris, train, deploy, predict the rest, verify the unsure with the crowd, retrain, tear down
+demo-loop: venv
+	local/scripts/demo-loop.sh
 
 ## test: every test against moto server and the MTurk-compatible service
 test: venv

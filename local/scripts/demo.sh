@@ -12,27 +12,8 @@ STATE="$RUN_DIR/demo-stack.json"
 export HITLOOP_LOCAL_STATE="$STATE"
 mkdir -p "$RUN_DIR"
 
-echo "== building (the first build compiles the AWS SDKs: several minutes)"
-cargo build --bin hitloop --locked
-HITLOOP="$CARGO_TARGET_DIR/debug/hitloop"
-
-rm -f "$STATE"
-# 300 simulated seconds per real second: a 4-hour HIT lifetime is 48 s.
-"$HITLOOP" local up --speed 300 --workforce workforce/workforces/iris.toml \
-  --truth examples/iris/truth.csv > "$RUN_DIR/demo-stack.log" 2>&1 &
-UP_PID=$!
-stop_stack() {
-  kill -INT "$UP_PID" 2>/dev/null || true
-  wait "$UP_PID" 2>/dev/null || true
-}
-trap stop_stack EXIT
-for _ in $(seq 300); do
-  [[ -s "$STATE" ]] && break
-  kill -0 "$UP_PID" 2>/dev/null || { cat "$RUN_DIR/demo-stack.log" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -s "$STATE" ]] || { echo "the local stack did not come up; see $RUN_DIR/demo-stack.log" >&2; exit 1; }
-sed -n '1,5p' "$RUN_DIR/demo-stack.log"
+source local/scripts/local-stack.sh
+start_local_stack "$RUN_DIR/demo-stack.log"
 
 echo "== submitting examples/iris (150 flowers, 2 workers each, \$0.05 a HIT, two must agree)"
 "$HITLOOP" submit examples/iris --job-id iris

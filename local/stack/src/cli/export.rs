@@ -1,11 +1,23 @@
-//! `hitloop export <job> <dir>`: download a job's outputs.
+//! `hitloop export <job> <dir>`: download a job's outputs, and its
+//! prediction batches (into `<dir>/predict/`).
 
 use std::path::{Path, PathBuf};
 
 use super::target::Target;
 
 pub async fn export(target: &Target, job_id: &str, dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let prefix = format!("jobs/{job_id}/output/");
+    let mut written = download(target, &format!("jobs/{job_id}/output/"), dir).await?;
+    if written.is_empty() {
+        return Err(format!(
+            "job {job_id} has no outputs yet (they are written when every item is decided): see `hitloop status {job_id}`"
+        ));
+    }
+    written.extend(download(target, &format!("jobs/{job_id}/predict/"), &dir.join("predict")).await?);
+    Ok(written)
+}
+
+/// Every object under `prefix`, written under `dir` by its path below it.
+async fn download(target: &Target, prefix: &str, dir: &Path) -> Result<Vec<PathBuf>, String> {
     let s3 = &target.s3;
     let mut written = Vec::new();
     let mut token = None;
@@ -13,7 +25,7 @@ pub async fn export(target: &Target, job_id: &str, dir: &Path) -> Result<Vec<Pat
         let page = s3
             .list_objects_v2()
             .bucket(&target.bucket)
-            .prefix(&prefix)
+            .prefix(prefix)
             .set_continuation_token(token)
             .send()
             .await
@@ -34,13 +46,7 @@ pub async fn export(target: &Target, job_id: &str, dir: &Path) -> Result<Vec<Pat
         }
         token = page.next_continuation_token().map(str::to_string);
         if token.is_none() {
-            break;
+            return Ok(written);
         }
     }
-    if written.is_empty() {
-        return Err(format!(
-            "job {job_id} has no outputs yet (they are written when every item is decided): see `hitloop status {job_id}`"
-        ));
-    }
-    Ok(written)
 }
