@@ -69,7 +69,7 @@ impl JobMessage {
 }
 
 /// A message on the training queue, read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum TrainingMessage {
     /// collect or sweep: the job's labeling is complete.
     JobComplete(String),
@@ -120,6 +120,15 @@ struct StateDetail {
     failure_reason: Option<String>,
     #[serde(default)]
     model_artifacts: Option<ModelArtifacts>,
+    #[serde(default)]
+    final_metric_data_list: Vec<Metric>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Metric {
+    metric_name: String,
+    value: f64,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +192,9 @@ impl TrainingMessage {
                 status: detail.training_job_status,
                 failure_reason: detail.failure_reason,
                 model_artifacts: detail.model_artifacts.and_then(|m| m.s3_model_artifacts),
+                held_out_accuracy: crate::training_job::held_out_accuracy(
+                    detail.final_metric_data_list.iter().map(|m| (m.metric_name.as_str(), m.value)),
+                ),
             }));
         }
         let k: JobMessage =

@@ -193,6 +193,12 @@ pub struct TrainingRecord {
     /// trains: predictions go on with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_artifacts: Option<String>,
+    /// A retrain's prediction batch and the verification job whose labels it
+    /// learns from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_batch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_job: Option<String>,
 }
 
 /// What hitloop knows of a job's endpoint.

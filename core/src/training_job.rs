@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 /// What SageMaker says of a training job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainingView {
     pub name: String,
     pub arn: Option<String>,
@@ -13,6 +13,40 @@ pub struct TrainingView {
     pub status: String,
     pub failure_reason: Option<String>,
     pub model_artifacts: Option<String>,
+    /// The share of the held-out rows it predicts right, from its final
+    /// metrics, when it reports one.
+    pub held_out_accuracy: Option<f64>,
+}
+
+/// The held-out accuracy in a training job's final metrics: an accuracy on
+/// the validation or test channel, or one minus its error rate (XGBoost's
+/// `merror` and `error`).
+pub fn held_out_accuracy<'a>(metrics: impl IntoIterator<Item = (&'a str, f64)>) -> Option<f64> {
+    let mut found = None;
+    for (name, value) in metrics {
+        let Some((channel, metric)) = name.split_once(':') else { continue };
+        if !matches!(channel, "validation" | "test") {
+            continue;
+        }
+        match metric {
+            "accuracy" | "multiclass_accuracy" | "binary_classification_accuracy" => return Some(value),
+            "merror" | "error" => found = Some(1.0 - value),
+            _ => {}
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn held_out_accuracy_from_each_algorithms_metrics() {
+        let a = |m: &[(&str, f64)]| super::held_out_accuracy(m.iter().copied());
+        assert_eq!(a(&[("train:accuracy", 1.0), ("validation:accuracy", 0.9)]), Some(0.9));
+        assert_eq!(a(&[("validation:merror", 0.25)]), Some(0.75));
+        assert_eq!(a(&[("test:multiclass_accuracy", 0.8)]), Some(0.8));
+        assert_eq!(a(&[("train:merror", 0.1)]), None);
+    }
 }
 
 /// Everything CreateTrainingJob is called with.

@@ -70,6 +70,7 @@ impl World {
             status: "Completed".into(),
             failure_reason: None,
             model_artifacts: Some("s3://b/jobs/j/output/model/m/output/model.tar.gz".into()),
+            held_out_accuracy: None,
         })
     }
 

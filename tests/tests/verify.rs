@@ -163,4 +163,24 @@ async fn verified_rows_retrain_the_model_once_and_the_endpoint_moves_to_it() {
     let models = stack.sagemaker().list_models().send().await.unwrap();
     let ours = models.models().iter().filter(|m| m.model_name().unwrap_or_default().starts_with(&d.endpoint)).count();
     assert_eq!(ours, 2, "version 1's model is kept");
+
+    // report.json: each version's rows, held-out accuracy, and what the
+    // verification cost against labeling every row of the batch.
+    let report: serde_json::Value =
+        serde_json::from_str(&stack.get("jobs/loop/output/report.json").await.unwrap()).unwrap();
+    let models = report["models"].as_array().unwrap();
+    assert_eq!(models.len(), 2, "{report}");
+    assert_eq!((models[0]["version"].as_u64(), models[1]["version"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(models[0]["train_rows"].as_u64().unwrap() as usize, v1_rows);
+    assert_eq!(models[1]["train_rows"].as_u64().unwrap() as usize, v2_rows);
+    assert!(models.iter().all(|m| m["held_out_accuracy"].as_f64().is_some_and(|a| a > 0.5)), "{report}");
+    let v = &models[1]["verification"];
+    let vjob = stack.job(&vid).await.unwrap();
+    assert_eq!((v["job"].as_str(), v["batch_rows"].as_u64()), (Some(vid.as_str()), Some(120)));
+    assert_eq!(v["cost_usd"].as_str().unwrap(), vjob.spent.to_string());
+    let every: f64 = v["labeling_every_row_usd"].as_str().unwrap().parse().unwrap();
+    assert!(
+        every > vjob.spent.to_string().parse::<f64>().unwrap(),
+        "verifying the unsure cost less than labeling all: {v}"
+    );
 }

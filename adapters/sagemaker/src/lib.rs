@@ -68,6 +68,9 @@ impl Trainer for SageMakerTrainer {
                 status: out.training_job_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 failure_reason: out.failure_reason().map(str::to_string),
                 model_artifacts: out.model_artifacts().and_then(|m| m.s3_model_artifacts()).map(str::to_string),
+                held_out_accuracy: hitloop_core::training_job::held_out_accuracy(
+                    out.final_metric_data_list().iter().filter_map(|m| Some((m.metric_name()?, f64::from(m.value()?)))),
+                ),
             })),
             Err(e) => match e.as_service_error() {
                 Some(s) if is_missing(s.code(), s.message()) => Ok(None),

@@ -16,4 +16,5 @@ pub mod sweep;
 pub mod teardown;
 pub mod train;
 pub mod verify;
+pub mod versions;
 pub mod write;

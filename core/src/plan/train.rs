@@ -296,8 +296,9 @@ pub fn is_own(job: &Job, view: &TrainingView) -> bool {
 
 /// Retraining after verification: the job moves from where it rests to
 /// `training` model version `version` (the claim: one invocation wins),
-/// before the training job is started.
-pub fn retraining(job: &Job, version: u32) -> Transition {
+/// before the training job is started; `batch` and `verification` name
+/// the rows it learns from.
+pub fn retraining(job: &Job, version: u32, batch: &str, verification: &str) -> Transition {
     Transition {
         from: vec![JobStatus::Trained, JobStatus::Deployed, JobStatus::DeployFailed],
         to: JobStatus::Training,
@@ -309,6 +310,8 @@ pub fn retraining(job: &Job, version: u32) -> Transition {
                 .training
                 .as_ref()
                 .and_then(|t| t.model_artifacts.clone().or_else(|| t.previous_artifacts.clone())),
+            verified_batch: Some(batch.into()),
+            verification_job: Some(verification.into()),
             ..Default::default()
         },
         reason: None,
@@ -443,6 +446,7 @@ mod tests {
             status: status.into(),
             failure_reason: None,
             model_artifacts: Some("s3://b/m.tar.gz".into()),
+            held_out_accuracy: None,
         };
         let done = adopt(&j, &view("Completed"));
         assert_eq!((done.to, done.record.model_artifacts.as_deref()), (JobStatus::Trained, Some("s3://b/m.tar.gz")));
@@ -468,6 +472,7 @@ mod tests {
                 status: "Completed".into(),
                 failure_reason: None,
                 model_artifacts: Some("s3://b/m.tar.gz".into()),
+                held_out_accuracy: None,
             },
         );
         assert_eq!(done.to, JobStatus::Deploying);

@@ -60,6 +60,7 @@ impl Trainer for MemoryTrainer {
             status: "InProgress".into(),
             failure_reason: None,
             model_artifacts: None,
+            held_out_accuracy: None,
         };
         jobs.insert(request.name.clone(), (request.clone(), view));
         Ok(Ok(arn))

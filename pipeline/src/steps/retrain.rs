@@ -13,8 +13,9 @@ use hitloop_core::dataset::OutputKeys;
 use hitloop_core::error::{Error, Result};
 use hitloop_core::plan::train::{adopt, failed, retraining, training_request, Outcome, Transition};
 use hitloop_core::plan::verify::{retrain_rows, train_prefix};
+use hitloop_core::plan::versions::{labeling_cost, train_rows, with_version, ModelVersionReport, VerificationCost};
 use hitloop_core::records::{Job, JobStatus};
-use hitloop_core::training_job::StartError;
+use hitloop_core::training_job::{StartError, TrainingView};
 
 use crate::ports::all_items;
 use crate::steps::train::TrainDeps;
@@ -63,7 +64,7 @@ pub async fn retrain_if_due(
     }
     let (rows, added) = retrain_rows(&parent, previous.as_bytes(), &verified).map_err(Error::Permanent)?;
     deps.blobs.put(&parent.bucket, &train_file(job_id, version), rows, "text/csv").await?;
-    if !deps.store.record_training(job_id, &retraining(&parent, version)).await? {
+    if !deps.store.record_training(job_id, &retraining(&parent, version, batch_name, verification_id)).await? {
         return Ok(Outcome::AlreadyHandled);
     }
     tracing::info!(job_id, version, added, "retraining with the verified rows");
@@ -135,4 +136,43 @@ async fn apply(deps: &TrainDeps, job: &Job, t: &Transition) -> Result<Outcome> {
     } else {
         Ok(Outcome::AlreadyHandled)
     }
+}
+
+/// A model version finished training: its line in report.json's `models`
+/// (written again by a repeated state change, the same).
+pub async fn report_version(deps: &TrainDeps, job_id: &str, view: &TrainingView) -> Result<()> {
+    let Some(job) = deps.store.job(job_id).await? else { return Ok(()) };
+    let Some(record) = job.training.clone().filter(|t| t.name == view.name) else { return Ok(()) };
+    let Some(training) = job.spec.training.as_ref() else { return Ok(()) };
+    let version = record.model_version();
+    let rows = deps.blobs.text(&job.bucket, &train_file(job_id, version), MAX_CSV).await?.unwrap_or_default();
+    let mut verification = None;
+    if let (Some(batch_name), Some(vid)) = (&record.verified_batch, &record.verification_job) {
+        let vjob = deps.store.job(vid).await?;
+        let batch = deps.store.batch(job_id, batch_name).await?;
+        if let (Some(vjob), Some(batch)) = (vjob, batch) {
+            verification = Some(VerificationCost {
+                job: vid.clone(),
+                batch: batch_name.clone(),
+                batch_rows: batch.rows,
+                verified_rows: vjob.labeled,
+                cost_usd: vjob.spent,
+                labeling_every_row_usd: labeling_cost(&job, batch.rows),
+            });
+        }
+    }
+    let entry = ModelVersionReport {
+        version,
+        training_job: record.name.clone(),
+        train_rows: train_rows(&rows, training.layout),
+        held_out_accuracy: view.held_out_accuracy,
+        verification,
+    };
+    let key = OutputKeys::of(job_id).report;
+    let report = match deps.blobs.text(&job.bucket, &key, MAX_CSV).await? {
+        Some(text) => serde_json::from_str(&text).unwrap_or_else(|_| serde_json::json!({})),
+        None => serde_json::json!({}),
+    };
+    let body = serde_json::to_vec_pretty(&with_version(report, &entry)).map_err(Error::permanent)?;
+    deps.blobs.put(&job.bucket, &key, body, "application/json").await
 }

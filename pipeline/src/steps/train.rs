@@ -152,6 +152,9 @@ pub async fn on_training_state(deps: &TrainDeps, view: &TrainingView) -> Result<
         return Ok(Outcome::Ignored(format!("{} belongs to an earlier job {job_id}", view.name)));
     }
     let moved = apply(deps, &job, &adopt(&job, view)).await?;
+    if view.status == "Completed" {
+        retrain::report_version(deps, job_id, view).await?;
+    }
     then_deploy(deps, job_id, moved).await
 }
 
@@ -193,6 +196,9 @@ pub async fn check_training(deps: &TrainDeps, job_id: &str) -> Result<Outcome> {
             match deps.trainer.describe(&name).await? {
                 Some(view) => {
                     let moved = apply(deps, &job, &adopt(&job, &view)).await?;
+                    if view.status == "Completed" {
+                        retrain::report_version(deps, job_id, &view).await?;
+                    }
                     then_deploy(deps, job_id, moved).await
                 }
                 // A retrain whose start was lost in a crash: start it now.
