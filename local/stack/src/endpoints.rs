@@ -12,17 +12,12 @@ use std::collections::HashMap;
 use hitloop_core::messages::ENDPOINT_STATE_CHANGE;
 use hitloop_core::training::TRAINING_JOB_PREFIX;
 
-use crate::trainer::{read_model, split_s3};
-
-fn sm_err<E: std::error::Error + 'static>(e: aws_sdk_sagemaker::error::SdkError<E>) -> String {
-    aws_sdk_sagemaker::error::DisplayErrorContext(e).to_string()
-}
+use crate::sagemaker_local::{sm_err, SageMakerLocal};
+use crate::trainer::read_model;
 
 /// Follows moto's endpoints and announces their states.
 pub struct LocalEndpoints {
-    sagemaker: aws_sdk_sagemaker::Client,
-    s3: aws_sdk_s3::Client,
-    events: aws_sdk_eventbridge::Client,
+    aws: SageMakerLocal,
     /// endpoint -> the configuration whose outcome was announced.
     announced: HashMap<String, String>,
 }
@@ -38,25 +33,27 @@ pub struct Announced {
 
 impl LocalEndpoints {
     pub fn new(sdk: &hitloop_aws::SdkConfig) -> Self {
-        LocalEndpoints {
-            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build()),
-            events: aws_sdk_eventbridge::Client::new(sdk),
-            announced: HashMap::new(),
-        }
+        LocalEndpoints { aws: SageMakerLocal::new(sdk), announced: HashMap::new() }
     }
 
     /// Brings up every hitloop endpoint whose configuration is new since
     /// the last pass; what became of each.
     pub async fn run_pending(&mut self) -> Vec<Announced> {
-        let listed =
-            match self.sagemaker.list_endpoints().name_contains(TRAINING_JOB_PREFIX).max_results(100).send().await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %sm_err(e), "cannot list endpoints");
-                    return vec![];
-                }
-            };
+        let listed = match self
+            .aws
+            .sagemaker
+            .list_endpoints()
+            .name_contains(TRAINING_JOB_PREFIX)
+            .max_results(100)
+            .send()
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %sm_err(e), "cannot list endpoints");
+                return vec![];
+            }
+        };
         let mut done = Vec::new();
         for summary in listed.endpoints() {
             let name = summary.endpoint_name().unwrap_or_default().to_string();
@@ -72,7 +69,7 @@ impl LocalEndpoints {
     /// Loads the model the endpoint's configuration names, unless that was
     /// done already, and announces the outcome.
     pub async fn bring_up(&mut self, name: &str) -> Result<Option<Announced>, String> {
-        let endpoint = self.sagemaker.describe_endpoint().endpoint_name(name).send().await.map_err(sm_err)?;
+        let endpoint = self.aws.sagemaker.describe_endpoint().endpoint_name(name).send().await.map_err(sm_err)?;
         let config = endpoint.endpoint_config_name().unwrap_or_default().to_string();
         if self.announced.get(name) == Some(&config) {
             return Ok(None);
@@ -89,19 +86,16 @@ impl LocalEndpoints {
 
     /// What a serving container does first: fetch and load the model.
     async fn load(&self, config: &str) -> Result<(), String> {
-        let c = self.sagemaker.describe_endpoint_config().endpoint_config_name(config).send().await.map_err(sm_err)?;
+        let c =
+            self.aws.sagemaker.describe_endpoint_config().endpoint_config_name(config).send().await.map_err(sm_err)?;
         let model_name = c
             .production_variants()
             .first()
             .and_then(|v| v.model_name())
             .ok_or_else(|| format!("the endpoint configuration {config} names no model"))?;
-        let model = self.sagemaker.describe_model().model_name(model_name).send().await.map_err(sm_err)?;
+        let model = self.aws.sagemaker.describe_model().model_name(model_name).send().await.map_err(sm_err)?;
         let url = model.primary_container().and_then(|c| c.model_data_url()).unwrap_or_default().to_string();
-        let (bucket, key) = split_s3(&url).ok_or_else(|| format!("the model {model_name} has no model data in S3"))?;
-        let object = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
-            format!("Failed to download model data from {url}: {}", aws_sdk_s3::error::DisplayErrorContext(e))
-        })?;
-        let bytes = object.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+        let bytes = self.aws.get(&url).await.map_err(|e| format!("Failed to download model data from {e}"))?;
         read_model(&bytes).map(|_| ()).map_err(|e| format!("The model data at {url} could not be loaded: {e}"))
     }
 
@@ -115,18 +109,6 @@ impl LocalEndpoints {
         if let Some(why) = why {
             detail["FailureReason"] = why.into();
         }
-        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-            .source("aws.sagemaker")
-            .detail_type(ENDPOINT_STATE_CHANGE)
-            .resources(arn)
-            .detail(detail.to_string())
-            .build();
-        self.events
-            .put_events()
-            .entries(entry)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
-        Ok(())
+        self.aws.emit(ENDPOINT_STATE_CHANGE, arn, &detail).await
     }
 }

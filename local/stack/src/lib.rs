@@ -10,6 +10,7 @@ pub mod functions;
 pub mod marketplace;
 pub mod resources;
 pub mod router;
+pub mod sagemaker_local;
 pub mod template;
 pub mod trainer;
 pub mod transforms;

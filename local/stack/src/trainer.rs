@@ -21,6 +21,8 @@ use smartcore::tree::decision_tree_classifier::{DecisionTreeClassifier, Decision
 use hitloop_core::messages::STATE_CHANGE;
 use hitloop_core::training::TRAINING_JOB_PREFIX;
 
+use crate::sagemaker_local::{sm_err, split_s3, SageMakerLocal};
+
 type Tree = DecisionTreeClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>;
 
 const TREES: usize = 50;
@@ -192,31 +194,21 @@ pub fn read_model(archive: &[u8]) -> Result<LocalModel, String> {
     Err("the archive has no model.json (the local stack serves only what its trainer wrote)".into())
 }
 
-pub(crate) fn split_s3(uri: &str) -> Option<(&str, &str)> {
-    uri.strip_prefix("s3://")?.split_once('/')
-}
-
 /// Runs moto's training jobs locally.
 pub struct LocalTrainer {
-    sagemaker: aws_sdk_sagemaker::Client,
-    s3: aws_sdk_s3::Client,
-    events: aws_sdk_eventbridge::Client,
+    aws: SageMakerLocal,
     done: HashSet<String>,
 }
 
 impl LocalTrainer {
     pub fn new(sdk: &hitloop_aws::SdkConfig) -> Self {
-        LocalTrainer {
-            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build()),
-            events: aws_sdk_eventbridge::Client::new(sdk),
-            done: HashSet::new(),
-        }
+        LocalTrainer { aws: SageMakerLocal::new(sdk), done: HashSet::new() }
     }
 
     /// Trains every hitloop training job not trained yet; their names.
     pub async fn run_pending(&mut self) -> Vec<String> {
         let listed = match self
+            .aws
             .sagemaker
             .list_training_jobs()
             .name_contains(TRAINING_JOB_PREFIX)
@@ -248,16 +240,10 @@ impl LocalTrainer {
 
     /// Trains one job unless its model exists; true if it trained.
     pub async fn run(&self, name: &str) -> Result<bool, String> {
-        let job = self
-            .sagemaker
-            .describe_training_job()
-            .training_job_name(name)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_sagemaker::error::DisplayErrorContext(e).to_string())?;
+        let job = self.aws.sagemaker.describe_training_job().training_job_name(name).send().await.map_err(sm_err)?;
         let artifacts = job.model_artifacts().and_then(|m| m.s3_model_artifacts()).unwrap_or_default().to_string();
         let (bucket, model_key) = split_s3(&artifacts).ok_or_else(|| format!("{name} has no model path"))?;
-        if self.s3.head_object().bucket(bucket).key(model_key).send().await.is_ok() {
+        if self.aws.s3.head_object().bucket(bucket).key(model_key).send().await.is_ok() {
             return Ok(false);
         }
         let mut train = None;
@@ -277,10 +263,10 @@ impl LocalTrainer {
         let detail = match outcome {
             Ok(fitted) => {
                 let archive = model_archive(&fitted)?;
-                self.put(bucket, model_key, archive, "application/gzip").await?;
+                self.aws.put(bucket, model_key, archive, "application/gzip").await?;
                 let metrics_key = model_key.replace("model.tar.gz", "metrics.json");
                 let metrics = serde_json::to_vec_pretty(&fitted.metrics).map_err(|e| e.to_string())?;
-                self.put(bucket, &metrics_key, metrics, "application/json").await?;
+                self.aws.put(bucket, &metrics_key, metrics, "application/json").await?;
                 let mut metric_list =
                     vec![serde_json::json!({"MetricName": "train:accuracy", "Value": fitted.metrics.train_accuracy})];
                 if let Some(a) = fitted.metrics.test_accuracy {
@@ -303,38 +289,15 @@ impl LocalTrainer {
                 "FailureReason": format!("AlgorithmError: {reason}"),
             }),
         };
-        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-            .source("aws.sagemaker")
-            .detail_type(STATE_CHANGE)
-            .resources(job.training_job_arn().unwrap_or_default())
-            .detail(detail.to_string())
-            .build();
-        self.events
-            .put_events()
-            .entries(entry)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
+        self.aws.emit(STATE_CHANGE, job.training_job_arn().unwrap_or_default(), &detail).await?;
         Ok(true)
-    }
-
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), String> {
-        self.s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
-        Ok(())
     }
 
     /// Every object under an s3:// prefix, concatenated (a channel).
     async fn read_prefix(&self, uri: &str) -> Result<String, String> {
         let (bucket, prefix) = split_s3(uri).ok_or_else(|| format!("{uri} is not an s3:// URI"))?;
         let listed = self
+            .aws
             .s3
             .list_objects_v2()
             .bucket(bucket)
@@ -345,15 +308,7 @@ impl LocalTrainer {
         let mut text = String::new();
         for o in listed.contents() {
             let Some(key) = o.key() else { continue };
-            let body = self
-                .s3
-                .get_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
-            let bytes = body.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+            let bytes = self.aws.get(&format!("s3://{bucket}/{key}")).await?;
             text.push_str(&String::from_utf8_lossy(&bytes));
             if !text.ends_with('\n') {
                 text.push('\n');

@@ -13,20 +13,11 @@ use hitloop_core::messages::TRANSFORM_STATE_CHANGE;
 use hitloop_core::training::TRAINING_JOB_PREFIX;
 use hitloop_core::transform_job::{BATCH_TAG, JOB_TAG};
 
-use crate::trainer::{read_model, split_s3};
-
-fn sm_err<E: std::error::Error + 'static>(e: aws_sdk_sagemaker::error::SdkError<E>) -> String {
-    aws_sdk_sagemaker::error::DisplayErrorContext(e).to_string()
-}
-
-fn s3_err<E: std::error::Error + 'static>(e: aws_sdk_s3::error::SdkError<E>) -> String {
-    aws_sdk_s3::error::DisplayErrorContext(e).to_string()
-}
+use crate::sagemaker_local::{sm_err, split_s3, SageMakerLocal};
+use crate::trainer::read_model;
 
 pub struct LocalTransforms {
-    sagemaker: aws_sdk_sagemaker::Client,
-    s3: aws_sdk_s3::Client,
-    events: aws_sdk_eventbridge::Client,
+    aws: SageMakerLocal,
     done: HashSet<String>,
 }
 
@@ -40,25 +31,26 @@ pub struct Ran {
 
 impl LocalTransforms {
     pub fn new(sdk: &hitloop_aws::SdkConfig) -> Self {
-        LocalTransforms {
-            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build()),
-            events: aws_sdk_eventbridge::Client::new(sdk),
-            done: HashSet::new(),
-        }
+        LocalTransforms { aws: SageMakerLocal::new(sdk), done: HashSet::new() }
     }
 
     /// Runs every hitloop transform job not run yet.
     pub async fn run_pending(&mut self) -> Vec<Ran> {
-        let listed =
-            match self.sagemaker.list_transform_jobs().name_contains(TRAINING_JOB_PREFIX).max_results(100).send().await
-            {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %sm_err(e), "cannot list transform jobs");
-                    return vec![];
-                }
-            };
+        let listed = match self
+            .aws
+            .sagemaker
+            .list_transform_jobs()
+            .name_contains(TRAINING_JOB_PREFIX)
+            .max_results(100)
+            .send()
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %sm_err(e), "cannot list transform jobs");
+                return vec![];
+            }
+        };
         let mut ran = Vec::new();
         for summary in listed.transform_job_summaries() {
             let name = summary.transform_job_name().unwrap_or_default().to_string();
@@ -75,7 +67,7 @@ impl LocalTransforms {
 
     /// Runs one transform job and announces how it ended.
     pub async fn run(&self, name: &str) -> Result<Ran, String> {
-        let job = self.sagemaker.describe_transform_job().transform_job_name(name).send().await.map_err(sm_err)?;
+        let job = self.aws.sagemaker.describe_transform_job().transform_job_name(name).send().await.map_err(sm_err)?;
         let arn = job.transform_job_arn().unwrap_or_default().to_string();
         let input = job
             .transform_input()
@@ -87,7 +79,7 @@ impl LocalTransforms {
         let output = job.transform_output().and_then(|o| o.s3_output_path()).unwrap_or_default().to_string();
         let outcome = self.predict(job.model_name().unwrap_or_default(), &input, &output).await;
         let mut tags = BTreeMap::new();
-        if let Ok(listed) = self.sagemaker.list_tags().resource_arn(&arn).send().await {
+        if let Ok(listed) = self.aws.sagemaker.list_tags().resource_arn(&arn).send().await {
             for t in listed.tags() {
                 tags.insert(t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string());
             }
@@ -108,27 +100,17 @@ impl LocalTransforms {
         if let Err(why) = &outcome {
             detail["FailureReason"] = why.clone().into();
         }
-        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-            .source("aws.sagemaker")
-            .detail_type(TRANSFORM_STATE_CHANGE)
-            .resources(&arn)
-            .detail(detail.to_string())
-            .build();
-        self.events
-            .put_events()
-            .entries(entry)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
+        self.aws.emit(TRANSFORM_STATE_CHANGE, &arn, &detail).await?;
         Ok(Ran { name: name.into(), rows: *outcome.as_ref().unwrap_or(&0), failure: outcome.err() })
     }
 
     /// The container's work: the model, the rows, the probabilities.
     async fn predict(&self, model_name: &str, input: &str, output: &str) -> Result<usize, String> {
-        let model = self.sagemaker.describe_model().model_name(model_name).send().await.map_err(sm_err)?;
+        let model = self.aws.sagemaker.describe_model().model_name(model_name).send().await.map_err(sm_err)?;
         let url = model.primary_container().and_then(|c| c.model_data_url()).unwrap_or_default().to_string();
-        let model = read_model(&self.get(&url).await?).map_err(|e| format!("ClientError: the model at {url}: {e}"))?;
-        let text = String::from_utf8(self.get(input).await?).map_err(|_| "ClientError: the input is not UTF-8")?;
+        let model =
+            read_model(&self.aws.get(&url).await?).map_err(|e| format!("ClientError: the model at {url}: {e}"))?;
+        let text = String::from_utf8(self.aws.get(input).await?).map_err(|_| "ClientError: the input is not UTF-8")?;
         let mut rows = Vec::new();
         for (n, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
             let row: Result<Vec<f64>, _> = line.split(',').map(|v| v.trim().parse::<f64>()).collect();
@@ -149,22 +131,7 @@ impl LocalTransforms {
         let file = input.rsplit('/').next().unwrap_or("input");
         let (bucket, prefix) = split_s3(output).ok_or_else(|| format!("{output} is not an s3:// URI"))?;
         let key = format!("{}/{file}.out", prefix.trim_end_matches('/'));
-        self.s3
-            .put_object()
-            .bucket(bucket)
-            .key(&key)
-            .content_type("text/csv")
-            .body(out.into_bytes().into())
-            .send()
-            .await
-            .map_err(s3_err)?;
+        self.aws.put(bucket, &key, out.into_bytes(), "text/csv").await?;
         Ok(rows.len())
-    }
-
-    async fn get(&self, uri: &str) -> Result<Vec<u8>, String> {
-        let (bucket, key) = split_s3(uri).ok_or_else(|| format!("{uri} is not an s3:// URI"))?;
-        let object =
-            self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| format!("{uri}: {}", s3_err(e)))?;
-        Ok(object.body.collect().await.map_err(|e| e.to_string())?.into_bytes().to_vec())
     }
 }

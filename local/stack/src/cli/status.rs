@@ -310,11 +310,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[test]
-    fn blocked_workers_are_shown_with_where_their_items_stand() {
-        let mut s = Summary {
+    fn summary(status: &str) -> Summary {
+        Summary {
             job_id: "j".into(),
-            status: "labeling".into(),
+            status: status.into(),
             reason: None,
             items: 10,
             labeled: 4,
@@ -335,7 +334,12 @@ mod tests {
             deploying_version: None,
             problems: vec![],
             done: false,
-        };
+        }
+    }
+
+    #[test]
+    fn blocked_workers_are_shown_with_where_their_items_stand() {
+        let mut s = summary("labeling");
         assert!(!render(&s).contains("blocked"), "nothing said when nobody was blocked");
         s.workers_blocked = 2;
         s.blocks_pending = true;
@@ -346,30 +350,9 @@ mod tests {
 
     #[test]
     fn the_endpoint_is_shown_with_the_model_version_it_serves() {
-        let mut s = Summary {
-            job_id: "j".into(),
-            status: "deploying".into(),
-            reason: None,
-            items: 1,
-            labeled: 1,
-            unresolved: 0,
-            in_flight: 0,
-            assignments_bought: 2,
-            answers: 2,
-            spent_usd: Usd::ZERO,
-            on_hold_usd: Usd::ZERO,
-            agreement_rate: None,
-            workers_blocked: 0,
-            blocks_pending: false,
-            training_job: None,
-            model: None,
-            model_metrics: None,
-            endpoint: Some("hitloop-j-abcdef".into()),
-            serving_version: None,
-            deploying_version: Some(1),
-            problems: vec![],
-            done: false,
-        };
+        let mut s = summary("deploying");
+        s.endpoint = Some("hitloop-j-abcdef".into());
+        s.deploying_version = Some(1);
         assert!(render(&s).contains("endpoint: hitloop-j-abcdef (deploying model version 1)"), "{}", render(&s));
         s.serving_version = Some(1);
         s.deploying_version = Some(2);
