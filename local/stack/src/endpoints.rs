@@ -39,24 +39,13 @@ impl LocalEndpoints {
     /// Brings up every hitloop endpoint whose configuration is new since
     /// the last pass; what became of each.
     pub async fn run_pending(&mut self) -> Vec<Announced> {
-        let listed = match self
+        let sm = &self.aws.sagemaker;
+        let names = self
             .aws
-            .sagemaker
-            .list_endpoints()
-            .name_contains(TRAINING_JOB_PREFIX)
-            .max_results(100)
-            .send()
-            .await
-        {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %sm_err(e), "cannot list endpoints");
-                return vec![];
-            }
-        };
+            .names("endpoints", sm.list_endpoints().name_contains(TRAINING_JOB_PREFIX).max_results(100).send())
+            .await;
         let mut done = Vec::new();
-        for summary in listed.endpoints() {
-            let name = summary.endpoint_name().unwrap_or_default().to_string();
+        for name in names {
             match self.bring_up(&name).await {
                 Ok(Some(a)) => done.push(a),
                 Ok(None) => {}

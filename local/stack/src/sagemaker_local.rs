@@ -28,6 +28,23 @@ impl SageMakerLocal {
         }
     }
 
+    /// The names of hitloop's training jobs, endpoints or transform jobs
+    /// moto holds (`kind` names them in a warning when moto cannot list).
+    pub async fn names<F, T, E>(&self, kind: &str, listed: F) -> Vec<String>
+    where
+        F: std::future::Future<Output = Result<T, aws_sdk_sagemaker::error::SdkError<E>>>,
+        T: Named,
+        E: std::error::Error + 'static,
+    {
+        match listed.await {
+            Ok(out) => out.names(),
+            Err(e) => {
+                tracing::warn!(error = %sm_err(e), "cannot list {kind}");
+                vec![]
+            }
+        }
+    }
+
     /// A state change as SageMaker emits it (source `aws.sagemaker`).
     pub async fn emit(&self, detail_type: &str, resource: &str, detail: &serde_json::Value) -> Result<(), String> {
         let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
@@ -70,5 +87,28 @@ impl SageMakerLocal {
             .await
             .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
         Ok(())
+    }
+}
+
+/// A SageMaker list operation's output: the names it lists.
+pub trait Named {
+    fn names(&self) -> Vec<String>;
+}
+
+impl Named for aws_sdk_sagemaker::operation::list_training_jobs::ListTrainingJobsOutput {
+    fn names(&self) -> Vec<String> {
+        self.training_job_summaries().iter().map(|s| s.training_job_name().unwrap_or_default().to_string()).collect()
+    }
+}
+
+impl Named for aws_sdk_sagemaker::operation::list_endpoints::ListEndpointsOutput {
+    fn names(&self) -> Vec<String> {
+        self.endpoints().iter().map(|s| s.endpoint_name().unwrap_or_default().to_string()).collect()
+    }
+}
+
+impl Named for aws_sdk_sagemaker::operation::list_transform_jobs::ListTransformJobsOutput {
+    fn names(&self) -> Vec<String> {
+        self.transform_job_summaries().iter().map(|s| s.transform_job_name().unwrap_or_default().to_string()).collect()
     }
 }

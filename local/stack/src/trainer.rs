@@ -207,24 +207,13 @@ impl LocalTrainer {
 
     /// Trains every hitloop training job not trained yet; their names.
     pub async fn run_pending(&mut self) -> Vec<String> {
-        let listed = match self
+        let sm = &self.aws.sagemaker;
+        let names = self
             .aws
-            .sagemaker
-            .list_training_jobs()
-            .name_contains(TRAINING_JOB_PREFIX)
-            .max_results(100)
-            .send()
-            .await
-        {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %aws_sdk_sagemaker::error::DisplayErrorContext(e), "cannot list training jobs");
-                return vec![];
-            }
-        };
+            .names("training jobs", sm.list_training_jobs().name_contains(TRAINING_JOB_PREFIX).max_results(100).send())
+            .await;
         let mut ran = Vec::new();
-        for summary in listed.training_job_summaries() {
-            let name = summary.training_job_name().unwrap_or_default().to_string();
+        for name in names {
             if self.done.contains(&name) {
                 continue;
             }

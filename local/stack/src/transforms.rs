@@ -36,24 +36,16 @@ impl LocalTransforms {
 
     /// Runs every hitloop transform job not run yet.
     pub async fn run_pending(&mut self) -> Vec<Ran> {
-        let listed = match self
+        let sm = &self.aws.sagemaker;
+        let names = self
             .aws
-            .sagemaker
-            .list_transform_jobs()
-            .name_contains(TRAINING_JOB_PREFIX)
-            .max_results(100)
-            .send()
-            .await
-        {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %sm_err(e), "cannot list transform jobs");
-                return vec![];
-            }
-        };
+            .names(
+                "transform jobs",
+                sm.list_transform_jobs().name_contains(TRAINING_JOB_PREFIX).max_results(100).send(),
+            )
+            .await;
         let mut ran = Vec::new();
-        for summary in listed.transform_job_summaries() {
-            let name = summary.transform_job_name().unwrap_or_default().to_string();
+        for name in names {
             if !self.done.insert(name.clone()) {
                 continue;
             }
