@@ -63,6 +63,19 @@ impl JobStatus {
         }
     }
 
+    /// Every state past labeling: the outputs are written (or being
+    /// written), the model trained, deployed or torn down.
+    pub const PAST_LABELING: [JobStatus; 8] = [
+        JobStatus::Complete,
+        JobStatus::Training,
+        JobStatus::Trained,
+        JobStatus::TrainingFailed,
+        JobStatus::Deploying,
+        JobStatus::Deployed,
+        JobStatus::DeployFailed,
+        JobStatus::TornDown,
+    ];
+
     /// States in which work may be bought for the job.
     pub fn is_active(self) -> bool {
         matches!(self, JobStatus::Publishing | JobStatus::Labeling)

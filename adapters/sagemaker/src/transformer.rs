@@ -14,7 +14,7 @@ use aws_sdk_sagemaker::Client;
 use hitloop_aws::classify;
 use hitloop_core::error::Result;
 use hitloop_core::plan::deploy::DeployRequest;
-use hitloop_core::transform_job::{TransformRequest, TransformView, BATCH_TAG, JOB_TAG};
+use hitloop_core::transform_job::{TransformRequest, TransformView};
 use hitloop_pipeline::ports::Transformer;
 
 use crate::deployer::{create_model, created, tags};
@@ -83,26 +83,15 @@ impl Transformer for SageMakerTransformer {
                 }
             }
         };
-        // Which job and batch: from its tags (a second call; the describe
-        // output carries none).
-        let (mut job_id, mut batch) = (None, None);
-        if let Some(arn) = out.transform_job_arn() {
-            if let Ok(listed) = self.client.list_tags().resource_arn(arn).send().await {
-                for t in listed.tags() {
-                    match t.key().unwrap_or_default() {
-                        JOB_TAG => job_id = t.value().map(str::to_string),
-                        BATCH_TAG => batch = t.value().map(str::to_string),
-                        _ => {}
-                    }
-                }
-            }
-        }
         Ok(Some(TransformView {
             name: out.transform_job_name().unwrap_or(name).to_string(),
             status: out.transform_job_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
             failure_reason: out.failure_reason().map(str::to_string),
-            job_id,
-            batch,
+            // Its job and batch are in its tags, which the state change
+            // event carries; a describe (only ever to see whether it exists)
+            // does not read them.
+            job_id: None,
+            batch: None,
         }))
     }
 }

@@ -9,16 +9,7 @@ use crate::records::{Job, JobStatus};
 
 /// Every state past labeling: a job still labeling (or paused) has deployed
 /// nothing, and tearing it down would strand its HITs.
-pub const TEARDOWN_FROM: [JobStatus; 8] = [
-    JobStatus::Complete,
-    JobStatus::Training,
-    JobStatus::Trained,
-    JobStatus::TrainingFailed,
-    JobStatus::Deploying,
-    JobStatus::Deployed,
-    JobStatus::DeployFailed,
-    JobStatus::TornDown,
-];
+pub const TEARDOWN_FROM: [JobStatus; 8] = JobStatus::PAST_LABELING;
 
 /// What to delete.
 #[derive(Debug, Clone, PartialEq, Eq)]

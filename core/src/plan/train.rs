@@ -223,20 +223,18 @@ pub struct Transition {
     pub deployment: Option<DeploymentRecord>,
 }
 
-/// The job's training job started.
-pub fn started(request: &TrainingRequest, arn: String) -> Transition {
-    Transition {
-        from: vec![JobStatus::Complete],
-        to: JobStatus::Training,
-        record: TrainingRecord {
-            name: request.name.clone(),
-            arn: Some(arn),
-            status: Some("InProgress".into()),
-            ..Default::default()
-        },
-        reason: None,
-        deployment: None,
-    }
+/// The job's training job started: a complete job's first, or the retrain
+/// a `training` job claimed (whose record, version and previous model, it
+/// keeps).
+pub fn started(job: &Job, request: &TrainingRequest, arn: String) -> Transition {
+    let (from, mut record) = match job.status {
+        JobStatus::Training => (JobStatus::Training, job.training.clone().unwrap_or_default()),
+        _ => (JobStatus::Complete, TrainingRecord::default()),
+    };
+    record.name = request.name.clone();
+    record.arn = Some(arn);
+    record.status = Some("InProgress".into());
+    Transition { from: vec![from], to: JobStatus::Training, record, reason: None, deployment: None }
 }
 
 /// The training job cannot be (or was not) started, for `reason`.

@@ -13,6 +13,7 @@ pub trait Transformer: Send + Sync {
     /// job. Ok(Err(why)): SageMaker refused.
     async fn start(&self, model: &DeployRequest, request: &TransformRequest)
         -> Result<std::result::Result<(), String>>;
-    /// None: no such transform job.
+    /// None: no such transform job. Its job and batch are not read (they
+    /// come with its state change event).
     async fn describe(&self, name: &str) -> Result<Option<TransformView>>;
 }

@@ -11,14 +11,14 @@ use std::collections::BTreeMap;
 
 use hitloop_core::dataset::OutputKeys;
 use hitloop_core::error::{Error, Result};
-use hitloop_core::plan::train::{adopt, failed, retraining, training_request, Outcome, Transition};
+use hitloop_core::plan::train::{retraining, training_request, Outcome};
 use hitloop_core::plan::verify::{retrain_rows, train_prefix};
 use hitloop_core::plan::versions::{labeling_cost, train_rows, with_version, ModelVersionReport, VerificationCost};
 use hitloop_core::records::{Job, JobStatus};
-use hitloop_core::training_job::{StartError, TrainingView};
+use hitloop_core::training_job::TrainingView;
 
 use crate::ports::all_items;
-use crate::steps::train::TrainDeps;
+use crate::steps::train::{self, TrainDeps};
 
 const MAX_CSV: usize = 256 * 1024 * 1024;
 
@@ -76,32 +76,9 @@ pub async fn retrain_if_due(
 /// a crash, sweep's check calls it again.
 pub async fn start_version(deps: &TrainDeps, job: &Job) -> Result<Outcome> {
     let Some(record) = job.training.clone() else { return Ok(Outcome::AlreadyHandled) };
-    let version = record.model_version();
-    let request = match version_request(deps, job, &record.name, version).await {
-        Ok(r) => r,
-        Err(why) => return fail_version(deps, job, &record.name, version, &why).await,
-    };
-    if let Some(view) = deps.trainer.describe(&request.name).await? {
-        return apply(deps, job, &adopt(job, &view)).await;
-    }
-    match deps.trainer.start(&request).await? {
-        Ok(arn) => {
-            let mut record = record.clone();
-            record.arn = Some(arn);
-            let t = Transition {
-                from: vec![JobStatus::Training],
-                to: JobStatus::Training,
-                record,
-                reason: None,
-                deployment: None,
-            };
-            deps.store.record_training(&job.job_id, &t).await?;
-            Ok(Outcome::Started(request.name))
-        }
-        Err(StartError::Exists) => Ok(Outcome::AlreadyHandled),
-        Err(StartError::Refused(why)) => {
-            fail_version(deps, job, &request.name, version, &format!("SageMaker refused the training job: {why}")).await
-        }
+    match version_request(deps, job, &record.name, record.model_version()).await {
+        Ok(request) => train::start(deps, job, &request).await,
+        Err(why) => train::fail(deps, job, &record.name, &why).await,
     }
 }
 
@@ -118,24 +95,6 @@ async fn version_request(
     let has_test = deps.blobs.head(&job.bucket, &keys.test).await.map_err(|e| e.to_string())?.is_some();
     let features = training.feature_columns(&job.columns).len();
     training_request(job, sm, &deps.settings, name, &keys, has_test, features)
-}
-
-async fn fail_version(deps: &TrainDeps, job: &Job, name: &str, version: u32, why: &str) -> Result<Outcome> {
-    let mut t = failed(name, &format!("model version {version}: {why}"));
-    t.record.version = version;
-    if deps.store.record_training(&job.job_id, &t).await? {
-        Ok(Outcome::Failed(why.into()))
-    } else {
-        Ok(Outcome::AlreadyHandled)
-    }
-}
-
-async fn apply(deps: &TrainDeps, job: &Job, t: &Transition) -> Result<Outcome> {
-    if deps.store.record_training(&job.job_id, t).await? {
-        Ok(Outcome::Moved(t.to))
-    } else {
-        Ok(Outcome::AlreadyHandled)
-    }
 }
 
 /// A model version finished training: its line in report.json's `models`

@@ -109,7 +109,8 @@ pub async fn on_job_complete(deps: &TrainDeps, job_id: &str) -> Result<Outcome> 
     }
 }
 
-async fn start(deps: &TrainDeps, job: &Job, request: &TrainingRequest) -> Result<Outcome> {
+/// Starts `request` unless it exists (then adopts what SageMaker says of it).
+pub(crate) async fn start(deps: &TrainDeps, job: &Job, request: &TrainingRequest) -> Result<Outcome> {
     if let Some(view) = deps.trainer.describe(&request.name).await? {
         tracing::info!(job_id = %job.job_id, name = %request.name, "the training job exists (an earlier attempt); adopting it");
         return apply(deps, job, &adopt(job, &view)).await;
@@ -117,7 +118,7 @@ async fn start(deps: &TrainDeps, job: &Job, request: &TrainingRequest) -> Result
     match deps.trainer.start(request).await? {
         Ok(arn) => {
             // False only if a state change got there first: it is newer.
-            deps.store.record_training(&job.job_id, &started(request, arn)).await?;
+            deps.store.record_training(&job.job_id, &started(job, request, arn)).await?;
             tracing::info!(job_id = %job.job_id, name = %request.name, "training job started");
             Ok(Outcome::Started(request.name.clone()))
         }
@@ -131,8 +132,18 @@ async fn start(deps: &TrainDeps, job: &Job, request: &TrainingRequest) -> Result
     }
 }
 
-async fn fail(deps: &TrainDeps, job: &Job, name: &str, reason: &str) -> Result<Outcome> {
-    if deps.store.record_training(&job.job_id, &failed(name, reason)).await? {
+/// The training job `name` failed or cannot start; a retrain's reason names
+/// its model version.
+pub(crate) async fn fail(deps: &TrainDeps, job: &Job, name: &str, reason: &str) -> Result<Outcome> {
+    let version = job.training.as_ref().filter(|t| t.name == name).map_or(1, |t| t.model_version());
+    let t = if version > 1 {
+        let mut t = failed(name, &format!("model version {version}: {reason}"));
+        t.record.version = version;
+        t
+    } else {
+        failed(name, reason)
+    };
+    if deps.store.record_training(&job.job_id, &t).await? {
         tracing::warn!(job_id = %job.job_id, reason, "training failed; the labels stay in S3");
         Ok(Outcome::Failed(reason.into()))
     } else {
@@ -173,7 +184,7 @@ async fn then_deploy(deps: &TrainDeps, job_id: &str, moved: Outcome) -> Result<O
     }
 }
 
-async fn apply(deps: &TrainDeps, job: &Job, t: &Transition) -> Result<Outcome> {
+pub(crate) async fn apply(deps: &TrainDeps, job: &Job, t: &Transition) -> Result<Outcome> {
     if deps.store.record_training(&job.job_id, t).await? {
         tracing::info!(job_id = %job.job_id, name = %t.record.name, status = ?t.record.status, "training state recorded");
         Ok(Outcome::Moved(t.to))

@@ -77,17 +77,7 @@ pub async fn items(target: &Target, job_id: &str) -> Result<Vec<Item>, String> {
 pub async fn labeled_as_output(target: &Target, job_id: &str) -> Result<Vec<Item>, String> {
     let mut items = items(target, job_id).await?;
     let Some(job) = target.store.job(job_id).await.map_err(|e| e.to_string())? else { return Ok(items) };
-    let done = matches!(
-        job.status,
-        JobStatus::Complete
-            | JobStatus::Training
-            | JobStatus::Trained
-            | JobStatus::TrainingFailed
-            | JobStatus::Deploying
-            | JobStatus::Deployed
-            | JobStatus::DeployFailed
-            | JobStatus::TornDown
-    );
+    let done = JobStatus::PAST_LABELING.contains(&job.status);
     if done && job.spec.consensus.method == ConsensusMethod::Confidence {
         // As train fits it: without the answers of workers the job blocked.
         let standings = target.store.all_standings(job_id).await.map_err(|e| e.to_string())?;
