@@ -28,6 +28,7 @@ pub const JOB_COMPLETE: &str = "job-complete";
 pub const CHECK_TRAINING: &str = "check-training";
 pub const CHECK_DEPLOYMENT: &str = "check-deployment";
 pub const PREDICT: &str = "predict";
+pub const CHECK_BATCH: &str = "check-batch";
 pub const TRANSFORM_STATE_CHANGE: &str = "SageMaker Transform Job State Change";
 pub const STATE_CHANGE: &str = "SageMaker Training Job State Change";
 pub const ENDPOINT_STATE_CHANGE: &str = "SageMaker Endpoint State Change";
@@ -58,6 +59,11 @@ impl JobMessage {
         JobMessage { kind: PREDICT.into(), job_id: job_id.into(), batch: Some(batch.into()) }
     }
 
+    /// A prediction batch has waited long for what moves it on (from sweep).
+    pub fn check_batch(job_id: &str, batch: &str) -> Self {
+        JobMessage { kind: CHECK_BATCH.into(), job_id: job_id.into(), batch: Some(batch.into()) }
+    }
+
     /// This job has waited long for its endpoint (from sweep).
     pub fn check_deployment(job_id: &str) -> Self {
         JobMessage { kind: CHECK_DEPLOYMENT.into(), job_id: job_id.into(), batch: None }
@@ -85,6 +91,8 @@ pub enum TrainingMessage {
     Predict { job_id: String, batch: String },
     /// EventBridge: "SageMaker Transform Job State Change".
     TransformChange(TransformView),
+    /// sweep: a prediction batch has waited long; see where it is.
+    CheckBatch { job_id: String, batch: String },
 }
 
 #[derive(Deserialize)]
@@ -207,6 +215,10 @@ impl TrainingMessage {
                 Some(batch) => Ok(TrainingMessage::Predict { job_id: k.job_id, batch }),
                 None => Err("a predict message without its batch".into()),
             },
+            CHECK_BATCH => match k.batch {
+                Some(batch) => Ok(TrainingMessage::CheckBatch { job_id: k.job_id, batch }),
+                None => Err("a check-batch message without its batch".into()),
+            },
             other => Err(format!("an unknown training queue message kind {other:?}")),
         }
     }
@@ -243,6 +255,12 @@ mod tests {
             TrainingMessage::parse(&predict).unwrap(),
             TrainingMessage::Predict { job_id: "iris".into(), batch: "rest".into() }
         );
+        let check = JobMessage::check_batch("iris", "rest").body().unwrap();
+        assert_eq!(
+            TrainingMessage::parse(&check).unwrap(),
+            TrainingMessage::CheckBatch { job_id: "iris".into(), batch: "rest".into() }
+        );
+        assert!(TrainingMessage::parse(r#"{"kind":"check-batch","job_id":"iris"}"#).is_err(), "no batch");
         let transform = r#"{"detail-type":"SageMaker Transform Job State Change","source":"aws.sagemaker",
             "detail":{"TransformJobName":"hitloop-iris-abcdef-123456","TransformJobStatus":"Completed",
             "Tags":{"hitloop:job-id":"iris","hitloop:batch":"rest"}}}"#;

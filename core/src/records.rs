@@ -206,12 +206,18 @@ pub struct TrainingRecord {
     /// trains: predictions go on with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_artifacts: Option<String>,
-    /// A retrain's prediction batch and the verification job whose labels it
-    /// learns from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verified_batch: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verification_job: Option<String>,
+    /// A retrain's prediction batches and the verification jobs whose labels
+    /// it learns from (every batch verified since the version before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified: Vec<VerifiedBatch>,
+}
+
+/// A prediction batch whose unsure rows people labeled, and the
+/// verification job that did.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct VerifiedBatch {
+    pub batch: String,
+    pub verification_job: String,
 }
 
 /// What hitloop knows of a job's endpoint.
@@ -247,6 +253,26 @@ impl TrainingRecord {
     /// The model version (a record made without one is version 1).
     pub fn model_version(&self) -> u32 {
         self.version.max(1)
+    }
+}
+
+impl PredictionBatch {
+    /// Verified, and no retrain has claimed its rows yet.
+    pub fn waits_for_retrain(&self) -> bool {
+        self.status == BatchStatus::Verified && self.retrain_version.is_none()
+    }
+
+    /// Its unsure rows are with people.
+    pub fn waits_for_people(&self) -> bool {
+        self.status == BatchStatus::Predicted && self.verification.is_some()
+    }
+
+    /// Something is still to happen to it without a new upload: sweep looks
+    /// at open batches (a lost message or state change would leave them).
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, BatchStatus::Received | BatchStatus::Transforming)
+            || self.waits_for_people()
+            || self.waits_for_retrain()
     }
 }
 
@@ -328,7 +354,8 @@ pub struct PredictionBatch {
     /// False: its unsure rows are not sent to people (`batch.json`).
     #[serde(default = "yes")]
     pub verify: bool,
-    /// Once verified: the model version retrained with its rows.
+    /// Once verified: the model version that trains on its rows, set when
+    /// that retrain is claimed (until then the batch waits for one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retrain_version: Option<u32>,
     /// Why it failed.

@@ -3,7 +3,8 @@
 //! adapter against moto; the local stand-in runs it with the model training
 //! wrote and emits SageMaker's state change), and predictions.csv gives each
 //! row's label, probability and model version. The transform job is started
-//! once however often the batch arrives; a malformed batch, or one for a job
+//! once however often the batch arrives, and its lost state change is made
+//! up by sweep; a malformed batch, or one for a job
 //! without a model yet, gets its errors.json.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
@@ -13,6 +14,7 @@ mod common;
 use common::*;
 use hitloop_core::deploy::transform_job_name;
 use hitloop_core::messages::JobMessage;
+use hitloop_core::plan::sweep::SweepLimits;
 use hitloop_core::predict::BatchKeys;
 use hitloop_core::records::{BatchStatus, JobStatus};
 use hitloop_core::training::training_job_name;
@@ -63,6 +65,13 @@ async fn a_batch_is_predicted_once_with_the_jobs_model() {
 
     let ran = LocalTransforms::new(&stack.sdk).run_pending().await;
     assert!(ran.iter().any(|r| r.name == name && r.rows == 120 && r.failure.is_none()), "{ran:?}");
+    // Its state change is lost: sweep finds the batch overdue and train asks SageMaker.
+    let sqs = aws_sdk_sqs::Client::new(&hitloop_local::local_sdk(&aws_endpoint()).await);
+    sqs.purge_queue().queue_url(&stack.resources.training_queue_url).send().await.unwrap();
+    stack.router.pump_until_idle(20).await;
+    assert_eq!(stack.store.batch("pred", "rest").await.unwrap().unwrap().status, BatchStatus::Transforming);
+    let report = stack.router.sweep(SweepLimits { train_patience_ms: 0, ..Default::default() }).await;
+    assert_eq!(report["batch_checks"], 1, "{report}");
     stack.router.pump_until_idle(20).await;
     assert_eq!(stack.store.batch("pred", "rest").await.unwrap().unwrap().status, BatchStatus::Predicted);
 

@@ -174,7 +174,7 @@ async fn verified_rows_retrain_the_model_once_and_the_endpoint_moves_to_it() {
     assert_eq!(models[0]["train_rows"].as_u64().unwrap() as usize, v1_rows);
     assert_eq!(models[1]["train_rows"].as_u64().unwrap() as usize, v2_rows);
     assert!(models.iter().all(|m| m["held_out_accuracy"].as_f64().is_some_and(|a| a > 0.5)), "{report}");
-    let v = &models[1]["verification"];
+    let v = &models[1]["verifications"][0];
     let vjob = stack.job(&vid).await.unwrap();
     assert_eq!((v["job"].as_str(), v["batch_rows"].as_u64()), (Some(vid.as_str()), Some(120)));
     assert_eq!(v["cost_usd"].as_str().unwrap(), vjob.spent.to_string());

@@ -9,7 +9,7 @@ use hitloop_pipeline::ports::Batches;
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
-use crate::keys::{batch_key, job_pk, s, BATCH_PREFIX};
+use crate::keys::{batch_key, job_pk, open_sk, s, BATCH_PREFIX, OPEN_BATCHES, OPEN_ITEMS};
 use crate::txn::applied;
 use crate::DynamoStore;
 
@@ -19,6 +19,11 @@ struct BatchRow {
     sk: String,
     /// The status again, top level, for the conditions.
     batch_status: String,
+    /// In the open-items index while open (`OPEN_BATCHES`, `<job>#<batch>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    open_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    open_sk: Option<String>,
     #[serde(flatten)]
     batch: PredictionBatch,
 }
@@ -32,6 +37,8 @@ fn row(b: &PredictionBatch) -> BatchRow {
         pk: job_pk(&b.job_id),
         sk: format!("{BATCH_PREFIX}{}", b.batch),
         batch_status: status_name(b.status),
+        open_shard: b.is_open().then(|| OPEN_BATCHES.to_string()),
+        open_sk: b.is_open().then(|| open_sk(&b.job_id, &b.batch)),
         batch: b.clone(),
     }
 }
@@ -80,5 +87,60 @@ impl Batches for DynamoStore {
             req = req.expression_attribute_values(name, s(status_name(*status)));
         }
         applied(req.send().await)
+    }
+
+    async fn job_batches(&self, job_id: &str) -> Result<Vec<PredictionBatch>> {
+        let mut batches = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :batch)")
+                .expression_attribute_values(":pk", s(job_pk(job_id)))
+                .expression_attribute_values(":batch", s(BATCH_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for found in out.items().iter().cloned() {
+                let row: BatchRow = codec::decode(&format!("a prediction batch of job {job_id}"), found)?;
+                batches.push(row.batch);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(batches),
+            }
+        }
+    }
+
+    async fn open_batches(&self, limit: usize) -> Result<Vec<PredictionBatch>> {
+        let mut batches = Vec::new();
+        let mut start = None;
+        while batches.len() < limit {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(OPEN_ITEMS)
+                .key_condition_expression("open_shard = :batches")
+                .expression_attribute_values(":batches", s(OPEN_BATCHES))
+                .limit((limit - batches.len()).min(1000) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for found in out.items().iter().cloned() {
+                let row: BatchRow = codec::decode("an open prediction batch", found)?;
+                batches.push(row.batch);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        Ok(batches)
     }
 }

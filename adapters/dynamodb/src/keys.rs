@@ -14,7 +14,10 @@
 //!
 //! Indexes: `jobs-by-status` (`job_status`, `created_at`) over job state
 //! records; the sparse `open-items` (`open_shard`, `open_sk`) over items
-//! not yet decided, for sweep (an item loses both attributes when decided);
+//! not yet decided, for sweep (an item loses both attributes when decided),
+//! and under its own partition `BATCHES` over open prediction batches
+//! (`PredictionBatch::is_open`; a batch record is replaced whole, without
+//! them once it is done);
 //! the sparse `items-to-refit` (`refit_pk` = `REFIT#<job>`, `refit_sk` =
 //! item) over a confidence job's items with answers its worker model has
 //! not counted (set by the write that records answers, removed by the refit).
@@ -115,6 +118,10 @@ pub fn shard_of(job_id: &str, item_id: &str) -> u32 {
     }
     h % OPEN_SHARDS
 }
+
+/// The open-items index's partition of open prediction batches: outside
+/// the items' shards, so sweep's items never meet a batch.
+pub const OPEN_BATCHES: &str = "BATCHES";
 
 pub fn open_shard(shard: u32) -> String {
     format!("OPEN#{shard}")

@@ -12,6 +12,7 @@ pub mod predict;
 pub mod publish;
 pub mod reconcile;
 pub mod refit;
+pub mod retrain;
 pub mod sweep;
 pub mod teardown;
 pub mod train;

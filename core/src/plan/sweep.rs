@@ -4,7 +4,8 @@
 //! moved on. These say what to do with each; the step does it through the
 //! same idempotent paths collect, publish and train take.
 
-use crate::records::{Item, ItemStatus, Job, JobStatus};
+use crate::plan::retrain::settled;
+use crate::records::{BatchStatus, Item, ItemStatus, Job, JobStatus, PredictionBatch};
 
 #[derive(Debug, Clone, Copy)]
 pub struct SweepLimits {
@@ -78,6 +79,31 @@ pub fn job_action(job: &Job, now: i64, limits: &SweepLimits) -> JobAction {
     }
 }
 
+/// Whether sweep asks train to look at an open prediction batch again:
+/// one that has waited past train's patience for what only a message or a
+/// state change brings (its transform job started or ended, its
+/// verification job's completion handled, its retrain claimed). `job`: the
+/// batch's job's status; `verification`: its verification job's.
+pub fn batch_needs_check(
+    batch: &PredictionBatch,
+    job: Option<JobStatus>,
+    verification: Option<JobStatus>,
+    now: i64,
+    limits: &SweepLimits,
+) -> bool {
+    if now - batch.updated_at < limits.train_patience_ms {
+        return false;
+    }
+    match batch.status {
+        BatchStatus::Received | BatchStatus::Transforming => true,
+        // People are still at it until their job completes.
+        BatchStatus::Predicted => batch.waits_for_people() && verification == Some(JobStatus::Complete),
+        // A version training or deploying takes the batch when it ends.
+        BatchStatus::Verified => batch.waits_for_retrain() && job.is_some_and(settled),
+        BatchStatus::Failed => false,
+    }
+}
+
 /// The statuses whose jobs sweep looks at, in the order it does.
 pub const SWEPT: [JobStatus; 5] =
     [JobStatus::Labeling, JobStatus::Complete, JobStatus::Training, JobStatus::Deploying, JobStatus::Publishing];
@@ -147,5 +173,48 @@ mod tests {
         assert_eq!(job_action(&job(JobStatus::Deploying, true), late - 1, &l), JobAction::Nothing);
         assert_eq!(job_action(&job(JobStatus::Deploying, true), late, &l), JobAction::CheckDeployment);
         assert_eq!(job_action(&job(JobStatus::Deployed, true), late, &l), JobAction::Nothing);
+    }
+
+    fn batch(status: BatchStatus, verification: Option<&str>, retrain: Option<u32>) -> PredictionBatch {
+        PredictionBatch {
+            job_id: "j".into(),
+            batch: "b".into(),
+            status,
+            rows: 3,
+            model_version: None,
+            transform_job: None,
+            unsure: None,
+            verification: verification.map(str::to_string),
+            retrain_version: retrain,
+            verify: true,
+            reason: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn batches_are_checked_when_what_moves_them_is_overdue() {
+        let l = SweepLimits::default();
+        let late = l.train_patience_ms;
+        let check = |b: &PredictionBatch, job: JobStatus, v: Option<JobStatus>, now: i64| {
+            batch_needs_check(b, Some(job), v, now, &l)
+        };
+        let trained = JobStatus::Trained;
+        for status in [BatchStatus::Received, BatchStatus::Transforming] {
+            assert!(!check(&batch(status, None, None), trained, None, late - 1), "train has time yet");
+            assert!(check(&batch(status, None, None), trained, None, late), "{status:?}");
+        }
+        let asking = batch(BatchStatus::Predicted, Some("v"), None);
+        assert!(!check(&asking, trained, Some(JobStatus::Labeling), late), "people are at it");
+        assert!(check(&asking, trained, Some(JobStatus::Complete), late), "its completion went unhandled");
+        assert!(!check(&batch(BatchStatus::Predicted, None, None), trained, None, late), "done");
+        let waiting = batch(BatchStatus::Verified, Some("v"), None);
+        assert!(check(&waiting, JobStatus::Deployed, None, late));
+        assert!(!check(&waiting, JobStatus::Training, None, late), "the version in training's end takes it");
+        assert!(!check(&batch(BatchStatus::Verified, Some("v"), Some(2)), trained, None, late), "claimed");
+        assert!(!check(&batch(BatchStatus::Failed, None, None), trained, None, late));
+        assert!(waiting.is_open() && asking.is_open());
+        assert!(!batch(BatchStatus::Verified, Some("v"), Some(2)).is_open());
     }
 }

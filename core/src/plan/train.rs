@@ -7,7 +7,7 @@ use crate::dataset::{self, OutputKeys};
 use crate::job::ConsensusMethod;
 use crate::plan::deploy::{next_deployment, wants_deployment};
 use crate::quality;
-use crate::records::{DeploymentRecord, Item, Job, JobStatus, TrainingRecord, WorkerStanding};
+use crate::records::{DeploymentRecord, Item, Job, JobStatus, TrainingRecord, VerifiedBatch, WorkerStanding};
 use crate::training::{training_job_name, versioned_training_job_name, BuiltIn, SageMakerSpec};
 use crate::training_job::{TrainingRequest, TrainingView};
 
@@ -294,9 +294,9 @@ pub fn is_own(job: &Job, view: &TrainingView) -> bool {
 
 /// Retraining after verification: the job moves from where it rests to
 /// `training` model version `version` (the claim: one invocation wins),
-/// before the training job is started; `batch` and `verification` name
-/// the rows it learns from.
-pub fn retraining(job: &Job, version: u32, batch: &str, verification: &str) -> Transition {
+/// before the training job is started; `verified` names the batches whose
+/// people-labeled rows it learns from.
+pub fn retraining(job: &Job, version: u32, verified: Vec<VerifiedBatch>) -> Transition {
     Transition {
         from: vec![JobStatus::Trained, JobStatus::Deployed, JobStatus::DeployFailed],
         to: JobStatus::Training,
@@ -308,8 +308,7 @@ pub fn retraining(job: &Job, version: u32, batch: &str, verification: &str) -> T
                 .training
                 .as_ref()
                 .and_then(|t| t.model_artifacts.clone().or_else(|| t.previous_artifacts.clone())),
-            verified_batch: Some(batch.into()),
-            verification_job: Some(verification.into()),
+            verified,
             ..Default::default()
         },
         reason: None,

@@ -1,5 +1,5 @@
 //! report.json's `models`: per model version, its training job, the rows it
-//! trained on, its held-out accuracy, and for a retrain the verification it
+//! trained on, its held-out accuracy, and for a retrain each verification it
 //! learned from: the rows people labeled, what that cost, and what labeling
 //! every row of the batch would have cost at the job's own price per item.
 
@@ -16,8 +16,10 @@ pub struct ModelVersionReport {
     pub train_rows: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_out_accuracy: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verification: Option<VerificationCost>,
+    /// A retrain's verified batches (usually one; every batch verified
+    /// since the version before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verifications: Vec<VerificationCost>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,7 +77,7 @@ mod tests {
             training_job: format!("t{version}"),
             train_rows: 40,
             held_out_accuracy: Some(0.9),
-            verification: None,
+            verifications: Vec::new(),
         }
     }
 

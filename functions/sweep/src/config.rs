@@ -46,15 +46,17 @@ impl Config {
     }
 
     pub fn deps(&self, sdk: &hitloop_aws::SdkConfig) -> SweepDeps {
+        let store = Arc::new(DynamoStore::from_sdk(sdk, &self.table));
         SweepDeps {
             collect: CollectDeps {
-                store: Arc::new(DynamoStore::from_sdk(sdk, &self.table)),
+                store: store.clone(),
                 crowd: Arc::new(self.mturk.crowd(&hitloop_secrets::signing_with_key_in(sdk, &self.mturk.key_secret))),
                 queue: Arc::new(SqsQueue::from_sdk(sdk)),
                 training_queue_url: self.training_queue_url.clone(),
                 specs: Default::default(),
             },
             publish_queue_url: self.publish_queue_url.clone(),
+            batches: store,
         }
     }
 }

@@ -356,6 +356,19 @@ impl Batches for MemoryStore {
         *b = next.clone();
         Ok(true)
     }
+
+    async fn job_batches(&self, job_id: &str) -> Result<Vec<PredictionBatch>> {
+        self.count("job_batches");
+        let mut batches: Vec<PredictionBatch> =
+            self.state()?.batches.values().filter(|b| b.job_id == job_id).cloned().collect();
+        batches.sort_by(|a, b| a.batch.cmp(&b.batch));
+        Ok(batches)
+    }
+
+    async fn open_batches(&self, limit: usize) -> Result<Vec<PredictionBatch>> {
+        self.count("open_batches");
+        Ok(self.state()?.batches.values().filter(|b| b.is_open()).take(limit).cloned().collect())
+    }
 }
 
 #[async_trait]

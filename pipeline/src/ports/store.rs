@@ -95,6 +95,11 @@ pub trait Batches: Send + Sync {
     async fn batch(&self, job_id: &str, batch: &str) -> Result<Option<PredictionBatch>>;
     /// Replaces the record if its status is one of `from`; false otherwise.
     async fn update_batch(&self, next: &PredictionBatch, from: &[BatchStatus]) -> Result<bool>;
+    /// Every batch of a job, in name order.
+    async fn job_batches(&self, job_id: &str) -> Result<Vec<PredictionBatch>>;
+    /// Up to `limit` batches of any job that are open
+    /// (`PredictionBatch::is_open`), for sweep.
+    async fn open_batches(&self, limit: usize) -> Result<Vec<PredictionBatch>>;
 }
 
 /// Per job and worker, what a worker model knows (see `WorkerEstimate`).

@@ -17,6 +17,7 @@ use hitloop_core::plan::train::Outcome;
 use hitloop_core::records::{now_ms, Job, JobStatus};
 use hitloop_core::training::job_id_of_training;
 
+use crate::steps::retrain;
 use crate::steps::train::TrainDeps;
 
 /// Longer than the function's timeout, as for training.
@@ -109,9 +110,18 @@ pub async fn on_endpoint_state(deps: &TrainDeps, view: &EndpointView) -> Result<
         return Ok(Outcome::Ignored(format!("{} belongs to an earlier job {job_id}", view.name)));
     }
     match adopt_endpoint(&job, view) {
-        Some(t) => apply(deps, &job, &t).await,
+        Some(t) => settled(deps, job_id, apply(deps, &job, &t).await?).await,
         None => Ok(Outcome::AlreadyHandled),
     }
+}
+
+/// The job's endpoint came to rest (in service or failed): batches verified
+/// while this version trained and deployed go to the next one now.
+async fn settled(deps: &TrainDeps, job_id: &str, moved: Outcome) -> Result<Outcome> {
+    if matches!(moved, Outcome::Moved(JobStatus::Deployed | JobStatus::DeployFailed)) {
+        retrain::retrain_due(deps, job_id).await?;
+    }
+    Ok(moved)
 }
 
 /// sweep's follow-up on a job deploying for long: a request that never went
@@ -126,7 +136,7 @@ pub async fn check_deployment(deps: &TrainDeps, job_id: &str) -> Result<Outcome>
     let view = deps.deployer.endpoint(&record.endpoint).await?;
     match check(&job, view.as_ref()) {
         DeployCheck::Request => request(deps, &job).await,
-        DeployCheck::Adopt(t) => apply(deps, &job, &t).await,
+        DeployCheck::Adopt(t) => settled(deps, job_id, apply(deps, &job, &t).await?).await,
         DeployCheck::Wait => Ok(Outcome::AlreadyHandled),
     }
 }

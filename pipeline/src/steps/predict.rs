@@ -22,7 +22,7 @@ use hitloop_core::transform_job::TransformView;
 
 use crate::steps::ingest::IngestDeps;
 use crate::steps::train::TrainDeps;
-use crate::steps::verify;
+use crate::steps::{retrain, verify};
 
 /// The largest transform output read back (a probability per label per row).
 const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
@@ -175,6 +175,40 @@ async fn fail(deps: &TrainDeps, bucket: &str, batch: &PredictionBatch, why: &str
     deps.blobs.put(bucket, &keys.errors, body, "application/json").await?;
     tracing::warn!(job_id = %batch.job_id, batch = %batch.batch, why, "prediction batch failed");
     Ok(Outcome::Failed(why.into()))
+}
+
+/// sweep's follow-up on a batch that has waited long: a lost predict
+/// message, a lost transform state change, a verification's completion
+/// left unhandled, or a retrain left to start. Each is the step the lost
+/// message would have run, so doing it again is harmless.
+pub async fn check(deps: &TrainDeps, job_id: &str, batch_name: &str) -> Result<Outcome> {
+    let Some(batch) = deps.store.batch(job_id, batch_name).await? else {
+        return Ok(Outcome::Ignored(format!("there is no batch {batch_name} of job {job_id}")));
+    };
+    match batch.status {
+        BatchStatus::Received => start(deps, job_id, batch_name).await,
+        BatchStatus::Transforming => {
+            let Some(name) = batch.transform_job.clone() else { return Ok(Outcome::AlreadyHandled) };
+            match deps.transformer.describe(&name).await? {
+                Some(mut view) => {
+                    view.job_id = Some(job_id.into());
+                    view.batch = Some(batch_name.into());
+                    on_transform_state(deps, &view).await
+                }
+                None => {
+                    let why = format!("SageMaker has no transform job {name}");
+                    let bucket = deps.store.job(job_id).await?.map(|j| j.bucket).unwrap_or_default();
+                    fail(deps, &bucket, &batch, &why).await
+                }
+            }
+        }
+        BatchStatus::Predicted => match batch.verification.as_deref() {
+            Some(vid) => verify::on_verified(deps, vid).await,
+            None => Ok(Outcome::AlreadyHandled),
+        },
+        BatchStatus::Verified => retrain::retrain_due(deps, job_id).await,
+        BatchStatus::Failed => Ok(Outcome::AlreadyHandled),
+    }
 }
 
 /// A transform job's state change (through EventBridge).

@@ -1,20 +1,22 @@
 //! Retraining (run by train): once a batch's unsure rows are verified, the
-//! job trains model version N+1 on version N's rows and the verified ones,
-//! exactly once per verification job (the job's conditional move to
-//! `training` version N+1 is the claim; the training job's name is derived
-//! from the job and the version, and SageMaker is asked whether it exists
-//! first). Its completion deploys it like the first (`deploy`): the endpoint
-//! moves to the new model, the old one serving until the new one is in
-//! service.
-
-use std::collections::BTreeMap;
+//! job trains model version N+1 on version N's rows and the rows of every
+//! batch verified since, exactly once (the job's conditional move to
+//! `training` version N+1 is the claim, naming the batches; each batch then
+//! records the version, and a claim that a crash left off a batch is put on
+//! it by the next look; the training job's name is derived from the job and
+//! the version, and SageMaker is asked whether it exists first). A batch
+//! verified while a version trains or deploys waits for that version's end,
+//! which looks again (sweep too). A completed version deploys like the
+//! first (`deploy`): the endpoint moves to the new model, the old one
+//! serving until the new one is in service.
 
 use hitloop_core::dataset::OutputKeys;
 use hitloop_core::error::{Error, Result};
+use hitloop_core::plan::retrain::{claimed_by, next_retrain, unmarked, RetrainPlan, CLAIMABLE};
 use hitloop_core::plan::train::{retraining, training_request, Outcome};
-use hitloop_core::plan::verify::{retrain_rows, train_prefix};
+use hitloop_core::plan::verify::{people_labels, retrain_rows, train_prefix};
 use hitloop_core::plan::versions::{labeling_cost, train_rows, with_version, ModelVersionReport, VerificationCost};
-use hitloop_core::records::{Job, JobStatus};
+use hitloop_core::records::{now_ms, Item, Job, VerifiedBatch};
 use hitloop_core::training_job::TrainingView;
 
 use crate::ports::all_items;
@@ -26,50 +28,69 @@ fn train_file(job_id: &str, version: u32) -> String {
     format!("{}train.csv", train_prefix(job_id, version))
 }
 
-/// Starts the retrain a verified batch asks for, unless it started (or a
-/// later version did). `people`: the verification job's labels by item.
-pub async fn retrain_if_due(
-    deps: &TrainDeps,
-    job_id: &str,
-    batch_name: &str,
-    verification_id: &str,
-    people: &BTreeMap<String, (String, f64)>,
-) -> Result<Outcome> {
-    let Some(batch) = deps.store.batch(job_id, batch_name).await? else { return Ok(Outcome::AlreadyHandled) };
-    let Some(version) = batch.retrain_version else { return Ok(Outcome::AlreadyHandled) };
+/// Starts the retrain the job's waiting verified batches ask for, if the
+/// job rests where one may start; otherwise leaves them waiting.
+pub async fn retrain_due(deps: &TrainDeps, job_id: &str) -> Result<Outcome> {
     let Some(parent) = deps.store.job(job_id).await? else {
         return Ok(Outcome::Ignored(format!("there is no job {job_id}")));
     };
-    let current = parent.training.as_ref().map(|t| t.model_version()).unwrap_or(1);
-    if current >= version {
-        return Ok(Outcome::AlreadyHandled);
-    }
-    match parent.status {
-        JobStatus::Trained | JobStatus::Deployed | JobStatus::DeployFailed => {}
-        JobStatus::Training | JobStatus::Deploying => {
-            return Err(Error::Retryable(format!(
-                "model version {current} of {job_id} is still being trained or deployed; version {version} after it"
-            )))
+    let batches = deps.store.job_batches(job_id).await?;
+    mark_claimed(deps, &parent, &batches).await?;
+    let (version, verified) = match next_retrain(&parent, &batches) {
+        RetrainPlan::Start { version, verified } => (version, verified),
+        RetrainPlan::Nothing => return Ok(Outcome::AlreadyHandled),
+        RetrainPlan::AfterCurrent => {
+            tracing::info!(job_id, "a verified batch waits for the model version in training or deploying");
+            return Ok(Outcome::AlreadyHandled);
         }
-        other => return Ok(Outcome::Ignored(format!("job {job_id} is {other}: no retraining"))),
-    }
+        RetrainPlan::Cannot(why) => return Ok(Outcome::Ignored(why)),
+    };
+    let current = version - 1;
     // Version N+1's rows first: written again by a retry, the same.
     let previous =
         deps.blobs.text(&parent.bucket, &train_file(job_id, current), MAX_CSV).await?.ok_or_else(|| {
             Error::Permanent(format!("{} is gone: nothing to retrain on", train_file(job_id, current)))
         })?;
-    let mut verified = all_items(deps.store.as_ref(), verification_id).await?;
-    for item in &mut verified {
-        item.label = people.get(&item.item_id).map(|(label, _)| label.clone());
+    let mut rows_of_people = Vec::new();
+    for v in &verified {
+        rows_of_people.extend(verified_items(deps, v).await?);
     }
-    let (rows, added) = retrain_rows(&parent, previous.as_bytes(), &verified).map_err(Error::Permanent)?;
+    let (rows, added) = retrain_rows(&parent, previous.as_bytes(), &rows_of_people).map_err(Error::Permanent)?;
     deps.blobs.put(&parent.bucket, &train_file(job_id, version), rows, "text/csv").await?;
-    if !deps.store.record_training(job_id, &retraining(&parent, version, batch_name, verification_id)).await? {
+    let batches_taken = verified.len();
+    if !deps.store.record_training(job_id, &retraining(&parent, version, verified)).await? {
         return Ok(Outcome::AlreadyHandled);
     }
-    tracing::info!(job_id, version, added, "retraining with the verified rows");
+    tracing::info!(job_id, version, added, batches = batches_taken, "retraining with the verified rows");
     let Some(job) = deps.store.job(job_id).await? else { return Ok(Outcome::AlreadyHandled) };
+    mark_claimed(deps, &job, &batches).await?;
     start_version(deps, &job).await
+}
+
+/// Puts the job's retrain claim on the batches it took (each once).
+async fn mark_claimed(deps: &TrainDeps, job: &Job, batches: &[hitloop_core::records::PredictionBatch]) -> Result<()> {
+    for (batch, version) in unmarked(job, batches) {
+        deps.store.update_batch(&claimed_by(&batch, version, now_ms()), &CLAIMABLE).await?;
+    }
+    Ok(())
+}
+
+/// A verification job's items with people's labels on them.
+async fn verified_items(deps: &TrainDeps, v: &VerifiedBatch) -> Result<Vec<Item>> {
+    let Some(vjob) = deps.store.job(&v.verification_job).await? else {
+        return Err(Error::Permanent(format!("the verification job {} is gone", v.verification_job)));
+    };
+    let labels = deps
+        .blobs
+        .text(&vjob.bucket, &OutputKeys::of(&v.verification_job).labels, MAX_CSV)
+        .await?
+        .ok_or_else(|| Error::Retryable(format!("{}'s labels.csv is not written yet", v.verification_job)))?;
+    let people = people_labels(labels.as_bytes()).map_err(Error::Permanent)?;
+    let mut items = all_items(deps.store.as_ref(), &v.verification_job).await?;
+    for item in &mut items {
+        item.label = people.get(&item.item_id).map(|(label, _)| label.clone());
+    }
+    Ok(items)
 }
 
 /// Starts the training job of the job's current (retraining) version; after
@@ -105,14 +126,14 @@ pub async fn report_version(deps: &TrainDeps, job_id: &str, view: &TrainingView)
     let Some(training) = job.spec.training.as_ref() else { return Ok(()) };
     let version = record.model_version();
     let rows = deps.blobs.text(&job.bucket, &train_file(job_id, version), MAX_CSV).await?.unwrap_or_default();
-    let mut verification = None;
-    if let (Some(batch_name), Some(vid)) = (&record.verified_batch, &record.verification_job) {
-        let vjob = deps.store.job(vid).await?;
-        let batch = deps.store.batch(job_id, batch_name).await?;
+    let mut verifications = Vec::new();
+    for v in &record.verified {
+        let vjob = deps.store.job(&v.verification_job).await?;
+        let batch = deps.store.batch(job_id, &v.batch).await?;
         if let (Some(vjob), Some(batch)) = (vjob, batch) {
-            verification = Some(VerificationCost {
-                job: vid.clone(),
-                batch: batch_name.clone(),
+            verifications.push(VerificationCost {
+                job: v.verification_job.clone(),
+                batch: v.batch.clone(),
                 batch_rows: batch.rows,
                 verified_rows: vjob.labeled,
                 cost_usd: vjob.spent,
@@ -125,7 +146,7 @@ pub async fn report_version(deps: &TrainDeps, job_id: &str, view: &TrainingView)
         training_job: record.name.clone(),
         train_rows: train_rows(&rows, training.layout),
         held_out_accuracy: view.held_out_accuracy,
-        verification,
+        verifications,
     };
     let key = OutputKeys::of(job_id).report;
     let report = match deps.blobs.text(&job.bucket, &key, MAX_CSV).await? {

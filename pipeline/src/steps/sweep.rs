@@ -2,14 +2,18 @@
 //! `hitloop_core::plan::sweep` for what it does with each item and job).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use hitloop_core::error::Result;
 use hitloop_core::job::ConsensusMethod;
 use hitloop_core::messages::{JobMessage, PublishItem};
-use hitloop_core::plan::sweep::{item_action, job_action, ItemAction, JobAction, SweepLimits, SWEPT};
+use hitloop_core::plan::sweep::{
+    batch_needs_check, item_action, job_action, ItemAction, JobAction, SweepLimits, SWEPT,
+};
 use hitloop_core::records::{now_ms, JobStatus};
 use serde::Serialize;
 
+use crate::ports::Batches;
 use crate::steps::reconcile::{completion, reconcile_item, CollectDeps};
 use crate::steps::redecide::redecide_job;
 use crate::steps::refit::refit_job;
@@ -19,6 +23,8 @@ pub struct SweepDeps {
     /// sweep reconciles items the way collect does.
     pub collect: CollectDeps,
     pub publish_queue_url: String,
+    /// Open prediction batches, for a look past train's patience.
+    pub batches: Arc<dyn Batches>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -29,6 +35,8 @@ pub struct SweepReport {
     pub jobs_completed: usize,
     pub completions_resent: usize,
     pub training_checks: usize,
+    /// Prediction batches train was asked to look at again.
+    pub batch_checks: usize,
     /// Confidence jobs' worker models brought up to date: items counted.
     pub refitted_items: usize,
     /// Items decided again after their job blocked a worker who answered them.
@@ -124,7 +132,18 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
             }
         }
     }
-    report.training_checks = checks.len();
+    for batch in deps.batches.open_batches(limits.max_items).await? {
+        let job = c.store.progress(&batch.job_id).await?.map(|p| p.status);
+        let verification = match batch.verification.as_deref().filter(|_| batch.waits_for_people()) {
+            Some(vid) => c.store.progress(vid).await?.map(|p| p.status),
+            None => None,
+        };
+        if batch_needs_check(&batch, job, verification, now, &limits) {
+            checks.push(JobMessage::check_batch(&batch.job_id, &batch.batch).body()?);
+            report.batch_checks += 1;
+        }
+    }
+    report.training_checks = checks.len() - report.batch_checks;
     if !checks.is_empty() {
         c.queue.send_all(&c.training_queue_url, checks).await?;
     }

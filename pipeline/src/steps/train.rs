@@ -60,6 +60,7 @@ pub async fn handle_message(deps: &TrainDeps, message: TrainingMessage) -> Resul
         TrainingMessage::EndpointChange(view) => deploy::on_endpoint_state(deps, &view).await,
         TrainingMessage::Predict { job_id, batch } => predict::start(deps, &job_id, &batch).await,
         TrainingMessage::TransformChange(view) => predict::on_transform_state(deps, &view).await,
+        TrainingMessage::CheckBatch { job_id, batch } => predict::check(deps, &job_id, &batch).await,
     }
 }
 
@@ -174,6 +175,12 @@ pub async fn on_training_state(deps: &TrainDeps, view: &TrainingView) -> Result<
 /// change: the invocation that moved the job may have died before asking.
 async fn then_deploy(deps: &TrainDeps, job_id: &str, moved: Outcome) -> Result<Outcome> {
     match moved {
+        // A version trained that serves nowhere: batches verified while it
+        // trained go to the next one now.
+        Outcome::Moved(JobStatus::Trained) => {
+            retrain::retrain_due(deps, job_id).await?;
+            Ok(moved)
+        }
         Outcome::Moved(JobStatus::Deploying) | Outcome::AlreadyHandled => {
             match deploy::request_if_due(deps, job_id).await? {
                 Outcome::AlreadyHandled => Ok(moved),

@@ -5,7 +5,8 @@
 //! any other, once (its id is derived from job and batch, and ingest takes
 //! one manifest per job). When that job completes, people's labels replace
 //! the model's in the batch's predictions.csv, once (the batch's move from
-//! `predicted` to `verified`).
+//! `predicted` to `verified`), and the batch waits for the next model
+//! version (`retrain`).
 
 use hitloop_core::dataset::OutputKeys;
 use hitloop_core::error::{Error, Result};
@@ -64,21 +65,19 @@ pub async fn on_verified(deps: &TrainDeps, verification_id: &str) -> Result<Outc
     if batch.verification.as_deref() != Some(verification_id) {
         return Ok(Outcome::Ignored(format!("{verification_id} is not the verification of batch {}", of.batch)));
     }
+    match batch.status {
+        BatchStatus::Predicted => {}
+        // Merged before: the retrain may still be to start (a crash, or the
+        // job was busy with the previous version).
+        BatchStatus::Verified => return retrain::retrain_due(deps, &of.job).await,
+        other => return Ok(Outcome::Ignored(format!("batch {} is {other:?}", of.batch))),
+    }
     let labels = deps
         .blobs
         .text(&vjob.bucket, &OutputKeys::of(verification_id).labels, MAX_CSV)
         .await?
         .ok_or_else(|| Error::Retryable(format!("{verification_id}'s labels.csv is not written yet")))?;
     let people = people_labels(labels.as_bytes()).map_err(Error::Permanent)?;
-    match batch.status {
-        BatchStatus::Predicted => {}
-        // Merged before: the retrain may still be to start (a crash, or the
-        // job was busy with the previous version).
-        BatchStatus::Verified => {
-            return retrain::retrain_if_due(deps, &of.job, &of.batch, verification_id, &people).await
-        }
-        other => return Ok(Outcome::Ignored(format!("batch {} is {other:?}", of.batch))),
-    }
     let Some(parent) = deps.store.job(&of.job).await? else {
         return Ok(Outcome::Ignored(format!("there is no job {}", of.job)));
     };
@@ -90,11 +89,10 @@ pub async fn on_verified(deps: &TrainDeps, verification_id: &str) -> Result<Outc
         .ok_or_else(|| Error::Permanent(format!("{} is gone", keys.predictions)))?;
     let merged = merge_verified(predictions.as_bytes(), &people).map_err(Error::Permanent)?;
     deps.blobs.put(&parent.bucket, &keys.predictions, merged, "text/csv").await?;
-    // The next model version learns from them.
-    let retrain_version = parent.training.as_ref().map(|t| t.model_version() + 1);
-    let done = PredictionBatch { status: BatchStatus::Verified, retrain_version, updated_at: now_ms(), ..batch };
+    // It waits for the next model version, which learns from its rows.
+    let done = PredictionBatch { status: BatchStatus::Verified, retrain_version: None, updated_at: now_ms(), ..batch };
     if deps.store.update_batch(&done, &[BatchStatus::Predicted]).await? {
         tracing::info!(job_id = %of.job, batch = %of.batch, verified = people.len(), "people's labels are in the predictions");
     }
-    retrain::retrain_if_due(deps, &of.job, &of.batch, verification_id, &people).await
+    retrain::retrain_due(deps, &of.job).await
 }

@@ -413,6 +413,35 @@ async fn batches(s: &dyn Store, id: &str) {
     assert_eq!(s.batch(id, "rest").await.unwrap().unwrap().reason.as_deref(), Some("no model"));
     assert!(s.put_batch(&b).await.unwrap(), "a failed batch is replaced by its fixed upload");
     assert!(s.batch(&format!("{id}-other"), "rest").await.unwrap().is_none(), "per job");
+
+    // A job's batches, and the open ones of every job (sweep's look).
+    let open_here = |all: Vec<PredictionBatch>| {
+        let mut names: Vec<String> = all.into_iter().filter(|b| b.job_id == id).map(|b| b.batch).collect();
+        names.sort();
+        names
+    };
+    let asking = PredictionBatch {
+        batch: "asking".into(),
+        status: BatchStatus::Predicted,
+        verification: Some(format!("{id}-v")),
+        ..b.clone()
+    };
+    let done = PredictionBatch { batch: "done".into(), status: BatchStatus::Predicted, ..b.clone() };
+    for batch in [&asking, &done] {
+        assert!(s.put_batch(batch).await.unwrap());
+    }
+    let names: Vec<String> = s.job_batches(id).await.unwrap().into_iter().map(|b| b.batch).collect();
+    assert_eq!(names, ["asking", "done", "rest"], "every batch of the job, in name order");
+    assert!(s.job_batches(&format!("{id}-other")).await.unwrap().is_empty());
+    assert_eq!(open_here(s.open_batches(10_000).await.unwrap()), ["asking", "rest"], "received, or with people");
+    let verified = PredictionBatch { status: BatchStatus::Verified, ..asking.clone() };
+    assert!(s.update_batch(&verified, &[BatchStatus::Predicted]).await.unwrap());
+    assert_eq!(open_here(s.open_batches(10_000).await.unwrap()), ["asking", "rest"], "waiting for a retrain");
+    let claimed = PredictionBatch { retrain_version: Some(2), ..verified };
+    assert!(s.update_batch(&claimed, &[BatchStatus::Verified]).await.unwrap());
+    let failed_again = PredictionBatch { status: BatchStatus::Failed, ..b.clone() };
+    assert!(s.update_batch(&failed_again, &[BatchStatus::Received]).await.unwrap());
+    assert!(open_here(s.open_batches(10_000).await.unwrap()).is_empty(), "claimed or failed: closed");
 }
 
 async fn estimates(s: &dyn Store, id: &str) {
