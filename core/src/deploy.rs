@@ -12,7 +12,7 @@ use crate::money::Usd;
 use crate::training::{is_instance_type, MAX_INSTANCES, TRAINING_JOB_PREFIX};
 
 /// How the model is served.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploySpec {
     /// Serverless inference (the default): memory and concurrency.
@@ -28,6 +28,37 @@ pub struct DeploySpec {
     /// algorithm (XGBoost and Linear Learner serve from it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// A prediction batch of at most this many rows is answered by the
+    /// endpoint while it serves (seconds, no instance to start) rather than
+    /// by a transform job; 0: always a transform job.
+    #[serde(default = "default_endpoint_max_rows")]
+    pub endpoint_max_rows: u32,
+}
+
+fn default_endpoint_max_rows() -> u32 {
+    DEFAULT_ENDPOINT_MAX_ROWS
+}
+
+/// The one production variant of hitloop's endpoint configurations (the
+/// name CloudWatch's per-variant metrics carry).
+pub const VARIANT: &str = "AllTraffic";
+
+/// Small batches go to a serving endpoint: at 500 rows a request, a few
+/// requests; beyond this a transform job's start-up is worth it.
+pub const DEFAULT_ENDPOINT_MAX_ROWS: u32 = 2000;
+/// The most rows `endpoint_max_rows` may say.
+pub const MAX_ENDPOINT_ROWS: u32 = 100_000;
+
+impl Default for DeploySpec {
+    fn default() -> Self {
+        DeploySpec {
+            serverless: None,
+            instance_type: None,
+            instance_count: None,
+            image: None,
+            endpoint_max_rows: DEFAULT_ENDPOINT_MAX_ROWS,
+        }
+    }
 }
 
 /// SageMaker's serverless configuration.
@@ -102,6 +133,9 @@ impl DeploySpec {
         }
         if self.instance_count.is_some_and(|n| !(1..=MAX_INSTANCES).contains(&n)) {
             p.push(("instance_count".into(), format!("must be 1 to {MAX_INSTANCES}")));
+        }
+        if self.endpoint_max_rows > MAX_ENDPOINT_ROWS {
+            p.push(("endpoint_max_rows".into(), format!("must be 0 to {MAX_ENDPOINT_ROWS}")));
         }
         if let Some(i) = &self.image {
             if i.is_empty() || i.len() > 255 || i.chars().any(char::is_whitespace) {

@@ -268,6 +268,43 @@ pub fn predictions(ids: &[String], output: &str, labels: &[String]) -> Result<Ve
         .collect()
 }
 
+/// The most rows in one endpoint request, and the most bytes: far below
+/// the 4 MB a serverless endpoint takes (6 MB for instances).
+pub const INVOKE_MAX_ROWS: usize = 500;
+pub const INVOKE_MAX_BYTES: usize = 1024 * 1024;
+
+/// The transform input (rows.csv) cut into endpoint requests, whole lines
+/// each, in order.
+pub fn invocation_chunks(input: &str, max_rows: usize, max_bytes: usize) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut chunk = String::new();
+    let mut rows = 0;
+    for line in input.lines().filter(|l| !l.trim().is_empty()) {
+        if rows > 0 && (rows == max_rows || chunk.len() + line.len() + 1 > max_bytes) {
+            chunks.push(std::mem::take(&mut chunk));
+            rows = 0;
+        }
+        chunk.push_str(line);
+        chunk.push('\n');
+        rows += 1;
+    }
+    if rows > 0 {
+        chunks.push(chunk);
+    }
+    chunks
+}
+
+/// An endpoint's answer to one request as output lines, one per row: a line
+/// per row, or one JSON array of rows (`[[0.1,0.9],[0.8,0.2]]`, as some
+/// containers answer several CSV rows).
+pub fn endpoint_lines(response: &str) -> Vec<String> {
+    let trimmed = response.trim();
+    if let Some(inner) = trimmed.strip_prefix("[[").and_then(|t| t.strip_suffix("]]")) {
+        return inner.split("],").map(|row| row.trim().trim_start_matches('[').to_string()).collect();
+    }
+    trimmed.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+}
+
 /// predictions.csv: id, predicted label, its probability, the model version
 /// that predicted it, and its source (`model`).
 pub fn predictions_csv(predictions: &[Prediction], version: u32) -> Result<Vec<u8>, String> {
@@ -325,6 +362,21 @@ mod tests {
         assert!(p.problems[1].message.contains("earlier row"));
         assert_eq!(p.report("j", "b")["error_count"], 3);
         assert!(check_batch(&features(), b"id,a,b\n").unwrap_err().problems[0].message.contains("no rows"));
+    }
+
+    #[test]
+    fn endpoint_requests_are_whole_lines_within_both_limits() {
+        let input = "1,2\n3,4\n5,6\n\n7,8\n";
+        assert_eq!(invocation_chunks(input, 2, 1 << 20), ["1,2\n3,4\n", "5,6\n7,8\n"]);
+        assert_eq!(invocation_chunks(input, 10, 8), ["1,2\n3,4\n", "5,6\n7,8\n"], "8 bytes: two lines");
+        assert_eq!(invocation_chunks("a-very-long-line\n", 10, 4), ["a-very-long-line\n"], "a line alone");
+        assert!(invocation_chunks("", 10, 10).is_empty());
+        let rejoined: String = invocation_chunks(input, 3, 100).concat();
+        assert_eq!(rejoined, "1,2\n3,4\n5,6\n7,8\n");
+        assert_eq!(endpoint_lines("0.1,0.9\n0.8,0.2\n"), ["0.1,0.9", "0.8,0.2"]);
+        assert_eq!(endpoint_lines("[[0.1, 0.9], [0.8, 0.2]]"), ["0.1, 0.9", "0.8, 0.2"]);
+        assert_eq!(probabilities(&endpoint_lines("[[0.1, 0.9]]")[0], 2).unwrap(), [0.1, 0.9]);
+        assert_eq!(endpoint_lines("[0.3,0.7]\n"), ["[0.3,0.7]"], "a row per line, bracketed");
     }
 
     #[test]

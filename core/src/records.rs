@@ -346,6 +346,10 @@ pub struct PredictionBatch {
     pub model_version: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform_job: Option<String>,
+    /// The endpoint that predicted it instead of a transform job (a small
+    /// batch while the job is deployed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// Rows predicted below `verify.below`, and the job verifying them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsure: Option<u64>,

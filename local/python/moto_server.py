@@ -21,6 +21,9 @@
    new endpoint configuration (in service at once, as moto's endpoints are;
    the local stack's endpoint stand-in announces the move). An unknown
    endpoint or configuration is refused as SageMaker refuses it.
+6. CloudWatch in the Smithy RPC v2 CBOR protocol, which current AWS SDKs
+   speak and moto does not: PutMetricData and GetMetricStatistics are served
+   from moto's CloudWatch backend (cloudwatch_cbor.py).
 
 Usage: python moto_server.py -H 127.0.0.1 -p PORT (the flags of moto_server).
 """
@@ -41,6 +44,8 @@ from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.responses import SageMakerResponse
+
+import cloudwatch_cbor
 
 _LOCK = threading.RLock()
 _original_call_action = DynamoHandler.call_action
@@ -172,6 +177,7 @@ sqs_models.unix_time_millis = _unix_time_millis
 DynamoHandler.call_action = _serialised_call_action
 DynamoDBBackend.transact_write_items = _transact_write_items
 Table.query = _query
+cloudwatch_cbor.install()
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,8 +1,8 @@
-//! Prediction batches on in-memory ports where a message goes missing or
-//! batches arrive close together: a transform job's lost state change found
-//! by sweep's check, a transform job SageMaker lost, and batches verified
-//! while a model version trains and deploys all taken by the next version,
-//! once.
+//! Prediction batches on in-memory ports: a small batch of a deployed job
+//! answered by its endpoint (and a transform job when the endpoint refuses),
+//! a transform job's lost state change found by sweep's check, a transform
+//! job SageMaker lost, and batches verified while a model version trains and
+//! deploys all taken by the next version, once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
@@ -20,7 +20,9 @@ use hitloop_core::predict::BatchKeys;
 use hitloop_core::records::{BatchStatus, Item, Job, JobStatus, PredictionBatch, TrainingRecord, VerifiedBatch};
 use hitloop_core::training::{training_job_name, versioned_training_job_name};
 use hitloop_core::training_job::TrainingView;
-use hitloop_pipeline::memory::{MemoryBlobs, MemoryDeployer, MemoryStore, MemoryTrainer, MemoryTransformer};
+use hitloop_pipeline::memory::{
+    MemoryBlobs, MemoryDeployer, MemoryPredictor, MemoryStore, MemoryTrainer, MemoryTransformer,
+};
 use hitloop_pipeline::ports::{Batches, Blobs, Deployments, Items, Jobs};
 use hitloop_pipeline::steps::train::{handle_message, TrainDeps};
 
@@ -29,6 +31,7 @@ struct World {
     blobs: Arc<MemoryBlobs>,
     trainer: Arc<MemoryTrainer>,
     transformer: Arc<MemoryTransformer>,
+    predictor: Arc<MemoryPredictor>,
     deps: TrainDeps,
 }
 
@@ -37,18 +40,20 @@ fn world() -> World {
     let blobs = Arc::new(MemoryBlobs::new());
     let trainer = Arc::new(MemoryTrainer::new());
     let transformer = Arc::new(MemoryTransformer::new());
+    let predictor = Arc::new(MemoryPredictor::new());
     let deps = TrainDeps {
         store: store.clone(),
         blobs: blobs.clone(),
         trainer: trainer.clone(),
         deployer: Arc::new(MemoryDeployer::new()),
         transformer: transformer.clone(),
+        predictor: predictor.clone(),
         settings: TrainSettings {
             default_role_arn: Some("arn:aws:iam::123456789012:role/sm".into()),
             region: "us-east-1".into(),
         },
     };
-    World { store, blobs, trainer, transformer, deps }
+    World { store, blobs, trainer, transformer, predictor, deps }
 }
 
 const SPEC: &str = r#"{"labels": ["a", "b"], "training": {"features": ["x"], "sagemaker": {}}, "deploy": {},
@@ -62,6 +67,7 @@ fn batch(name: &str, status: BatchStatus) -> PredictionBatch {
         rows: 2,
         model_version: None,
         transform_job: None,
+        endpoint: None,
         unsure: None,
         verification: None,
         retrain_version: None,
@@ -279,4 +285,84 @@ async fn batches_verified_while_a_version_deploys_all_train_the_next_version_onc
     let v3 = w.job().await;
     assert_eq!((v3.status, v3.training.unwrap().verified), (JobStatus::Training, vec![taken("c", &vc)]));
     assert_eq!(w.trainer.started(), 2);
+}
+
+/// Job `j` deployed, its endpoint serving version 1; a batch of `rows` rows
+/// received (input written).
+async fn deployed_with_batch(w: &World, rows: usize) -> String {
+    let job = w.trained(JobStatus::Trained).await;
+    let endpoint = endpoint_name("j", job.created_at);
+    let record = hitloop_core::records::DeploymentRecord {
+        endpoint: endpoint.clone(),
+        version: 1,
+        model: format!("{endpoint}-v1"),
+        serving: Some(1),
+        status: Some("InService".into()),
+        ..Default::default()
+    };
+    let to = |status| hitloop_core::plan::deploy::DeployTransition {
+        from: vec![JobStatus::Trained, JobStatus::Deploying],
+        to: status,
+        record: record.clone(),
+        reason: None,
+    };
+    assert!(w.store.record_deployment("j", &to(JobStatus::Deploying)).await.unwrap());
+    assert!(w.store.record_deployment("j", &to(JobStatus::Deployed)).await.unwrap());
+    let keys = BatchKeys::of("j", "small");
+    let input: String = (0..rows).map(|n| format!("0.{n}\n")).collect();
+    let ids: Vec<String> = (0..rows).map(|n| format!("r{n}")).collect();
+    w.blobs.put("b", &keys.input, input.into_bytes(), "text/csv").await.unwrap();
+    w.blobs
+        .put("b", &format!("{}input/ids.txt", keys.prefix), ids.join("\n").into_bytes(), "text/plain")
+        .await
+        .unwrap();
+    let b = PredictionBatch { rows: rows as u64, verify: false, ..batch("small", BatchStatus::Received) };
+    w.store.put_batch(&b).await.unwrap();
+    endpoint
+}
+
+#[tokio::test]
+async fn a_small_batch_of_a_deployed_job_is_answered_by_its_endpoint_in_requests_of_at_most_500_rows() {
+    let w = world();
+    let endpoint = deployed_with_batch(&w, 1200).await;
+    w.predictor.serve(&endpoint, "0.25");
+    let predict = || TrainingMessage::Predict { job_id: "j".into(), batch: "small".into() };
+    assert_eq!(w.send(predict()).await, Outcome::OutputsWritten);
+    let sizes: Vec<usize> = w.predictor.requests().into_iter().map(|(_, rows)| rows).collect();
+    assert_eq!(sizes, [500, 500, 200]);
+    assert!(w.transformer.started().is_empty(), "no transform job");
+    let b = w.store.batch("j", "small").await.unwrap().unwrap();
+    assert_eq!(
+        (b.status, b.endpoint.as_deref(), b.model_version),
+        (BatchStatus::Predicted, Some(endpoint.as_str()), Some(1))
+    );
+    let predictions = w.text(&BatchKeys::of("j", "small").predictions).await.unwrap();
+    assert_eq!(predictions.lines().count(), 1201);
+    assert!(
+        predictions.contains("\nr0,a,0.7500,1,model\n") && predictions.contains("\nr1199,a,0.7500,1,model"),
+        "{predictions}"
+    );
+    // The message again: nothing more is asked.
+    assert_eq!(w.send(predict()).await, Outcome::AlreadyHandled);
+    assert_eq!(w.predictor.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_batch_the_endpoint_refuses_or_too_large_for_it_goes_to_a_transform_job() {
+    let w = world();
+    // The endpoint does not answer (it is not served here).
+    deployed_with_batch(&w, 10).await;
+    let outcome = w.send(TrainingMessage::Predict { job_id: "j".into(), batch: "small".into() }).await;
+    assert!(matches!(outcome, Outcome::Started(_)), "{outcome:?}");
+    assert_eq!(w.predictor.requests().len(), 1, "asked once");
+    let b = w.store.batch("j", "small").await.unwrap().unwrap();
+    assert_eq!((b.status, b.endpoint), (BatchStatus::Transforming, None));
+
+    // Beyond deploy.endpoint_max_rows (2000 by default): a transform job at once.
+    let w = world();
+    let endpoint = deployed_with_batch(&w, 2001).await;
+    w.predictor.serve(&endpoint, "0.25");
+    let outcome = w.send(TrainingMessage::Predict { job_id: "j".into(), batch: "small".into() }).await;
+    assert!(matches!(outcome, Outcome::Started(_)), "{outcome:?}");
+    assert!(w.predictor.requests().is_empty());
 }

@@ -35,6 +35,7 @@ fn world(role: Option<&str>) -> World {
         trainer: Arc::new(MemoryTrainer::new()),
         deployer: deployer.clone(),
         transformer: Arc::new(hitloop_pipeline::memory::MemoryTransformer::new()),
+        predictor: Arc::new(hitloop_pipeline::memory::MemoryPredictor::new()),
         settings: TrainSettings { default_role_arn: role.map(str::to_string), region: "us-east-1".into() },
     };
     World { store, deployer, deps }

@@ -3,9 +3,11 @@
 //! real SageMaker adapter against moto, its endpoint brought up by the local
 //! stand-in (which loads the model as a serving container would and emits
 //! SageMaker's state changes through EventBridge): exactly one model and
-//! endpoint however the events come, a model that cannot be loaded ending
-//! `deploy_failed` with the reason, and `hitloop teardown` run twice, and
-//! while a deployment is on its way.
+//! endpoint however the events come, a small prediction batch answered by
+//! the endpoint (the local SageMaker Runtime stand-in) and `hitloop status`
+//! warning of an endpoint idle for a day until it is used, a model that
+//! cannot be loaded ending `deploy_failed` with the reason, and `hitloop
+//! teardown` run twice, and while a deployment is on its way.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
@@ -19,14 +21,17 @@ use common::outputs::check_outputs;
 use common::*;
 use hitloop_core::deploy::{endpoint_name, model_name};
 use hitloop_core::messages::JobMessage;
-use hitloop_core::plan::deploy::{DeployRequest, EndpointView};
-use hitloop_core::records::{Job, JobStatus};
+use hitloop_core::plan::deploy::{DeployRequest, DeployTransition, EndpointView};
+use hitloop_core::plan::idle::DAY_MS;
+use hitloop_core::predict::BatchKeys;
+use hitloop_core::records::{now_ms, BatchStatus, DeploymentRecord, Job, JobStatus};
 use hitloop_core::training::training_job_name;
+use hitloop_local::cli::status;
 use hitloop_local::cli::target::{LocalState, Target};
 use hitloop_local::cli::teardown::teardown;
 use hitloop_local::endpoints::LocalEndpoints;
 use hitloop_local::trainer::LocalTrainer;
-use hitloop_pipeline::ports::Deployer;
+use hitloop_pipeline::ports::{Batches, Deployer, Deployments};
 use hitloop_sagemaker::SageMakerDeployer;
 use serde_json::json;
 
@@ -154,8 +159,45 @@ async fn a_trained_model_is_deployed_once_under_duplicate_and_reordered_events()
     assert_eq!(names_in_moto(&stack, &endpoint).await.1.len(), 1);
     check_outputs(&stack, "dep").await;
 
-    // Torn down, twice: nothing of it is left, and nothing brings it back.
+    // A day later, nothing asked of it: hitloop status warns (CloudWatch,
+    // on moto, has no invocation of it).
     let target = target(&stack);
+    let day_old = DeploymentRecord { requested_at: Some(now_ms() - DAY_MS - 1000), ..d.clone() };
+    let back_a_day =
+        DeployTransition { from: vec![JobStatus::Deployed], to: JobStatus::Deployed, record: day_old, reason: None };
+    assert!(stack.store.record_deployment("dep", &back_a_day).await.unwrap());
+    let idle = status::summary(&target, "dep").await.unwrap();
+    assert_eq!(idle.warnings.len(), 1, "{:?}", idle.warnings);
+    assert!(
+        idle.warnings[0].contains(&format!("endpoint {endpoint} has served nothing for a day")),
+        "{:?}",
+        idle.warnings
+    );
+    assert!(status::render(&idle).contains("warning: endpoint"));
+
+    // A small batch is answered by the endpoint (the local SageMaker
+    // Runtime, with the model training wrote): no transform job, and the
+    // endpoint's requests are counted, so the warning goes.
+    let batch = "id,sepal_length,sepal_width,petal_length,petal_width\n\
+                 q1,5.1,3.5,1.4,0.2\nq2,6.7,3.0,5.2,2.3\nq3,5.9,2.8,4.3,1.3\n";
+    stack.put(&BatchKeys::of("dep", "few").manifest, batch).await;
+    stack.router.pump_until_idle(20).await;
+    let few = stack.store.batch("dep", "few").await.unwrap().unwrap();
+    assert_eq!(
+        (few.status, few.endpoint.as_deref(), few.transform_job.as_deref(), few.model_version),
+        (BatchStatus::Predicted, Some(endpoint.as_str()), None, Some(1)),
+        "{:?}",
+        few.reason
+    );
+    let predictions = stack.get(&BatchKeys::of("dep", "few").predictions).await.unwrap();
+    let labels: Vec<&str> = predictions.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(labels, ["Iris-setosa", "Iris-virginica", "Iris-versicolor"], "{predictions}");
+    let listed = stack.sagemaker().list_transform_jobs().name_contains(&endpoint).send().await.unwrap();
+    assert!(listed.transform_job_summaries().is_empty(), "no transform job");
+    let used = status::summary(&target, "dep").await.unwrap();
+    assert!(used.warnings.is_empty(), "{:?}", used.warnings);
+
+    // Torn down, twice: nothing of it is left, and nothing brings it back.
     let said = teardown(&target, "dep", false).await.unwrap();
     assert!(said.contains(&format!("deleted endpoint {endpoint}")), "{said}");
     assert!(said.contains(&format!("deleted model and endpoint configuration {model}")), "{said}");

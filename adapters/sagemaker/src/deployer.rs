@@ -62,7 +62,7 @@ where
 }
 
 fn variant(r: &DeployRequest) -> ProductionVariant {
-    let b = ProductionVariant::builder().variant_name("AllTraffic").model_name(&r.model);
+    let b = ProductionVariant::builder().variant_name(hitloop_core::deploy::VARIANT).model_name(&r.model);
     let b = match &r.serving {
         Serving::Serverless { memory_mb, max_concurrency } => b.serverless_config(
             ProductionVariantServerlessConfig::builder()

@@ -7,6 +7,7 @@
 
 pub mod amend;
 pub mod deploy;
+pub mod idle;
 pub mod ingest;
 pub mod predict;
 pub mod publish;

@@ -51,6 +51,49 @@ pub fn can_predict(job: &Job) -> Result<(u32, String), String> {
     }
 }
 
+/// How a batch is predicted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// By the job's endpoint, serving model version `version`: the job is
+    /// deployed and the batch small (`deploy.endpoint_max_rows`).
+    Endpoint { endpoint: String, version: u32 },
+    /// By a transform job (`transform`).
+    Transform,
+}
+
+pub fn route(job: &Job, rows: u64) -> Route {
+    let max = job.spec.deploy.as_ref().map_or(0, |d| u64::from(d.endpoint_max_rows));
+    match (job.status, job.deployment.as_ref()) {
+        (JobStatus::Deployed, Some(d)) if rows > 0 && rows <= max => match d.serving {
+            Some(version) => Route::Endpoint { endpoint: d.endpoint.clone(), version },
+            None => Route::Transform,
+        },
+        _ => Route::Transform,
+    }
+}
+
+/// The batch, predicted by the endpoint (its predictions written, and its
+/// unsure rows with people when `verification` names their job).
+pub fn predicted_by_endpoint(
+    batch: &PredictionBatch,
+    endpoint: &str,
+    version: u32,
+    unsure: Option<u64>,
+    verification: Option<String>,
+    now: i64,
+) -> PredictionBatch {
+    PredictionBatch {
+        status: BatchStatus::Predicted,
+        model_version: Some(version),
+        endpoint: Some(endpoint.into()),
+        unsure,
+        verification,
+        reason: None,
+        updated_at: now,
+        ..batch.clone()
+    }
+}
+
 /// The model and the transform job that predict `batch`.
 pub fn transform(
     job: &Job,
@@ -143,6 +186,7 @@ mod tests {
             rows: 3,
             model_version: None,
             transform_job: None,
+            endpoint: None,
             unsure: None,
             verification: None,
             retrain_version: None,
@@ -183,6 +227,34 @@ mod tests {
             j.status = status;
             assert!(transform(&j, "rest", &settings()).is_err(), "{status}");
         }
+    }
+
+    #[test]
+    fn a_small_batch_goes_to_the_serving_endpoint_a_large_one_to_a_transform_job() {
+        let spec = r#"{"labels": ["a", "b"], "training": {"features": ["x"], "sagemaker": {}},
+            "deploy": {"endpoint_max_rows": 100}}"#;
+        let mut job = trained();
+        job.spec = JobSpec::parse(spec).unwrap();
+        job.status = JobStatus::Deployed;
+        job.deployment =
+            Some(DeploymentRecord { endpoint: "hitloop-e".into(), version: 2, serving: Some(2), ..Default::default() });
+        let endpoint = Route::Endpoint { endpoint: "hitloop-e".into(), version: 2 };
+        assert_eq!(route(&job, 100), endpoint);
+        assert_eq!(route(&job, 101), Route::Transform, "too large");
+        assert_eq!(route(&job, 0), Route::Transform);
+        let mut moving = job.clone();
+        moving.status = JobStatus::Deploying;
+        assert_eq!(route(&moving, 10), Route::Transform, "the endpoint is moving");
+        let mut never = job.clone();
+        never.spec.deploy.as_mut().unwrap().endpoint_max_rows = 0;
+        assert_eq!(route(&never, 1), Route::Transform, "0: always a transform job");
+        assert_eq!(route(&trained(), 1), Route::Transform, "not deployed");
+        let done = predicted_by_endpoint(&batch(), "hitloop-e", 2, Some(1), Some("v".into()), 9);
+        assert_eq!(
+            (done.status, done.model_version, done.endpoint.as_deref(), done.transform_job.as_deref()),
+            (BatchStatus::Predicted, Some(2), Some("hitloop-e"), None)
+        );
+        assert!(done.waits_for_people());
     }
 
     #[test]

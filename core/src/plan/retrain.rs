@@ -94,6 +94,7 @@ mod tests {
             rows: 10,
             model_version: Some(1),
             transform_job: None,
+            endpoint: None,
             unsure: Some(3),
             verification: Some(format!("iris-v-{name}")),
             retrain_version: retrain,

@@ -183,6 +183,7 @@ mod tests {
             rows: 3,
             model_version: None,
             transform_job: None,
+            endpoint: None,
             unsure: None,
             verification: verification.map(str::to_string),
             retrain_version: retrain,

@@ -13,7 +13,6 @@ use hitloop_core::messages::ENDPOINT_STATE_CHANGE;
 use hitloop_core::training::TRAINING_JOB_PREFIX;
 
 use crate::sagemaker_local::{sm_err, SageMakerLocal};
-use crate::trainer::read_model;
 
 /// Follows moto's endpoints and announces their states.
 pub struct LocalEndpoints {
@@ -75,17 +74,8 @@ impl LocalEndpoints {
 
     /// What a serving container does first: fetch and load the model.
     async fn load(&self, config: &str) -> Result<(), String> {
-        let c =
-            self.aws.sagemaker.describe_endpoint_config().endpoint_config_name(config).send().await.map_err(sm_err)?;
-        let model_name = c
-            .production_variants()
-            .first()
-            .and_then(|v| v.model_name())
-            .ok_or_else(|| format!("the endpoint configuration {config} names no model"))?;
-        let model = self.aws.sagemaker.describe_model().model_name(model_name).send().await.map_err(sm_err)?;
-        let url = model.primary_container().and_then(|c| c.model_data_url()).unwrap_or_default().to_string();
-        let bytes = self.aws.get(&url).await.map_err(|e| format!("Failed to download model data from {e}"))?;
-        read_model(&bytes).map(|_| ()).map_err(|e| format!("The model data at {url} could not be loaded: {e}"))
+        let (url, model) = self.aws.load_model(&self.aws.model_of_config(config).await?).await?;
+        model.map(|_| ()).map_err(|e| format!("The model data at {url} could not be loaded: {e}"))
     }
 
     async fn emit(&self, name: &str, arn: &str, config: &str, status: &str, why: Option<&str>) -> Result<(), String> {

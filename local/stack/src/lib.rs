@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod endpoints;
 pub mod functions;
+pub mod invocations;
 pub mod marketplace;
 pub mod resources;
 pub mod router;

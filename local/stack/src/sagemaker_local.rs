@@ -3,6 +3,8 @@
 //! S3, where models and data are; and EventBridge, where they emit the state
 //! changes SageMaker would.
 
+use crate::trainer::{read_model, LocalModel};
+
 /// SageMaker's errors as text.
 pub fn sm_err<E: std::error::Error + 'static>(e: aws_sdk_sagemaker::error::SdkError<E>) -> String {
     aws_sdk_sagemaker::error::DisplayErrorContext(e).to_string()
@@ -60,6 +62,25 @@ impl SageMakerLocal {
             .await
             .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
         Ok(())
+    }
+
+    /// A SageMaker model's artifact, loaded as its container would: its
+    /// location, and the model or why it cannot be loaded.
+    pub async fn load_model(&self, model_name: &str) -> Result<(String, Result<LocalModel, String>), String> {
+        let model = self.sagemaker.describe_model().model_name(model_name).send().await.map_err(sm_err)?;
+        let url = model.primary_container().and_then(|c| c.model_data_url()).unwrap_or_default().to_string();
+        let bytes = self.get(&url).await.map_err(|e| format!("Failed to download model data from {e}"))?;
+        Ok((url, read_model(&bytes)))
+    }
+
+    /// The model an endpoint configuration serves (its first variant's).
+    pub async fn model_of_config(&self, config: &str) -> Result<String, String> {
+        let c = self.sagemaker.describe_endpoint_config().endpoint_config_name(config).send().await.map_err(sm_err)?;
+        c.production_variants()
+            .first()
+            .and_then(|v| v.model_name())
+            .map(str::to_string)
+            .ok_or_else(|| format!("the endpoint configuration {config} names no model"))
     }
 
     /// One object, by its s3:// URI.

@@ -67,6 +67,32 @@ impl LocalModel {
     pub fn predict(&self, x: &[Vec<f64>]) -> Result<Vec<u32>, String> {
         Ok(self.probabilities(x)?.iter().map(|p| argmax(p) as u32).collect())
     }
+
+    /// What a serving container answers to CSV rows of features, as
+    /// XGBoost's does (a transform job's output file, or an endpoint's
+    /// response): a line per row, the second label's probability for two
+    /// labels, every label's for more. Also how many rows. Err: rows it
+    /// cannot read ("ClientError: ...", as the container says).
+    pub fn answer(&self, rows_csv: &str) -> Result<(usize, String), String> {
+        let mut rows = Vec::new();
+        for (n, line) in rows_csv.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            let row: Result<Vec<f64>, _> = line.split(',').map(|v| v.trim().parse::<f64>()).collect();
+            rows.push(row.map_err(|_| format!("ClientError: line {} of the input is not numbers", n + 1))?);
+        }
+        let mut out = String::new();
+        if !rows.is_empty() {
+            for p in self.probabilities(&rows)? {
+                let values: Vec<String> = if self.classes == 2 {
+                    vec![format!("{}", p[1])]
+                } else {
+                    p.iter().map(|x| format!("{x}")).collect()
+                };
+                out.push_str(&values.join(","));
+                out.push('\n');
+            }
+        }
+        Ok((rows.len(), out))
+    }
 }
 
 /// The labels a training job classifies over: its num_class (XGBoost) or

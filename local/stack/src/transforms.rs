@@ -14,7 +14,6 @@ use hitloop_core::training::TRAINING_JOB_PREFIX;
 use hitloop_core::transform_job::{BATCH_TAG, JOB_TAG};
 
 use crate::sagemaker_local::{sm_err, split_s3, SageMakerLocal};
-use crate::trainer::read_model;
 
 pub struct LocalTransforms {
     aws: SageMakerLocal,
@@ -98,32 +97,14 @@ impl LocalTransforms {
 
     /// The container's work: the model, the rows, the probabilities.
     async fn predict(&self, model_name: &str, input: &str, output: &str) -> Result<usize, String> {
-        let model = self.aws.sagemaker.describe_model().model_name(model_name).send().await.map_err(sm_err)?;
-        let url = model.primary_container().and_then(|c| c.model_data_url()).unwrap_or_default().to_string();
-        let model =
-            read_model(&self.aws.get(&url).await?).map_err(|e| format!("ClientError: the model at {url}: {e}"))?;
+        let (url, model) = self.aws.load_model(model_name).await?;
+        let model = model.map_err(|e| format!("ClientError: the model at {url}: {e}"))?;
         let text = String::from_utf8(self.aws.get(input).await?).map_err(|_| "ClientError: the input is not UTF-8")?;
-        let mut rows = Vec::new();
-        for (n, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-            let row: Result<Vec<f64>, _> = line.split(',').map(|v| v.trim().parse::<f64>()).collect();
-            rows.push(row.map_err(|_| format!("ClientError: line {} of the input is not numbers", n + 1))?);
-        }
-        let mut out = String::new();
-        if !rows.is_empty() {
-            for p in model.probabilities(&rows)? {
-                let values: Vec<String> = if model.classes == 2 {
-                    vec![format!("{}", p[1])]
-                } else {
-                    p.iter().map(|x| format!("{x}")).collect()
-                };
-                out.push_str(&values.join(","));
-                out.push('\n');
-            }
-        }
+        let (rows, out) = model.answer(&text)?;
         let file = input.rsplit('/').next().unwrap_or("input");
         let (bucket, prefix) = split_s3(output).ok_or_else(|| format!("{output} is not an s3:// URI"))?;
         let key = format!("{}/{file}.out", prefix.trim_end_matches('/'));
         self.aws.put(bucket, &key, out.into_bytes(), "text/csv").await?;
-        Ok(rows.len())
+        Ok(rows)
     }
 }

@@ -26,6 +26,10 @@ const SDK_OF: [(&str, &str); 9] = [
     ("cognito-idp", "aws-sdk-cognitoidentityprovider"),
 ];
 
+/// Actions whose service has an SDK of its own under the same IAM prefix:
+/// InvokeEndpoint is SageMaker Runtime's.
+const SDK_OF_ACTION: [(&str, &str); 1] = [("sagemaker:InvokeEndpoint", "aws-sdk-sagemakerruntime")];
+
 const WORKFORCE_TEMPLATE: &str = include_str!("../../../infra/workforce.yaml");
 
 /// SDK crates aws-config brings for credentials (STS for assumed roles and
@@ -63,7 +67,9 @@ fn functions_of(t: &Template) -> Vec<Function> {
                     };
                     for a in actions {
                         let service = a.split(':').next().unwrap_or_default().to_string();
-                        if let Some((_, sdk)) = SDK_OF.iter().find(|(s, _)| *s == service) {
+                        if let Some((_, sdk)) = SDK_OF_ACTION.iter().find(|(action, _)| *action == a) {
+                            services.insert(sdk.to_string());
+                        } else if let Some((_, sdk)) = SDK_OF.iter().find(|(s, _)| *s == service) {
                             services.insert(sdk.to_string());
                         }
                     }

@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod crowd;
 pub mod deployer;
+pub mod predictor;
 pub mod queue;
 pub mod store;
 pub mod trainer;
@@ -13,6 +14,7 @@ pub mod transformer;
 pub use blobs::MemoryBlobs;
 pub use crowd::MemoryCrowd;
 pub use deployer::MemoryDeployer;
+pub use predictor::MemoryPredictor;
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;
 pub use trainer::MemoryTrainer;

@@ -6,15 +6,19 @@
 pub mod blobs;
 pub mod crowd;
 pub mod deployer;
+pub mod predictor;
 pub mod queue;
 pub mod store;
 pub mod trainer;
 pub mod transformer;
+pub mod usage;
 
 pub use blobs::{Blobs, ObjectHead, Reader};
 pub use crowd::Crowd;
 pub use deployer::Deployer;
+pub use predictor::EndpointPredictor;
 pub use queue::Queue;
 pub use store::{all_items, Batches, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 pub use trainer::Trainer;
 pub use transformer::Transformer;
+pub use usage::EndpointUsage;

@@ -1,23 +1,27 @@
 //! Prediction batches. ingest receives `jobs/<job>/predict/<batch>/manifest.csv`:
 //! checks it against the job's features (a bad batch gets its errors.json
 //! and nothing else), writes the transform's input and the ids beside it,
-//! records the batch and asks train for it. train starts the transform job
-//! with the job's current model (exactly once: the name is derived from the
-//! job, batch and model version, and SageMaker is asked whether it exists
-//! first), and when the transform job completes turns its output into
-//! `predictions.csv`.
+//! records the batch and asks train for it. A small batch of a deployed job
+//! is answered by its endpoint at once (`deploy.endpoint_max_rows`; if the
+//! endpoint refuses, a transform job predicts it). Otherwise train starts
+//! the transform job with the job's current model (exactly once: the name
+//! is derived from the job, batch and model version, and SageMaker is asked
+//! whether it exists first), and when the transform job completes turns its
+//! output into `predictions.csv`.
 
 use hitloop_core::error::{Error, Result};
 use hitloop_core::messages::JobMessage;
 use hitloop_core::plan::predict::{
-    batch_failed, current_version, transform, transform_end, transforming, TransformEnd,
+    batch_failed, current_version, predicted_by_endpoint, route, transform, transform_end, transforming, Route,
+    TransformEnd,
 };
 use hitloop_core::plan::train::Outcome;
 use hitloop_core::predict::{
-    check_batch, predictions, predictions_csv, BatchKey, BatchKeys, BatchProblems, BatchSettings, MAX_BATCH_BYTES,
+    check_batch, endpoint_lines, invocation_chunks, predictions, predictions_csv, BatchKey, BatchKeys, BatchProblems,
+    BatchSettings, Prediction, INVOKE_MAX_BYTES, INVOKE_MAX_ROWS, MAX_BATCH_BYTES,
 };
 use hitloop_core::problems::Problem;
-use hitloop_core::records::{now_ms, BatchStatus, PredictionBatch};
+use hitloop_core::records::{now_ms, BatchStatus, Job, PredictionBatch};
 use hitloop_core::transform_job::TransformView;
 
 use crate::steps::ingest::IngestDeps;
@@ -101,6 +105,7 @@ pub async fn receive(deps: &IngestDeps, bucket: &str, key: &BatchKey) -> Result<
         rows: batch.ids.len() as u64,
         model_version: None,
         transform_job: None,
+        endpoint: None,
         unsure: None,
         verification: None,
         retrain_version: None,
@@ -146,6 +151,11 @@ pub async fn start(deps: &TrainDeps, job_id: &str, batch_name: &str) -> Result<O
     let Some(job) = deps.store.job(job_id).await? else {
         return Ok(Outcome::Ignored(format!("there is no job {job_id}")));
     };
+    if let Route::Endpoint { endpoint, version } = route(&job, batch.rows) {
+        if let Some(outcome) = by_endpoint(deps, &job, &batch, &endpoint, version).await? {
+            return Ok(outcome);
+        }
+    }
     let (model, request) = match transform(&job, batch_name, &deps.settings) {
         Ok(r) => r,
         Err(why) => return fail(deps, &job.bucket, &batch, &why).await,
@@ -175,6 +185,68 @@ async fn fail(deps: &TrainDeps, bucket: &str, batch: &PredictionBatch, why: &str
     deps.blobs.put(bucket, &keys.errors, body, "application/json").await?;
     tracing::warn!(job_id = %batch.job_id, batch = %batch.batch, why, "prediction batch failed");
     Ok(Outcome::Failed(why.into()))
+}
+
+/// A small batch of a deployed job, predicted by its endpoint in a few
+/// requests. None: the endpoint refused (a transform job predicts it then).
+async fn by_endpoint(
+    deps: &TrainDeps,
+    job: &Job,
+    batch: &PredictionBatch,
+    endpoint: &str,
+    version: u32,
+) -> Result<Option<Outcome>> {
+    let keys = BatchKeys::of(&job.job_id, &batch.batch);
+    let Some(input) = deps.blobs.text(&job.bucket, &keys.input, MAX_BATCH_BYTES as usize).await? else {
+        return Err(Error::Permanent(format!("the batch's {} is gone", keys.input)));
+    };
+    let ids = batch_ids(deps, job, &keys).await?;
+    let mut lines = Vec::new();
+    for chunk in invocation_chunks(&input, INVOKE_MAX_ROWS, INVOKE_MAX_BYTES) {
+        match deps.predictor.predict(endpoint, &chunk).await? {
+            Ok(answer) => lines.extend(endpoint_lines(&answer)),
+            Err(why) => {
+                tracing::warn!(job_id = %job.job_id, batch = %batch.batch, endpoint, why, "the endpoint refused the batch; a transform job predicts it");
+                return Ok(None);
+            }
+        }
+    }
+    let predicted = match predictions(&ids, &lines.join("\n"), &job.spec.labels) {
+        Ok(p) => p,
+        Err(why) => {
+            tracing::warn!(job_id = %job.job_id, batch = %batch.batch, endpoint, why, "the endpoint's answer does not fit the batch; a transform job predicts it");
+            return Ok(None);
+        }
+    };
+    let (unsure, verification) = write_predictions(deps, job, batch, &predicted, version).await?;
+    let done = predicted_by_endpoint(batch, endpoint, version, unsure, verification, now_ms());
+    if deps.store.update_batch(&done, &[BatchStatus::Received]).await? {
+        tracing::info!(job_id = %job.job_id, batch = %batch.batch, endpoint, rows = ids.len(), "predicted by the endpoint");
+        Ok(Some(Outcome::OutputsWritten))
+    } else {
+        Ok(Some(Outcome::AlreadyHandled))
+    }
+}
+
+async fn batch_ids(deps: &TrainDeps, job: &Job, keys: &BatchKeys) -> Result<Vec<String>> {
+    let text = deps.blobs.text(&job.bucket, &ids_key(keys), MAX_OUTPUT_BYTES).await?.unwrap_or_default();
+    Ok(text.lines().map(str::to_string).collect())
+}
+
+/// predictions.csv and model-predictions.csv, then the unsure rows to
+/// people: before the batch is marked, so a retry writes the same again.
+async fn write_predictions(
+    deps: &TrainDeps,
+    job: &Job,
+    batch: &PredictionBatch,
+    predicted: &[Prediction],
+    version: u32,
+) -> Result<(Option<u64>, Option<String>)> {
+    let keys = BatchKeys::of(&job.job_id, &batch.batch);
+    let rows = predictions_csv(predicted, version).map_err(Error::Permanent)?;
+    deps.blobs.put(&job.bucket, &keys.model_predictions, rows.clone(), "text/csv").await?;
+    deps.blobs.put(&job.bucket, &keys.predictions, rows, "text/csv").await?;
+    verify::send_unsure(deps, job, batch, predicted).await
 }
 
 /// sweep's follow-up on a batch that has waited long: a lost predict
@@ -230,18 +302,13 @@ pub async fn on_transform_state(deps: &TrainDeps, view: &TransformView) -> Resul
             let Some(output) = deps.blobs.text(&job.bucket, &keys.output, MAX_OUTPUT_BYTES).await? else {
                 return Err(Error::Retryable(format!("{} has no output at {} yet", view.name, keys.output)));
             };
-            let ids_text = deps.blobs.text(&job.bucket, &ids_key(&keys), MAX_OUTPUT_BYTES).await?.unwrap_or_default();
-            let ids: Vec<String> = ids_text.lines().map(str::to_string).collect();
+            let ids = batch_ids(deps, &job, &keys).await?;
             let version = batch.model_version.unwrap_or(1);
             let predicted = match predictions(&ids, &output, &job.spec.labels) {
                 Ok(p) => p,
                 Err(why) => return fail(deps, &job.bucket, &batch, &format!("the transform's output: {why}")).await,
             };
-            let rows = predictions_csv(&predicted, version).map_err(Error::Permanent)?;
-            deps.blobs.put(&job.bucket, &keys.model_predictions, rows.clone(), "text/csv").await?;
-            deps.blobs.put(&job.bucket, &keys.predictions, rows, "text/csv").await?;
-            // Before the batch is marked: a retry uploads the same files again.
-            let (unsure, verification) = verify::send_unsure(deps, &job, &batch, &predicted).await?;
+            let (unsure, verification) = write_predictions(deps, &job, &batch, &predicted, version).await?;
             let done = PredictionBatch {
                 status: BatchStatus::Predicted,
                 unsure,

@@ -22,7 +22,8 @@ use hitloop_core::training::{job_id_of_training, training_job_name};
 use hitloop_core::training_job::{StartError, TrainingRequest, TrainingView};
 
 use crate::ports::{
-    all_items, Batches, Blobs, Deployer, Deployments, Items, Jobs, Standings, Trainer, TrainingClaims, Transformer,
+    all_items, Batches, Blobs, Deployer, Deployments, EndpointPredictor, Items, Jobs, Standings, Trainer,
+    TrainingClaims, Transformer,
 };
 use crate::steps::{deploy, predict, retrain, verify};
 
@@ -40,6 +41,8 @@ pub struct TrainDeps {
     pub trainer: Arc<dyn Trainer>,
     pub deployer: Arc<dyn Deployer>,
     pub transformer: Arc<dyn Transformer>,
+    /// A deployed job's endpoint, for small prediction batches.
+    pub predictor: Arc<dyn EndpointPredictor>,
     pub settings: TrainSettings,
 }
 

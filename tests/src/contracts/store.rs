@@ -388,6 +388,7 @@ async fn batches(s: &dyn Store, id: &str) {
         rows: 120,
         model_version: None,
         transform_job: None,
+        endpoint: None,
         unsure: None,
         verification: None,
         retrain_version: None,

@@ -181,6 +181,12 @@ impl Batches for CrashingStore {
     async fn update_batch(&self, next: &PredictionBatch, from: &[BatchStatus]) -> Result<bool> {
         self.inner.update_batch(next, from).await
     }
+    async fn job_batches(&self, job_id: &str) -> Result<Vec<PredictionBatch>> {
+        self.inner.job_batches(job_id).await
+    }
+    async fn open_batches(&self, limit: usize) -> Result<Vec<PredictionBatch>> {
+        self.inner.open_batches(limit).await
+    }
 }
 
 #[async_trait]

@@ -18,6 +18,7 @@ use hitloop_core::plan::sweep::SweepLimits;
 use hitloop_core::records::{AnswerRecord, Item, Job};
 use hitloop_dynamodb::DynamoStore;
 use hitloop_local::functions::{Configs, Functions};
+use hitloop_local::invocations::LocalInvocations;
 use hitloop_local::marketplace::Marketplace;
 use hitloop_local::resources::{self, StackResources};
 use hitloop_local::router::Router;
@@ -165,6 +166,8 @@ pub struct Stack {
     pub mturk: Running,
     pub router: Router,
     pub resources: StackResources,
+    /// SageMaker Runtime's stand-in, which train's predictor talks to.
+    pub invocations: LocalInvocations,
     pub s3: aws_sdk_s3::Client,
     pub http: reqwest::Client,
     /// What the functions write to, read back as tests need it.
@@ -243,7 +246,9 @@ impl Stack {
         let name = format!("hl{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let resources = resources::create(&sdk, &name).await.unwrap();
         let marketplace = Marketplace::of(&sdk, &name, &mturk).await.unwrap();
+        let invocations = LocalInvocations::start(&sdk, 0).await.unwrap();
         let mut configs = Configs::of(&resources, &marketplace).unwrap();
+        configs.train.sagemaker_runtime_url = Some(invocations.url.clone());
         if let Some(ms) = options.mturk_attempt_timeout_ms {
             configs.publish.mturk.attempt_timeout_ms = ms;
             configs.collect.mturk.attempt_timeout_ms = ms;
@@ -257,7 +262,7 @@ impl Stack {
         }
         let router = Router::new(functions, resources.clone(), &sdk);
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-        Stack { mturk, router, resources, s3, http: reqwest::Client::new(), store, crowd, sdk }
+        Stack { mturk, router, resources, s3, http: reqwest::Client::new(), store, crowd, sdk, invocations }
     }
 
     pub async fn put(&self, key: &str, body: impl Into<Vec<u8>>) {

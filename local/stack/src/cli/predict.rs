@@ -66,7 +66,9 @@ pub async fn watch(target: &Target, job_id: &str, batch: &str, timeout: Duration
 
 fn settled(b: &PredictionBatch) -> bool {
     match b.status {
-        BatchStatus::Failed | BatchStatus::Verified => true,
+        BatchStatus::Failed => true,
+        // Settled once a retrain has taken its rows.
+        BatchStatus::Verified => !b.waits_for_retrain(),
         BatchStatus::Predicted => b.verification.is_none(),
         BatchStatus::Received | BatchStatus::Transforming => false,
     }
@@ -75,14 +77,23 @@ fn settled(b: &PredictionBatch) -> bool {
 fn describe(target: &Target, b: &PredictionBatch, keys: &BatchKeys) -> String {
     let mut out = format!("batch {} of job {}: {:?}\n", b.batch, b.job_id, b.status).to_lowercase();
     out.push_str(&format!("  rows: {}, model version {}\n", b.rows, b.model_version.unwrap_or_default()));
+    match (&b.endpoint, &b.transform_job) {
+        (Some(e), _) => out.push_str(&format!("  predicted by: endpoint {e}\n")),
+        (None, Some(t)) => out.push_str(&format!("  predicted by: transform job {t}\n")),
+        (None, None) => {}
+    }
     if let Some(why) = &b.reason {
         out.push_str(&format!("  reason: {why}\n"));
     }
     if let (Some(n), Some(v)) = (b.unsure, &b.verification) {
         out.push_str(&format!("  unsure rows sent to people: {n} (verification job {v})\n"));
     }
-    if let Some(v) = b.retrain_version {
-        out.push_str(&format!("  retraining: model version {v}\n"));
+    match b.retrain_version {
+        Some(v) => out.push_str(&format!("  retraining: model version {v}\n")),
+        None if b.waits_for_retrain() => {
+            out.push_str("  retraining: waits for the model version in training or deploying\n")
+        }
+        None => {}
     }
     if b.status != BatchStatus::Failed {
         out.push_str(&format!("  predictions: s3://{}/{}\n", target.bucket, keys.predictions));

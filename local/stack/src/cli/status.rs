@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use hitloop_core::job::ConsensusMethod;
 use hitloop_core::money::Usd;
+use hitloop_core::plan::idle::{idle_check, idle_warning};
 use hitloop_core::quality;
-use hitloop_core::records::{Item, ItemStatus, Job, JobStatus};
+use hitloop_core::records::{now_ms, Item, ItemStatus, Job, JobStatus};
 use hitloop_pipeline::ports::{Jobs, Standings};
 use serde::Serialize;
 
@@ -42,6 +43,8 @@ pub struct Summary {
     pub endpoint: Option<String>,
     pub serving_version: Option<u32>,
     pub deploying_version: Option<u32>,
+    /// What the user should act on (an endpoint idle for a day).
+    pub warnings: Vec<String>,
     /// Problems from errors.json when the job failed validation.
     pub problems: Vec<String>,
     pub done: bool,
@@ -147,12 +150,24 @@ pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
         training_job: job.training.as_ref().map(|t| t.name.clone()),
         model,
         model_metrics,
+        warnings: warnings(target, &job, now_ms()).await,
         endpoint: job.deployment.as_ref().map(|d| d.endpoint.clone()),
         serving_version: job.deployment.as_ref().and_then(|d| d.serving),
         deploying_version: job.deployment.as_ref().map(|d| d.version),
         problems,
         done: settled(&job),
     })
+}
+
+/// An endpoint that has served nothing for a day, at `now`. CloudWatch's
+/// silence counts as nothing served; a CloudWatch that cannot be read says
+/// so rather than warn.
+pub async fn warnings(target: &Target, job: &Job, now: i64) -> Vec<String> {
+    let Some((endpoint, since, until)) = idle_check(job, now) else { return Vec::new() };
+    match target.usage.invocations(&endpoint, since, until).await {
+        Ok(n) => idle_warning(job, &endpoint, n).into_iter().collect(),
+        Err(e) => vec![format!("cannot tell whether endpoint {endpoint} served anything today: {e}")],
+    }
 }
 
 pub fn render(s: &Summary) -> String {
@@ -213,6 +228,9 @@ pub fn render(s: &Summary) -> String {
             _ => "serving nothing".into(),
         };
         out.push_str(&format!("  endpoint: {e} ({serving})\n"));
+    }
+    for w in &s.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
     }
     out
 }
@@ -320,6 +338,7 @@ mod tests {
             model: None,
             model_metrics: None,
             endpoint: None,
+            warnings: Vec::new(),
             serving_version: None,
             deploying_version: None,
             problems: vec![],
@@ -350,5 +369,8 @@ mod tests {
         s.status = "deployed".into();
         s.serving_version = Some(2);
         assert!(render(&s).contains("(serving model version 2)"));
+        assert!(!render(&s).contains("warning"));
+        s.warnings.push("endpoint hitloop-j-abcdef has served nothing for a day".into());
+        assert!(render(&s).contains("  warning: endpoint hitloop-j-abcdef has served nothing for a day\n"));
     }
 }

@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use hitloop_cloudwatch::CloudWatchUsage;
 use hitloop_dynamodb::DynamoStore;
-use hitloop_pipeline::ports::Deployer;
+use hitloop_pipeline::ports::{Deployer, EndpointUsage};
 use hitloop_sagemaker::SageMakerDeployer;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,8 @@ pub struct Target {
     pub store: Arc<DynamoStore>,
     /// The stack's SageMaker models and endpoints.
     pub deployer: Arc<dyn Deployer>,
+    /// What the endpoints served (CloudWatch).
+    pub usage: Arc<dyn EndpointUsage>,
 }
 
 impl Target {
@@ -81,6 +84,7 @@ impl Target {
             s3: aws_sdk_s3::Client::from_conf(s3),
             store: Arc::new(DynamoStore::from_sdk(sdk, &table)),
             deployer: Arc::new(SageMakerDeployer::from_sdk(sdk)),
+            usage: Arc::new(CloudWatchUsage::from_sdk(sdk)),
             bucket,
             table,
             local,

@@ -17,7 +17,8 @@ use hitloop_workforce::server::{start, Requesters, ServerConfig};
 
 use super::target::LocalState;
 use crate::endpoints::LocalEndpoints;
-use crate::functions::Functions;
+use crate::functions::Configs;
+use crate::invocations::LocalInvocations;
 use crate::marketplace::Marketplace;
 use crate::router::Router;
 use crate::trainer::LocalTrainer;
@@ -128,7 +129,13 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
     .map_err(|e| format!("cannot start the MTurk-compatible service: {e}"))?;
 
     let marketplace = Marketplace::of(&sdk, "hitloop", &mturk).await.map_err(|e| e.to_string())?;
-    let functions = Functions::of(&resources, &marketplace, &sdk).map_err(|e| e.to_string())?;
+    // SageMaker Runtime's stand-in: train's small prediction batches go to it.
+    let invocations = LocalInvocations::start(&sdk, 0)
+        .await
+        .map_err(|e| format!("cannot start the local endpoint invocations: {e}"))?;
+    let mut configs = Configs::of(&resources, &marketplace).map_err(|e| e.to_string())?;
+    configs.train.sagemaker_runtime_url = Some(invocations.url.clone());
+    let functions = configs.functions(&sdk);
     let router = Router::new(functions, resources.clone(), &sdk);
     let state = LocalState {
         aws_endpoint: aws_endpoint.clone(),
@@ -147,6 +154,7 @@ pub async fn up(options: UpOptions) -> Result<(), String> {
         mturk.url, options.speed
     );
     println!("  worker page:              {}/worker/  (sign in with any worker id, e.g. A1TESTER)", mturk.url);
+    println!("  endpoint invocations:     {}  (SageMaker Runtime's stand-in)", invocations.url);
     println!("  bucket:                   {}", resources.bucket);
     println!("  submit a job:             hitloop submit examples/iris");
     println!("Ctrl-C stops everything.");
