@@ -6,6 +6,7 @@
 pub mod blobs;
 pub mod crowd;
 pub mod deployer;
+pub mod predictor;
 pub mod queue;
 pub mod store;
 pub mod trainer;
