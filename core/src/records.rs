@@ -257,6 +257,26 @@ impl TrainingRecord {
 }
 
 impl PredictionBatch {
+    /// A batch just checked: nothing started for it yet.
+    pub fn received(job_id: &str, batch: &str, rows: u64, verify: bool, now: i64) -> PredictionBatch {
+        PredictionBatch {
+            job_id: job_id.into(),
+            batch: batch.into(),
+            status: BatchStatus::Received,
+            rows,
+            model_version: None,
+            transform_job: None,
+            endpoint: None,
+            unsure: None,
+            verification: None,
+            retrain_version: None,
+            verify,
+            reason: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Verified, and no retrain has claimed its rows yet.
     pub fn waits_for_retrain(&self) -> bool {
         self.status == BatchStatus::Verified && self.retrain_version.is_none()

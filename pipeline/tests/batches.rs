@@ -60,22 +60,7 @@ const SPEC: &str = r#"{"labels": ["a", "b"], "training": {"features": ["x"], "sa
     "verify": {"below": 0.8}}"#;
 
 fn batch(name: &str, status: BatchStatus) -> PredictionBatch {
-    PredictionBatch {
-        job_id: "j".into(),
-        batch: name.into(),
-        status,
-        rows: 2,
-        model_version: None,
-        transform_job: None,
-        endpoint: None,
-        unsure: None,
-        verification: None,
-        retrain_version: None,
-        verify: true,
-        reason: None,
-        created_at: 1,
-        updated_at: 1,
-    }
+    PredictionBatch { status, ..PredictionBatch::received("j", name, 2, true, 1) }
 }
 
 impl World {

@@ -1,11 +1,13 @@
-//! Reading many records by key: BatchGetItem, 100 keys a request, and what
-//! DynamoDB leaves unprocessed asked again until nothing is left.
+//! Reading many records: by key (BatchGetItem, 100 keys a request, and what
+//! DynamoDB leaves unprocessed asked again until nothing is left), and every
+//! record of a job of one kind (a Query of the sort-key prefix, page after
+//! page).
 
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use hitloop_aws::classify;
 use hitloop_core::error::Result;
 
-use crate::keys::Attrs;
+use crate::keys::{job_pk, s, Attrs};
 use crate::txn::built;
 use crate::DynamoStore;
 
@@ -26,5 +28,31 @@ impl DynamoStore {
             }
         }
         Ok(out)
+    }
+
+    /// Every record in the job's partition whose sort key starts with
+    /// `prefix`, in sort-key order, read consistently.
+    pub(crate) async fn all_prefixed(&self, job_id: &str, prefix: &str) -> Result<Vec<Attrs>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(job_pk(job_id)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            out.extend(resp.items().iter().cloned());
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
     }
 }

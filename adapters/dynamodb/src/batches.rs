@@ -91,29 +91,11 @@ impl Batches for DynamoStore {
 
     async fn job_batches(&self, job_id: &str) -> Result<Vec<PredictionBatch>> {
         let mut batches = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :batch)")
-                .expression_attribute_values(":pk", s(job_pk(job_id)))
-                .expression_attribute_values(":batch", s(BATCH_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for found in out.items().iter().cloned() {
-                let row: BatchRow = codec::decode(&format!("a prediction batch of job {job_id}"), found)?;
-                batches.push(row.batch);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(batches),
-            }
+        for found in self.all_prefixed(job_id, BATCH_PREFIX).await? {
+            let row: BatchRow = codec::decode(&format!("a prediction batch of job {job_id}"), found)?;
+            batches.push(row.batch);
         }
+        Ok(batches)
     }
 
     async fn open_batches(&self, limit: usize) -> Result<Vec<PredictionBatch>> {

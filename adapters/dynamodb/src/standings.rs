@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-use hitloop_aws::classify;
 use hitloop_core::error::Result;
 use hitloop_core::records::WorkerStanding;
 use hitloop_pipeline::ports::Standings;
 
 use crate::codec::{self, StandingRow};
-use crate::keys::{job_pk, n, s, standing_key, state_key, STANDING_PREFIX};
+use crate::keys::{n, s, standing_key, state_key, STANDING_PREFIX};
 use crate::txn::{applied, built, transact};
 use crate::DynamoStore;
 
@@ -31,29 +30,11 @@ impl Standings for DynamoStore {
 
     async fn all_standings(&self, job_id: &str) -> Result<Vec<WorkerStanding>> {
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let resp = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(job_pk(job_id)))
-                .expression_attribute_values(":prefix", s(STANDING_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for found in resp.items() {
-                let row: StandingRow = codec::decode(&format!("worker standing of job {job_id}"), found.clone())?;
-                out.push(row.standing);
-            }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
+        for found in self.all_prefixed(job_id, STANDING_PREFIX).await? {
+            let row: StandingRow = codec::decode(&format!("worker standing of job {job_id}"), found)?;
+            out.push(row.standing);
         }
+        Ok(out)
     }
 
     async fn block(&self, job_id: &str, worker_id: &str, reason: &str, now: i64) -> Result<bool> {

@@ -179,22 +179,7 @@ mod tests {
     }
 
     fn batch() -> PredictionBatch {
-        PredictionBatch {
-            job_id: "iris".into(),
-            batch: "rest".into(),
-            status: BatchStatus::Received,
-            rows: 3,
-            model_version: None,
-            transform_job: None,
-            endpoint: None,
-            unsure: None,
-            verification: None,
-            retrain_version: None,
-            verify: true,
-            reason: None,
-            created_at: 1,
-            updated_at: 1,
-        }
+        PredictionBatch::received("iris", "rest", 3, true, 1)
     }
 
     #[test]

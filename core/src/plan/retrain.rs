@@ -88,20 +88,12 @@ mod tests {
 
     fn batch(name: &str, status: BatchStatus, retrain: Option<u32>) -> PredictionBatch {
         PredictionBatch {
-            job_id: "iris".into(),
-            batch: name.into(),
             status,
-            rows: 10,
             model_version: Some(1),
-            transform_job: None,
-            endpoint: None,
             unsure: Some(3),
             verification: Some(format!("iris-v-{name}")),
             retrain_version: retrain,
-            verify: true,
-            reason: None,
-            created_at: 1,
-            updated_at: 1,
+            ..PredictionBatch::received("iris", name, 10, true, 1)
         }
     }
 

@@ -177,20 +177,10 @@ mod tests {
 
     fn batch(status: BatchStatus, verification: Option<&str>, retrain: Option<u32>) -> PredictionBatch {
         PredictionBatch {
-            job_id: "j".into(),
-            batch: "b".into(),
             status,
-            rows: 3,
-            model_version: None,
-            transform_job: None,
-            endpoint: None,
-            unsure: None,
             verification: verification.map(str::to_string),
             retrain_version: retrain,
-            verify: true,
-            reason: None,
-            created_at: 0,
-            updated_at: 0,
+            ..PredictionBatch::received("j", "b", 3, true, 0)
         }
     }
 

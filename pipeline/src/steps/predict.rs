@@ -98,22 +98,7 @@ pub async fn receive(deps: &IngestDeps, bucket: &str, key: &BatchKey) -> Result<
     deps.blobs.put(bucket, &ids_key(&keys), batch.ids.join("\n").into_bytes(), "text/plain").await?;
     deps.blobs.delete(bucket, &keys.errors).await?;
     let now = now_ms();
-    let record = PredictionBatch {
-        job_id: key.job_id.clone(),
-        batch: key.batch.clone(),
-        status: BatchStatus::Received,
-        rows: batch.ids.len() as u64,
-        model_version: None,
-        transform_job: None,
-        endpoint: None,
-        unsure: None,
-        verification: None,
-        retrain_version: None,
-        verify: settings.verify,
-        reason: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let record = PredictionBatch::received(&key.job_id, &key.batch, batch.ids.len() as u64, settings.verify, now);
     if !deps.store.put_batch(&record).await? {
         return Ok(Received::AlreadyReceived);
     }

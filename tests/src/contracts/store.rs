@@ -381,22 +381,7 @@ async fn deployments(s: &dyn Store, id: &str) {
 }
 
 async fn batches(s: &dyn Store, id: &str) {
-    let b = PredictionBatch {
-        job_id: id.into(),
-        batch: "rest".into(),
-        status: BatchStatus::Received,
-        rows: 120,
-        model_version: None,
-        transform_job: None,
-        endpoint: None,
-        unsure: None,
-        verification: None,
-        retrain_version: None,
-        verify: true,
-        reason: None,
-        created_at: 5,
-        updated_at: 5,
-    };
+    let b = PredictionBatch::received(id, "rest", 120, true, 5);
     assert_eq!(s.batch(id, "rest").await.unwrap(), None);
     assert!(s.put_batch(&b).await.unwrap());
     assert_eq!(s.batch(id, "rest").await.unwrap().as_ref(), Some(&b), "reads back as written");
