@@ -245,6 +245,9 @@ mod tests {
         );
         assert_eq!(fields(r#"{"instance_count": 2}"#), ["instance_count"]);
         assert_eq!(fields(r#"{"image": "has space"}"#), ["image"]);
+        assert_eq!(fields(r#"{"endpoint_max_rows": 100001}"#), ["endpoint_max_rows"]);
+        assert!(fields(r#"{"endpoint_max_rows": 0}"#).is_empty(), "0: always a transform job");
+        assert_eq!(deploy("{}").endpoint_max_rows, DEFAULT_ENDPOINT_MAX_ROWS);
         assert!(serde_json::from_str::<DeploySpec>(r#"{"memory": 1}"#).is_err(), "unknown fields are refused");
         let v: VerifySpec = serde_json::from_str(r#"{"below": 0, "budget_usd": "0"}"#).unwrap();
         assert_eq!(v.problems().into_iter().map(|(f, _)| f).collect::<Vec<_>>(), ["below", "budget_usd"]);
