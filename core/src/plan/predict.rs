@@ -63,12 +63,10 @@ pub enum Route {
 
 pub fn route(job: &Job, rows: u64) -> Route {
     let max = job.spec.deploy.as_ref().map_or(0, |d| u64::from(d.endpoint_max_rows));
-    match (job.status, job.deployment.as_ref()) {
-        (JobStatus::Deployed, Some(d)) if rows > 0 && rows <= max => match d.serving {
-            Some(version) => Route::Endpoint { endpoint: d.endpoint.clone(), version },
-            None => Route::Transform,
-        },
-        _ => Route::Transform,
+    let serving = job.deployment.as_ref().filter(|_| job.status == JobStatus::Deployed && rows > 0 && rows <= max);
+    match serving.and_then(|d| d.serving.map(|version| (d, version))) {
+        Some((d, version)) => Route::Endpoint { endpoint: d.endpoint.clone(), version },
+        None => Route::Transform,
     }
 }
 

@@ -19,9 +19,13 @@ pub enum RetrainPlan {
     Cannot(String),
 }
 
+/// Where a job rests between model versions: a retrain may start (the
+/// claim moves the job from one of these).
+pub const SETTLED: [JobStatus; 3] = [JobStatus::Trained, JobStatus::Deployed, JobStatus::DeployFailed];
+
 /// Whether the job rests where a retrain may start.
 pub fn settled(status: JobStatus) -> bool {
-    matches!(status, JobStatus::Trained | JobStatus::Deployed | JobStatus::DeployFailed)
+    SETTLED.contains(&status)
 }
 
 /// What to do with the job's batches waiting for a retrain.

@@ -6,6 +6,7 @@
 use crate::dataset::{self, OutputKeys};
 use crate::job::ConsensusMethod;
 use crate::plan::deploy::{next_deployment, wants_deployment};
+use crate::plan::retrain::SETTLED;
 use crate::quality;
 use crate::records::{DeploymentRecord, Item, Job, JobStatus, TrainingRecord, VerifiedBatch, WorkerStanding};
 use crate::training::{training_job_name, versioned_training_job_name, BuiltIn, SageMakerSpec};
@@ -298,7 +299,7 @@ pub fn is_own(job: &Job, view: &TrainingView) -> bool {
 /// people-labeled rows it learns from.
 pub fn retraining(job: &Job, version: u32, verified: Vec<VerifiedBatch>) -> Transition {
     Transition {
-        from: vec![JobStatus::Trained, JobStatus::Deployed, JobStatus::DeployFailed],
+        from: SETTLED.to_vec(),
         to: JobStatus::Training,
         record: TrainingRecord {
             name: versioned_training_job_name(&job.job_id, job.created_at, version),

@@ -16,7 +16,7 @@ use hitloop_core::plan::retrain::{claimed_by, next_retrain, unmarked, RetrainPla
 use hitloop_core::plan::train::{retraining, training_request, Outcome};
 use hitloop_core::plan::verify::{people_labels, retrain_rows, train_prefix};
 use hitloop_core::plan::versions::{labeling_cost, train_rows, with_version, ModelVersionReport, VerificationCost};
-use hitloop_core::records::{now_ms, Item, Job, VerifiedBatch};
+use hitloop_core::records::{now_ms, Item, Job, PredictionBatch, VerifiedBatch};
 use hitloop_core::training_job::TrainingView;
 
 use crate::ports::all_items;
@@ -68,7 +68,7 @@ pub async fn retrain_due(deps: &TrainDeps, job_id: &str) -> Result<Outcome> {
 }
 
 /// Puts the job's retrain claim on the batches it took (each once).
-async fn mark_claimed(deps: &TrainDeps, job: &Job, batches: &[hitloop_core::records::PredictionBatch]) -> Result<()> {
+async fn mark_claimed(deps: &TrainDeps, job: &Job, batches: &[PredictionBatch]) -> Result<()> {
     for (batch, version) in unmarked(job, batches) {
         deps.store.update_batch(&claimed_by(&batch, version, now_ms()), &CLAIMABLE).await?;
     }

@@ -132,10 +132,13 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
             }
         }
     }
+    // A job's status is read once however many of its batches are open, and
+    // only for the batches whose check depends on it.
+    let mut statuses: HashMap<String, Option<JobStatus>> = HashMap::new();
     for batch in deps.batches.open_batches(limits.max_items).await? {
-        let job = c.store.progress(&batch.job_id).await?.map(|p| p.status);
+        let job = if batch.waits_for_retrain() { status_of(c, &mut statuses, &batch.job_id).await? } else { None };
         let verification = match batch.verification.as_deref().filter(|_| batch.waits_for_people()) {
-            Some(vid) => c.store.progress(vid).await?.map(|p| p.status),
+            Some(vid) => status_of(c, &mut statuses, vid).await?,
             None => None,
         };
         if batch_needs_check(&batch, job, verification, now, &limits) {
@@ -148,4 +151,18 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
         c.queue.send_all(&c.training_queue_url, checks).await?;
     }
     Ok(report)
+}
+
+/// A job's status, read once per sweep.
+async fn status_of(
+    c: &CollectDeps,
+    seen: &mut HashMap<String, Option<JobStatus>>,
+    job_id: &str,
+) -> Result<Option<JobStatus>> {
+    if let Some(status) = seen.get(job_id) {
+        return Ok(*status);
+    }
+    let status = c.store.progress(job_id).await?.map(|p| p.status);
+    seen.insert(job_id.to_string(), status);
+    Ok(status)
 }
