@@ -107,11 +107,11 @@ def serve(environ, start_response):
         return _answer(start_response, "400 Bad Request", body)
     length = int(environ.get("CONTENT_LENGTH") or 0)
     raw = environ["wsgi.input"].read(length) if length else b""
-    request = cbor2.loads(raw) if raw else {}
     backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][_region(environ)]
     try:
+        request = cbor2.loads(raw) if raw else {}
         return _answer(start_response, "200 OK", handler(backend, request))
-    except Exception as e:  # moto's validation errors carry a code; anything else is a bad request too
+    except Exception as e:  # a body that is not CBOR, a missing field, moto's validation: a bad request
         kind = getattr(e, "error_type", None) or "InvalidParameterValue"
         return _answer(start_response, "400 Bad Request", {"__type": kind, "message": str(e)})
 
