@@ -180,8 +180,48 @@ pub struct Job {
     /// when the two are equal.
     pub workers_blocked: u64,
     pub redecided_blocks: u64,
+    /// A confidence job's last look at its labels before it completes.
+    pub final_check: FinalCheck,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A confidence job decides most items while its worker model is young:
+/// when every item is decided, each label is checked once more against the
+/// target under the estimates as they then stand, and an item now short of
+/// it (under its cap) is reopened and bought on. The job completes only
+/// after that look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinalCheck {
+    /// The job has none (the agreement rule: its decisions depend on no model).
+    #[default]
+    NotWanted,
+    /// To be made once every item is decided.
+    Due,
+    Done,
+}
+
+impl FinalCheck {
+    /// What a job of this consensus method starts with.
+    pub fn for_method(method: crate::job::ConsensusMethod) -> FinalCheck {
+        match method {
+            crate::job::ConsensusMethod::Confidence => FinalCheck::Due,
+            crate::job::ConsensusMethod::Agreement => FinalCheck::NotWanted,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinalCheck::NotWanted => "not_wanted",
+            FinalCheck::Due => "due",
+            FinalCheck::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FinalCheck> {
+        [FinalCheck::NotWanted, FinalCheck::Due, FinalCheck::Done].into_iter().find(|c| c.as_str() == s)
+    }
 }
 
 /// What hitloop knows of a job's SageMaker training job.
@@ -308,6 +348,7 @@ impl Job {
         items: u64,
     ) -> Job {
         let now = now_ms();
+        let final_check = FinalCheck::for_method(spec.consensus.method);
         Job {
             job_id: job_id.into(),
             status,
@@ -333,6 +374,7 @@ impl Job {
             deployment: None,
             workers_blocked: 0,
             redecided_blocks: 0,
+            final_check,
             created_at: now,
             updated_at: now,
         }
@@ -496,6 +538,18 @@ pub struct JobProgress {
     pub completion_sent: bool,
     /// Workers blocked whose items are not all re-decided yet.
     pub blocks_pending: bool,
+    /// The final check of a confidence job's labels is yet to be made.
+    pub final_check_due: bool,
+}
+
+impl JobProgress {
+    /// Every item decided and nothing left to look at: the job may complete.
+    pub fn done(&self) -> bool {
+        self.status == JobStatus::Labeling
+            && self.decided >= self.items
+            && !self.blocks_pending
+            && !self.final_check_due
+    }
 }
 
 /// What a job knows of a worker from its gold items, and whether it blocked
@@ -515,7 +569,7 @@ pub struct WorkerStanding {
 
 /// What a worker model knows of one worker on one job (fitted by a refit
 /// step; read by collect for the workers who answered an item).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct WorkerEstimate {
     pub worker_id: String,
     /// Answers the estimate was fitted on.

@@ -325,3 +325,46 @@ async fn sweep_reopens_an_item_a_blocked_worker_decided_and_buys_on() {
     let job = w.store.job("j").await.unwrap().unwrap();
     assert_eq!((job.decided, job.labeled, job.answers), (1, 1, 3), "counted once, with every answer");
 }
+
+#[tokio::test]
+async fn a_confidence_jobs_final_check_buys_on_what_the_model_now_doubts_then_completes() {
+    use hitloop_core::records::WorkerEstimate;
+    use hitloop_pipeline::ports::WorkerModels;
+    use hitloop_pipeline::steps::final_check::{final_check, Checked};
+    let w = world();
+    w.job(2, r#", "consensus": {"method": "confidence", "initial_assignments": 2, "max_assignments": 4}"#).await;
+    let h0 = w.post("i0").await;
+    let h1 = w.post("i1").await;
+    // Decided while the model knows nobody (a new worker is taken for 70 %).
+    for (hit, worker, label) in [(&h0, "W1", "a"), (&h0, "W2", "a"), (&h1, "W3", "b"), (&h1, "W4", "b")] {
+        collect(&w.collect, &w.answers(hit, worker, label)).await.unwrap();
+    }
+    assert_eq!((w.item("i0").await.status, w.item("i1").await.status), (ItemStatus::Labeled, ItemStatus::Labeled));
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.status, job.decided), (JobStatus::Labeling, 2), "every item decided, the check not made");
+    assert!(w.queue.take(TRAINING).is_empty());
+
+    // Since then the model learned that W1 and W2 are barely better than a guess.
+    let estimate =
+        |id: &str, accuracy: f64| WorkerEstimate { worker_id: id.into(), answers: 30, accuracy, ..Default::default() };
+    let learned = [estimate("W1", 0.4), estimate("W2", 0.4), estimate("W3", 0.95), estimate("W4", 0.95)];
+    w.store.put_estimates("j", &learned).await.unwrap();
+    let done = final_check(&w.collect, &job).await.unwrap();
+    assert_eq!(done, Checked { items: 2, bought: 1, recorded: true });
+    let i0 = w.item("i0").await;
+    assert_eq!((i0.status, i0.bought, i0.rounds), (ItemStatus::Published, 3, 2), "reopened, one more bought");
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.status, job.decided, job.labeled), (JobStatus::Labeling, 1, 1), "its label came off the job");
+    // Once: a second pass finds the check made and buys nothing.
+    let again = final_check(&w.collect, &job).await.unwrap();
+    assert_eq!(again, Checked { items: 1, bought: 0, recorded: false });
+    assert_eq!(w.crowd.calls()["CreateAdditionalAssignmentsForHIT"], 1);
+
+    // A third answer settles it (0.4 · 0.4 · 0.7 against 0.3 · 0.3 · 0.15 twice: 0.81), and the job completes.
+    collect(&w.collect, &w.answers(&h0, "W5", "a")).await.unwrap();
+    let i0 = w.item("i0").await;
+    assert_eq!((i0.status, i0.label.as_deref(), i0.answers.len()), (ItemStatus::Labeled, Some("a"), 3));
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!((job.status, job.decided, job.answers), (JobStatus::Complete, 2, 5));
+    assert_eq!(w.queue.take(TRAINING), vec![JobMessage::complete("j").body().unwrap()], "completed once");
+}

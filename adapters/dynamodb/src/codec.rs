@@ -10,7 +10,7 @@ use hitloop_core::error::{Error, Result};
 use hitloop_core::job::JobSpec;
 use hitloop_core::money::Usd;
 use hitloop_core::records::{
-    AnswerRecord, DeploymentRecord, Item, ItemModel, ItemStatus, Job, JobModel, JobStatus, TrainingRecord,
+    AnswerRecord, DeploymentRecord, FinalCheck, Item, ItemModel, ItemStatus, Job, JobModel, JobStatus, TrainingRecord,
     WorkerEstimate, WorkerStanding,
 };
 use serde::de::DeserializeOwned;
@@ -67,6 +67,9 @@ pub struct StateRow {
     pub workers_blocked: u64,
     #[serde(default)]
     pub redecided_blocks: u64,
+    /// A confidence job's final check: `due`, then `done` (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_check: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -106,6 +109,7 @@ pub fn job_rows(j: &Job) -> Result<(StateRow, SetupRow)> {
         deployment: j.deployment.clone(),
         workers_blocked: j.workers_blocked,
         redecided_blocks: j.redecided_blocks,
+        final_check: (j.final_check != FinalCheck::NotWanted).then(|| j.final_check.as_str().to_string()),
         created_at: j.created_at,
         updated_at: j.updated_at,
     };
@@ -155,6 +159,7 @@ pub fn job_from(state: StateRow, setup: SetupRow, tally: &Tally) -> Result<Job> 
     let mut spec: JobSpec = serde_json::from_str(&setup.spec)
         .map_err(|e| Error::Permanent(format!("the stored {record} cannot be read: attribute `spec`: {e}")))?;
     spec.budget_usd = state.budget_cents.map(Usd::from_cents);
+    let final_check = final_check_of(&state)?;
     Ok(Job {
         status: parse(&format!("job {}", state.job_id), "job_status", &state.job_status)?,
         job_id: state.job_id,
@@ -180,9 +185,19 @@ pub fn job_from(state: StateRow, setup: SetupRow, tally: &Tally) -> Result<Job> 
         deployment: state.deployment,
         workers_blocked: state.workers_blocked,
         redecided_blocks: state.redecided_blocks,
+        final_check,
         created_at: state.created_at,
         updated_at: state.updated_at,
     })
+}
+
+fn final_check_of(state: &StateRow) -> Result<FinalCheck> {
+    match state.final_check.as_deref() {
+        None => Ok(FinalCheck::NotWanted),
+        Some(c) => FinalCheck::parse(c).ok_or_else(|| {
+            Error::Permanent(format!("job {}: final_check {c:?} is not one hitloop writes", state.job_id))
+        }),
+    }
 }
 
 pub fn status_of(state: &StateRow) -> Result<JobStatus> {

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use hitloop_aws::classify;
 use hitloop_core::error::{Error, Result};
 use hitloop_core::money::Usd;
-use hitloop_core::records::{now_ms, Job, JobProgress, JobStatus};
+use hitloop_core::records::{now_ms, FinalCheck, Job, JobProgress, JobStatus};
 use hitloop_pipeline::ports::Jobs;
 
 use crate::codec::{self, SetupRow, StateRow, Tally};
@@ -181,6 +181,7 @@ impl Jobs for DynamoStore {
             decided: tally.decided,
             completion_sent: st.completion_sent,
             blocks_pending: st.workers_blocked > st.redecided_blocks,
+            final_check_due: st.final_check.as_deref() == Some(FinalCheck::Due.as_str()),
         }))
     }
 
@@ -236,16 +237,34 @@ impl Jobs for DynamoStore {
         // it, then move the job from labeling. Every decision writes its
         // tally before it asks, so the last one to ask sees them all.
         let Some(p) = self.progress(job_id).await? else { return Ok(false) };
-        if p.status != JobStatus::Labeling || p.decided < p.items || p.blocks_pending {
+        if !p.done() {
             return Ok(false);
         }
-        // Not while a block waits for its re-decisions (one may reopen an item).
-        let settled = "(attribute_not_exists(workers_blocked) OR workers_blocked = redecided_blocks)";
+        // Not while a block waits for its re-decisions, nor before the final
+        // check (either may reopen an item).
+        let settled = "(attribute_not_exists(workers_blocked) OR workers_blocked = redecided_blocks) \
+                       AND (attribute_not_exists(final_check) OR final_check <> :due)";
         let r = self
             .job_in(job_id, &[JobStatus::Labeling], Some(settled))
             .update_expression("SET job_status = :complete, updated_at = :now REMOVE reason")
             .expression_attribute_values(":complete", s(JobStatus::Complete.as_str()))
+            .expression_attribute_values(":due", s(FinalCheck::Due.as_str()))
             .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        applied(r)
+    }
+
+    async fn record_final_check(&self, job_id: &str) -> Result<bool> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(state_key(job_id)))
+            .update_expression("SET final_check = :done")
+            .condition_expression("final_check = :due")
+            .expression_attribute_values(":done", s(FinalCheck::Done.as_str()))
+            .expression_attribute_values(":due", s(FinalCheck::Due.as_str()))
             .send()
             .await;
         applied(r)

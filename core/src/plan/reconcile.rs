@@ -42,6 +42,9 @@ pub struct Snapshot<'a> {
     pub now: i64,
     /// Why the last reservation for more assignments was refused.
     pub refused: Option<&'a Refusal>,
+    /// The job's final check: a labeled item the rule would now buy more
+    /// for is reopened (see [`FinalCheck`](crate::records::FinalCheck)).
+    pub final_check: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -141,15 +144,19 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
 
     if item.status.is_decided() {
         let touched = gold.is_none() && item.answers.iter().any(|a| s.blocked.contains(&a.worker_id));
-        if touched {
-            let stands = match decide_now().action {
-                Action::Label { label, .. } => {
-                    item.status == ItemStatus::Labeled && item.label.as_ref() == Some(&label)
-                }
+        let checked = s.final_check && gold.is_none() && item.status == ItemStatus::Labeled;
+        if touched || checked {
+            let now = decide_now().action;
+            let stands = match &now {
+                Action::Label { label, .. } => item.status == ItemStatus::Labeled && item.label.as_ref() == Some(label),
                 Action::Unresolved => item.status == ItemStatus::Unresolved,
                 Action::Wait | Action::Buy(_) => false,
             };
-            if !stands {
+            // Without a blocked worker's answers the decision is made anew;
+            // the final check only buys on (the label the model would now
+            // give is the final fit's to give, and the cap stays the cap).
+            let reopen = if touched { !stands } else { matches!(now, Action::Buy(_)) };
+            if reopen {
                 return redecide(s, rule);
             }
         }

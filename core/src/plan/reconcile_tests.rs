@@ -81,6 +81,8 @@ struct Case {
     job_status: Option<JobStatus>,
     refused: Option<Refusal>,
     blocked: BTreeSet<String>,
+    workers: BTreeMap<String, WorkerEstimate>,
+    final_check: bool,
 }
 
 impl Case {
@@ -94,11 +96,12 @@ impl Case {
             job_status: None,
             refused: None,
             blocked: BTreeSet::new(),
+            workers: BTreeMap::new(),
+            final_check: false,
         }
     }
 
     fn plan(&self) -> Plan {
-        let workers = BTreeMap::new();
         let s = Snapshot {
             spec: &self.spec,
             item: &self.item,
@@ -107,11 +110,12 @@ impl Case {
             assignments: &self.assignments,
             full_list: self.full_list,
             job_status: self.job_status,
-            workers: &workers,
+            workers: &self.workers,
             blocked: &self.blocked,
             market_ms: NOW,
             now: 5,
             refused: self.refused.as_ref(),
+            final_check: self.final_check,
         };
         plan(&s, rule_for(&self.spec).as_ref())
     }
@@ -486,6 +490,66 @@ fn a_reopened_item_waits_for_its_unfilled_slot_and_never_gives_back_twice() {
     let d = w.decide.unwrap();
     assert_eq!((d.label.as_deref(), d.agreed, d.release), (Some("a"), 2, Usd::ZERO));
     assert_eq!((w.job.decided, w.job.answers, w.job.reserved), (1, 3, Usd::ZERO));
+}
+
+/// A confidence job's item labeled "a" by W1 and W2 (the HIT's 2 slots of
+/// a cap of 4 filled, closed), at the final check, the model knowing each
+/// worker's accuracy as given.
+fn at_the_final_check(w1: f64, w2: f64) -> Case {
+    let mut c = labeled_by(["W1", "W2"]);
+    c.spec = JobSpec::parse(
+        r#"{"labels": ["a", "b", "c"], "consensus": {"method": "confidence", "target": 0.9, "max_assignments": 4}}"#,
+    )
+    .unwrap();
+    c.item.confidence = Some(0.95);
+    c.hit = Some(HitState { expiration: NOW - 1, ..hit(2, 0, 0) });
+    c.job_status = Some(JobStatus::Labeling);
+    c.final_check = true;
+    for (w, accuracy) in [("W1", w1), ("W2", w2)] {
+        let e = WorkerEstimate { worker_id: w.into(), answers: 40, accuracy, ..Default::default() };
+        c.workers.insert(w.into(), e);
+    }
+    c
+}
+
+#[test]
+fn the_final_check_buys_on_for_a_label_the_model_now_doubts() {
+    // Known now for coin-tossers: two of them agreeing is not 90 % sure.
+    let c = at_the_final_check(0.4, 0.4);
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::Bought(1));
+    let w = a.write.unwrap();
+    assert_eq!(w.reopen.map(|r| r.was), Some(ItemStatus::Labeled), "the label comes off the tally");
+    assert_eq!(w.reserve.map(|r| (r.round, r.assignments)), Some((2, 1)));
+    assert!(matches!(a.after.as_slice(), [Effect::Extend { .. }, Effect::AddAssignments { n: 1, round: 2 }]));
+}
+
+#[test]
+fn the_final_check_leaves_a_label_that_stands_and_one_at_its_cap() {
+    let c = at_the_final_check(0.95, 0.9);
+    assert_eq!(c.act().outcome, Outcome::AlreadyDecided);
+    // At its cap, a doubted label stays: the cap is the most an item costs.
+    let mut c = at_the_final_check(0.4, 0.4);
+    c.item.bought = 4;
+    c.hit = Some(HitState { expiration: NOW - 1, ..hit(4, 0, 0) });
+    assert_eq!(c.act().outcome, Outcome::AlreadyDecided);
+    // An unresolved item and one not at the check are not looked at.
+    let mut c = at_the_final_check(0.4, 0.4);
+    c.item.status = ItemStatus::Unresolved;
+    c.item.label = None;
+    assert_eq!(c.act().outcome, Outcome::AlreadyDecided);
+    let mut c = at_the_final_check(0.4, 0.4);
+    c.final_check = false;
+    assert_eq!(c.act().outcome, Outcome::AlreadyDecided);
+}
+
+#[test]
+fn the_final_check_never_buys_past_the_budget() {
+    let mut c = at_the_final_check(0.4, 0.4);
+    c.refused = Some(Refusal::OverBudget { reserved: Usd::from_cents(100), budget: Some(Usd::from_cents(100)) });
+    let a = c.act();
+    assert!(matches!(a.outcome, Outcome::Paused(_)), "{:?}", a.outcome);
+    assert!(a.write.unwrap().reserve.is_none());
 }
 
 #[test]

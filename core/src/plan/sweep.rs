@@ -5,7 +5,7 @@
 //! same idempotent paths collect, publish and train take.
 
 use crate::plan::retrain::settled;
-use crate::records::{BatchStatus, Item, ItemStatus, Job, JobStatus, PredictionBatch};
+use crate::records::{BatchStatus, FinalCheck, Item, ItemStatus, Job, JobStatus, PredictionBatch};
 
 #[derive(Debug, Clone, Copy)]
 pub struct SweepLimits {
@@ -67,9 +67,7 @@ pub enum JobAction {
 pub fn job_action(job: &Job, now: i64, limits: &SweepLimits) -> JobAction {
     let waited = now - job.updated_at;
     match job.status {
-        JobStatus::Labeling if job.decided == job.items && job.workers_blocked == job.redecided_blocks => {
-            JobAction::Complete
-        }
+        JobStatus::Labeling if all_decided(job) && job.final_check != FinalCheck::Due => JobAction::Complete,
         JobStatus::Complete if !job.completion_sent => JobAction::SendCompletion,
         JobStatus::Complete if waits_for_train(job) && waited >= limits.train_patience_ms => JobAction::CheckTraining,
         JobStatus::Training if waited >= limits.train_patience_ms => JobAction::CheckTraining,
@@ -77,6 +75,18 @@ pub fn job_action(job: &Job, now: i64, limits: &SweepLimits) -> JobAction {
         JobStatus::Publishing if waited > INGEST_PATIENCE_MS => JobAction::WarnIngest,
         _ => JobAction::Nothing,
     }
+}
+
+/// Every item decided and every block accounted for.
+fn all_decided(job: &Job) -> bool {
+    job.decided == job.items && job.workers_blocked == job.redecided_blocks
+}
+
+/// Whether sweep makes the job's final check now: a confidence job whose
+/// items are all decided, with nothing left for its blocks to undo. (Its
+/// model was refitted first in the same pass.)
+pub fn final_check_due(job: &Job) -> bool {
+    job.status == JobStatus::Labeling && all_decided(job) && job.final_check == FinalCheck::Due
 }
 
 /// Whether sweep asks train to look at an open prediction batch again:
@@ -173,6 +183,26 @@ mod tests {
         assert_eq!(job_action(&job(JobStatus::Deploying, true), late - 1, &l), JobAction::Nothing);
         assert_eq!(job_action(&job(JobStatus::Deploying, true), late, &l), JobAction::CheckDeployment);
         assert_eq!(job_action(&job(JobStatus::Deployed, true), late, &l), JobAction::Nothing);
+    }
+
+    #[test]
+    fn a_confidence_job_completes_only_after_its_final_check() {
+        let l = SweepLimits::default();
+        let spec = JobSpec::parse(r#"{"labels": ["a", "b"], "consensus": {"method": "confidence"}}"#).unwrap();
+        let mut j = Job::new("j", JobStatus::Labeling, spec, String::new(), "k", "e", 3);
+        assert_eq!(j.final_check, FinalCheck::Due);
+        j.decided = 2;
+        assert!(!final_check_due(&j), "not while items are open");
+        j.decided = 3;
+        j.workers_blocked = 1;
+        assert!(!final_check_due(&j), "not while a block may reopen items");
+        j.redecided_blocks = 1;
+        assert!(final_check_due(&j));
+        assert_eq!(job_action(&j, 0, &l), JobAction::Nothing, "checked first");
+        j.final_check = FinalCheck::Done;
+        assert!(!final_check_due(&j));
+        assert_eq!(job_action(&j, 0, &l), JobAction::Complete);
+        assert_eq!(job(JobStatus::Labeling, false).final_check, FinalCheck::NotWanted, "the agreement rule has none");
     }
 
     fn batch(status: BatchStatus, verification: Option<&str>, retrain: Option<u32>) -> PredictionBatch {

@@ -13,8 +13,8 @@ use hitloop_core::plan::refit::Refit;
 use hitloop_core::plan::train::Transition;
 use hitloop_core::plan::write::{ItemWrite, Refusal, WriteOutcome};
 use hitloop_core::records::{
-    now_ms, BatchStatus, Item, ItemStatus, Job, JobModel, JobProgress, JobStatus, PredictionBatch, WorkerEstimate,
-    WorkerStanding,
+    now_ms, BatchStatus, FinalCheck, Item, ItemStatus, Job, JobModel, JobProgress, JobStatus, PredictionBatch,
+    WorkerEstimate, WorkerStanding,
 };
 
 use crate::ports::{Batches, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
@@ -81,6 +81,7 @@ impl Jobs for MemoryStore {
             decided: j.decided,
             completion_sent: j.completion_sent,
             blocks_pending: j.workers_blocked > j.redecided_blocks,
+            final_check_due: j.final_check == FinalCheck::Due,
         }))
     }
 
@@ -138,7 +139,10 @@ impl Jobs for MemoryStore {
         self.count("complete_if_done");
         let mut s = self.state()?;
         let done = |j: &Job| {
-            j.status == JobStatus::Labeling && j.decided == j.items && j.workers_blocked == j.redecided_blocks
+            j.status == JobStatus::Labeling
+                && j.decided == j.items
+                && j.workers_blocked == j.redecided_blocks
+                && j.final_check != FinalCheck::Due
         };
         let Some(j) = s.jobs.get_mut(job_id).filter(|j| done(j)) else {
             return Ok(false);
@@ -146,6 +150,14 @@ impl Jobs for MemoryStore {
         j.status = JobStatus::Complete;
         j.reason = None;
         j.updated_at = now_ms();
+        Ok(true)
+    }
+
+    async fn record_final_check(&self, job_id: &str) -> Result<bool> {
+        self.count("record_final_check");
+        let mut s = self.state()?;
+        let Some(j) = s.jobs.get_mut(job_id).filter(|j| j.final_check == FinalCheck::Due) else { return Ok(false) };
+        j.final_check = FinalCheck::Done;
         Ok(true)
     }
 

@@ -32,8 +32,11 @@ pub trait Jobs: Send + Sync {
     /// Sets a live job's budget to `new` if it is still `old`; false
     /// otherwise (changed meanwhile, or the job is no longer live).
     async fn amend_budget(&self, job_id: &str, old: Option<Usd>, new: Option<Usd>) -> Result<bool>;
-    /// labeling -> complete, only when every item is decided.
+    /// labeling -> complete, only when every item is decided, every block
+    /// accounted for and the final check (if the job has one) made.
     async fn complete_if_done(&self, job_id: &str) -> Result<bool>;
+    /// Records that the job's final check was made; false if it was not due.
+    async fn record_final_check(&self, job_id: &str) -> Result<bool>;
     async fn set_completion_sent(&self, job_id: &str) -> Result<()>;
     /// Records when the job's outputs were written.
     async fn record_outputs(&self, job_id: &str, at: i64) -> Result<()>;

@@ -28,7 +28,7 @@ impl Completion<'_> {
     /// can succeed (it fails only to a racing call that completed the job).
     pub async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
         let Some(p) = self.jobs.progress(job_id).await? else { return Ok(false) };
-        if p.status != JobStatus::Labeling || p.decided < p.items || p.blocks_pending {
+        if !p.done() {
             return Ok(false);
         }
         self.complete(job_id).await

@@ -6,6 +6,7 @@
 pub mod amend;
 pub mod collect;
 pub mod deploy;
+pub mod final_check;
 pub mod ingest;
 pub mod jobs;
 pub mod predict;

@@ -83,17 +83,34 @@ pub async fn notification(
         tracing::info!(hit_id, job_id = %owner.job_id, item_id = %owner.item_id, "no such item; ignored");
         return Ok((Outcome::NotOurs, None));
     };
-    Ok((reconcile(deps, item, hit_id, view).await?, Some(owner.job_id)))
+    Ok((reconcile(deps, item, hit_id, view, false).await?, Some(owner.job_id)))
 }
 
 /// sweep: an item with a HIT, read from the open-items index.
 pub async fn reconcile_item(deps: &CollectDeps, item: Item) -> Result<Outcome> {
-    let Some(hit_id) = item.hit_id.clone() else { return Ok(Outcome::Waiting) };
-    let view = View { hit: deps.crowd.hit(&hit_id).await?, assignments: Vec::new(), full_list: false };
-    reconcile(deps, item, &hit_id, view).await
+    from_marketplace(deps, item, false).await
 }
 
-async fn reconcile(deps: &CollectDeps, mut item: Item, hit_id: &str, mut view: View) -> Result<Outcome> {
+/// The final check of a confidence job's labeled item: brought up to date
+/// like any other, and reopened if the model, as it now stands, would buy
+/// more for it.
+pub async fn check_item(deps: &CollectDeps, item: Item) -> Result<Outcome> {
+    from_marketplace(deps, item, true).await
+}
+
+async fn from_marketplace(deps: &CollectDeps, item: Item, final_check: bool) -> Result<Outcome> {
+    let Some(hit_id) = item.hit_id.clone() else { return Ok(Outcome::Waiting) };
+    let view = View { hit: deps.crowd.hit(&hit_id).await?, assignments: Vec::new(), full_list: false };
+    reconcile(deps, item, &hit_id, view, final_check).await
+}
+
+async fn reconcile(
+    deps: &CollectDeps,
+    mut item: Item,
+    hit_id: &str,
+    mut view: View,
+    final_check: bool,
+) -> Result<Outcome> {
     let Some(spec) = deps.specs.get(deps.store.as_ref(), &item.job_id).await? else {
         return Ok(Outcome::NotOurs);
     };
@@ -117,6 +134,7 @@ async fn reconcile(deps: &CollectDeps, mut item: Item, hit_id: &str, mut view: V
             market_ms: deps.crowd.now_ms(),
             now: now_ms(),
             refused: refused.as_ref(),
+            final_check,
         };
         let actions = match plan(&snapshot, rule.as_ref()) {
             Plan::Need(Need::FullList) => {

@@ -8,12 +8,13 @@ use hitloop_core::error::Result;
 use hitloop_core::job::ConsensusMethod;
 use hitloop_core::messages::{JobMessage, PublishItem};
 use hitloop_core::plan::sweep::{
-    batch_needs_check, item_action, job_action, ItemAction, JobAction, SweepLimits, SWEPT,
+    batch_needs_check, final_check_due, item_action, job_action, ItemAction, JobAction, SweepLimits, SWEPT,
 };
 use hitloop_core::records::{now_ms, JobStatus};
 use serde::Serialize;
 
 use crate::ports::Batches;
+use crate::steps::final_check::final_check;
 use crate::steps::reconcile::{completion, reconcile_item, CollectDeps};
 use crate::steps::redecide::redecide_job;
 use crate::steps::refit::refit_job;
@@ -41,6 +42,10 @@ pub struct SweepReport {
     pub refitted_items: usize,
     /// Items decided again after their job blocked a worker who answered them.
     pub redecided_items: usize,
+    /// Labels looked at again by confidence jobs' final checks, and of
+    /// those, reopened and bought on.
+    pub checked_labels: usize,
+    pub rechecked_bought: usize,
     pub errors: usize,
 }
 
@@ -111,6 +116,19 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
                     Err(e) => {
                         report.errors += 1;
                         tracing::warn!(job_id = %job.job_id, error = %e, "sweep could not re-decide the items of blocked workers");
+                    }
+                }
+            }
+            // After the refit above: the check reads the estimates it wrote.
+            if final_check_due(&job) {
+                match final_check(c, &job).await {
+                    Ok(r) => {
+                        report.checked_labels += r.items;
+                        report.rechecked_bought += r.bought;
+                    }
+                    Err(e) => {
+                        report.errors += 1;
+                        tracing::warn!(job_id = %job.job_id, error = %e, "sweep could not make the job's final check");
                     }
                 }
             }

@@ -12,8 +12,8 @@ use hitloop_core::plan::train::{failed, Transition};
 use hitloop_core::plan::write::{Decided, ItemWrite, Refusal, Reopen, Reserve, WriteOutcome};
 use hitloop_core::quality::{GoldTally, CROWD};
 use hitloop_core::records::{
-    AnswerRecord, BatchStatus, DeploymentRecord, Item, ItemStatus, Job, JobModel, JobStatus, PredictionBatch,
-    TrainingRecord, WorkerEstimate,
+    AnswerRecord, BatchStatus, DeploymentRecord, FinalCheck, Item, ItemStatus, Job, JobModel, JobStatus,
+    PredictionBatch, TrainingRecord, WorkerEstimate,
 };
 use hitloop_pipeline::ports::{Batches, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 
@@ -59,6 +59,31 @@ pub async fn store(s: &dyn Store, prefix: &str) {
     estimates(s, &format!("{prefix}-workers")).await;
     refits(s, &format!("{prefix}-refit")).await;
     blocks(s, &format!("{prefix}-block")).await;
+    final_checks(s, &format!("{prefix}-check")).await;
+}
+
+/// A confidence job completes only after its final check, recorded once; a
+/// job of the agreement rule has none to wait for.
+async fn final_checks(s: &dyn Store, id: &str) {
+    let mut j = job(id, JobStatus::Labeling, None, 0);
+    j.spec.consensus = ConsensusSpec::confidence();
+    j.final_check = FinalCheck::for_method(j.spec.consensus.method);
+    assert!(s.create_job(&j).await.unwrap());
+    assert_eq!(s.job(id).await.unwrap().unwrap().final_check, FinalCheck::Due, "reads back as written");
+    let p = s.progress(id).await.unwrap().unwrap();
+    assert!(p.final_check_due && !p.done());
+    assert!(!s.complete_if_done(id).await.unwrap(), "every item decided, the check not made");
+    assert!(s.record_final_check(id).await.unwrap());
+    assert!(!s.record_final_check(id).await.unwrap(), "recorded once");
+    assert_eq!(s.job(id).await.unwrap().unwrap().final_check, FinalCheck::Done);
+    assert!(s.progress(id).await.unwrap().unwrap().done());
+    assert!(s.complete_if_done(id).await.unwrap());
+
+    let plain = format!("{id}-agreement");
+    s.create_job(&job(&plain, JobStatus::Labeling, None, 0)).await.unwrap();
+    assert_eq!(s.job(&plain).await.unwrap().unwrap().final_check, FinalCheck::NotWanted);
+    assert!(!s.record_final_check(&plain).await.unwrap(), "nothing to record");
+    assert!(s.complete_if_done(&plain).await.unwrap());
 }
 
 async fn jobs(s: &dyn Store, id: &str) {

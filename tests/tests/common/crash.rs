@@ -124,6 +124,9 @@ impl Jobs for CrashingStore {
     async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
         self.crashes.around("complete_if_done", self.inner.complete_if_done(job_id)).await
     }
+    async fn record_final_check(&self, job_id: &str) -> Result<bool> {
+        self.crashes.around("record_final_check", self.inner.record_final_check(job_id)).await
+    }
     async fn set_completion_sent(&self, job_id: &str) -> Result<()> {
         self.inner.set_completion_sent(job_id).await
     }

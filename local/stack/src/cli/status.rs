@@ -7,6 +7,7 @@ use std::time::Duration;
 use hitloop_core::job::ConsensusMethod;
 use hitloop_core::money::Usd;
 use hitloop_core::plan::idle::{idle_check, idle_warning};
+use hitloop_core::plan::sweep::final_check_due;
 use hitloop_core::quality;
 use hitloop_core::records::{now_ms, Item, ItemStatus, Job, JobStatus};
 use hitloop_pipeline::ports::{Jobs, Standings};
@@ -33,6 +34,9 @@ pub struct Summary {
     pub workers_blocked: u64,
     /// Some of their items are not decided again yet.
     pub blocks_pending: bool,
+    /// Every item is decided and the job waits for sweep's final check of
+    /// its labels (a confidence job).
+    pub final_check_waiting: bool,
     pub training_job: Option<String>,
     pub model: Option<String>,
     /// metrics.json beside the model, when the trainer wrote one (the local
@@ -147,6 +151,7 @@ pub async fn summary(target: &Target, job_id: &str) -> Result<Summary, String> {
         agreement_rate: (answered > 0).then(|| agreed as f64 / answered as f64),
         workers_blocked: job.workers_blocked,
         blocks_pending: job.workers_blocked > job.redecided_blocks,
+        final_check_waiting: final_check_due(&job),
         training_job: job.training.as_ref().map(|t| t.name.clone()),
         model,
         model_metrics,
@@ -206,6 +211,11 @@ pub fn render(s: &Summary) -> String {
                 "  workers blocked for their answers on gold items: {} ({items}; workers.csv says why)\n",
                 s.workers_blocked
             ));
+        }
+        if s.final_check_waiting {
+            out.push_str(
+                "  every item decided: sweep checks the labels once more under the worker model as it now stands, then the job completes\n",
+            );
         }
     }
     if let Some(t) = &s.training_job {
@@ -334,6 +344,7 @@ mod tests {
             agreement_rate: None,
             workers_blocked: 0,
             blocks_pending: false,
+            final_check_waiting: false,
             training_job: None,
             model: None,
             model_metrics: None,
@@ -355,6 +366,14 @@ mod tests {
         assert!(render(&s).contains("workers blocked for their answers on gold items: 2 (deciding their items again;"));
         s.blocks_pending = false;
         assert!(render(&s).contains(": 2 (their items decided again;"));
+    }
+
+    #[test]
+    fn a_job_waiting_for_its_final_check_says_so() {
+        let mut s = summary("labeling");
+        assert!(!render(&s).contains("final check") && !render(&s).contains("once more"));
+        s.final_check_waiting = true;
+        assert!(render(&s).contains("every item decided: sweep checks the labels once more"), "{}", render(&s));
     }
 
     #[test]
