@@ -10,8 +10,12 @@
 //! what a live job would: the answers so far and the worker estimates as
 //! last refitted by the online model (refitted every `refit_every` answers).
 //! A share of the items with a known label is gold: its label is known to
-//! the model, its answers are paid like any other, and it is not scored.
-//! An item whose recorded answers run out is at its cap.
+//! the model, its answers (the policy's first assignments, as a live job
+//! buys them) are paid like any other, and it is not scored. An item whose
+//! recorded answers run out is at its cap. When every item is decided, a
+//! confidence policy makes the final check as sweep does: the model
+//! refitted, each label it now doubts bought on (see
+//! [`FinalCheck`](crate::records::FinalCheck)).
 //!
 //! Scored on the items that are not gold and have a true label: the
 //! agreement rule's labels are its own (an unresolved item's: the label most
@@ -86,8 +90,6 @@ pub struct Settings {
     /// Runs (orders) averaged.
     pub runs: u32,
     pub seed: u64,
-    /// Answers bought for each gold item.
-    pub gold_answers: u32,
     /// Answers between refits of the worker estimates.
     pub refit_every: usize,
 }
@@ -95,7 +97,7 @@ pub struct Settings {
 impl Settings {
     /// Refits about twenty times per pass over the items.
     pub fn for_dataset(data: &Dataset, runs: u32, seed: u64) -> Settings {
-        Settings { runs, seed, gold_answers: 3, refit_every: (data.votes.items.len() / 20).max(10) }
+        Settings { runs, seed, refit_every: (data.votes.items.len() / 20).max(10) }
     }
 }
 
@@ -250,39 +252,69 @@ impl<'a> Job<'a> {
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut self.rng);
         let mut queue = VecDeque::new();
+        // A gold item gets the job's first assignments, never more.
         for i in order {
-            let first = if self.gold.contains(&i) { self.settings.gold_answers } else { initial };
-            self.buy(&mut queue, i, first);
+            self.buy(&mut queue, i, initial);
         }
-        let uses_model = rule.as_ref().is_some_and(|r| r.uses_worker_estimates());
+        let Some(rule) = rule else {
+            while let Some(i) = queue.pop_front() {
+                self.answer(i);
+            }
+            return self.score();
+        };
+        self.serve(&mut queue, rule.as_ref());
+        // The final check, as sweep makes it once every item is decided.
+        if rule.uses_worker_estimates() {
+            self.model.refit();
+            for i in 0..n {
+                if self.gold.contains(&i) || !matches!(self.decided[i], Some(Some(_))) {
+                    continue;
+                }
+                if let Action::Buy(more) = rule.decide(&self.evidence(i)).action {
+                    self.decided[i] = None;
+                    self.buy(&mut queue, i, more);
+                }
+            }
+            self.serve(&mut queue, rule.as_ref());
+        }
+        self.score()
+    }
+
+    /// Serves the bought assignments in turn, deciding each item after each
+    /// answer, until nothing is left to serve.
+    fn serve(&mut self, queue: &mut VecDeque<usize>, rule: &dyn DecisionRule) {
+        let uses_model = rule.uses_worker_estimates();
         while let Some(i) = queue.pop_front() {
             self.answer(i);
             if uses_model && self.model.since_refit >= self.settings.refit_every {
                 self.model.refit();
             }
-            let Some(rule) = rule.as_deref() else { continue };
             if self.gold.contains(&i) || self.decided[i].is_some() {
                 continue;
             }
-            let exhausted = self.bought[i] as usize >= self.pools[i].len();
-            let cap = match *self.policy {
-                Policy::Agreement { most, .. } | Policy::Confidence { most, .. } => most,
-                Policy::FixedK { k } => k,
-            };
-            let evidence = Evidence {
-                answers: &self.answers[i],
-                workers: &self.model.estimates,
-                bought: if exhausted { self.bought[i].max(cap) } else { self.bought[i] },
-                outstanding: self.bought[i] - self.drawn[i],
-            };
-            match rule.decide(&evidence).action {
+            match rule.decide(&self.evidence(i)).action {
                 Action::Label { label, .. } => self.decided[i] = Some(self.data.votes.class(&label)),
                 Action::Unresolved => self.decided[i] = Some(None),
-                Action::Buy(more) => self.buy(&mut queue, i, more),
+                Action::Buy(more) => self.buy(queue, i, more),
                 Action::Wait => {}
             }
         }
-        self.score()
+    }
+
+    /// What collect would see of `item` now: an item whose recorded answers
+    /// ran out is at its cap.
+    fn evidence(&self, item: usize) -> Evidence<'_> {
+        let exhausted = self.bought[item] as usize >= self.pools[item].len();
+        let cap = match *self.policy {
+            Policy::Agreement { most, .. } | Policy::Confidence { most, .. } => most,
+            Policy::FixedK { k } => k,
+        };
+        Evidence {
+            answers: &self.answers[item],
+            workers: &self.model.estimates,
+            bought: if exhausted { self.bought[item].max(cap) } else { self.bought[item] },
+            outstanding: self.bought[item] - self.drawn[item],
+        }
     }
 
     /// Serves one bought assignment of `item` with its next recorded answer.
