@@ -110,6 +110,8 @@ pub struct Outcome {
     pub accuracy: f64,
     /// Share of the output items left unresolved.
     pub unresolved: f64,
+    /// Share of the output items the final check reopened and bought on.
+    pub reopened: f64,
 }
 
 /// Replays `policy` on `data`.
@@ -121,9 +123,15 @@ pub fn replay(data: &Dataset, policy: &Policy, settings: &Settings) -> Outcome {
         sum.labels_per_item += o.labels_per_item;
         sum.accuracy += o.accuracy;
         sum.unresolved += o.unresolved;
+        sum.reopened += o.reopened;
     }
     let n = f64::from(runs);
-    Outcome { labels_per_item: sum.labels_per_item / n, accuracy: sum.accuracy / n, unresolved: sum.unresolved / n }
+    Outcome {
+        labels_per_item: sum.labels_per_item / n,
+        accuracy: sum.accuracy / n,
+        unresolved: sum.unresolved / n,
+        reopened: sum.reopened / n,
+    }
 }
 
 /// One simulated job.
@@ -140,6 +148,8 @@ struct Job<'a> {
     answers: Vec<Vec<AnswerRecord>>,
     /// Each decided item's label (None: unresolved).
     decided: Vec<Option<Option<usize>>>,
+    /// Items the final check reopened.
+    reopened: usize,
     model: Model,
 }
 
@@ -212,6 +222,7 @@ impl<'a> Job<'a> {
             drawn: vec![0; n],
             answers: vec![Vec::new(); n],
             decided: vec![None; n],
+            reopened: 0,
             model,
         }
     }
@@ -272,6 +283,7 @@ impl<'a> Job<'a> {
                 }
                 if let Action::Buy(more) = rule.decide(&self.evidence(i)).action {
                     self.decided[i] = None;
+                    self.reopened += 1;
                     self.buy(&mut queue, i, more);
                 }
             }
@@ -368,6 +380,7 @@ impl<'a> Job<'a> {
             labels_per_item: per(f64::from(spent), output.len()),
             accuracy: per(right as f64, scored.len()),
             unresolved: per(unresolved as f64, output.len()),
+            reopened: per(self.reopened as f64, output.len()),
         }
     }
 

@@ -70,6 +70,24 @@ fn confidence_stopping_beats_the_seed_rule_where_workers_differ() {
 }
 
 #[test]
+fn the_final_check_buys_on_where_the_grown_model_doubts_an_early_label() {
+    // Two workers who always say c0, six careful ones: early on, before the
+    // model knows who is who, two of the first kind agreeing pass 0.8.
+    let (votes, truth) = crowd(300, 2, 8, |w, t, rng| if w < 2 { 0 } else { noisy(rng, t, 2, 0.95) });
+    let data = dataset(&votes, &truth);
+    let p = Policy::Confidence { target: 0.8, least: 2, most: 6, gold_share: 0.0 };
+    let o = replay(&data, &p, &settings(2));
+    assert!(o.reopened > 0.0, "{o:?}");
+    assert!(o.accuracy > 0.97, "{o:?}");
+    // Where everyone is always right nothing is doubted.
+    let (votes, truth) = crowd(50, 2, 6, |_, t, _| t);
+    let o = replay(&dataset(&votes, &truth), &p, &settings(2));
+    assert_eq!(o.reopened, 0.0);
+    // The agreement rule has no model and no check.
+    assert_eq!(replay(&data, &SEED, &settings(2)).reopened, 0.0);
+}
+
+#[test]
 fn an_item_whose_answers_run_out_is_at_its_cap() {
     // Two answers per item that always disagree: the seed rule wants more, there are none.
     let (votes, truth) = crowd(20, 2, 2, |w, t, _| if w == 0 { t } else { 1 - t });
