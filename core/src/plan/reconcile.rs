@@ -146,8 +146,8 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
         let touched = gold.is_none() && item.answers.iter().any(|a| s.blocked.contains(&a.worker_id));
         let checked = s.final_check && gold.is_none() && item.status == ItemStatus::Labeled;
         if touched || checked {
-            let now = decide_now().action;
-            let stands = match &now {
+            let anew = decide_now().action;
+            let stands = match &anew {
                 Action::Label { label, .. } => item.status == ItemStatus::Labeled && item.label.as_ref() == Some(label),
                 Action::Unresolved => item.status == ItemStatus::Unresolved,
                 Action::Wait | Action::Buy(_) => false,
@@ -155,7 +155,7 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
             // Without a blocked worker's answers the decision is made anew;
             // the final check only buys on (the label the model would now
             // give is the final fit's to give, and the cap stays the cap).
-            let reopen = if touched { !stands } else { matches!(now, Action::Buy(_)) };
+            let reopen = if touched { !stands } else { matches!(anew, Action::Buy(_)) };
             if reopen {
                 return redecide(s, rule);
             }

@@ -45,7 +45,7 @@ pub struct SweepReport {
     /// Labels looked at again by confidence jobs' final checks, and of
     /// those, reopened and bought on.
     pub checked_labels: usize,
-    pub rechecked_bought: usize,
+    pub reopened_labels: usize,
     pub errors: usize,
 }
 
@@ -124,7 +124,7 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
                 match final_check(c, &job).await {
                     Ok(r) => {
                         report.checked_labels += r.items;
-                        report.rechecked_bought += r.bought;
+                        report.reopened_labels += r.bought;
                     }
                     Err(e) => {
                         report.errors += 1;
