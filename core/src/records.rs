@@ -218,9 +218,17 @@ impl FinalCheck {
             FinalCheck::Done => "done",
         }
     }
+}
 
-    pub fn parse(s: &str) -> Option<FinalCheck> {
-        [FinalCheck::NotWanted, FinalCheck::Due, FinalCheck::Done].into_iter().find(|c| c.as_str() == s)
+impl FromStr for FinalCheck {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "not_wanted" => FinalCheck::NotWanted,
+            "due" => FinalCheck::Due,
+            "done" => FinalCheck::Done,
+            other => return Err(format!("unknown final check {other:?}")),
+        })
     }
 }
 
@@ -337,6 +345,18 @@ impl PredictionBatch {
 }
 
 impl Job {
+    /// The job's status and counts as the stores report them.
+    pub fn progress(&self) -> JobProgress {
+        JobProgress {
+            status: self.status,
+            items: self.items,
+            decided: self.decided,
+            completion_sent: self.completion_sent,
+            blocks_pending: self.workers_blocked > self.redecided_blocks,
+            final_check_due: self.final_check == FinalCheck::Due,
+        }
+    }
+
     /// A new job record with nothing bought, decided or spent yet.
     pub fn new(
         job_id: &str,

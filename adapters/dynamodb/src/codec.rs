@@ -194,9 +194,7 @@ pub fn job_from(state: StateRow, setup: SetupRow, tally: &Tally) -> Result<Job> 
 fn final_check_of(state: &StateRow) -> Result<FinalCheck> {
     match state.final_check.as_deref() {
         None => Ok(FinalCheck::NotWanted),
-        Some(c) => FinalCheck::parse(c).ok_or_else(|| {
-            Error::Permanent(format!("job {}: final_check {c:?} is not one hitloop writes", state.job_id))
-        }),
+        Some(c) => parse(&format!("job {}", state.job_id), "final_check", c),
     }
 }
 

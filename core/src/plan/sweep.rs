@@ -5,7 +5,7 @@
 //! same idempotent paths collect, publish and train take.
 
 use crate::plan::retrain::settled;
-use crate::records::{BatchStatus, FinalCheck, Item, ItemStatus, Job, JobStatus, PredictionBatch};
+use crate::records::{BatchStatus, Item, ItemStatus, Job, JobStatus, PredictionBatch};
 
 #[derive(Debug, Clone, Copy)]
 pub struct SweepLimits {
@@ -67,7 +67,7 @@ pub enum JobAction {
 pub fn job_action(job: &Job, now: i64, limits: &SweepLimits) -> JobAction {
     let waited = now - job.updated_at;
     match job.status {
-        JobStatus::Labeling if all_decided(job) && job.final_check != FinalCheck::Due => JobAction::Complete,
+        JobStatus::Labeling if job.progress().done() => JobAction::Complete,
         JobStatus::Complete if !job.completion_sent => JobAction::SendCompletion,
         JobStatus::Complete if waits_for_train(job) && waited >= limits.train_patience_ms => JobAction::CheckTraining,
         JobStatus::Training if waited >= limits.train_patience_ms => JobAction::CheckTraining,
@@ -77,16 +77,12 @@ pub fn job_action(job: &Job, now: i64, limits: &SweepLimits) -> JobAction {
     }
 }
 
-/// Every item decided and every block accounted for.
-fn all_decided(job: &Job) -> bool {
-    job.decided == job.items && job.workers_blocked == job.redecided_blocks
-}
-
 /// Whether sweep makes the job's final check now: a confidence job whose
 /// items are all decided, with nothing left for its blocks to undo. (Its
 /// model was refitted first in the same pass.)
 pub fn final_check_due(job: &Job) -> bool {
-    job.status == JobStatus::Labeling && all_decided(job) && job.final_check == FinalCheck::Due
+    let p = job.progress();
+    p.status == JobStatus::Labeling && p.decided >= p.items && !p.blocks_pending && p.final_check_due
 }
 
 /// Whether sweep asks train to look at an open prediction batch again:
@@ -128,6 +124,7 @@ fn waits_for_train(job: &Job) -> bool {
 mod tests {
     use super::*;
     use crate::job::JobSpec;
+    use crate::records::FinalCheck;
 
     fn item(hit: Option<&str>, status: ItemStatus, updated_at: i64) -> Item {
         let mut i = Item::pending("j", "i", 2, Default::default(), updated_at);

@@ -75,14 +75,7 @@ impl Jobs for MemoryStore {
 
     async fn progress(&self, job_id: &str) -> Result<Option<JobProgress>> {
         self.count("progress");
-        Ok(self.state()?.jobs.get(job_id).map(|j| JobProgress {
-            status: j.status,
-            items: j.items,
-            decided: j.decided,
-            completion_sent: j.completion_sent,
-            blocks_pending: j.workers_blocked > j.redecided_blocks,
-            final_check_due: j.final_check == FinalCheck::Due,
-        }))
+        Ok(self.state()?.jobs.get(job_id).map(Job::progress))
     }
 
     async fn create_job(&self, job: &Job) -> Result<bool> {
@@ -138,13 +131,7 @@ impl Jobs for MemoryStore {
     async fn complete_if_done(&self, job_id: &str) -> Result<bool> {
         self.count("complete_if_done");
         let mut s = self.state()?;
-        let done = |j: &Job| {
-            j.status == JobStatus::Labeling
-                && j.decided == j.items
-                && j.workers_blocked == j.redecided_blocks
-                && j.final_check != FinalCheck::Due
-        };
-        let Some(j) = s.jobs.get_mut(job_id).filter(|j| done(j)) else {
+        let Some(j) = s.jobs.get_mut(job_id).filter(|j| j.progress().done()) else {
             return Ok(false);
         };
         j.status = JobStatus::Complete;

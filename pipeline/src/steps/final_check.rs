@@ -49,6 +49,9 @@ pub async fn final_check(deps: &CollectDeps, job: &Job) -> Result<Checked> {
     if done.bought > 0 {
         tracing::info!(job_id = %job.job_id, reopened = done.bought, "final check: labels the model now doubts bought on");
     }
-    completion(deps).complete_if_done(&job.job_id).await?;
+    // What was reopened completes the job when it is decided again.
+    if done.bought == 0 {
+        completion(deps).complete_if_done(&job.job_id).await?;
+    }
     Ok(done)
 }
