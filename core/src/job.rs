@@ -168,7 +168,13 @@ pub enum ConsensusMethod {
 
 /// The confidence method's target when job.json gives none: chosen with the
 /// replay benchmark (docs/quality.md).
-pub const DEFAULT_TARGET: f64 = 0.8;
+pub const DEFAULT_TARGET: f64 = 0.75;
+/// The confidence method's `block_guessers` when job.json gives none: a
+/// worker closer to guessing than to the crowd (the replay: workers who
+/// answer many items near chance are what makes the others' labels dear).
+pub const DEFAULT_BLOCK_GUESSERS: f64 = 0.5;
+/// Answers of a worker the model must have counted before it may block them.
+pub const GUESSER_MIN_ANSWERS: u32 = 20;
 /// The agreement method's cap when job.json gives none (the blog's).
 pub const DEFAULT_MAX_AGREEMENT: u32 = 9;
 /// The confidence method's cap when job.json gives none: past six answers an
@@ -191,6 +197,12 @@ pub struct ConsensusSpec {
     /// The probability the top label must reach (`confidence` only; default 0.8).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<f64>,
+    /// `confidence` only: block a worker whose accuracy, as the job's model
+    /// estimates it once it has counted [`GUESSER_MIN_ANSWERS`] of their
+    /// answers, is below this share of the way from guessing to the crowd's
+    /// (0: nobody; default 0.5: closer to guessing than to the crowd).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_guessers: Option<f64>,
 }
 
 impl Default for ConsensusSpec {
@@ -201,6 +213,7 @@ impl Default for ConsensusSpec {
             agreement: 2,
             max_assignments: None,
             target: None,
+            block_guessers: None,
         }
     }
 }
@@ -225,6 +238,17 @@ impl ConsensusSpec {
 
     pub fn target(&self) -> f64 {
         self.target.unwrap_or(DEFAULT_TARGET)
+    }
+
+    /// The share of the way from guessing to the crowd's accuracy below
+    /// which the model blocks a worker, when the job's model blocks anyone.
+    pub fn block_guessers(&self) -> Option<f64> {
+        match self.method {
+            ConsensusMethod::Agreement => None,
+            ConsensusMethod::Confidence => {
+                Some(self.block_guessers.unwrap_or(DEFAULT_BLOCK_GUESSERS)).filter(|s| *s > 0.0)
+            }
+        }
     }
 }
 
@@ -287,6 +311,12 @@ impl GoldSpec {
 const MAX_SECONDS: i64 = 31_536_000;
 
 impl JobSpec {
+    /// Whether workers can lose access to the job, on gold or by the worker
+    /// model (its HIT type then requires the job's access qualification).
+    pub fn blocks_anyone(&self) -> bool {
+        self.gold.blocks() || self.consensus.block_guessers().is_some()
+    }
+
     /// Parses `job.json`; a syntax or shape error is one problem with its line.
     pub fn parse(text: &str) -> Result<JobSpec, Vec<Problem>> {
         let spec: JobSpec = serde_json::from_str(text)
@@ -373,6 +403,15 @@ impl JobSpec {
             }
             (_, Some(t)) if !(0.5..=0.999).contains(&t) => {
                 bad("consensus.target", format!("{t} is outside 0.5 to 0.999"));
+            }
+            _ => {}
+        }
+        match (c.method, c.block_guessers) {
+            (ConsensusMethod::Agreement, Some(_)) => {
+                bad("consensus.block_guessers", "applies to \"method\": \"confidence\" only".into());
+            }
+            (_, Some(b)) if !(0.0..1.0).contains(&b) => {
+                bad("consensus.block_guessers", format!("{b} is outside 0 to 1 (1 excluded; 0 blocks nobody)"));
             }
             _ => {}
         }
@@ -543,7 +582,11 @@ mod tests {
     fn the_consensus_method_and_its_settings() {
         let spec = JobSpec::parse(r#"{"labels": ["a", "b"], "consensus": {"method": "confidence"}}"#).unwrap();
         assert_eq!(spec.consensus.method, ConsensusMethod::Confidence);
-        assert_eq!((spec.consensus.target(), spec.consensus.max_assignments()), (0.8, 6));
+        assert_eq!((spec.consensus.target(), spec.consensus.max_assignments()), (0.75, 6));
+        assert_eq!(spec.consensus.block_guessers(), Some(0.5), "a confidence job blocks guessers by default");
+        assert_eq!(ConsensusSpec::default().block_guessers(), None, "the agreement rule has no model to judge by");
+        let off = r#"{"labels": ["a", "b"], "consensus": {"method": "confidence", "block_guessers": 0}}"#;
+        assert_eq!(JobSpec::parse(off).unwrap().consensus.block_guessers(), None);
         let fields = |json: &str| -> Vec<String> {
             JobSpec::parse(json).unwrap_err().into_iter().filter_map(|p| p.field).collect()
         };
@@ -552,6 +595,14 @@ mod tests {
             vec!["consensus.target"]
         );
         assert_eq!(fields(r#"{"labels": ["a", "b"], "consensus": {"target": 0.9}}"#), vec!["consensus.target"]);
+        assert_eq!(
+            fields(r#"{"labels": ["a", "b"], "consensus": {"block_guessers": 0.5}}"#),
+            vec!["consensus.block_guessers"]
+        );
+        assert_eq!(
+            fields(r#"{"labels": ["a", "b"], "consensus": {"method": "confidence", "block_guessers": 1}}"#),
+            vec!["consensus.block_guessers"]
+        );
         assert!(JobSpec::parse(r#"{"labels": ["a", "b"], "consensus": {"method": "vote"}}"#).is_err());
         // The agreement field does not bind a confidence job's cap.
         let spec = JobSpec::parse(

@@ -27,7 +27,7 @@ cp examples/iris/template.html examples/iris/manifest.csv "$CONFIDENCE/"
 .venv/bin/python - examples/iris/job.json "$CONFIDENCE/job.json" <<'PY'
 import json, sys
 job = json.load(open(sys.argv[1]))
-job["consensus"] = {"method": "confidence", "initial_assignments": 1}
+job["consensus"] = {"method": "confidence", "initial_assignments": 1, "target": 0.8}
 job.pop("training")
 json.dump(job, open(sys.argv[2], "w"), indent=2)
 PY

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hitloop_core::events::{MturkEvent, NotificationDoc};
@@ -328,43 +329,106 @@ async fn sweep_reopens_an_item_a_blocked_worker_decided_and_buys_on() {
 
 #[tokio::test]
 async fn a_confidence_jobs_final_check_buys_on_what_the_model_now_doubts_then_completes() {
-    use hitloop_core::records::WorkerEstimate;
-    use hitloop_pipeline::ports::WorkerModels;
     use hitloop_pipeline::steps::final_check::{final_check, Checked};
     let w = world();
-    w.job(2, r#", "consensus": {"method": "confidence", "initial_assignments": 2, "max_assignments": 4}"#).await;
+    // Eight items, and four gold items: two b, two c.
+    let consensus = r#""consensus": {"method": "confidence", "initial_assignments": 2, "max_assignments": 4}"#;
+    let spec = JobSpec::parse(&format!(r#"{{"labels": ["a", "b", "c"], {consensus}}}"#)).unwrap();
+    w.store.create_job(&Job::new("j", JobStatus::Labeling, spec, "<p>${x}</p>".into(), "k", "e", 12)).await.unwrap();
+    let items: Vec<Item> = (0..12)
+        .map(|k| {
+            let mut values: BTreeMap<String, String> = [("x".to_string(), k.to_string())].into();
+            if k >= 8 {
+                values.insert("gold".into(), if k < 10 { "b" } else { "c" }.into());
+            }
+            Item::pending("j", &format!("i{k}"), k as u64 + 2, values, 0)
+        })
+        .collect();
+    w.store.put_new_items(&items).await.unwrap();
+    // Decided while the model knows nobody (a new worker is taken for 70 %):
+    // i0 on W1 and W2, the others on W3 and W4.
     let h0 = w.post("i0").await;
-    let h1 = w.post("i1").await;
-    // Decided while the model knows nobody (a new worker is taken for 70 %).
-    for (hit, worker, label) in [(&h0, "W1", "a"), (&h0, "W2", "a"), (&h1, "W3", "b"), (&h1, "W4", "b")] {
-        collect(&w.collect, &w.answers(hit, worker, label)).await.unwrap();
+    collect(&w.collect, &w.answers(&h0, "W1", "a")).await.unwrap();
+    collect(&w.collect, &w.answers(&h0, "W2", "a")).await.unwrap();
+    for k in 1..8 {
+        let hit = w.post(&format!("i{k}")).await;
+        let label = if k % 2 == 0 { "b" } else { "c" };
+        collect(&w.collect, &w.answers(&hit, "W3", label)).await.unwrap();
+        collect(&w.collect, &w.answers(&hit, "W4", label)).await.unwrap();
     }
-    assert_eq!((w.item("i0").await.status, w.item("i1").await.status), (ItemStatus::Labeled, ItemStatus::Labeled));
+    // Then W1 and W2 get every gold item wrong: they say a whatever it is.
+    for k in 8..12 {
+        let hit = w.post(&format!("i{k}")).await;
+        collect(&w.collect, &w.answers(&hit, "W1", "a")).await.unwrap();
+        collect(&w.collect, &w.answers(&hit, "W2", "a")).await.unwrap();
+    }
+    assert_eq!(w.item("i0").await.status, ItemStatus::Labeled);
     let job = w.store.job("j").await.unwrap().unwrap();
-    assert_eq!((job.status, job.decided), (JobStatus::Labeling, 2), "every item decided, the check not made");
+    assert_eq!((job.status, job.decided), (JobStatus::Labeling, 12), "every item decided, the check not made");
     assert!(w.queue.take(TRAINING).is_empty());
 
-    // Since then the model learned that W1 and W2 are barely better than a guess.
-    let estimate =
-        |id: &str, accuracy: f64| WorkerEstimate { worker_id: id.into(), answers: 30, accuracy, ..Default::default() };
-    let learned = [estimate("W1", 0.4), estimate("W2", 0.4), estimate("W3", 0.95), estimate("W4", 0.95)];
-    w.store.put_estimates("j", &learned).await.unwrap();
+    // The fit over every answer (what the labels will come from) knows W1
+    // and W2 say a whatever the truth: i0's label rests on them alone.
     let done = final_check(&w.collect, &job).await.unwrap();
-    assert_eq!(done, Checked { items: 2, bought: 1, recorded: true });
+    assert_eq!(done, Checked { items: 8, bought: 1, recorded: true });
     let i0 = w.item("i0").await;
     assert_eq!((i0.status, i0.bought, i0.rounds), (ItemStatus::Published, 3, 2), "reopened, one more bought");
     let job = w.store.job("j").await.unwrap().unwrap();
-    assert_eq!((job.status, job.decided, job.labeled), (JobStatus::Labeling, 1, 1), "its label came off the job");
+    assert_eq!((job.status, job.decided), (JobStatus::Labeling, 11), "its label came off the job");
     // Once: a second pass finds the check made and buys nothing.
     let again = final_check(&w.collect, &job).await.unwrap();
-    assert_eq!(again, Checked { items: 1, bought: 0, recorded: false });
+    assert_eq!(again, Checked { items: 7, bought: 0, recorded: false });
     assert_eq!(w.crowd.calls()["CreateAdditionalAssignmentsForHIT"], 1);
 
-    // A third answer settles it (0.4 · 0.4 · 0.7 against 0.3 · 0.3 · 0.15 twice: 0.81), and the job completes.
-    collect(&w.collect, &w.answers(&h0, "W5", "a")).await.unwrap();
+    // A careful worker's answer settles it, and the job completes once.
+    collect(&w.collect, &w.answers(&h0, "W3", "c")).await.unwrap();
     let i0 = w.item("i0").await;
-    assert_eq!((i0.status, i0.label.as_deref(), i0.answers.len()), (ItemStatus::Labeled, Some("a"), 3));
+    assert_eq!((i0.status, i0.answers.len()), (ItemStatus::Labeled, 3));
     let job = w.store.job("j").await.unwrap().unwrap();
-    assert_eq!((job.status, job.decided, job.answers), (JobStatus::Complete, 2, 5));
+    assert_eq!((job.status, job.decided), (JobStatus::Complete, 12));
     assert_eq!(w.queue.take(TRAINING), vec![JobMessage::complete("j").body().unwrap()], "completed once");
+}
+
+#[tokio::test]
+async fn the_worker_model_blocks_a_guesser_once_it_has_counted_enough_of_their_answers() {
+    use hitloop_core::quality::CROWD;
+    use hitloop_core::records::WorkerEstimate;
+    use hitloop_pipeline::ports::{Standings, WorkerModels};
+    use hitloop_pipeline::steps::reconcile::judge_guessers;
+    let w = world();
+    let job = w.job(1, r#", "consensus": {"method": "confidence"}"#).await;
+    assert!(job.spec.blocks_anyone(), "a confidence job blocks guessers unless it says not to");
+    let hit = w.post("i0").await;
+    collect(&w.collect, &w.answers(&hit, "WGUESS", "a")).await.unwrap();
+    let estimate = |id: &str, answers: u32, accuracy: f64| WorkerEstimate {
+        worker_id: id.into(),
+        answers,
+        accuracy,
+        ..Default::default()
+    };
+    // Three labels: guessing is a third; the crowd 90 %: the bar is 62 %.
+    let model =
+        [estimate(CROWD, 900, 0.9), estimate("WGUESS", 25, 0.35), estimate("WOK", 40, 0.8), estimate("WNEW", 5, 0.2)];
+    w.store.put_estimates("j", &model).await.unwrap();
+    let moved: Vec<String> = ["WGUESS", "WOK", "WNEW"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(judge_guessers(&w.collect, &job.spec, "j", &moved).await.unwrap(), 1);
+    let standings = w.store.standings("j", &moved).await.unwrap();
+    let why = standings["WGUESS"].blocked.clone().expect("blocked");
+    assert!(why.contains("35 %") && why.contains("25 answers"), "{why}");
+    assert!(standings.get("WOK").is_none_or(|s| s.blocked.is_none()), "poorer than the crowd, above the bar");
+    assert!(standings.get("WNEW").is_none_or(|s| s.blocked.is_none()), "too few answers to judge");
+    assert!(w.crowd.revocation("QUAL00000000000000000000000000", "WGUESS").is_some(), "access revoked with the reason");
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!(job.workers_blocked, 1, "counted on the job: sweep re-decides what they answered");
+    // Judged again: blocked once.
+    assert_eq!(judge_guessers(&w.collect, &job.spec, "j", &moved).await.unwrap(), 0);
+    // Their answer no longer counts: the item buys on.
+    collect(&w.collect, &w.answers(&hit, "W1", "a")).await.unwrap();
+    assert_eq!(w.item("i0").await.status, ItemStatus::Published);
+    // A job that says not to judge by the model blocks nobody.
+    let w = world();
+    let job = w.job(1, r#", "consensus": {"method": "confidence", "block_guessers": 0}"#).await;
+    w.store.put_estimates("j", &model).await.unwrap();
+    assert_eq!(judge_guessers(&w.collect, &job.spec, "j", &moved).await.unwrap(), 0);
+    assert!(!job.spec.blocks_anyone());
 }

@@ -3,7 +3,7 @@
 //! crowd (careful, sloppy, a spammer, one who always says setosa). collect
 //! refits the job's worker model after each batch of answers (sweep counts
 //! what it left) and buys one more answer until the item's top label is
-//! 80 % sure under it.
+//! 80 % sure under it (the job's own target; job.json's default is 0.75).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
@@ -22,7 +22,7 @@ use serde_json::json;
 async fn a_confidence_job_buys_answers_until_the_model_is_sure() {
     let stack = Stack::new(Options::default()).await;
     let mut spec = iris_job();
-    spec["consensus"] = json!({ "method": "confidence", "initial_assignments": 1 });
+    spec["consensus"] = json!({ "method": "confidence", "initial_assignments": 1, "target": 0.8 });
     stack.submit("iris-c", &spec, &iris_template(), "manifest.csv", &iris_manifest()).await;
     let job = stack.run_until_settled("iris-c", true, 600).await;
     assert_eq!(job.status, JobStatus::Complete, "{:?} {}", job.reason, stack.stuck("iris-c").await);
@@ -78,7 +78,9 @@ async fn a_confidence_job_buys_answers_until_the_model_is_sure() {
     }
     assert!(careful.len() >= 5 && !careless.is_empty(), "{careful:?} {careless:?}");
     let lowest_careful = careful.iter().copied().fold(1.0, f64::min);
-    assert!(careless.iter().all(|c| *c < 0.7 && *c < lowest_careful - 0.15), "{careful:?} {careless:?}");
+    // Apart by a tenth at least (0.15 before the final check asked the fit
+    // over every answer: it buys a few more answers from the careful).
+    assert!(careless.iter().all(|c| *c < 0.7 && *c < lowest_careful - 0.1), "{careful:?} {careless:?}");
 
     // The outputs: the labels are the model's over every answer of the job.
     let keys = OutputKeys::of("iris-c");

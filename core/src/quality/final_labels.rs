@@ -36,6 +36,9 @@ pub struct JobFit {
     /// items with a valid answer.
     pub items: BTreeMap<String, (String, f64)>,
     pub workers: BTreeMap<String, WorkerQuality>,
+    /// Each worker's confusion matrix (`[truth][given]`, the job's labels in
+    /// order): what the final check weighs their answers by.
+    pub confusions: BTreeMap<String, Vec<Vec<f64>>>,
 }
 
 impl JobFit {
@@ -85,6 +88,9 @@ pub fn fit_counted(spec: &JobSpec, items: &[Item], standings: &[WorkerStanding])
     for (w, name) in votes.workers.iter().enumerate() {
         let q = out.workers.entry(name.clone()).or_default();
         q.estimated_accuracy = fit.skills[w].accuracy(&fit.priors);
+        if let super::Skill::Confusion(m) = &fit.skills[w] {
+            out.confusions.insert(name.clone(), m.clone());
+        }
     }
     for item in items {
         let Some(truth) = known.get(item.item_id.as_str()) else { continue };
@@ -155,5 +161,8 @@ mod tests {
         assert_eq!(items[2].agreed, 2);
         assert!(items[2].confidence.unwrap() > 0.9);
         assert_eq!(fit.probability("x2", "cat"), Some(0.0));
+        // The liar's confusion, in the job's label order: says dog for a cat.
+        let liar = &fit.confusions["liar"];
+        assert!(liar[0][1] > 0.5 && liar[1][0] > 0.5, "{liar:?}");
     }
 }

@@ -29,8 +29,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::formats::Recorded;
-use super::{best, DawidSkene, Gold, ItemCounts, JobCounts, OnlineDawidSkene, Votes, WorkerCounts, WorkerModel, CROWD};
-use crate::decision::{Action, AgreementRule, DecisionRule, Evidence};
+use super::{
+    best, guesser_verdict, DawidSkene, Gold, ItemCounts, JobCounts, OnlineDawidSkene, Votes, WorkerCounts, WorkerModel,
+    CROWD,
+};
+use crate::decision::{Action, AgreementRule, Decision, DecisionRule, Evidence};
 use crate::job::ConsensusSpec;
 use crate::records::{AnswerRecord, WorkerEstimate};
 
@@ -80,8 +83,9 @@ pub enum Policy {
     FixedK { k: u32 },
     /// Confidence stopping: at least `least` answers, one more until the top
     /// label's probability reaches `target`, at most `most`; `gold_share` of
-    /// the items are gold.
-    Confidence { target: f64, least: u32, most: u32, gold_share: f64 },
+    /// the items are gold; the model blocks workers below `block_guessers`
+    /// of the way from guessing to the crowd (0: nobody).
+    Confidence { target: f64, least: u32, most: u32, gold_share: f64, block_guessers: f64 },
 }
 
 /// How the replay runs.
@@ -151,6 +155,9 @@ struct Job<'a> {
     /// Items the final check reopened.
     reopened: usize,
     model: Model,
+    /// Workers the model blocked: they take no more assignments, and their
+    /// answers count nowhere.
+    blocked: BTreeSet<String>,
 }
 
 /// The online model and what collect would read of it.
@@ -224,6 +231,7 @@ impl<'a> Job<'a> {
             decided: vec![None; n],
             reopened: 0,
             model,
+            blocked: BTreeSet::new(),
         }
     }
 
@@ -245,7 +253,7 @@ impl<'a> Job<'a> {
 
     /// Buys up to `n` assignments for `item` (no more than it has recorded answers).
     fn buy(&mut self, queue: &mut VecDeque<usize>, item: usize, n: u32) {
-        let left = self.pools[item].len() as u32 - self.bought[item];
+        let left = (self.pools[item].len() as u32).saturating_sub(self.bought[item]);
         for _ in 0..n.min(left) {
             queue.push_back(item);
         }
@@ -277,11 +285,15 @@ impl<'a> Job<'a> {
         // The final check, as sweep makes it once every item is decided.
         if rule.uses_worker_estimates() {
             self.model.refit();
+            self.judge(&mut queue, rule.as_ref());
+            // The check asks what the model the labels will come from (the
+            // fit over every answer) makes of each label.
+            let fitted = self.fitted_estimates();
             for i in 0..n {
                 if self.gold.contains(&i) || !matches!(self.decided[i], Some(Some(_))) {
                     continue;
                 }
-                if let Action::Buy(more) = rule.decide(&self.evidence(i)).action {
+                if let Action::Buy(more) = self.decide_with(rule.as_ref(), i, &fitted).action {
                     self.decided[i] = None;
                     self.reopened += 1;
                     self.buy(&mut queue, i, more);
@@ -300,38 +312,111 @@ impl<'a> Job<'a> {
             self.answer(i);
             if uses_model && self.model.since_refit >= self.settings.refit_every {
                 self.model.refit();
+                self.judge(queue, rule);
             }
             if self.gold.contains(&i) || self.decided[i].is_some() {
                 continue;
             }
-            match rule.decide(&self.evidence(i)).action {
-                Action::Label { label, .. } => self.decided[i] = Some(self.data.votes.class(&label)),
-                Action::Unresolved => self.decided[i] = Some(None),
-                Action::Buy(more) => self.buy(queue, i, more),
-                Action::Wait => {}
-            }
+            let action = self.decide(rule, i).action;
+            self.act(queue, i, action);
         }
     }
 
-    /// What collect would see of `item` now: an item whose recorded answers
-    /// ran out is at its cap.
-    fn evidence(&self, item: usize) -> Evidence<'_> {
+    fn act(&mut self, queue: &mut VecDeque<usize>, item: usize, action: Action) {
+        match action {
+            Action::Label { label, .. } => self.decided[item] = Some(self.data.votes.class(&label)),
+            Action::Unresolved => self.decided[item] = Some(None),
+            Action::Buy(more) => self.buy(queue, item, more),
+            Action::Wait => {}
+        }
+    }
+
+    /// What collect does after a refit: blocks the workers the model now
+    /// finds guessing, then re-decides, as sweep does, each decided item
+    /// they answered: a label that still stands without their answers is
+    /// left alone; another is reopened and decided anew.
+    fn judge(&mut self, queue: &mut VecDeque<usize>, rule: &dyn DecisionRule) {
+        let Policy::Confidence { block_guessers, .. } = *self.policy else { return };
+        if block_guessers <= 0.0 {
+            return;
+        }
+        let Some(crowd) = self.model.estimates.get(CROWD) else { return };
+        let labels = self.data.votes.classes.len();
+        let newly: BTreeSet<String> = self
+            .model
+            .estimates
+            .iter()
+            .filter(|(w, e)| {
+                w.as_str() != CROWD
+                    && !self.blocked.contains(*w)
+                    && guesser_verdict(block_guessers, e, crowd, labels).is_some()
+            })
+            .map(|(w, _)| w.clone())
+            .collect();
+        if newly.is_empty() {
+            return;
+        }
+        self.blocked.extend(newly.iter().cloned());
+        for i in 0..self.answers.len() {
+            let Some(Some(label)) = self.decided[i] else { continue };
+            if self.gold.contains(&i) || !self.answers[i].iter().any(|a| newly.contains(&a.worker_id)) {
+                continue;
+            }
+            let action = self.decide(rule, i).action;
+            if let Action::Label { label: l, .. } = &action {
+                if self.data.votes.class(l) == Some(label) {
+                    continue;
+                }
+            }
+            self.decided[i] = None;
+            self.act(queue, i, action);
+        }
+    }
+
+    /// Decides `item` on what collect would see of it now: the answers of
+    /// workers not blocked (a blocked worker's fill slots but do not use up
+    /// the cap); an item whose recorded answers ran out is at its cap.
+    fn decide(&self, rule: &dyn DecisionRule, item: usize) -> Decision {
+        self.decide_with(rule, item, &self.model.estimates)
+    }
+
+    fn decide_with(
+        &self,
+        rule: &dyn DecisionRule,
+        item: usize,
+        workers: &BTreeMap<String, WorkerEstimate>,
+    ) -> Decision {
         let exhausted = self.bought[item] as usize >= self.pools[item].len();
         let cap = match *self.policy {
             Policy::Agreement { most, .. } | Policy::Confidence { most, .. } => most,
             Policy::FixedK { k } => k,
         };
-        Evidence {
-            answers: &self.answers[item],
-            workers: &self.model.estimates,
-            bought: if exhausted { self.bought[item].max(cap) } else { self.bought[item] },
+        let answers: Vec<AnswerRecord> =
+            self.answers[item].iter().filter(|a| !self.blocked.contains(&a.worker_id)).cloned().collect();
+        let discounted = (self.answers[item].len() - answers.len()) as u32;
+        let bought = self.bought[item].saturating_sub(discounted);
+        rule.decide(&Evidence {
+            answers: &answers,
+            workers,
+            bought: if exhausted { bought.max(cap) } else { bought },
             outstanding: self.bought[item] - self.drawn[item],
-        }
+        })
     }
 
-    /// Serves one bought assignment of `item` with its next recorded answer.
+    /// Serves one bought assignment of `item` with its next recorded answer
+    /// from a worker not blocked (a blocked worker cannot take it: someone
+    /// else does).
     fn answer(&mut self, item: usize) {
-        let Some(n) = self.pools[item].get(self.drawn[item] as usize).copied() else { return };
+        let drawn = self.drawn[item] as usize;
+        while let Some(n) = self.pools[item].get(drawn).copied() {
+            if !self.blocked.contains(&self.data.votes.workers[self.data.votes.answers[n].worker]) {
+                break;
+            }
+            self.pools[item].remove(drawn);
+        }
+        // Fewer answers left than bought: the item is at its cap.
+        self.bought[item] = self.bought[item].min(self.pools[item].len() as u32);
+        let Some(n) = self.pools[item].get(drawn).copied() else { return };
         self.drawn[item] += 1;
         let vote = self.data.votes.answers[n];
         let worker = &self.data.votes.workers[vote.worker];
@@ -347,6 +432,39 @@ impl<'a> Job<'a> {
         self.model.since_refit += 1;
     }
 
+    /// The answers bought that count (not a blocked worker's).
+    fn counted(&self) -> Votes {
+        let votes = &self.data.votes;
+        Votes {
+            items: votes.items.clone(),
+            workers: votes.workers.clone(),
+            classes: votes.classes.clone(),
+            answers: (0..votes.items.len())
+                .flat_map(|i| self.pools[i][..self.drawn[i] as usize].iter().map(|n| votes.answers[*n]))
+                .filter(|a| !self.blocked.contains(&votes.workers[a.worker]))
+                .collect(),
+        }
+    }
+
+    fn gold_labels(&self) -> Gold {
+        self.gold.iter().filter_map(|g| self.data.truth[*g].map(|t| (*g, t))).collect()
+    }
+
+    /// The online estimates with each worker's confusion taken from
+    /// Dawid-Skene fitted on every answer that counts, as the final check
+    /// reads them.
+    fn fitted_estimates(&self) -> BTreeMap<String, WorkerEstimate> {
+        let counted = self.counted();
+        let fit = DawidSkene::default().fit(&counted, &self.gold_labels());
+        let mut out = self.model.estimates.clone();
+        for (name, skill) in counted.workers.iter().zip(&fit.skills) {
+            if let (Some(e), super::Skill::Confusion(m)) = (out.get_mut(name), skill) {
+                e.confusion = m.clone();
+            }
+        }
+        out
+    }
+
     fn score(&self) -> Outcome {
         let votes = &self.data.votes;
         let output: Vec<usize> = (0..votes.items.len()).filter(|i| !self.gold.contains(i)).collect();
@@ -358,16 +476,8 @@ impl<'a> Job<'a> {
                 })
                 .collect(),
             _ => {
-                let bought = Votes {
-                    items: votes.items.clone(),
-                    workers: votes.workers.clone(),
-                    classes: votes.classes.clone(),
-                    answers: (0..votes.items.len())
-                        .flat_map(|i| self.pools[i][..self.drawn[i] as usize].iter().map(|n| votes.answers[*n]))
-                        .collect(),
-                };
-                let gold: Gold = self.gold.iter().filter_map(|g| self.data.truth[*g].map(|t| (*g, t))).collect();
-                let fit = DawidSkene::default().fit(&bought, &gold);
+                // The final fit leaves out the blocked workers' answers.
+                let fit = DawidSkene::default().fit(&self.counted(), &self.gold_labels());
                 (0..votes.items.len()).map(|i| Some(fit.label(i).0)).collect()
             }
         };
@@ -435,6 +545,7 @@ pub fn standard_policies(targets: &[f64], gold_share: f64) -> Vec<Named> {
                 least: default.initial_assignments,
                 most: seed.max_assignments(),
                 gold_share,
+                block_guessers: default.block_guessers().unwrap_or(0.0),
             },
         });
     }
@@ -447,6 +558,7 @@ pub fn standard_policies(targets: &[f64], gold_share: f64) -> Vec<Named> {
             least: default.initial_assignments,
             most: default.max_assignments(),
             gold_share,
+            block_guessers: default.block_guessers().unwrap_or(0.0),
         },
     });
     out

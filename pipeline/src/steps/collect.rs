@@ -13,7 +13,7 @@ use hitloop_core::events::NotificationDoc;
 use hitloop_core::job::ConsensusMethod;
 use hitloop_core::plan::reconcile::Outcome;
 
-use crate::steps::reconcile::{notification, on_notification, CollectDeps};
+use crate::steps::reconcile::{judge_guessers, notification, on_notification, CollectDeps};
 use crate::steps::refit::refit_job;
 
 /// The HITs a document is about, each with the one submitted assignment it
@@ -148,8 +148,16 @@ async fn refit_touched(deps: &CollectDeps, jobs: &BTreeSet<String>) {
             }
         };
         match refit_job(deps.store.as_ref(), job_id, &spec, REFIT_ITEMS).await {
-            Ok(r) if r.items > 0 => tracing::info!(%job_id, items = r.items, "worker model refitted"),
-            Ok(_) => {}
+            Ok(r) => {
+                if r.items > 0 {
+                    tracing::info!(%job_id, items = r.items, "worker model refitted");
+                }
+                // Sweep judges again whoever a failure here leaves unjudged
+                // (its refit moves them once more, or the check below does).
+                if let Err(e) = judge_guessers(deps, &spec, job_id, &r.moved).await {
+                    tracing::warn!(%job_id, error = %e, "collect could not judge the workers the refit moved");
+                }
+            }
             Err(e) => tracing::warn!(%job_id, error = %e, "collect could not refit the job's worker model"),
         }
     }

@@ -1,14 +1,18 @@
 //! A confidence job's final check (see `hitloop_core::records::FinalCheck`):
 //! once every item is decided, each labeled item is looked at again under
-//! the worker estimates as they now stand, and one the model would now buy
-//! more for is reopened and bought on (within its cap and the job's budget).
-//! Then the job records the check, which is what lets it complete. sweep
-//! runs it right after refitting the job's model; it walks the job's items,
-//! once per job.
+//! the model its label will come from (Dawid-Skene fitted on every answer
+//! that counts: each worker's confusion from the whole job, not from the
+//! incremental estimates of when the item was decided), and one that model
+//! would buy more for is reopened and bought on (within its cap and the
+//! job's budget). Then the job records the check, which is what lets it
+//! complete. sweep runs it right after refitting the job's model; it walks
+//! the job's items and fits them once, once per job.
 
 use hitloop_core::error::Result;
 use hitloop_core::plan::reconcile::Outcome;
 use hitloop_core::records::{ItemStatus, Job};
+
+use hitloop_core::quality::{fit_counted, gold_of};
 
 use crate::ports::all_items;
 use crate::steps::reconcile::{check_item, completion, CollectDeps};
@@ -29,13 +33,19 @@ pub struct Checked {
 /// job if nothing was reopened.
 pub async fn final_check(deps: &CollectDeps, job: &Job) -> Result<Checked> {
     let mut done = Checked::default();
-    for item in all_items(deps.store.as_ref(), &job.job_id).await? {
-        if item.hit_id.is_none() || item.status != ItemStatus::Labeled {
+    let items = all_items(deps.store.as_ref(), &job.job_id).await?;
+    // The labels will come from the fit over every answer that counts: the
+    // check asks that model, not the incremental estimates.
+    let standings = deps.store.all_standings(&job.job_id).await?;
+    let fitted = fit_counted(&job.spec, &items, &standings).confusions;
+    for item in items {
+        // Gold is never bought on (its first assignments only).
+        if item.hit_id.is_none() || item.status != ItemStatus::Labeled || gold_of(&job.spec, &item).is_some() {
             continue;
         }
         let item_id = item.item_id.clone();
         done.items += 1;
-        match check_item(deps, item).await {
+        match check_item(deps, item, &fitted).await {
             Ok(Outcome::Bought(_)) => done.bought += 1,
             Ok(_) => {}
             // Looked at again on the next pass (the check is not recorded).

@@ -79,9 +79,10 @@ async fn hit_type(deps: &PublishDeps, job: &mut Job) -> Result<String> {
     if let Some(t) = &job.hit_type_id {
         return Ok(t.clone());
     }
-    // A job that blocks workers on gold lets in only holders of its access
-    // qualification (granted to all who ask, revoked to block).
-    let access = match job.spec.gold.blocks() {
+    // A job that blocks workers (on gold, or by its worker model) lets in
+    // only holders of its access qualification (granted to all who ask,
+    // revoked to block).
+    let access = match job.spec.blocks_anyone() {
         true => Some(deps.crowd.access_qualification(&job.job_id).await?),
         false => None,
     };

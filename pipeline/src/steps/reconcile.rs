@@ -16,7 +16,7 @@ use hitloop_core::job::JobSpec;
 use hitloop_core::marketplace::{AssignmentView, HitState};
 use hitloop_core::plan::reconcile::{plan, refused_purchase, Effect, Need, Outcome, Plan, Snapshot};
 use hitloop_core::plan::write::{Refusal, WriteOutcome};
-use hitloop_core::quality::{verdict, CROWD};
+use hitloop_core::quality::{guesser_verdict, verdict, CROWD};
 use hitloop_core::records::{now_ms, Item, JobStatus, WorkerEstimate};
 
 use crate::ports::{Crowd, Items, Jobs, Queue, Standings, WorkerModels};
@@ -83,22 +83,26 @@ pub async fn notification(
         tracing::info!(hit_id, job_id = %owner.job_id, item_id = %owner.item_id, "no such item; ignored");
         return Ok((Outcome::NotOurs, None));
     };
-    Ok((reconcile(deps, item, hit_id, view, false).await?, Some(owner.job_id)))
+    Ok((reconcile(deps, item, hit_id, view, None).await?, Some(owner.job_id)))
 }
 
 /// sweep: an item with a HIT, read from the open-items index.
 pub async fn reconcile_item(deps: &CollectDeps, item: Item) -> Result<Outcome> {
-    from_marketplace(deps, item, false).await
+    from_marketplace(deps, item, None).await
 }
+
+/// Each worker's confusion matrix as the model fitted on every answer of
+/// the job has it (the job's labels in order).
+pub type Confusions = BTreeMap<String, Vec<Vec<f64>>>;
 
 /// The final check of a confidence job's labeled item: brought up to date
-/// like any other, and reopened if the model, as it now stands, would buy
-/// more for it.
-pub async fn check_item(deps: &CollectDeps, item: Item) -> Result<Outcome> {
-    from_marketplace(deps, item, true).await
+/// like any other, and reopened if the model the job's labels will come
+/// from (`fitted`: the fit over every answer) would buy more for it.
+pub async fn check_item(deps: &CollectDeps, item: Item, fitted: &Confusions) -> Result<Outcome> {
+    from_marketplace(deps, item, Some(fitted)).await
 }
 
-async fn from_marketplace(deps: &CollectDeps, item: Item, final_check: bool) -> Result<Outcome> {
+async fn from_marketplace(deps: &CollectDeps, item: Item, final_check: Option<&Confusions>) -> Result<Outcome> {
     let Some(hit_id) = item.hit_id.clone() else { return Ok(Outcome::Waiting) };
     let view = View { hit: deps.crowd.hit(&hit_id).await?, assignments: Vec::new(), full_list: false };
     reconcile(deps, item, &hit_id, view, final_check).await
@@ -109,7 +113,7 @@ async fn reconcile(
     mut item: Item,
     hit_id: &str,
     mut view: View,
-    final_check: bool,
+    final_check: Option<&Confusions>,
 ) -> Result<Outcome> {
     let Some(spec) = deps.specs.get(deps.store.as_ref(), &item.job_id).await? else {
         return Ok(Outcome::NotOurs);
@@ -119,7 +123,10 @@ async fn reconcile(
     let mut job_status: Option<JobStatus> = None;
     let mut refused: Option<Refusal> = None;
     for _ in 0..ROUNDS {
-        let workers = estimates(deps, rule.as_ref(), &item, &view).await?;
+        let mut workers = estimates(deps, rule.as_ref(), &item, &view).await?;
+        if let Some(fitted) = final_check {
+            with_fitted(&mut workers, fitted, &answering(&item, &view));
+        }
         let blocked = blocked(deps, &spec, &item, &view).await?;
         let snapshot = Snapshot {
             spec: &spec,
@@ -134,7 +141,7 @@ async fn reconcile(
             market_ms: deps.crowd.now_ms(),
             now: now_ms(),
             refused: refused.as_ref(),
-            final_check,
+            final_check: final_check.is_some(),
         };
         let actions = match plan(&snapshot, rule.as_ref()) {
             Plan::Need(Need::FullList) => {
@@ -227,6 +234,22 @@ async fn estimates(
     deps.store.estimates(&item.job_id, &workers).await
 }
 
+/// `workers`' estimates with the confusion matrices of `fitted` for each of
+/// `answering` it has (one the incremental model has not counted yet
+/// starts from the crowd's estimate).
+fn with_fitted(workers: &mut BTreeMap<String, WorkerEstimate>, fitted: &Confusions, answering: &[String]) {
+    let crowd = workers.get(CROWD).cloned().unwrap_or_default();
+    for worker_id in answering {
+        let Some(m) = fitted.get(worker_id) else { continue };
+        let e = workers.entry(worker_id.clone()).or_insert_with(|| WorkerEstimate {
+            worker_id: worker_id.clone(),
+            answers: 0,
+            ..crowd.clone()
+        });
+        e.confusion = m.clone();
+    }
+}
+
 /// Everyone who answered the item, recorded or just fetched, once each.
 fn answering(item: &Item, view: &View) -> Vec<String> {
     let mut workers: Vec<String> = item.answers.iter().map(|a| a.worker_id.clone()).collect();
@@ -239,7 +262,7 @@ fn answering(item: &Item, view: &View) -> Vec<String> {
 /// The item's workers the job blocked (none read for a job that blocks
 /// nobody).
 async fn blocked(deps: &CollectDeps, spec: &JobSpec, item: &Item, view: &View) -> Result<BTreeSet<String>> {
-    if !spec.gold.blocks() {
+    if !spec.blocks_anyone() {
         return Ok(BTreeSet::new());
     }
     let workers = answering(item, view);
@@ -265,6 +288,33 @@ pub async fn judge(deps: &CollectDeps, spec: &JobSpec, job_id: &str, workers: &[
         }
     }
     Ok(())
+}
+
+/// Judges workers by the job's worker model as it now stands (`workers`:
+/// those whose estimates a refit just moved): one it finds closer to
+/// guessing than `consensus.block_guessers` allows is blocked as gold
+/// blocks (recorded first, access revoked, items re-decided by sweep).
+/// Returns how many were blocked.
+pub async fn judge_guessers(deps: &CollectDeps, spec: &JobSpec, job_id: &str, workers: &[String]) -> Result<usize> {
+    let Some(share) = spec.consensus.block_guessers() else { return Ok(0) };
+    if workers.is_empty() {
+        return Ok(0);
+    }
+    let mut wanted = workers.to_vec();
+    wanted.push(CROWD.to_string());
+    let estimates = deps.store.estimates(job_id, &wanted).await?;
+    let Some(crowd) = estimates.get(CROWD) else { return Ok(0) };
+    let mut blocked = 0;
+    for (worker_id, estimate) in estimates.iter().filter(|(w, _)| w.as_str() != CROWD) {
+        let Some(reason) = guesser_verdict(share, estimate, crowd, spec.labels.len()) else { continue };
+        if deps.store.block(job_id, worker_id, &reason, now_ms()).await? {
+            tracing::warn!(job_id, %worker_id, %reason, "worker blocked from the job by its worker model");
+            let access = deps.crowd.access_qualification(job_id).await?;
+            deps.crowd.revoke_access(&access, worker_id, &reason).await?;
+            blocked += 1;
+        }
+    }
+    Ok(blocked)
 }
 
 pub fn completion(deps: &CollectDeps) -> Completion<'_> {

@@ -21,7 +21,7 @@ const MAX_WRITES: usize = 100;
 /// Lost races (a collect writing an item meanwhile) tolerated per call.
 const CONFLICTS: usize = 3;
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct RefitReport {
     /// Items whose answers the model now counts.
     pub items: usize,
@@ -31,6 +31,10 @@ pub struct RefitReport {
     pub rounds: usize,
     /// Rounds lost to a concurrent write and read again.
     pub conflicts: usize,
+    /// The workers whose estimates moved (not the crowd's), once each: who
+    /// the model may judge anew.
+    #[serde(skip)]
+    pub moved: Vec<String>,
 }
 
 /// Refits `job_id` on at most `max_items` marked items.
@@ -63,12 +67,15 @@ pub async fn refit_job(
             }
             report.items += r.items.len();
             report.estimates += r.estimates.len();
+            report.moved.extend(r.estimates.iter().map(|e| e.worker_id.clone()).filter(|w| w != CROWD));
             report.rounds += 1;
             rest = &rest[r.items.len()..];
             model = r.model;
             estimates.extend(r.estimates.into_iter().map(|e| (e.worker_id.clone(), e)));
         }
     }
+    report.moved.sort();
+    report.moved.dedup();
     Ok(report)
 }
 

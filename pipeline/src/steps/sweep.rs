@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::ports::Batches;
 use crate::steps::final_check::final_check;
-use crate::steps::reconcile::{completion, reconcile_item, CollectDeps};
+use crate::steps::reconcile::{completion, judge_guessers, reconcile_item, CollectDeps};
 use crate::steps::redecide::redecide_job;
 use crate::steps::refit::refit_job;
 
@@ -40,6 +40,8 @@ pub struct SweepReport {
     pub batch_checks: usize,
     /// Confidence jobs' worker models brought up to date: items counted.
     pub refitted_items: usize,
+    /// Workers the job's model blocked after a refit.
+    pub guessers_blocked: usize,
     /// Items decided again after their job blocked a worker who answered them.
     pub redecided_items: usize,
     /// Labels looked at again by confidence jobs' final checks, and of
@@ -103,7 +105,16 @@ pub async fn sweep(deps: &SweepDeps, limits: SweepLimits) -> Result<SweepReport>
             let taking_answers = matches!(job.status, JobStatus::Publishing | JobStatus::Labeling);
             if taking_answers && job.spec.consensus.method == ConsensusMethod::Confidence {
                 match refit_job(c.store.as_ref(), &job.job_id, &job.spec, limits.max_items).await {
-                    Ok(r) => report.refitted_items += r.items,
+                    Ok(r) => {
+                        report.refitted_items += r.items;
+                        match judge_guessers(c, &job.spec, &job.job_id, &r.moved).await {
+                            Ok(n) => report.guessers_blocked += n,
+                            Err(e) => {
+                                report.errors += 1;
+                                tracing::warn!(job_id = %job.job_id, error = %e, "sweep could not judge the workers the refit moved");
+                            }
+                        }
+                    }
                     Err(e) => {
                         report.errors += 1;
                         tracing::warn!(job_id = %job.job_id, error = %e, "sweep could not refit the job's worker model");
