@@ -48,7 +48,7 @@ fn every_policy_is_replayed_and_reported() {
     assert_eq!(policy("fixed-k").len(), 2);
     assert_eq!(policy("confidence").len(), 5, "the five default targets");
     let default = policy("default")[0];
-    assert_eq!((default["dataset"].as_str(), default["target"].as_f64()), (Some("pets"), Some(0.8)));
+    assert_eq!((default["dataset"].as_str(), default["target"].as_f64()), (Some("pets"), Some(0.75)));
     for l in lines.iter().filter(|l| l.get("policy").is_some()) {
         let (lpi, acc) = (l["labels_per_item"].as_f64().unwrap(), l["accuracy"].as_f64().unwrap());
         assert!((1.0..=9.0).contains(&lpi) && (0.5..=1.0).contains(&acc), "{l}");
