@@ -30,7 +30,7 @@ pub struct Summary {
     /// Reserved for assignments bought and not yet paid.
     pub on_hold_usd: Usd,
     pub agreement_rate: Option<f64>,
-    /// Workers the job blocked for their gold answers.
+    /// Workers the job blocked (for their gold answers, or by its worker model).
     pub workers_blocked: u64,
     /// Some of their items are not decided again yet.
     pub blocks_pending: bool,
@@ -208,7 +208,7 @@ pub fn render(s: &Summary) -> String {
         if s.workers_blocked > 0 {
             let items = if s.blocks_pending { "deciding their items again" } else { "their items decided again" };
             out.push_str(&format!(
-                "  workers blocked for their answers on gold items: {} ({items}; workers.csv says why)\n",
+                "  workers blocked (on gold, or by the worker model): {} ({items}; workers.csv says why)\n",
                 s.workers_blocked
             ));
         }
@@ -363,7 +363,9 @@ mod tests {
         assert!(!render(&s).contains("blocked"), "nothing said when nobody was blocked");
         s.workers_blocked = 2;
         s.blocks_pending = true;
-        assert!(render(&s).contains("workers blocked for their answers on gold items: 2 (deciding their items again;"));
+        assert!(
+            render(&s).contains("workers blocked (on gold, or by the worker model): 2 (deciding their items again;")
+        );
         s.blocks_pending = false;
         assert!(render(&s).contains(": 2 (their items decided again;"));
     }
