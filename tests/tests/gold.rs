@@ -10,15 +10,11 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use aws_sdk_mturk::types::QualificationStatus;
-use common::invariants::mturk_client;
 use common::*;
 use hitloop_core::dataset::OutputKeys;
 use hitloop_core::records::{ItemStatus, JobStatus};
-use hitloop_pipeline::ports::crowd::access_name;
-use hitloop_pipeline::ports::Standings;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,49 +40,19 @@ async fn workers_wrong_on_gold_are_blocked_and_stop_counting() {
     let job = stack.job("iris-g").await.unwrap();
 
     // Who was blocked, and why.
-    let standings = stack.store.all_standings("iris-g").await.unwrap();
-    let blocked: BTreeMap<String, String> =
-        standings.iter().filter_map(|s| Some((s.worker_id.clone(), s.blocked.clone()?))).collect();
+    let blocked = blocks::blocked(&stack, "iris-g").await;
     let items = stack.items("iris-g").await;
-    let mut measured: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-    for i in &items {
-        for a in &i.answers {
-            let m = measured.entry(a.worker_id.as_str()).or_default();
-            m.1 += 1;
-            m.0 += u32::from(a.label.as_deref() == Some(truth[&i.item_id].as_str()));
-        }
-    }
-    for (w, (right, all)) in &measured {
-        eprintln!("{w}: {right}/{all} right, blocked: {:?}", blocked.get(*w));
-    }
+    let measured = blocks::measured(&stack, "iris-g", &truth, &blocked).await;
     assert!(!blocked.is_empty(), "the spammer and the setosa-sayer get most gold wrong");
     for (w, why) in &blocked {
-        let (right, all) = measured[w.as_str()];
+        let (right, all) = measured[w];
         assert!(f64::from(right) < 0.8 * f64::from(all), "{w} ({right}/{all} right) blocked: {why}");
         assert!(why.contains("answers right on items whose label is known"), "{why}");
     }
     assert_eq!((job.workers_blocked, job.redecided_blocks), (blocked.len() as u64, blocked.len() as u64));
 
     // Revoked at the service, with the qualification the job's HITs require.
-    let mturk = mturk_client(&stack.mturk).await;
-    let types = mturk
-        .list_qualification_types()
-        .query(access_name("iris-g"))
-        .must_be_requestable(false)
-        .must_be_owned_by_caller(true)
-        .send()
-        .await
-        .unwrap();
-    let access = types.qualification_types()[0].qualification_type_id().unwrap().to_string();
-    let revoked = mturk
-        .list_workers_with_qualification_type()
-        .qualification_type_id(&access)
-        .status(QualificationStatus::Revoked)
-        .send()
-        .await
-        .unwrap();
-    let revoked: BTreeSet<&str> = revoked.qualifications().iter().filter_map(|q| q.worker_id()).collect();
-    assert_eq!(revoked, blocked.keys().map(String::as_str).collect::<BTreeSet<_>>());
+    assert_eq!(blocks::revoked(&stack, "iris-g").await, blocked.keys().cloned().collect::<BTreeSet<_>>());
 
     // No label rests on a blocked worker: two other workers agree on each.
     let gold_ids: BTreeSet<&str> =

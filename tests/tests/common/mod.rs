@@ -4,6 +4,7 @@
 //! Lambda. The test moves time on and pumps events until the job is done.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod blocks;
 pub mod chromium;
 pub mod crash;
 pub mod invariants;
