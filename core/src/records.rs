@@ -563,12 +563,15 @@ pub struct JobProgress {
 }
 
 impl JobProgress {
-    /// Every item decided and nothing left to look at: the job may complete.
+    /// Every item decided, with nothing left for a block to undo: what the
+    /// final check waits for.
+    pub fn settled(&self) -> bool {
+        self.status == JobStatus::Labeling && self.decided >= self.items && !self.blocks_pending
+    }
+
+    /// Settled, and no final check due: the job may complete.
     pub fn done(&self) -> bool {
-        self.status == JobStatus::Labeling
-            && self.decided >= self.items
-            && !self.blocks_pending
-            && !self.final_check_due
+        self.settled() && !self.final_check_due
     }
 }
 

@@ -393,7 +393,7 @@ async fn a_confidence_jobs_final_check_buys_on_what_the_model_now_doubts_then_co
 async fn the_worker_model_blocks_a_guesser_once_it_has_counted_enough_of_their_answers() {
     use hitloop_core::quality::CROWD;
     use hitloop_core::records::WorkerEstimate;
-    use hitloop_pipeline::ports::{Standings, WorkerModels};
+    use hitloop_pipeline::ports::Standings;
     use hitloop_pipeline::steps::reconcile::judge_guessers;
     let w = world();
     let job = w.job(1, r#", "consensus": {"method": "confidence"}"#).await;
@@ -409,10 +409,11 @@ async fn the_worker_model_blocks_a_guesser_once_it_has_counted_enough_of_their_a
     // Three labels: guessing is a third; the crowd 90 %: the bar is 62 %.
     let model =
         [estimate(CROWD, 900, 0.9), estimate("WGUESS", 25, 0.35), estimate("WOK", 40, 0.8), estimate("WNEW", 5, 0.2)];
-    w.store.put_estimates("j", &model).await.unwrap();
-    let moved: Vec<String> = ["WGUESS", "WOK", "WNEW"].iter().map(|s| s.to_string()).collect();
+    // What a refit wrote: the estimates it moved, the crowd's among them.
+    let moved: BTreeMap<String, WorkerEstimate> = model.iter().map(|e| (e.worker_id.clone(), e.clone())).collect();
     assert_eq!(judge_guessers(&w.collect, &job.spec, "j", &moved).await.unwrap(), 1);
-    let standings = w.store.standings("j", &moved).await.unwrap();
+    let workers: Vec<String> = ["WGUESS", "WOK", "WNEW"].iter().map(|s| s.to_string()).collect();
+    let standings = w.store.standings("j", &workers).await.unwrap();
     let why = standings["WGUESS"].blocked.clone().expect("blocked");
     assert!(why.contains("35 %") && why.contains("25 answers"), "{why}");
     assert!(standings.get("WOK").is_none_or(|s| s.blocked.is_none()), "poorer than the crowd, above the bar");
@@ -428,7 +429,6 @@ async fn the_worker_model_blocks_a_guesser_once_it_has_counted_enough_of_their_a
     // A job that says not to judge by the model blocks nobody.
     let w = world();
     let job = w.job(1, r#", "consensus": {"method": "confidence", "block_guessers": 0}"#).await;
-    w.store.put_estimates("j", &model).await.unwrap();
     assert_eq!(judge_guessers(&w.collect, &job.spec, "j", &moved).await.unwrap(), 0);
     assert!(!job.spec.blocks_anyone());
 }

@@ -82,7 +82,7 @@ pub fn job_action(job: &Job, now: i64, limits: &SweepLimits) -> JobAction {
 /// model was refitted first in the same pass.)
 pub fn final_check_due(job: &Job) -> bool {
     let p = job.progress();
-    p.status == JobStatus::Labeling && p.decided >= p.items && !p.blocks_pending && p.final_check_due
+    p.settled() && p.final_check_due
 }
 
 /// Whether sweep asks train to look at an open prediction batch again:

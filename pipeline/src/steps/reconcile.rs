@@ -281,40 +281,44 @@ async fn blocked(deps: &CollectDeps, spec: &JobSpec, item: &Item, view: &View) -
 pub async fn judge(deps: &CollectDeps, spec: &JobSpec, job_id: &str, workers: &[String]) -> Result<()> {
     for standing in deps.store.standings(job_id, workers).await?.values() {
         let Some(reason) = verdict(&spec.gold, standing) else { continue };
-        if deps.store.block(job_id, &standing.worker_id, &reason, now_ms()).await? {
-            tracing::warn!(job_id, worker_id = %standing.worker_id, %reason, "worker blocked from the job");
-            let access = deps.crowd.access_qualification(job_id).await?;
-            deps.crowd.revoke_access(&access, &standing.worker_id, &reason).await?;
-        }
+        block_worker(deps, job_id, &standing.worker_id, &reason).await?;
     }
     Ok(())
 }
 
-/// Judges workers by the job's worker model as it now stands (`workers`:
-/// those whose estimates a refit just moved): one it finds closer to
-/// guessing than `consensus.block_guessers` allows is blocked as gold
-/// blocks (recorded first, access revoked, items re-decided by sweep).
-/// Returns how many were blocked.
-pub async fn judge_guessers(deps: &CollectDeps, spec: &JobSpec, job_id: &str, workers: &[String]) -> Result<usize> {
+/// Judges workers by the job's worker model as a refit just left it
+/// (`moved`: the estimates it wrote, the crowd's among them): one it finds
+/// closer to guessing than `consensus.block_guessers` allows is blocked as
+/// gold blocks. Returns how many were blocked.
+pub async fn judge_guessers(
+    deps: &CollectDeps,
+    spec: &JobSpec,
+    job_id: &str,
+    moved: &BTreeMap<String, WorkerEstimate>,
+) -> Result<usize> {
     let Some(share) = spec.consensus.block_guessers() else { return Ok(0) };
-    if workers.is_empty() {
-        return Ok(0);
-    }
-    let mut wanted = workers.to_vec();
-    wanted.push(CROWD.to_string());
-    let estimates = deps.store.estimates(job_id, &wanted).await?;
-    let Some(crowd) = estimates.get(CROWD) else { return Ok(0) };
+    let Some(crowd) = moved.get(CROWD) else { return Ok(0) };
     let mut blocked = 0;
-    for (worker_id, estimate) in estimates.iter().filter(|(w, _)| w.as_str() != CROWD) {
+    for (worker_id, estimate) in moved.iter().filter(|(w, _)| w.as_str() != CROWD) {
         let Some(reason) = guesser_verdict(share, estimate, crowd, spec.labels.len()) else { continue };
-        if deps.store.block(job_id, worker_id, &reason, now_ms()).await? {
-            tracing::warn!(job_id, %worker_id, %reason, "worker blocked from the job by its worker model");
-            let access = deps.crowd.access_qualification(job_id).await?;
-            deps.crowd.revoke_access(&access, worker_id, &reason).await?;
-            blocked += 1;
-        }
+        blocked += usize::from(block_worker(deps, job_id, worker_id, &reason).await?);
     }
     Ok(blocked)
+}
+
+/// Blocks a worker from the job, once: recorded first (so their answers
+/// stop counting at once), then their access revoked. The job's items are
+/// re-decided for the block by sweep ([`crate::steps::sweep`]), which also
+/// revokes again what a crash left unrevoked. True when this call blocked
+/// them.
+async fn block_worker(deps: &CollectDeps, job_id: &str, worker_id: &str, reason: &str) -> Result<bool> {
+    if !deps.store.block(job_id, worker_id, reason, now_ms()).await? {
+        return Ok(false);
+    }
+    tracing::warn!(job_id, worker_id, reason, "worker blocked from the job");
+    let access = deps.crowd.access_qualification(job_id).await?;
+    deps.crowd.revoke_access(&access, worker_id, reason).await?;
+    Ok(true)
 }
 
 pub fn completion(deps: &CollectDeps) -> Completion<'_> {

@@ -5,11 +5,13 @@
 //! write (`hitloop_core::plan::refit`), so two refits never count the same
 //! answers twice and a lost race is simply read again.
 
+use std::collections::BTreeMap;
+
 use hitloop_core::error::Result;
 use hitloop_core::job::JobSpec;
 use hitloop_core::plan::refit::refit;
 use hitloop_core::quality::CROWD;
-use hitloop_core::records::{now_ms, Item};
+use hitloop_core::records::{now_ms, Item, WorkerEstimate};
 use serde::Serialize;
 
 use crate::ports::WorkerModels;
@@ -21,7 +23,7 @@ const MAX_WRITES: usize = 100;
 /// Lost races (a collect writing an item meanwhile) tolerated per call.
 const CONFLICTS: usize = 3;
 
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct RefitReport {
     /// Items whose answers the model now counts.
     pub items: usize,
@@ -31,10 +33,10 @@ pub struct RefitReport {
     pub rounds: usize,
     /// Rounds lost to a concurrent write and read again.
     pub conflicts: usize,
-    /// The workers whose estimates moved (not the crowd's), once each: who
-    /// the model may judge anew.
+    /// The estimates written, each worker's latest and the crowd's: who the
+    /// model may judge anew, without reading them back.
     #[serde(skip)]
-    pub moved: Vec<String>,
+    pub moved: BTreeMap<String, WorkerEstimate>,
 }
 
 /// Refits `job_id` on at most `max_items` marked items.
@@ -67,15 +69,13 @@ pub async fn refit_job(
             }
             report.items += r.items.len();
             report.estimates += r.estimates.len();
-            report.moved.extend(r.estimates.iter().map(|e| e.worker_id.clone()).filter(|w| w != CROWD));
+            report.moved.extend(r.estimates.iter().map(|e| (e.worker_id.clone(), e.clone())));
             report.rounds += 1;
             rest = &rest[r.items.len()..];
             model = r.model;
             estimates.extend(r.estimates.into_iter().map(|e| (e.worker_id.clone(), e)));
         }
     }
-    report.moved.sort();
-    report.moved.dedup();
     Ok(report)
 }
 
