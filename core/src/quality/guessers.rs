@@ -46,9 +46,9 @@ mod tests {
     fn a_worker_closer_to_guessing_than_to_the_crowd_is_blocked_once_counted_enough() {
         let crowd = estimate(5000, 0.8);
         // Two labels: guessing is 50 %, the bar half-way to 80 %: 65 %.
-        let why = guesser_verdict(0.5, &estimate(20, 0.6), &crowd, 2).expect("60 % over 20 answers");
+        let why = guesser_verdict(0.5, &estimate(8, 0.6), &crowd, 2).expect("60 % over 8 answers");
         assert!(why.contains("60 %") && why.contains("65 %"), "{why}");
-        assert_eq!(guesser_verdict(0.5, &estimate(19, 0.5), &crowd, 2), None, "too few answers to judge");
+        assert_eq!(guesser_verdict(0.5, &estimate(7, 0.5), &crowd, 2), None, "too few answers to judge");
         assert_eq!(guesser_verdict(0.5, &estimate(200, 0.7), &crowd, 2), None, "poorer than most, above the bar");
         // Five labels: guessing is 20 %: 45 % is well above a bar of 40 %.
         assert_eq!(guesser_verdict(0.5, &estimate(50, 0.45), &estimate(5000, 0.6), 5), None);

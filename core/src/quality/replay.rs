@@ -156,7 +156,8 @@ struct Job<'a> {
     reopened: usize,
     model: Model,
     /// Workers the model blocked: they take no more assignments, and their
-    /// answers count nowhere.
+    /// answers count in no decision nor in the final fit (the online
+    /// estimates keep what was counted of them, as a live job's do).
     blocked: BTreeSet<String>,
 }
 
