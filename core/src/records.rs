@@ -549,6 +549,23 @@ pub struct AnswerRecord {
     pub submitted_at: i64,
 }
 
+/// For tests: the answers `given` as (worker, label), submitted in that
+/// order, with assignment ids made from `item`.
+#[cfg(test)]
+pub(crate) fn answers_given(item: &str, given: &[(&str, &str)]) -> Vec<AnswerRecord> {
+    given
+        .iter()
+        .enumerate()
+        .map(|(n, (w, l))| AnswerRecord {
+            assignment_id: format!("{item}-{n}"),
+            worker_id: w.to_string(),
+            label: Some(l.to_string()),
+            invalid_reason: None,
+            submitted_at: n as i64,
+        })
+        .collect()
+}
+
 /// The part of a job collect reads after deciding an item: is it the last?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobProgress {

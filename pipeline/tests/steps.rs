@@ -432,3 +432,46 @@ async fn the_worker_model_blocks_a_guesser_once_it_has_counted_enough_of_their_a
     assert_eq!(judge_guessers(&w.collect, &job.spec, "j", &moved).await.unwrap(), 0);
     assert!(!job.spec.blocks_anyone());
 }
+
+#[tokio::test]
+async fn a_blocked_workers_answers_come_out_of_the_worker_model() {
+    use hitloop_pipeline::ports::{Standings, WorkerModels};
+    use hitloop_pipeline::steps::redecide::redecide_job;
+    use hitloop_pipeline::steps::refit::refit_job;
+    let w = world();
+    w.job(2, r#", "consensus": {"method": "confidence", "target": 0.99, "max_assignments": 4}"#).await;
+    // Two items, each answered by W1 and WBAD, counted by a refit.
+    for (item, bad) in [("i0", "a"), ("i1", "b")] {
+        let hit = w.post(item).await;
+        collect(&w.collect, &w.answers(&hit, "W1", "a")).await.unwrap();
+        collect(&w.collect, &w.answers(&hit, "WBAD", bad)).await.unwrap();
+    }
+    let job = w.store.job("j").await.unwrap().unwrap();
+    assert_eq!(refit_job(w.store.as_ref(), "j", &job.spec, 100).await.unwrap().items, 2);
+    let workers = ["W1".to_string(), "WBAD".to_string(), "*".to_string()];
+    let before = w.store.estimates("j", &workers).await.unwrap();
+    assert_eq!((before["W1"].answers, before["WBAD"].answers), (2, 2), "both items counted");
+    let pooled_before: f64 = before["*"].counts.iter().flatten().sum();
+    assert!((pooled_before - 4.0).abs() < 1e-6, "{pooled_before}");
+    // WBAD blocked; sweep re-decides their items, which marks them.
+    assert!(w.store.block("j", "WBAD", "testing", 1).await.unwrap());
+    let job = w.store.job("j").await.unwrap().unwrap();
+    let redone = redecide_job(&w.collect, &job).await.unwrap();
+    assert_eq!(redone.items, 2);
+    assert_eq!(w.store.items_to_refit("j", 10).await.unwrap().len(), 2, "both marked for the refit");
+    let job = w.store.job("j").await.unwrap().unwrap();
+    let report = refit_job(w.store.as_ref(), "j", &job.spec, 100).await.unwrap();
+    assert_eq!(report.items, 2);
+    let after = w.store.estimates("j", &workers).await.unwrap();
+    assert_eq!(after["WBAD"].answers, 0, "nothing of the blocked worker's counted");
+    // One answer left on each item says nothing of its worker: none counted.
+    assert_eq!(after["W1"].answers, 0);
+    let pooled_after: f64 = after["*"].counts.iter().flatten().sum();
+    assert!(pooled_after.abs() < 1e-6, "{pooled_after}");
+    assert!(w.store.items_to_refit("j", 10).await.unwrap().is_empty());
+    // Judged again, nothing is marked twice.
+    let job = w.store.job("j").await.unwrap().unwrap();
+    redecide_job(&w.collect, &job).await.unwrap();
+    assert!(w.store.items_to_refit("j", 10).await.unwrap().is_empty());
+    assert!(w.store.standings("j", &workers).await.unwrap()["WBAD"].blocked.is_some());
+}

@@ -123,7 +123,10 @@ pub fn plan(s: &Snapshot<'_>, rule: &dyn DecisionRule) -> Plan {
     let gold = gold_of(s.spec, item);
     let mut write = ItemWrite::on(item, s.now);
     write.cost = unit.times(record.len() as i64);
-    write.refit_due = !record.is_empty() && s.spec.consensus.method == ConsensusMethod::Confidence;
+    // New answers for the model to count, or answers it counted of a worker
+    // the job has since blocked, to take out.
+    let counts_blocked = item.model.as_ref().is_some_and(|m| m.counted.iter().any(|(w, _)| s.blocked.contains(w)));
+    write.refit_due = (!record.is_empty() || counts_blocked) && s.spec.consensus.method == ConsensusMethod::Confidence;
     write.gold = gold.map(|g| tallies(&s.spec.labels[g], &record)).unwrap_or_default();
     write.record = record;
     let mut answers = item.answers.clone();
@@ -348,8 +351,11 @@ impl Actions {
 
     /// Approve, then write if the write changes anything.
     fn write(approve: Vec<String>, write: ItemWrite, outcome: Outcome) -> Actions {
-        let changes =
-            !write.record.is_empty() || write.decide.is_some() || write.reserve.is_some() || write.reopen.is_some();
+        let changes = !write.record.is_empty()
+            || write.decide.is_some()
+            || write.reserve.is_some()
+            || write.reopen.is_some()
+            || write.refit_due;
         Actions { approve, write: changes.then_some(write), after: Vec::new(), outcome, again: false }
     }
 }

@@ -411,6 +411,26 @@ fn a_confidence_job_marks_the_items_it_records_answers_on_for_the_refit() {
     assert!(c.act().write.is_none_or(|w| !w.refit_due), "nothing new: nothing to count");
 }
 
+#[test]
+fn a_block_marks_the_items_the_model_counted_the_worker_on_for_the_refit() {
+    // Labeled "a" by W1, W2 and Wbad; the model counted all three.
+    let mut c = labeled_by(["W1", "W2"]);
+    c.item.answers.push(AnswerRecord { worker_id: "Wbad".into(), ..recorded("3", Some("a"), 3) });
+    let counted = ["W1", "W2", "Wbad"].iter().map(|w| (w.to_string(), 0)).collect();
+    c.item.model = Some(crate::records::ItemModel { posterior: vec![0.99, 0.01], counted });
+    c.spec.consensus = crate::job::ConsensusSpec::confidence();
+    assert_eq!(c.act().write, None, "nobody blocked: nothing to write");
+    c.blocked.insert("Wbad".into());
+    let a = c.act();
+    assert_eq!(a.outcome, Outcome::AlreadyDecided, "W1 and W2 still carry the label");
+    let w = a.write.expect("a write that marks the item");
+    assert!(w.refit_due && w.decide.is_none() && w.reopen.is_none() && w.record.is_empty());
+    // Once the refit has taken Wbad out of what the item counts: nothing more.
+    let counted = ["W1", "W2"].iter().map(|w| (w.to_string(), 0)).collect();
+    c.item.model = Some(crate::records::ItemModel { posterior: vec![0.99, 0.01], counted });
+    assert_eq!(c.act().write, None);
+}
+
 /// A labeled item: two answers agreed on "a", its HIT done.
 fn labeled_by(workers: [&str; 2]) -> Case {
     let mut i = item(2, 1, vec![recorded("1", Some("a"), 1), recorded("2", Some("a"), 2)]);

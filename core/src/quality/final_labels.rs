@@ -119,24 +119,14 @@ pub fn relabel(items: &mut [Item], fit: &JobFit) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::AnswerRecord;
+    use crate::records::answers_given;
 
     fn item(id: &str, gold: Option<&str>, answers: &[(&str, &str)]) -> Item {
         let values = gold.map(|g| [("gold".to_string(), g.to_string())].into()).unwrap_or_default();
         let mut i = Item::pending("j", id, 2, values, 0);
         i.status = ItemStatus::Labeled;
         i.label = answers.first().map(|(_, l)| l.to_string());
-        i.answers = answers
-            .iter()
-            .enumerate()
-            .map(|(n, (w, l))| AnswerRecord {
-                assignment_id: format!("{id}-{n}"),
-                worker_id: w.to_string(),
-                label: Some(l.to_string()),
-                invalid_reason: None,
-                submitted_at: n as i64,
-            })
-            .collect();
+        i.answers = answers_given(id, answers);
         i
     }
 

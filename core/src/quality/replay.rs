@@ -156,8 +156,8 @@ struct Job<'a> {
     reopened: usize,
     model: Model,
     /// Workers the model blocked: they take no more assignments, and their
-    /// answers count in no decision nor in the final fit (the online
-    /// estimates keep what was counted of them, as a live job's do).
+    /// answers count nowhere: not in decisions, not in the online estimates
+    /// (taken out at the next refit), not in the final fit.
     blocked: BTreeSet<String>,
 }
 
@@ -358,6 +358,15 @@ impl<'a> Job<'a> {
             return;
         }
         self.blocked.extend(newly.iter().cloned());
+        // Out of the model too: the next refit takes what the items counted
+        // of them out of the estimates, as a live job's does.
+        for (i, item) in self.model.items.iter_mut().enumerate() {
+            let before = item.answers.len();
+            item.answers.retain(|(w, _)| !newly.contains(w));
+            if item.answers.len() != before {
+                self.model.touched.insert(i);
+            }
+        }
         for i in 0..self.answers.len() {
             let Some(Some(label)) = self.decided[i] else { continue };
             if self.gold.contains(&i) || !self.answers[i].iter().any(|a| newly.contains(&a.worker_id)) {

@@ -101,17 +101,7 @@ mod tests {
     }
 
     fn answers(given: &[(&str, &str)]) -> Vec<AnswerRecord> {
-        given
-            .iter()
-            .enumerate()
-            .map(|(i, (w, l))| AnswerRecord {
-                assignment_id: format!("A{i}"),
-                worker_id: w.to_string(),
-                label: Some(l.to_string()),
-                invalid_reason: None,
-                submitted_at: i as i64,
-            })
-            .collect()
+        crate::records::answers_given("A", given)
     }
 
     fn estimate(worker: &str, accuracy: f64) -> (String, WorkerEstimate) {

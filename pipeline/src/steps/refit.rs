@@ -3,9 +3,12 @@
 //! confidence job). Reads only the items marked for it, the estimates of
 //! their workers and the job's model; applies each round in one conditional
 //! write (`hitloop_core::plan::refit`), so two refits never count the same
-//! answers twice and a lost race is simply read again.
+//! answers twice and a lost race is simply read again. A blocked worker's
+//! answers are left out (their standings are read with the page's
+//! estimates): a block marks the items the model counted them on, and the
+//! refit takes them out of every estimate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hitloop_core::error::Result;
 use hitloop_core::job::JobSpec;
@@ -14,7 +17,7 @@ use hitloop_core::quality::CROWD;
 use hitloop_core::records::{now_ms, Item, WorkerEstimate};
 use serde::Serialize;
 
-use crate::ports::WorkerModels;
+use crate::ports::{Standings, WorkerModels};
 
 /// Items read per round.
 const PAGE: usize = 100;
@@ -40,8 +43,8 @@ pub struct RefitReport {
 }
 
 /// Refits `job_id` on at most `max_items` marked items.
-pub async fn refit_job(
-    store: &dyn WorkerModels,
+pub async fn refit_job<S: WorkerModels + Standings + ?Sized>(
+    store: &S,
     job_id: &str,
     spec: &JobSpec,
     max_items: usize,
@@ -55,10 +58,18 @@ pub async fn refit_job(
         // One read of the page's workers and of the model, then as many rounds
         // as the page takes: each round's writes are what the next one reads.
         let mut model = store.job_model(job_id).await?;
-        let mut estimates = store.estimates(job_id, &workers_of(&page)).await?;
+        let workers = workers_of(&page);
+        let mut estimates = store.estimates(job_id, &workers).await?;
+        let blocked: BTreeSet<String> = store
+            .standings(job_id, &workers)
+            .await?
+            .into_values()
+            .filter(|s| s.blocked.is_some())
+            .map(|s| s.worker_id)
+            .collect();
         let mut rest: &[Item] = &page;
         while !rest.is_empty() {
-            let Some(r) = refit(spec, &model, &estimates, rest, MAX_WRITES, now_ms()) else { break };
+            let Some(r) = refit(spec, &model, &estimates, &blocked, rest, MAX_WRITES, now_ms()) else { break };
             if !store.apply_refit(&r).await? {
                 // A collect wrote one of the items meanwhile: read the page again.
                 report.conflicts += 1;

@@ -2,7 +2,7 @@
 //! every step idempotent and every purchase fit the budget.
 
 use hitloop_core::error::Error;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hitloop_core::job::{ConsensusSpec, JobSpec};
 use hitloop_core::money::Usd;
@@ -502,7 +502,7 @@ async fn refits(s: &dyn Store, id: &str) {
     assert_eq!(marked[0].answers.len(), 2, "as the item is now");
 
     let model = s.job_model(id).await.unwrap();
-    let r = refit(&j.spec, &model, &BTreeMap::new(), &marked, 100, 50).unwrap();
+    let r = refit(&j.spec, &model, &BTreeMap::new(), &BTreeSet::new(), &marked, 100, 50).unwrap();
     assert_eq!((r.items.len(), r.model.generation), (2, 1));
     // A write to an item after the refit read it: the whole refit is refused.
     let moved = s.item(id, "item-01").await.unwrap().unwrap();
@@ -514,7 +514,7 @@ async fn refits(s: &dyn Store, id: &str) {
     assert_eq!(s.job_model(id).await.unwrap().generation, 0, "nothing of it written");
 
     let marked = s.items_to_refit(id, 10).await.unwrap();
-    let r = refit(&j.spec, &model, &BTreeMap::new(), &marked, 100, 60).unwrap();
+    let r = refit(&j.spec, &model, &BTreeMap::new(), &BTreeSet::new(), &marked, 100, 60).unwrap();
     assert!(s.apply_refit(&r).await.unwrap());
     assert!(!s.apply_refit(&r).await.unwrap(), "the same refit twice: the generation moved");
     let after = s.job_model(id).await.unwrap();
