@@ -18,7 +18,7 @@ pub use crowd::Crowd;
 pub use deployer::Deployer;
 pub use predictor::EndpointPredictor;
 pub use queue::Queue;
-pub use store::{all_items, Batches, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
+pub use store::{all_items, blocked_among, Batches, Deployments, Items, Jobs, Standings, TrainingClaims, WorkerModels};
 pub use trainer::Trainer;
 pub use transformer::Transformer;
 pub use usage::EndpointUsage;

@@ -3,10 +3,11 @@
 //! implements them on one DynamoDB table, [`crate::memory::MemoryStore`] in
 //! memory for tests; both pass the same contract suite.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use hitloop_core::error::Result;
+use hitloop_core::job::JobSpec;
 use hitloop_core::money::Usd;
 use hitloop_core::plan::deploy::DeployTransition;
 use hitloop_core::plan::refit::Refit;
@@ -139,6 +140,21 @@ pub trait Standings: Send + Sync {
     /// The job's items were re-decided for its first `through` blocks;
     /// false if as many or more were recorded before.
     async fn record_redecided(&self, job_id: &str, through: u64) -> Result<bool>;
+}
+
+/// Which of `workers` the job blocked: one read of their standings, none
+/// for a job that blocks nobody (`spec`: the job's).
+pub async fn blocked_among<S: Standings + ?Sized>(
+    store: &S,
+    spec: &JobSpec,
+    job_id: &str,
+    workers: &[String],
+) -> Result<BTreeSet<String>> {
+    if !spec.blocks_anyone() || workers.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let standings = store.standings(job_id, workers).await?;
+    Ok(standings.into_values().filter(|s| s.blocked.is_some()).map(|s| s.worker_id).collect())
 }
 
 /// Every item of a job, a page at a time. A page may come back short

@@ -19,7 +19,7 @@ use hitloop_core::plan::write::{Refusal, WriteOutcome};
 use hitloop_core::quality::{guesser_verdict, verdict, CROWD};
 use hitloop_core::records::{now_ms, Item, JobStatus, WorkerEstimate};
 
-use crate::ports::{Crowd, Items, Jobs, Queue, Standings, WorkerModels};
+use crate::ports::{blocked_among, Crowd, Items, Jobs, Queue, Standings, WorkerModels};
 use crate::steps::jobs::{pause, Completion};
 use crate::steps::specs::SpecCache;
 
@@ -262,15 +262,7 @@ fn answering(item: &Item, view: &View) -> Vec<String> {
 /// The item's workers the job blocked (none read for a job that blocks
 /// nobody).
 async fn blocked(deps: &CollectDeps, spec: &JobSpec, item: &Item, view: &View) -> Result<BTreeSet<String>> {
-    if !spec.blocks_anyone() {
-        return Ok(BTreeSet::new());
-    }
-    let workers = answering(item, view);
-    if workers.is_empty() {
-        return Ok(BTreeSet::new());
-    }
-    let standings = deps.store.standings(&item.job_id, &workers).await?;
-    Ok(standings.into_values().filter(|s| s.blocked.is_some()).map(|s| s.worker_id).collect())
+    blocked_among(deps.store.as_ref(), spec, &item.job_id, &answering(item, view)).await
 }
 
 /// Judges workers on their gold answers as they now stand: one the job is

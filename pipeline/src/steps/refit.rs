@@ -5,10 +5,10 @@
 //! write (`hitloop_core::plan::refit`), so two refits never count the same
 //! answers twice and a lost race is simply read again. A blocked worker's
 //! answers are left out (their standings are read with the page's
-//! estimates): a block marks the items the model counted them on, and the
+//! estimates, for a job that blocks anyone): a block marks the items the model counted them on, and the
 //! refit takes them out of every estimate.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use hitloop_core::error::Result;
 use hitloop_core::job::JobSpec;
@@ -17,7 +17,7 @@ use hitloop_core::quality::CROWD;
 use hitloop_core::records::{now_ms, Item, WorkerEstimate};
 use serde::Serialize;
 
-use crate::ports::{Standings, WorkerModels};
+use crate::ports::{blocked_among, Standings, WorkerModels};
 
 /// Items read per round.
 const PAGE: usize = 100;
@@ -60,13 +60,7 @@ pub async fn refit_job<S: WorkerModels + Standings + ?Sized>(
         let mut model = store.job_model(job_id).await?;
         let workers = workers_of(&page);
         let mut estimates = store.estimates(job_id, &workers).await?;
-        let blocked: BTreeSet<String> = store
-            .standings(job_id, &workers)
-            .await?
-            .into_values()
-            .filter(|s| s.blocked.is_some())
-            .map(|s| s.worker_id)
-            .collect();
+        let blocked = blocked_among(store, spec, job_id, &workers).await?;
         let mut rest: &[Item] = &page;
         while !rest.is_empty() {
             let Some(r) = refit(spec, &model, &estimates, &blocked, rest, MAX_WRITES, now_ms()) else { break };
