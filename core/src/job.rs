@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::deploy::{DeploySpec, VerifySpec};
 use crate::money::Usd;
 use crate::problems::Problem;
+use crate::publish_order::PublishOrder;
 use crate::training::TrainingSpec;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +28,10 @@ pub struct JobSpec {
     /// How the manifest's gold rows (known labels) are used.
     #[serde(default)]
     pub gold: GoldSpec,
+    /// The order the items are posted in: shuffled (the default) or the
+    /// manifest's (see `publish_order.rs`).
+    #[serde(default)]
+    pub publish_order: PublishOrder,
     /// The most this job may spend, rewards and fees included (USD).
     #[serde(default)]
     pub budget_usd: Option<Usd>,
@@ -65,6 +70,7 @@ impl JobSpec {
             answer: AnswerSpec::default(),
             consensus: ConsensusSpec::default(),
             gold: GoldSpec::default(),
+            publish_order: PublishOrder::default(),
             budget_usd: None,
             training: None,
             deploy: None,

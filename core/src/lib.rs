@@ -19,6 +19,7 @@ pub mod money;
 pub mod plan;
 pub mod predict;
 pub mod problems;
+pub mod publish_order;
 pub mod quality;
 pub mod records;
 pub mod template;

@@ -1,10 +1,13 @@
 //! ingest and publish on their own: invalid input fails the job with every
 //! problem listed and nothing posted; the same upload twice creates nothing
-//! twice; a budget pauses the job before it is overspent.
+//! twice; a budget pauses the job before it is overspent; a manifest sorted
+//! by class is posted shuffled.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
 mod common;
+
+use std::collections::BTreeMap;
 
 use common::*;
 use hitloop_core::records::JobStatus;
@@ -228,4 +231,48 @@ async fn racing_ingests_never_put_a_posted_item_back() {
     assert!(items.iter().all(|i| i.hit_id.is_some() && i.rounds == 1), "each posted, reserved once");
     assert_eq!(stack.job("race2").await.unwrap().assignments_bought, 300);
     assert_eq!(stack.mturk_state().await["Stats"]["hits_created"], 300, "150 for each job, none twice");
+}
+
+/// The species of a job's items in the order their HITs were created.
+async fn posted_species(stack: &Stack, job_id: &str) -> Vec<String> {
+    let species: BTreeMap<String, String> = iris().into_iter().map(|(id, _, s, _)| (id, s)).collect();
+    let prefix = format!("hitloop:{job_id}/");
+    common::invariants::all_hits(stack)
+        .await
+        .into_iter()
+        .filter_map(|(_, annotation, _)| annotation.strip_prefix(&prefix).map(|item| species[item].clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_sorted_by_class_is_posted_shuffled_unless_the_job_asks_for_its_order() {
+    let stack = quiet_stack().await;
+    // iris.csv is sorted: 50 setosas, then 50 versicolors, then 50 virginicas.
+    let mut mixed = iris_job();
+    mixed.as_object_mut().unwrap().remove("publish_order"); // the default
+    stack.submit("mixed", &mixed, &iris_template(), "manifest.csv", &iris_manifest()).await;
+    let mut in_order = iris_job();
+    in_order["publish_order"] = json!("manifest");
+    stack.submit("sorted", &in_order, &iris_template(), "manifest.csv", &iris_manifest()).await;
+    stack.router.pump_until_idle(50).await;
+
+    let mixed = posted_species(&stack, "mixed").await;
+    assert_eq!(mixed.len(), 150, "every item posted once");
+    for s in ["Iris-setosa", "Iris-versicolor", "Iris-virginica"] {
+        let early = mixed[..30].iter().filter(|x| x.as_str() == s).count();
+        assert!(early >= 4, "{s}: {early} of the first 30 HITs: {mixed:?}");
+    }
+    let sorted = posted_species(&stack, "sorted").await;
+    assert_eq!(sorted.len(), 150);
+    assert!(sorted[..30].iter().all(|s| s == "Iris-setosa"), "the manifest's order: {sorted:?}");
+
+    // An unknown order is refused with the field named, before anything is posted.
+    let mut bad = iris_job();
+    bad["publish_order"] = json!("alphabetical");
+    stack.submit("badorder", &bad, &iris_template(), "manifest.csv", &iris_manifest()).await;
+    stack.router.pump_until_idle(20).await;
+    assert_eq!(stack.job("badorder").await.unwrap().status, JobStatus::Failed);
+    let errors = stack.get("jobs/badorder/errors.json").await.unwrap();
+    assert!(errors.contains("publish_order") || errors.contains("alphabetical"), "{errors}");
+    assert!(posted_species(&stack, "badorder").await.is_empty());
 }

@@ -16,6 +16,7 @@ use hitloop_core::plan::ingest::{
 };
 use hitloop_core::predict::batch_key;
 use hitloop_core::problems::{self, Problem};
+use hitloop_core::publish_order::{Shuffler, SHUFFLE_BUFFER};
 use hitloop_core::quality::{gold_label, GoldMix};
 use hitloop_core::records::{now_ms, Item, Job, JobStatus};
 use hitloop_core::template;
@@ -244,7 +245,8 @@ async fn read_template(
 }
 
 /// Reads the manifest again and writes its items, a chunk at a time, each
-/// chunk queued for publishing once written. Items that exist already (a
+/// chunk queued for publishing once written, in the job's publish order
+/// (shuffled unless it asks for the manifest's). Items that exist already (a
 /// resumed or racing ingest) are left as they are and queued again: publish
 /// skips what was posted. False: the manifest vanished or changed meanwhile
 /// (the job failed, saying so). `mix`: which gold rows to use, counted when
@@ -284,20 +286,32 @@ async fn write_items(
     let now = now_ms();
     let mut rows = Rows::open(reader, format).await.map_err(|p| Error::Retryable(p.message))?;
     let mut chunk = Vec::with_capacity(WRITE_CHUNK);
+    let mut order = Shuffler::new(job.spec.publish_order, job_id, SHUFFLE_BUFFER);
     while let Some(row) = rows.next().await {
         let row =
             row.map_err(|p| Error::Retryable(format!("the manifest read differently the second time: {}", p.message)))?;
         if gold_label(&job.spec, &row.values).is_some() && !mix.admit() {
             continue;
         }
-        chunk.push(Item::pending(job_id, &row.id, row.line, row.values, now));
-        if chunk.len() == WRITE_CHUNK {
-            write_and_queue(deps, &chunk).await?;
-            chunk.clear();
+        if let Some(item) = order.push(Item::pending(job_id, &row.id, row.line, row.values, now)) {
+            add_to_chunk(deps, &mut chunk, item).await?;
         }
+    }
+    for item in order.drain() {
+        add_to_chunk(deps, &mut chunk, item).await?;
     }
     write_and_queue(deps, &chunk).await?;
     Ok(true)
+}
+
+/// Adds `item` to `chunk`, written and queued once it is full.
+async fn add_to_chunk(deps: &IngestDeps, chunk: &mut Vec<Item>, item: Item) -> Result<()> {
+    chunk.push(item);
+    if chunk.len() == WRITE_CHUNK {
+        write_and_queue(deps, chunk).await?;
+        chunk.clear();
+    }
+    Ok(())
 }
 
 /// The manifest's gold rows and other rows (None: it is gone).
