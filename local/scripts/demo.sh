@@ -19,7 +19,7 @@ echo "== submitting examples/iris (150 flowers, 2 workers each, \$0.05 a HIT, tw
 "$HITLOOP" submit examples/iris --job-id iris
 
 # The same job decided by the worker model instead: one answer first, one
-# more until the item's top label is 80 % sure given what the model knows of
+# more until the item's top label is 90 % sure given what the model knows of
 # the workers who answered (docs/quality.md). No training for this one.
 CONFIDENCE="$RUN_DIR/iris-confidence"
 rm -rf "$CONFIDENCE" && mkdir -p "$CONFIDENCE"
@@ -27,7 +27,7 @@ cp examples/iris/template.html examples/iris/manifest.csv "$CONFIDENCE/"
 .venv/bin/python - examples/iris/job.json "$CONFIDENCE/job.json" <<'PY'
 import json, sys
 job = json.load(open(sys.argv[1]))
-job["consensus"] = {"method": "confidence", "initial_assignments": 1, "target": 0.8}
+job["consensus"] = {"method": "confidence", "initial_assignments": 1, "target": 0.9}
 job.pop("training")
 json.dump(job, open(sys.argv[2], "w"), indent=2)
 PY
@@ -54,7 +54,7 @@ for job in iris iris-confidence; do
 done
 .venv/bin/python - "$RUN_DIR/demo-iris.json" "$RUN_DIR/demo-iris-confidence.json" <<'PY'
 import json, re, sys
-for path, name in zip(sys.argv[1:], ["two must agree (the blog's rule)", "confidence 0.8 (worker model)"]):
+for path, name in zip(sys.argv[1:], ["two must agree (the blog's rule)", "confidence 0.9 (worker model)"]):
     text = open(path).read()
     summary = json.loads(text[: text.rindex("}") + 1])
     right = re.search(r"crowd accuracy: (\d+)/(\d+)", text)
