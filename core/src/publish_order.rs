@@ -46,9 +46,7 @@ pub struct Shuffler<T> {
 impl<T> Shuffler<T> {
     /// For `job_id`'s items, holding at most `capacity` of them.
     pub fn new(order: PublishOrder, job_id: &str, capacity: usize) -> Shuffler<T> {
-        let digest = Sha256::digest(format!("publish-order\n{job_id}").as_bytes());
-        let mut seed = [0u8; 32];
-        seed.copy_from_slice(&digest);
+        let seed: [u8; 32] = Sha256::digest(format!("publish-order\n{job_id}").as_bytes()).into();
         Shuffler { order, buffer: Vec::new(), capacity: capacity.max(1), rng: ChaCha8Rng::from_seed(seed) }
     }
 

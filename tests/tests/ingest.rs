@@ -235,12 +235,12 @@ async fn racing_ingests_never_put_a_posted_item_back() {
 
 /// The species of a job's items in the order their HITs were created.
 async fn posted_species(stack: &Stack, job_id: &str) -> Vec<String> {
-    let species: BTreeMap<String, String> = iris().into_iter().map(|(id, _, s, _)| (id, s)).collect();
-    let prefix = format!("hitloop:{job_id}/");
+    let species: BTreeMap<String, String> =
+        iris().into_iter().map(|(id, _, s, _)| (hitloop_core::ids::annotation(job_id, &id), s)).collect();
     common::invariants::all_hits(stack)
         .await
         .into_iter()
-        .filter_map(|(_, annotation, _)| annotation.strip_prefix(&prefix).map(|item| species[item].clone()))
+        .filter_map(|(_, annotation, _)| species.get(&annotation).cloned())
         .collect()
 }
 
