@@ -5,6 +5,7 @@
 //! `consensus.method: "confidence"`.
 
 use crate::decision::{undecided, Action, Decision, DecisionRule, Evidence};
+use crate::job::GUESSER_MIN_ANSWERS;
 use crate::records::WorkerEstimate;
 
 use super::{best, posterior, Skill, CROWD};
@@ -57,19 +58,28 @@ impl ConfidenceRule {
 impl DecisionRule for ConfidenceRule {
     fn decide(&self, e: &Evidence<'_>) -> Decision {
         let mut given = Vec::new();
+        let mut measured = 0;
         for a in e.answers {
             let Some(class) = a.label.as_deref().and_then(|l| self.labels.iter().position(|x| x == l)) else {
                 continue;
             };
-            let known = e.workers.get(&a.worker_id).or_else(|| e.workers.get(CROWD));
-            given.push((self.skill_of(known), class));
+            let own = e.workers.get(&a.worker_id);
+            measured += u32::from(own.is_some_and(|w| w.answers >= GUESSER_MIN_ANSWERS));
+            given.push((self.skill_of(own.or_else(|| e.workers.get(CROWD))), class));
         }
         let valid = given.len() as u32;
+        // One answer settles an item only from a worker the model has
+        // measured (counted as many of their answers as it needs to judge a
+        // guesser). A newcomer is taken at the crowd's skill, and a spammer
+        // whose every item closed on their lone answer would never be
+        // compared with anyone: never measured, never blocked. At the cap
+        // nothing more can be bought, so the lone answer stands.
+        let checked = valid > 1 || measured > 0 || e.bought >= self.max_assignments;
         let pairs: Vec<(&Skill, usize)> = given.iter().map(|(s, c)| (s, *c)).collect();
         let p = posterior(&self.priors(e), &pairs);
         let (top, probability) = best(&p);
         let confidence = (valid > 0).then_some(probability);
-        if valid >= self.min_answers.max(1) && probability >= self.target {
+        if valid >= self.min_answers.max(1) && probability >= self.target && checked {
             let agreed = given.iter().filter(|(_, c)| *c == top).count() as u32;
             let label = self.labels.get(top).cloned().unwrap_or_default();
             return Decision { action: Action::Label { label, agreed }, confidence };
@@ -133,6 +143,19 @@ mod tests {
         let d = decide(&rule(), &[("ace", "b")], &workers, 1, 0);
         assert_eq!(d.action, Action::Label { label: "b".into(), agreed: 1 });
         assert!((d.confidence.unwrap() - 0.98).abs() < 1e-9);
+        // As sure, but from a worker the model has counted too few answers
+        // of to judge: checked with another answer first.
+        let mut barely = estimate("ace", 0.98);
+        barely.1.answers = GUESSER_MIN_ANSWERS - 1;
+        let unmeasured = BTreeMap::from([barely]);
+        let d = decide(&rule(), &[("ace", "b")], &unmeasured, 1, 0);
+        assert_eq!(d.action, Action::Buy(1));
+        assert!((d.confidence.unwrap() - 0.98).abs() < 1e-9, "as sure, not yet trusted alone");
+        let at_cap = ConfidenceRule { max_assignments: 1, ..rule() };
+        let d = decide(&at_cap, &[("ace", "b")], &unmeasured, 1, 0);
+        assert_eq!(d.action, Action::Label { label: "b".into(), agreed: 1 }, "nothing more can be bought");
+        let d = decide(&rule(), &[("ace", "b"), ("ace2", "b")], &unmeasured, 2, 0);
+        assert_eq!(d.action, Action::Label { label: "b".into(), agreed: 2 }, "two answers are compared");
         // Two workers the model has not seen (70 %) agreeing: .7²/(.7²+.3²) = .845.
         let d = decide(&rule(), &[("x", "a"), ("y", "a")], &BTreeMap::new(), 2, 0);
         assert_eq!(d.action, Action::Buy(1));
