@@ -15,7 +15,9 @@ runs=${2:-1000}
 targets=${3:-0.955,0.96,0.965}
 bin=${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}/release/hitloop
 cargo build --release -q -p hitloop-local --bin hitloop
-# name, answers, truth ("-": in the answers file)
+# The seven datasets the goal is set on.
+source local/scripts/public-datasets.sh
+sets=("${public_datasets[@]:0:7}")
 sets=(
   "bluebirds zheng_d_duck/answer.csv zheng_d_duck/truth.csv"
   "rte zhang2014_spectral/rte_crowd.txt zhang2014_spectral/rte_truth.txt"

@@ -10,7 +10,8 @@ dir=${1:?usage: $0 DATASETS_DIR [RUNS]}
 runs=${2:-10}
 bin=${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}/release/hitloop
 cargo build --release -q -p hitloop-local --bin hitloop
-# name, answers, truth ("-": in the answers file)
+source local/scripts/public-datasets.sh
+sets=("${public_datasets[@]}")
 sets=(
   "bluebirds zheng_d_duck/answer.csv zheng_d_duck/truth.csv"
   "rte zhang2014_spectral/rte_crowd.txt zhang2014_spectral/rte_truth.txt"
