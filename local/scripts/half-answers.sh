@@ -18,15 +18,6 @@ cargo build --release -q -p hitloop-local --bin hitloop
 # The seven datasets the goal is set on.
 source local/scripts/public-datasets.sh
 sets=("${public_datasets[@]:0:7}")
-sets=(
-  "bluebirds zheng_d_duck/answer.csv zheng_d_duck/truth.csv"
-  "rte zhang2014_spectral/rte_crowd.txt zhang2014_spectral/rte_truth.txt"
-  "temp snow2008/temp.standardized.tsv -"
-  "wsd snow2008/wsd.standardized.tsv -"
-  "dog zheng_s4_dog/answer.csv zheng_s4_dog/truth.csv"
-  "web zhang2014_spectral/web_crowd.txt zhang2014_spectral/web_truth.txt"
-  "face zheng_s4_face/answer.csv zheng_s4_face/truth.csv"
-)
 mkdir -p docs/bench
 txt=docs/bench/half-answers.txt
 lines=$(mktemp)

@@ -12,17 +12,6 @@ bin=${CARGO_TARGET_DIR:-$HOME/.cache/hitloop-target}/release/hitloop
 cargo build --release -q -p hitloop-local --bin hitloop
 source local/scripts/public-datasets.sh
 sets=("${public_datasets[@]}")
-sets=(
-  "bluebirds zheng_d_duck/answer.csv zheng_d_duck/truth.csv"
-  "rte zhang2014_spectral/rte_crowd.txt zhang2014_spectral/rte_truth.txt"
-  "temp snow2008/temp.standardized.tsv -"
-  "wsd snow2008/wsd.standardized.tsv -"
-  "dog zheng_s4_dog/answer.csv zheng_s4_dog/truth.csv"
-  "web zhang2014_spectral/web_crowd.txt zhang2014_spectral/web_truth.txt"
-  "face zheng_s4_face/answer.csv zheng_s4_face/truth.csv"
-  "d_product zheng_d_jn-product/answer.csv zheng_d_jn-product/truth.csv"
-  "trec zhang2014_spectral/trec_crowd.txt zhang2014_spectral/trec_truth.txt"
-)
 mkdir -p docs/bench
 txt=docs/bench/replay.txt
 jsonl=docs/bench/replay.jsonl
