@@ -39,7 +39,8 @@ async fn a_confidence_job_buys_answers_until_the_model_is_sure() {
     // As right as the model said: each label was taken at its probability,
     // so the count right is at least their sum, short by no more than three
     // standard deviations (a model sure of wrong labels would fail this;
-    // on this crowd it is the other way, 140 expected, 137 to 146 right).
+    // on this crowd it runs the other way: about 140 expected, 144 to 147
+    // right in five runs).
     let sure: Vec<f64> = labeled.iter().map(|i| i.confidence.unwrap_or(0.0)).collect();
     let expected: f64 = sure.iter().sum();
     let spread = sure.iter().map(|c| c * (1.0 - c)).sum::<f64>().sqrt();
@@ -77,7 +78,7 @@ async fn a_confidence_job_buys_answers_until_the_model_is_sure() {
     // minutes' answers, and a worker seen on a few items stays near the
     // crowd): a careless worker is blocked as a guesser (their answers out
     // of the model, so their last estimate means nothing) or estimated low.
-    let blocked = common::blocks::blocked(&stack, "iris-c").await;
+    let blocked = blocks::blocked(&stack, "iris-c").await;
     let mut careful = Vec::new();
     let mut careless = Vec::new();
     for (w, (right, all)) in &measured {
