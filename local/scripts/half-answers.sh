@@ -35,23 +35,24 @@ for s in "${sets[@]}"; do
 done
 # Each confidence row against its dataset's majority vote over every answer:
 # reached when its accuracy is at least that vote's and it bought at most half
-# the answers that vote used.
-jq -rs '
+# the answers that vote used. Judged once; the table and the verdict read it.
+judged=$(jq -cs '
   (map(select(.policy == "majority-of-all")) | map({(.dataset): .}) | add) as $all
-  | map(select(.policy == "confidence"))
-  | (["dataset", "target", "labels/item", "half of all", "accuracy", "majority of all", "reached"],
-     (.[] | $all[.dataset] as $m
-      | [.dataset, .target, .labels_per_item, ($m.labels_per_item / 2), .accuracy, $m.accuracy,
-         (if .accuracy >= $m.accuracy and .labels_per_item <= $m.labels_per_item / 2 then "yes" else "no" end)]))
-  | @tsv
-' "$lines" | column -t -s $'\t' > "$lines.table"
-jq -rs '
-  (map(select(.policy == "majority-of-all")) | map({(.dataset): .}) | add) as $all
-  | map(select(.policy == "confidence")) | group_by(.target)[]
-  | .[0].target as $t
-  | map(select(.accuracy >= $all[.dataset].accuracy and .labels_per_item <= $all[.dataset].labels_per_item / 2))
-  | "target \($t): reached on \(length) of 7 (\(map(.dataset) | join(", ")))"
-' "$lines" > "$lines.verdict"
-{ echo; cat "$lines.table"; echo; cat "$lines.verdict"; } >> "$txt"
-rm -f "$lines.table" "$lines.verdict"
+  | .[] | select(.policy == "confidence")
+  | . + {half: ($all[.dataset].labels_per_item / 2), bar: $all[.dataset].accuracy}
+  | . + {reached: (.accuracy >= .bar and .labels_per_item <= .half)}
+' "$lines")
+{
+  echo
+  jq -rs '
+    ["dataset", "target", "labels/item", "half of all", "accuracy", "majority of all", "reached"],
+    (.[] | [.dataset, .target, .labels_per_item, .half, .accuracy, .bar, (if .reached then "yes" else "no" end)])
+    | @tsv
+  ' <<< "$judged" | column -t -s $'\t'
+  echo
+  jq -rs '
+    group_by(.target)[] | .[0].target as $t | map(select(.reached))
+    | "target \($t): reached on \(length) of 7 (\(map(.dataset) | join(", ")))"
+  ' <<< "$judged"
+} >> "$txt"
 cat "$txt"

@@ -58,13 +58,13 @@ impl ConfidenceRule {
 impl DecisionRule for ConfidenceRule {
     fn decide(&self, e: &Evidence<'_>) -> Decision {
         let mut given = Vec::new();
-        let mut measured = 0;
+        let mut measured = false;
         for a in e.answers {
             let Some(class) = a.label.as_deref().and_then(|l| self.labels.iter().position(|x| x == l)) else {
                 continue;
             };
             let own = e.workers.get(&a.worker_id);
-            measured += u32::from(own.is_some_and(|w| w.answers >= GUESSER_MIN_ANSWERS));
+            measured |= own.is_some_and(|w| w.answers >= GUESSER_MIN_ANSWERS);
             given.push((self.skill_of(own.or_else(|| e.workers.get(CROWD))), class));
         }
         let valid = given.len() as u32;
@@ -74,7 +74,7 @@ impl DecisionRule for ConfidenceRule {
         // whose every item closed on their lone answer would never be
         // compared with anyone: never measured, never blocked. At the cap
         // nothing more can be bought, so the lone answer stands.
-        let checked = valid > 1 || measured > 0 || e.bought >= self.max_assignments;
+        let checked = valid > 1 || measured || e.bought >= self.max_assignments;
         let pairs: Vec<(&Skill, usize)> = given.iter().map(|(s, c)| (s, *c)).collect();
         let p = posterior(&self.priors(e), &pairs);
         let (top, probability) = best(&p);
